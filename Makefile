@@ -1,0 +1,64 @@
+# gameliftstreams: build the C core for Lua 5.4 and LuaJIT, test, demo.
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+WARN      := -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -fPIC -fvisibility=hidden
+LIBS      := $(shell pkg-config --libs libcurl libcrypto 2>/dev/null || echo -lcurl -lcrypto)
+LUA54_INC := $(shell pkg-config --cflags lua5.4 2>/dev/null)
+JIT_INC   := $(shell pkg-config --cflags luajit 2>/dev/null)
+SAN_CC    := clang
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -shared-libasan
+
+SRC     := $(wildcard csrc/*.c)
+HDR     := $(wildcard csrc/*.h)
+PURE    := $(filter-out csrc/core.c csrc/util.c $(wildcard csrc/l*.c),$(SRC))
+CTESTS  := $(patsubst spec/c/%.c,%,$(wildcard spec/c/test_*.c))
+
+.PHONY: all deps test test-c test-lua test-jit test-asan demo emulator bench clean model rock
+
+all: build/5.4/gameliftstreams/core.so build/jit/gameliftstreams/core.so
+
+deps:
+	@sh tools/deps.sh
+
+build/5.4/gameliftstreams/core.so: $(SRC) $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) $(LUA54_INC) -shared -o $@ $(SRC) $(LIBS)
+
+build/jit/gameliftstreams/core.so: $(SRC) $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) $(JIT_INC) -shared -o $@ $(SRC) $(LIBS)
+
+build/asan/gameliftstreams/core.so: $(SRC) $(HDR)
+	@mkdir -p $(@D)
+	$(SAN_CC) $(SAN_FLAGS) $(WARN) $(LUA54_INC) -shared -o $@ $(SRC) $(LIBS)
+
+build/ctest/%: spec/c/%.c $(PURE) $(HDR) spec/c/ctest.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -Icsrc -o $@ $< $(PURE) $(LIBS)
+
+build/ctest-asan/%: spec/c/%.c $(PURE) $(HDR) spec/c/ctest.h
+	@mkdir -p $(@D)
+	$(SAN_CC) $(SAN_FLAGS) $(WARN) -Icsrc -o $@ $< $(PURE) $(LIBS)
+
+ctests: $(addprefix build/ctest/,$(CTESTS)) $(addprefix build/ctest-asan/,$(CTESTS))
+
+# make test: everything, one closing line "N passed, N failed".
+test: deps
+	@$(MAKE) --no-print-directory all build/asan/gameliftstreams/core.so ctests
+	@sh tools/run-tests.sh
+
+model:
+	lua5.4 tools/genmodel.lua ../shared/model/botocore lua/gameliftstreams/model.lua
+
+emulator: deps all
+	LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/5.4/?.so;;" lua5.4 bin/gameliftstreams-emulator
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/demo.sh
+
+bench: deps all
+	@sh bench/run.sh
+
+clean:
+	rm -rf build

@@ -1,0 +1,6 @@
+describe("the C module", function()
+  it("loads and reports its version", function()
+    local core = require("gameliftstreams.core")
+    assert.is_string(core._VERSION)
+  end)
+end)
