@@ -1,0 +1,138 @@
+-- Shared helpers for the specs: child server processes, temp files, the C module.
+local helpers = {}
+
+local LUA = "lua5.4"
+
+-- The repo root: busted runs from it.
+local function repo_root()
+  local p = io.popen("pwd")
+  local dir = p:read("*l")
+  p:close()
+  return dir
+end
+
+helpers.root = repo_root()
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+helpers.shell_quote = shell_quote
+
+--- The environment prefix that makes a child Lua find the project's modules.
+function helpers.lua_env()
+  local root = helpers.root
+  return string.format("LUA_PATH=%s LUA_CPATH=%s",
+    shell_quote(root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;" .. root .. "/spec/?.lua;;"),
+    shell_quote(root .. "/build/5.4/?.so;;"))
+end
+
+--- Starts `lua5.4 script args...` in the background. The script prints
+-- "listening <port>" first. Returns { port, url, pid, stop }.
+-- opts.env: extra "NAME=value" strings; opts.log: stderr file (default /dev/null).
+function helpers.spawn_server(script, args, opts)
+  opts = opts or {}
+  local argv = {}
+  for _, a in ipairs(args or {}) do argv[#argv + 1] = shell_quote(a) end
+  local env = { helpers.lua_env(), "GLS_PARENT_PID=$PPID", "GLS_SERVER_MAX_SECONDS=900" }
+  for _, e in ipairs(opts.env or {}) do env[#env + 1] = e end
+  local cmd = string.format("echo $$; exec env %s %s %s %s 2>>%s",
+    table.concat(env, " "), LUA, shell_quote(script), table.concat(argv, " "),
+    shell_quote(opts.log or "/dev/null"))
+  local pipe = assert(io.popen(cmd, "r"))
+  local pid = pipe:read("*l")
+  local line = pipe:read("*l")
+  local port = line and line:match("^listening (%d+)")
+  if not port then
+    pipe:close()
+    error("server " .. script .. " did not start (got: " .. tostring(line) .. ")")
+  end
+  local proc = { pid = tonumber(pid), port = tonumber(port), pipe = pipe }
+  proc.url = "http://127.0.0.1:" .. proc.port
+  function proc.stop()
+    if proc.stopped then return end
+    proc.stopped = true
+    os.execute("kill " .. proc.pid .. " 2>/dev/null")
+    proc.pipe:close()
+  end
+  return proc
+end
+
+--- Starts the project's emulator on an ephemeral port.
+-- opts.delay_scale (default 0.01), opts.args (extra CLI arguments), opts.env, opts.log.
+function helpers.start_emulator(opts)
+  opts = opts or {}
+  local args = { "--port", "0", "--delay-scale", tostring(opts.delay_scale or 0.01) }
+  for _, a in ipairs(opts.args or {}) do args[#args + 1] = a end
+  local emu = helpers.spawn_server(helpers.root .. "/bin/gameliftstreams-emulator", args, opts)
+  emu.access_key_id = "AKIDEMULATOR"
+  emu.secret_access_key = "emulator-secret"
+  emu.credentials = { access_key_id = emu.access_key_id, secret_access_key = emu.secret_access_key }
+  return emu
+end
+
+--- A client of the SDK pointed at an emulator, with its credentials.
+function helpers.client(emu, extra)
+  local opts = { region = "us-west-2", endpoint = emu.url, credentials = emu.credentials }
+  for k, v in pairs(extra or {}) do opts[k] = v end
+  return assert(require("gameliftstreams").new(opts))
+end
+
+--- Calls the emulator's control API (/_emulator/...). Returns status, decoded body.
+function helpers.control(emu, method, path, body)
+  local core = helpers.core()
+  local cjson = require("cjson")
+  helpers._pool = helpers._pool or core.http_pool{}
+  local res = helpers._pool:request{
+    method = method, url = emu.url .. "/_emulator/" .. path,
+    headers = body and { ["content-type"] = "application/json" } or {},
+    body = body and cjson.encode(body) or nil, timeout = 10,
+  }
+  assert(not res.error, res.error and res.error.message)
+  local decoded = nil
+  if res.body and #res.body > 0 then
+    local ok, v = pcall(cjson.decode, res.body)
+    decoded = ok and v or res.body
+  end
+  return res.status, decoded
+end
+
+function helpers.core()
+  return require("gameliftstreams.core")
+end
+
+--- A fresh temporary directory (removed by helpers.rm_rf).
+function helpers.tmpdir()
+  local p = io.popen("mktemp -d")
+  local dir = p:read("*l")
+  p:close()
+  return dir
+end
+
+function helpers.write_file(path, content)
+  local f = assert(io.open(path, "wb"))
+  f:write(content)
+  f:close()
+  return path
+end
+
+function helpers.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+function helpers.rm_rf(path)
+  if path and path:match("^/tmp/") then os.execute("rm -rf " .. shell_quote(path)) end
+end
+
+--- Runs a shell command; returns its stdout and whether it succeeded.
+function helpers.run(cmd)
+  local p = io.popen(cmd .. " 2>&1")
+  local out = p:read("*a")
+  local ok = p:close()
+  return out, ok == true or ok == 0
+end
+
+return helpers

@@ -1,0 +1,126 @@
+local helpers = require("helpers")
+local socket = require("socket")
+local cjson = require("cjson")
+
+-- A raw HTTP exchange over one luasocket connection, so the server is tested
+-- independently of the SDK's own transport.
+local function exchange(sock, request)
+  assert(sock:send(request))
+  local status_line = assert(sock:receive("*l"))
+  local headers = {}
+  while true do
+    local line = assert(sock:receive("*l"))
+    if line == "" then break end
+    local k, v = line:match("^([^:]+):%s*(.*)$")
+    k = k:lower()
+    headers[k] = headers[k] and (headers[k] .. ", " .. v) or v
+  end
+  local body = assert(sock:receive(tonumber(headers["content-length"] or 0)))
+  return tonumber(status_line:match("^HTTP/1%.1 (%d+)")), headers, body
+end
+
+local function connect(port)
+  local s = assert(socket.tcp())
+  s:settimeout(5)
+  assert(s:connect("127.0.0.1", port))
+  return s
+end
+
+describe("the emulator's HTTP server (httpd)", function()
+  local srv
+  setup(function() srv = helpers.spawn_server("spec/support/httpd_echo.lua") end)
+  teardown(function() srv.stop() end)
+
+  it("parses method, raw path, query, headers and a Content-Length body", function()
+    local s = connect(srv.port)
+    local status, headers, body = exchange(s,
+      "POST /a%2Fb/c?x=1&y=%20 HTTP/1.1\r\nHost: h\r\nX-Two: 1\r\nx-two: 2\r\nContent-Length: 5\r\n\r\nhello")
+    s:close()
+    assert.equal(200, status)
+    assert.equal("a, b", headers["x-multi"])
+    local echo = cjson.decode(body)
+    assert.equal("POST", echo.method)
+    assert.equal("/a%2Fb/c", echo.path)
+    assert.equal("x=1&y=%20", echo.query)
+    assert.equal("hello", echo.body)
+    assert.equal("1, 2", echo.headers["x-two"])
+  end)
+
+  it("decodes a chunked request body", function()
+    local s = connect(srv.port)
+    local _, _, body = exchange(s,
+      "PUT /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+    s:close()
+    assert.equal("abcde", cjson.decode(body).body)
+  end)
+
+  it("keeps a connection alive across requests, pipelined or not", function()
+    local s = connect(srv.port)
+    local _, _, b1 = exchange(s, "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n")
+    local _, _, b2 = exchange(s, "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert(s:send("GET /3 HTTP/1.1\r\nHost: h\r\n\r\nGET /4 HTTP/1.1\r\nHost: h\r\n\r\n"))
+    local _, _, b3 = exchange(s, "")
+    local _, _, b4 = exchange(s, "")
+    s:close()
+    assert.same({ 1, 2, 3, 4 }, { cjson.decode(b1).conn_count, cjson.decode(b2).conn_count,
+      cjson.decode(b3).conn_count, cjson.decode(b4).conn_count })
+    assert.equal("/4", cjson.decode(b4).path)
+  end)
+
+  it("closes after answering Connection: close", function()
+    local s = connect(srv.port)
+    local _, headers = exchange(s, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+    assert.equal("close", headers["connection"])
+    local _, err = s:receive(1)
+    assert.equal("closed", err)
+    s:close()
+  end)
+
+  it("answers a delayed request without holding up another connection", function()
+    local slow, fast = connect(srv.port), connect(srv.port)
+    local t0 = socket.gettime()
+    assert(slow:send("GET /delay HTTP/1.1\r\nHost: h\r\n\r\n"))
+    local status = exchange(fast, "GET /quick HTTP/1.1\r\nHost: h\r\n\r\n")
+    local fast_elapsed = socket.gettime() - t0
+    local _, _, body = exchange(slow, "")
+    local slow_elapsed = socket.gettime() - t0
+    slow:close(); fast:close()
+    assert.equal(200, status)
+    assert.equal("late", body)
+    assert.is_true(fast_elapsed < 0.25, "fast answer waited for the slow one")
+    assert.is_true(slow_elapsed >= 0.29)
+  end)
+
+  it("resets, hangs, writes raw bytes and trickles on request", function()
+    local s = connect(srv.port)
+    assert(s:send("GET /reset HTTP/1.1\r\nHost: h\r\n\r\n"))
+    local data, err = s:receive("*a")
+    assert.is_true(err == "closed" or err == "connection reset by peer" or data == "")
+    s:close()
+
+    s = connect(srv.port)
+    s:settimeout(0.2)
+    assert(s:send("GET /hang HTTP/1.1\r\nHost: h\r\n\r\n"))
+    local _, herr = s:receive("*l")
+    assert.equal("timeout", herr)
+    s:close()
+
+    s = connect(srv.port)
+    assert(s:send("GET /raw HTTP/1.1\r\nHost: h\r\n\r\n"))
+    local all = s:receive("*a")
+    assert.equal("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", all)
+    s:close()
+
+    s = connect(srv.port)
+    local _, _, body = exchange(s, "GET /trickle HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert.equal("abcd", body)
+    s:close()
+  end)
+
+  it("refuses a malformed request line with 400", function()
+    local s = connect(srv.port)
+    local status = exchange(s, "NOT-HTTP\r\n\r\n")
+    s:close()
+    assert.equal(400, status)
+  end)
+end)
