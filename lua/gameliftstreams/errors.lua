@@ -1,0 +1,58 @@
+--- The SDK's error object.
+-- Every expected failure of the SDK is `nil, err` where `err` is a table made
+-- by `errors.new`: `code`, `message`, `status` (HTTP status or nil),
+-- `request_id`, `retryable`, `attempts`, `backoff`, plus optional extra fields.
+-- Messages never carry secrets or sensitive member values: the code building
+-- an error is responsible for that, and `__tostring` only prints the fields
+-- listed above.
+local _M = {}
+
+local setmetatable, getmetatable = setmetatable, getmetatable
+local tostring, type, pairs = tostring, type, pairs
+local concat = table.concat
+
+local mt = {}
+_M.mt = mt
+
+mt.__tostring = function(e)
+  local parts = { tostring(e.code or "Error"), ": ", tostring(e.message or "") }
+  local extra = {}
+  if e.status ~= nil then extra[#extra + 1] = "HTTP " .. tostring(e.status) end
+  if e.request_id ~= nil and e.request_id ~= "" then
+    extra[#extra + 1] = "request id " .. tostring(e.request_id)
+  end
+  if #extra > 0 then
+    parts[#parts + 1] = " (" .. concat(extra, ", ") .. ")"
+  end
+  return concat(parts)
+end
+
+--- Makes an error object.
+-- @tparam table t fields: code (string, required), message, status, request_id,
+--   retryable (boolean, default false), attempts, backoff, and any extra field.
+-- @treturn table the error object (metatable `errors.mt`)
+function _M.new(t)
+  if type(t) ~= "table" then
+    error("errors.new: argument must be a table", 2)
+  end
+  local e = {}
+  for k, v in pairs(t) do e[k] = v end
+  if e.code == nil then e.code = "Error" end
+  e.code = tostring(e.code)
+  if e.message == nil then e.message = "" end
+  e.message = tostring(e.message)
+  if e.retryable == nil then e.retryable = false end
+  return setmetatable(e, mt)
+end
+
+--- True when `v` is an error object made by `errors.new`.
+function _M.is(v)
+  return type(v) == "table" and getmetatable(v) == mt
+end
+
+--- Shorthand for an `InvalidParameter` error (validation, bad options).
+function _M.invalid(message)
+  return _M.new{ code = "InvalidParameter", message = message, retryable = false }
+end
+
+return _M
