@@ -31,6 +31,14 @@ for t in build/ctest/test_*; do
   tail -n 1 "$tmp/out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' > "$tmp/c"
   [ $rc -eq 0 ] || : > "$tmp/c"
   add "$tmp/c"
+  if command -v valgrind >/dev/null 2>&1; then
+    echo "== C unit (valgrind): $t"
+    valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+      "$t" > "$tmp/out" 2>&1; rc=$?; cat "$tmp/out"
+    tail -n 1 "$tmp/out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' > "$tmp/c"
+    [ $rc -eq 0 ] || : > "$tmp/c"
+    add "$tmp/c"
+  fi
 done
 
 run_busted() { # label, busted run name, extra env
