@@ -27,7 +27,8 @@ dependencies = {
 }
 
 external_dependencies = {
-  CURL = { header = "curl/curl.h", library = "curl" },
+  -- only the library: Debian keeps curl.h under a multiarch include dir LuaRocks does not search
+  CURL = { library = "curl" },
   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
 }
 
