@@ -1,0 +1,224 @@
+--- The standard retry strategy of the AWS SDKs: which failures are retried,
+-- full-jitter exponential back-off, and the per-client retry quota.
+-- This module only computes: the client sleeps (through sched) for the
+-- delay next_delay returns, so everything here is pure and testable.
+--
+-- Rules (pre-2026 standard mode, the default):
+--   * max_attempts: 3 unless configured (option, AWS_MAX_ATTEMPTS, profile max_attempts).
+--   * delay = rng() * min(1 s * 2^(attempt-1), 20 s) where attempt is the failed attempt's number.
+--   * quota: 500 tokens per client; a retry costs 5, or 10 after a timeout or connection error;
+--     when the bucket cannot pay, the error is returned without retrying. A success refunds the
+--     last retry's cost, or 1 token when the call succeeded on its first attempt (capped at 500).
+-- The 2026 revision (new_2026 = true, or AWS_NEW_RETRIES_2026=true):
+--   * delay = rng() * min(base * 2^(attempt-1), 20 s), base 1 s for throttling, 50 ms otherwise.
+--   * x-amz-retry-after (integer milliseconds) replaces that delay, clamped to
+--     [delay, delay + 5 s] (the 20 s cap does not apply to the hint).
+--   * a throttling retry costs 5 tokens, any other retry 14 (no separate timeout cost).
+-- retry_mode "adaptive" behaves as "standard" (no client-side rate limiting);
+-- "legacy" retries the same errors with the same back-off but without a quota
+-- and defaults to 5 attempts.
+local _M = { _VERSION = "0.1" }
+local mt = { __index = _M }
+
+local type, tonumber, tostring, error = type, tonumber, tostring, error
+local math_min, math_random, math_floor = math.min, math.random, math.floor
+local os_getenv = os.getenv
+
+local function set(list)
+  local t = {}
+  for _, v in ipairs(list) do t[v] = true end
+  return t
+end
+
+_M.THROTTLING_CODES = set{
+  "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+  "TooManyRequestsException", "ProvisionedThroughputExceededException",
+  "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+  "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+  "EC2ThrottledException",
+}
+_M.TRANSIENT_CODES = set{
+  "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete", "InternalError",
+}
+_M.CLOCK_SKEW_CODES = set{
+  "RequestTimeTooSkewed", "RequestExpired", "RequestInTheFuture", "InvalidSignatureException",
+}
+_M.TRANSIENT_STATUS = set{ 500, 502, 503, 504 }
+-- The transport's own codes: a connection that failed or timed out may succeed again;
+-- a TLS failure or an oversized response will not.
+_M.CONNECTION_CODES = set{ "NetworkError", "Timeout" }
+
+local MAX_BACKOFF = 20
+local QUOTA_SIZE = 500
+local NO_RETRY_INCREMENT = 1
+
+--- Classifies a failure. Returns "throttling", "timeout" (connection failure or timeout),
+-- "transient", or nil when it must not be retried.
+function _M.classify(err)
+  if type(err) ~= "table" then return nil end
+  local code = err.code
+  if code == "TLSError" or code == "ResponseTooLarge" then return nil end
+  if _M.CONNECTION_CODES[code] then return "timeout" end
+  if _M.THROTTLING_CODES[code] or err.status == 429 or err.throttling == true then
+    return "throttling"
+  end
+  if _M.TRANSIENT_CODES[code] or _M.TRANSIENT_STATUS[err.status] then return "transient" end
+  if _M.CLOCK_SKEW_CODES[code] then return "transient" end
+  -- The model marks some errors retryable (e.g. StreamSessionAccessNotReadyException).
+  if err.retryable == true then return "transient" end
+  return nil
+end
+
+local function positive_int(v, what)
+  if v == nil then return nil end
+  local n = tonumber(v)
+  if not n or n < 1 or n ~= math_floor(n) then
+    return nil, what .. " must be a positive integer, got " .. tostring(v)
+  end
+  return n
+end
+
+local function truthy(s)
+  return type(s) == "string" and s:lower() == "true"
+end
+
+--- Makes a retry strategy; one per client (the quota is shared by its calls).
+-- opts: mode ("standard"|"adaptive"|"legacy"), max_attempts, rng (function -> [0,1)),
+-- new_2026 (boolean), base (seconds: overrides every base delay, for tests),
+-- quota (table { tokens = n } to share a bucket, optional), quota_size (default 500),
+-- getenv (default os.getenv), settings (function -> table of profile settings, called
+-- lazily on the first begin() when max_attempts or mode were not given).
+-- Raises on a bad explicit option (a programming error).
+function _M.new(opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("retry.new: opts must be a table", 2) end
+  local max_attempts, e = positive_int(opts.max_attempts, "max_attempts")
+  if e then error("retry.new: " .. e, 2) end
+  local mode = opts.mode
+  if mode ~= nil and mode ~= "standard" and mode ~= "adaptive" and mode ~= "legacy" then
+    error("retry.new: mode must be standard, adaptive or legacy, got " .. tostring(mode), 2)
+  end
+  if opts.rng ~= nil and type(opts.rng) ~= "function" then
+    error("retry.new: rng must be a function", 2)
+  end
+  local size = opts.quota_size or QUOTA_SIZE
+  local self = {
+    mode = mode,
+    max_attempts = max_attempts,
+    rng = opts.rng or math_random,
+    new_2026 = opts.new_2026,
+    base = opts.base,
+    max_backoff = opts.max_backoff or MAX_BACKOFF,
+    getenv = opts.getenv or os_getenv,
+    settings = opts.settings,
+    quota = opts.quota or { tokens = size },
+    quota_size = size,
+  }
+  return setmetatable(self, mt)
+end
+
+-- Settles mode, max_attempts and the 2026 switch from env and profile, once.
+function _M:_resolve()
+  if self.resolved then return end
+  self.resolved = true
+  local getenv = self.getenv
+  if self.new_2026 == nil then self.new_2026 = truthy(getenv("AWS_NEW_RETRIES_2026")) end
+  local profile
+  local function setting(name)
+    if profile == nil then
+      profile = false
+      if self.settings then
+        local ok, t = pcall(self.settings)
+        if ok and type(t) == "table" then profile = t end
+      end
+    end
+    return profile and profile[name] or nil
+  end
+  if self.mode == nil then
+    local m = getenv("AWS_RETRY_MODE") or setting("retry_mode")
+    m = m and m:lower()
+    if m ~= "standard" and m ~= "adaptive" and m ~= "legacy" then m = "standard" end
+    self.mode = m
+  end
+  if self.max_attempts == nil then
+    -- An unusable value in the environment or the profile falls back to the default.
+    self.max_attempts = positive_int(getenv("AWS_MAX_ATTEMPTS"), "")
+      or positive_int(setting("max_attempts"), "")
+      or (self.mode == "legacy" and 5 or 3)
+  end
+end
+
+--- Starts one call. Returns the per-call state: attempts (sent so far, counting the one
+-- about to be sent), backoff (seconds of back-off computed so far).
+function _M:begin()
+  self:_resolve()
+  return { attempts = 1, backoff = 0, retry_cost = nil }
+end
+
+--- Tokens left in the retry quota.
+function _M:available()
+  return self.quota.tokens
+end
+
+local function retry_cost(self, kind)
+  if self.new_2026 then
+    return kind == "throttling" and 5 or 14
+  end
+  return kind == "timeout" and 10 or 5
+end
+
+local function base_delay(self, kind)
+  if self.base then return self.base end
+  if self.new_2026 and kind ~= "throttling" then return 0.05 end
+  return 1
+end
+
+-- x-amz-retry-after: integer milliseconds; anything else is ignored.
+local function retry_after(headers)
+  if type(headers) ~= "table" then return nil end
+  local v = headers["x-amz-retry-after"]
+  if type(v) ~= "string" then return nil end
+  v = v:match("^%s*(%d+)%s*$")
+  return v and tonumber(v) / 1000 or nil
+end
+
+--- After a failed attempt: the delay in seconds before the next one, or nil to give up.
+-- Sets err.retryable (whether the failure is retryable at all), err.attempts and err.backoff;
+-- err.quota_exhausted when only the quota stopped the retry.
+function _M:next_delay(st, err, resp_headers)
+  self:_resolve()
+  local kind = _M.classify(err)
+  err.retryable = kind ~= nil
+  err.attempts = st.attempts
+  err.backoff = st.backoff
+  if not kind or st.attempts >= self.max_attempts then return nil end
+  if self.mode ~= "legacy" then
+    local cost = retry_cost(self, kind)
+    if self.quota.tokens < cost then
+      err.quota_exhausted = true
+      return nil
+    end
+    self.quota.tokens = self.quota.tokens - cost
+    st.retry_cost = cost
+  end
+  local delay = self.rng() * math_min(base_delay(self, kind) * 2 ^ (st.attempts - 1), self.max_backoff)
+  if self.new_2026 then
+    local hint = retry_after(resp_headers)
+    if hint then
+      if hint < delay then hint = delay elseif hint > delay + 5 then hint = delay + 5 end
+      delay = hint
+    end
+  end
+  st.backoff = st.backoff + delay
+  st.attempts = st.attempts + 1
+  return delay
+end
+
+--- After a successful attempt: refunds the quota.
+function _M:succeeded(st)
+  if self.mode == "legacy" then return end
+  local refund = st and st.retry_cost or NO_RETRY_INCREMENT
+  self.quota.tokens = math_min(self.quota.tokens + refund, self.quota_size)
+end
+
+return _M
