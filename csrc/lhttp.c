@@ -1,3 +1,393 @@
-/* Placeholder until the http concern lands. */
+/* core.http_pool: the Lua face of csrc/http.c (a libcurl multi pool).
+ * Shape of liolib's file handle: one check function that refuses a closed pool, one
+ * idempotent close behind close/__gc/__close, an honest __tostring. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "compat.h"
-void gls_open_http(lua_State *L) { (void)L; }
+#include "http.h"
+
+#define POOL_MT "gameliftstreams.http_pool"
+#define ERRLEN 512
+#define MAX_MS 2147483647.0
+
+typedef struct lpool {
+  gls_http_pool *p; /* NULL once closed */
+} lpool;
+
+static gls_http_pool *topool(lua_State *L) {
+  lpool *u = (lpool *)luaL_checkudata(L, 1, POOL_MT);
+  if (!u->p) luaL_error(L, "attempt to use a closed http_pool");
+  return u->p;
+}
+
+/* Pushes { code=, reason=, message= } as used by every failure table. */
+static void push_error(lua_State *L, const char *code, const char *reason, const char *msg) {
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, code);
+  lua_setfield(L, -2, "code");
+  lua_pushstring(L, reason);
+  lua_setfield(L, -2, "reason");
+  lua_pushstring(L, msg);
+  lua_setfield(L, -2, "message");
+}
+
+/* Seconds (maybe fractional) to whole milliseconds, rounding up so 0.0001 s is not "none".
+ * Returns 0 and leaves *ms alone when the field is absent; -1 for a bad value. */
+static int field_ms(lua_State *L, int idx, const char *name, long *ms) {
+  lua_Number s;
+  int rc = 0;
+  lua_getfield(L, idx, name);
+  if (!lua_isnil(L, -1)) {
+    s = lua_tonumber(L, -1);
+    if (lua_type(L, -1) != LUA_TNUMBER || s != s || s < 0) {
+      rc = -1;
+    } else {
+      s = ceil(s * 1000.0);
+      *ms = (long)(s > MAX_MS ? MAX_MS : s);
+    }
+  }
+  lua_pop(L, 1);
+  return rc;
+}
+
+/* Reads the request table at idx into r. Pushes one anchor table that keeps every string
+ * r points to alive (pop it after gls_http_pool_add). Returns 1, or 0 with err set. */
+static int read_request(lua_State *L, int idx, gls_http_request *r, char *err, size_t errlen) {
+  int anchor, n_anchor = 0;
+  size_t count = 0, i = 0;
+  gls_http_header *hs = NULL;
+
+  memset(r, 0, sizeof *r);
+  lua_newtable(L);
+  anchor = lua_gettop(L);
+
+  lua_getfield(L, idx, "method");
+  if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING) {
+    snprintf(err, errlen, "method must be a string");
+    return 0;
+  }
+  r->method = lua_tostring(L, -1);
+  lua_rawseti(L, anchor, ++n_anchor);
+
+  lua_getfield(L, idx, "url");
+  if (lua_type(L, -1) != LUA_TSTRING) {
+    snprintf(err, errlen, "url must be a string");
+    return 0;
+  }
+  r->url = lua_tostring(L, -1);
+  lua_rawseti(L, anchor, ++n_anchor);
+
+  lua_getfield(L, idx, "body");
+  if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING) {
+    snprintf(err, errlen, "body must be a string");
+    return 0;
+  }
+  r->body = lua_tolstring(L, -1, &r->body_len);
+  lua_rawseti(L, anchor, ++n_anchor);
+
+  if (field_ms(L, idx, "timeout", &r->timeout_ms) || field_ms(L, idx, "connect_timeout", &r->connect_timeout_ms)) {
+    snprintf(err, errlen, "timeout and connect_timeout must be non-negative numbers (seconds)");
+    return 0;
+  }
+  lua_getfield(L, idx, "max_response_bytes");
+  if (!lua_isnil(L, -1)) {
+    lua_Number n = lua_tonumber(L, -1);
+    if (lua_type(L, -1) != LUA_TNUMBER || !(n >= 1) || n > 9007199254740992.0) {
+      snprintf(err, errlen, "max_response_bytes must be a positive number");
+      return 0;
+    }
+    r->max_response_bytes = (size_t)n;
+  }
+  lua_pop(L, 1);
+
+  lua_getfield(L, idx, "headers");
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return 1;
+  }
+  if (!lua_istable(L, -1)) {
+    snprintf(err, errlen, "headers must be a table");
+    return 0;
+  }
+  lua_rawseti(L, anchor, ++n_anchor);
+  lua_rawgeti(L, anchor, n_anchor);
+  /* First pass counts, second fills an array that lives in a userdata (freed by the GC). */
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      snprintf(err, errlen, "header names must be strings");
+      return 0;
+    }
+    if (lua_istable(L, -1)) count += lua_rawlen(L, -1);
+    else count++;
+    lua_pop(L, 1);
+  }
+  if (count) {
+    hs = (gls_http_header *)lua_newuserdata(L, count * sizeof *hs);
+    lua_rawseti(L, anchor, ++n_anchor);
+  }
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    size_t nlen, vlen, j, nv = lua_istable(L, -1) ? lua_rawlen(L, -1) : 1;
+    const char *name = lua_tolstring(L, -2, &nlen);
+    for (j = 1; j <= nv; j++) {
+      const char *value;
+      if (lua_istable(L, -1)) lua_rawgeti(L, -1, (int)j);
+      else lua_pushvalue(L, -1);
+      if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) {
+        snprintf(err, errlen, "header \"%.64s\": value must be a string, number or list of them", name);
+        return 0;
+      }
+      value = lua_tolstring(L, -1, &vlen); /* converts the pushed copy, never the table */
+      if (i < count) {
+        hs[i].name = name;
+        hs[i].name_len = nlen;
+        hs[i].value = value;
+        hs[i].value_len = vlen;
+        i++;
+      }
+      lua_rawseti(L, anchor, ++n_anchor);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  r->headers = hs;
+  r->n_headers = i;
+  return 1;
+}
+
+/* Adds the request at index 2. Returns the id, or 0 with err set. Leaves the stack as found. */
+static int64_t add_request(lua_State *L, gls_http_pool *p, char *err, size_t errlen) {
+  gls_http_request r;
+  int top = lua_gettop(L);
+  int64_t id = 0;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  if (read_request(L, 2, &r, err, errlen)) id = gls_http_pool_add(p, &r, err, errlen);
+  lua_settop(L, top);
+  return id;
+}
+
+/* Pushes { status=, headers=, body= } or { error = {...} }. The result stays owned by the pool. */
+static void push_result(lua_State *L, const gls_http_result *r) {
+  lua_createtable(L, 0, 3);
+  if (r->err_code) {
+    push_error(L, r->err_code, r->err_reason, r->err_message);
+    gls_pushinteger(L, r->curl_code);
+    lua_setfield(L, -2, "curl_code");
+    lua_setfield(L, -2, "error");
+    return;
+  }
+  gls_pushinteger(L, r->status);
+  lua_setfield(L, -2, "status");
+  lua_newtable(L);
+  {
+    const char *s = r->headers, *end = r->headers + r->headers_len;
+    while (s < end) {
+      const char *name = s, *value = s + strlen(s) + 1;
+      s = value + strlen(value) + 1;
+      lua_getfield(L, -1, name);
+      if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushstring(L, value);
+      } else {
+        lua_pushliteral(L, ", ");
+        lua_pushstring(L, value);
+        lua_concat(L, 3);
+      }
+      lua_setfield(L, -2, name);
+    }
+  }
+  lua_setfield(L, -2, "headers");
+  lua_pushlstring(L, r->body, r->body_len);
+  lua_setfield(L, -2, "body");
+}
+
+static long wait_ms(lua_State *L, int idx) {
+  lua_Number s = luaL_optnumber(L, idx, 0);
+  if (!(s > 0)) return 0;
+  s = ceil(s * 1000.0);
+  return (long)(s > MAX_MS ? MAX_MS : s);
+}
+
+/* --- methods --- */
+
+/** id = pool:add(req) or nil, errtable */
+static int lpool_add(lua_State *L) {
+  gls_http_pool *p = topool(L);
+  char err[ERRLEN];
+  int64_t id = add_request(L, p, err, sizeof err);
+  if (!id) {
+    lua_pushnil(L);
+    push_error(L, "InvalidParameter", "other", err);
+    return 2;
+  }
+  gls_pushinteger(L, id);
+  return 1;
+}
+
+/** n = pool:perform(wait_seconds) */
+static int lpool_perform(lua_State *L) {
+  gls_http_pool *p = topool(L);
+  char err[ERRLEN];
+  int n = gls_http_pool_perform(p, wait_ms(L, 2), err, sizeof err);
+  if (n < 0) return luaL_error(L, "%s", err);
+  gls_pushinteger(L, n);
+  return 1;
+}
+
+/** id, res = pool:next_done() */
+static int lpool_next_done(lua_State *L) {
+  gls_http_pool *p = topool(L);
+  const gls_http_result *r = gls_http_pool_done(p, 0);
+  if (!r) {
+    lua_pushnil(L);
+    return 1;
+  }
+  gls_pushinteger(L, r->id);
+  push_result(L, r);
+  gls_http_pool_release(p, r);
+  return 2;
+}
+
+static int64_t check_id(lua_State *L, int idx) {
+  lua_Number n = luaL_checknumber(L, idx);
+  luaL_argcheck(L, n >= 1 && n <= 9007199254740992.0 && n == floor(n), idx, "not a transfer id");
+  return (int64_t)n;
+}
+
+/** res = pool:take(id) or nil while it runs */
+static int lpool_take(lua_State *L) {
+  gls_http_pool *p = topool(L);
+  const gls_http_result *r = gls_http_pool_done(p, check_id(L, 2));
+  if (!r) {
+    lua_pushnil(L);
+    return 1;
+  }
+  push_result(L, r);
+  gls_http_pool_release(p, r);
+  return 1;
+}
+
+/** res = pool:request(req): blocks until this transfer finishes; others keep running. */
+static int lpool_request(lua_State *L) {
+  gls_http_pool *p = topool(L);
+  char err[ERRLEN];
+  int64_t id = add_request(L, p, err, sizeof err);
+  const gls_http_result *r;
+  if (!id) {
+    lua_createtable(L, 0, 1);
+    push_error(L, "InvalidParameter", "other", err);
+    lua_setfield(L, -2, "error");
+    return 1;
+  }
+  while ((r = gls_http_pool_done(p, id)) == NULL) {
+    if (!gls_http_pool_running(p, id)) {
+      snprintf(err, sizeof err, "transfer lost");
+      break;
+    }
+    /* The transfer's own timeouts bound this loop; the wait only paces it. */
+    if (gls_http_pool_perform(p, 1000, err, sizeof err) < 0) {
+      gls_http_pool_cancel(p, id);
+      break;
+    }
+  }
+  if (!r) {
+    lua_createtable(L, 0, 1);
+    push_error(L, "NetworkError", "other", err);
+    lua_setfield(L, -2, "error");
+    return 1;
+  }
+  push_result(L, r);
+  gls_http_pool_release(p, r);
+  return 1;
+}
+
+/** ok = pool:cancel(id): true when a running transfer or an unclaimed result was dropped */
+static int lpool_cancel(lua_State *L) {
+  gls_http_pool *p = topool(L);
+  lua_pushboolean(L, gls_http_pool_cancel(p, check_id(L, 2)));
+  return 1;
+}
+
+/* close, __gc and __close: idempotent; aborts transfers in flight. */
+static int lpool_close(lua_State *L) {
+  lpool *u = (lpool *)luaL_checkudata(L, 1, POOL_MT);
+  if (u->p) {
+    gls_http_pool *p = u->p;
+    u->p = NULL;
+    gls_http_pool_free(p);
+  }
+  return 0;
+}
+
+static int lpool_tostring(lua_State *L) {
+  lpool *u = (lpool *)luaL_checkudata(L, 1, POOL_MT);
+  if (u->p) lua_pushfstring(L, "gameliftstreams.http_pool (%p)", (void *)u->p);
+  else lua_pushliteral(L, "gameliftstreams.http_pool (closed)");
+  return 1;
+}
+
+static const char *opt_string(lua_State *L, int idx, const char *name) {
+  const char *s;
+  lua_getfield(L, idx, name);
+  if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "http_pool: %s must be a string", name);
+  s = lua_tostring(L, -1);
+  lua_pop(L, 1); /* still referenced by the opts table */
+  return s;
+}
+
+/** pool = core.http_pool{ max_host_connections=, ca_file=, ca_path=, insecure= } or nil, msg */
+static int l_http_pool(lua_State *L) {
+  gls_http_pool_opts o;
+  char err[ERRLEN];
+  lpool *u;
+  memset(&o, 0, sizeof o);
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "max_host_connections");
+    if (!lua_isnil(L, -1)) {
+      if (lua_type(L, -1) != LUA_TNUMBER || lua_tonumber(L, -1) < 0)
+        return luaL_error(L, "http_pool: max_host_connections must be a non-negative number");
+      o.max_host_connections = (long)lua_tonumber(L, -1);
+    }
+    lua_pop(L, 1);
+    o.ca_file = opt_string(L, 1, "ca_file");
+    o.ca_path = opt_string(L, 1, "ca_path");
+    lua_getfield(L, 1, "insecure");
+    o.insecure = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  u = (lpool *)lua_newuserdata(L, sizeof *u);
+  u->p = NULL;
+  luaL_getmetatable(L, POOL_MT);
+  lua_setmetatable(L, -2);
+  u->p = gls_http_pool_new(&o, err, sizeof err);
+  if (!u->p) {
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  return 1;
+}
+
+static const luaL_Reg pool_methods[] = {
+  {"add", lpool_add},         {"perform", lpool_perform}, {"next_done", lpool_next_done},
+  {"take", lpool_take},       {"request", lpool_request}, {"cancel", lpool_cancel},
+  {"close", lpool_close},     {NULL, NULL},
+};
+
+void gls_open_http(lua_State *L) {
+  if (luaL_newmetatable(L, POOL_MT)) {
+    lua_newtable(L);
+    luaL_setfuncs(L, pool_methods, 0);
+    lua_setfield(L, -2, "__index");
+    gls_set_gc_close(L, lpool_close);
+    lua_pushcfunction(L, lpool_tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_http_pool);
+  lua_setfield(L, -2, "http_pool");
+}

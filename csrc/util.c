@@ -1,3 +1,142 @@
-/* Placeholder until the util concern lands. */
+/* Small utilities for the Lua layer: clocks, sleep, UUIDv4, base64. */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
 #include "compat.h"
-void gls_open_util(lua_State *L) { (void)L; }
+
+static lua_Number clock_seconds(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9;
+}
+
+/** core.monotime() -> seconds from an arbitrary origin, never going backwards */
+static int l_monotime(lua_State *L) {
+  lua_pushnumber(L, clock_seconds(CLOCK_MONOTONIC));
+  return 1;
+}
+
+/** core.time() -> wall-clock epoch seconds (float) */
+static int l_time(lua_State *L) {
+  lua_pushnumber(L, clock_seconds(CLOCK_REALTIME));
+  return 1;
+}
+
+/** core.sleep(seconds): blocks; a signal does not cut the sleep short. */
+static int l_sleep(lua_State *L) {
+  lua_Number s = luaL_checknumber(L, 1);
+  struct timespec req, rem;
+  luaL_argcheck(L, s == s, 1, "not a number");
+  if (s <= 0) return 0;
+  if (s > 1e9) s = 1e9;
+  req.tv_sec = (time_t)floor(s);
+  req.tv_nsec = (long)((s - floor(s)) * 1e9);
+  if (req.tv_nsec > 999999999L) req.tv_nsec = 999999999L;
+  while (nanosleep(&req, &rem) != 0 && errno == EINTR) req = rem;
+  return 0;
+}
+
+/** core.uuid4() -> "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" (lower case, random) */
+static int l_uuid4(lua_State *L) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned char b[16];
+  char out[36];
+  int i, o = 0;
+  if (RAND_bytes(b, sizeof b) != 1) return luaL_error(L, "uuid4: RAND_bytes failed");
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+  for (i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+    out[o++] = hex[b[i] >> 4];
+    out[o++] = hex[b[i] & 15];
+  }
+  lua_pushlstring(L, out, sizeof out);
+  return 1;
+}
+
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/** core.b64encode(s) -> standard base64 with padding */
+static int l_b64encode(lua_State *L) {
+  size_t n, i, o = 0;
+  const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  char *out;
+  if (n == 0) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  luaL_argcheck(L, n / 3 < ((size_t)-1) / 4 - 1, 1, "string too long");
+  out = (char *)lua_newuserdata(L, (n + 2) / 3 * 4); /* scratch, freed by the GC */
+  for (i = 0; i + 2 < n; i += 3) {
+    unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8 | s[i + 2];
+    out[o++] = B64[v >> 18];
+    out[o++] = B64[(v >> 12) & 63];
+    out[o++] = B64[(v >> 6) & 63];
+    out[o++] = B64[v & 63];
+  }
+  if (i < n) {
+    unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0);
+    out[o++] = B64[v >> 18];
+    out[o++] = B64[(v >> 12) & 63];
+    out[o++] = i + 1 < n ? B64[(v >> 6) & 63] : '=';
+    out[o++] = '=';
+  }
+  lua_pushlstring(L, out, o);
+  return 1;
+}
+
+static int b64_value(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+/** core.b64decode(s) -> bytes, or nil when s is not padded standard base64 */
+static int l_b64decode(lua_State *L) {
+  size_t n, i, o = 0;
+  const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  unsigned char *out;
+  if (n % 4 != 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  if (n == 0) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  out = (unsigned char *)lua_newuserdata(L, n / 4 * 3);
+  for (i = 0; i < n; i += 4) {
+    int a = b64_value(s[i]), b = b64_value(s[i + 1]), c = b64_value(s[i + 2]), d = b64_value(s[i + 3]);
+    int last = i + 4 == n;
+    if (a < 0 || b < 0) goto bad;
+    if (c < 0 || d < 0) {
+      /* padding: only in the last group, "xx==" or "xxx=" */
+      if (!last || s[i + 3] != '=' || (c < 0 && s[i + 2] != '=')) goto bad;
+    }
+    out[o++] = (unsigned char)(a << 2 | b >> 4);
+    if (c >= 0) out[o++] = (unsigned char)((b & 15) << 4 | c >> 2);
+    if (c >= 0 && d >= 0) out[o++] = (unsigned char)((c & 3) << 6 | d);
+  }
+  lua_pushlstring(L, (const char *)out, o);
+  return 1;
+bad:
+  lua_pushnil(L);
+  return 1;
+}
+
+static const luaL_Reg util_funcs[] = {
+  {"monotime", l_monotime}, {"time", l_time},           {"sleep", l_sleep},
+  {"uuid4", l_uuid4},       {"b64encode", l_b64encode}, {"b64decode", l_b64decode},
+  {NULL, NULL},
+};
+
+void gls_open_util(lua_State *L) {
+  luaL_setfuncs(L, util_funcs, 0);
+}

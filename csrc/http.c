@@ -1,0 +1,656 @@
+/* A pool of HTTP transfers over one libcurl multi handle (plain C, no Lua).
+ *
+ * Every transfer lives on exactly one of three lists: running (inside the multi), done
+ * (finished, result not yet claimed) or free (idle easy handle and buffers kept for the
+ * next request, so connections, DNS entries and allocations are reused). */
+#include "http.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#define FREE_LIST_MAX 16
+#define KEEP_BUFFER_MAX ((size_t)256 * 1024)
+
+enum { X_FREE = 0, X_RUNNING, X_DONE };
+
+typedef struct buf {
+  char *data;
+  size_t len, cap;
+} buf;
+
+typedef struct xfer {
+  gls_http_result res; /* first: a result pointer is a transfer pointer */
+  struct xfer *prev, *next;
+  int state;
+  CURL *easy;
+  struct curl_slist *slist;
+  char *body_copy;
+  buf hdr, body;
+  size_t max_bytes;
+  int too_large, out_of_memory;
+  long timeout_ms, connect_timeout_ms;
+  char errbuf[CURL_ERROR_SIZE];
+} xfer;
+
+typedef struct xlist {
+  xfer *head, *tail;
+  size_t n;
+} xlist;
+
+struct gls_http_pool {
+  CURLM *multi;
+  xlist running, done, idle;
+  int64_t next_id;
+  char *ca_file, *ca_path;
+  int insecure;
+  buf scratch;
+};
+
+/* ---- small helpers ---- */
+
+static void set_err(char *err, size_t errlen, const char *msg) {
+  if (err && errlen) snprintf(err, errlen, "%s", msg);
+}
+
+static int buf_reserve(buf *b, size_t extra, size_t limit) {
+  size_t need, cap;
+  char *p;
+  if (extra > limit - b->len) return -1;
+  need = b->len + extra;
+  if (need <= b->cap) return 0;
+  cap = b->cap ? b->cap : 1024;
+  while (cap < need) cap = cap > limit / 2 ? limit : cap * 2;
+  if (cap < need) cap = need;
+  p = realloc(b->data, cap);
+  if (!p) return -2;
+  b->data = p;
+  b->cap = cap;
+  return 0;
+}
+
+static int buf_put(buf *b, const char *s, size_t n, size_t limit) {
+  int rc = buf_reserve(b, n, limit);
+  if (rc) return rc;
+  if (n) memcpy(b->data + b->len, s, n);
+  b->len += n;
+  return 0;
+}
+
+static void buf_drop(buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+static void list_push(xlist *l, xfer *x) {
+  x->prev = l->tail;
+  x->next = NULL;
+  if (l->tail) l->tail->next = x; else l->head = x;
+  l->tail = x;
+  l->n++;
+}
+
+static void list_unlink(xlist *l, xfer *x) {
+  if (x->prev) x->prev->next = x->next; else l->head = x->next;
+  if (x->next) x->next->prev = x->prev; else l->tail = x->prev;
+  x->prev = x->next = NULL;
+  l->n--;
+}
+
+static xlist *list_of(gls_http_pool *p, xfer *x) {
+  return x->state == X_RUNNING ? &p->running : x->state == X_DONE ? &p->done : &p->idle;
+}
+
+static xfer *find(xlist *l, int64_t id) {
+  xfer *x;
+  for (x = l->head; x; x = x->next)
+    if (x->res.id == id) return x;
+  return NULL;
+}
+
+/* ---- transfer lifecycle ---- */
+
+static void xfer_destroy(xfer *x) {
+  if (x->easy) curl_easy_cleanup(x->easy);
+  curl_slist_free_all(x->slist);
+  free(x->body_copy);
+  buf_drop(&x->hdr);
+  buf_drop(&x->body);
+  free(x);
+}
+
+/* Takes a transfer off whatever list it is on and keeps it for reuse, or frees it. */
+static void xfer_recycle(gls_http_pool *p, xfer *x) {
+  list_unlink(list_of(p, x), x);
+  if (x->state == X_RUNNING) curl_multi_remove_handle(p->multi, x->easy);
+  x->state = X_FREE;
+  curl_slist_free_all(x->slist);
+  x->slist = NULL;
+  free(x->body_copy);
+  x->body_copy = NULL;
+  if (p->idle.n >= FREE_LIST_MAX || !x->easy) {
+    xfer_destroy(x);
+    return;
+  }
+  curl_easy_reset(x->easy);
+  if (x->body.cap > KEEP_BUFFER_MAX) buf_drop(&x->body);
+  if (x->hdr.cap > KEEP_BUFFER_MAX) buf_drop(&x->hdr);
+  x->body.len = x->hdr.len = 0;
+  list_push(&p->idle, x);
+}
+
+static xfer *xfer_get(gls_http_pool *p) {
+  xfer *x = p->idle.head;
+  if (x) {
+    list_unlink(&p->idle, x);
+  } else {
+    x = calloc(1, sizeof *x);
+    if (!x) return NULL;
+    x->easy = curl_easy_init();
+    if (!x->easy) {
+      free(x);
+      return NULL;
+    }
+  }
+  memset(&x->res, 0, sizeof x->res);
+  x->body.len = x->hdr.len = 0;
+  x->too_large = x->out_of_memory = 0;
+  x->errbuf[0] = '\0';
+  return x;
+}
+
+/* ---- callbacks: they only store bytes, never call out ---- */
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
+  xfer *x = ud;
+  size_t n = size * nmemb;
+  int rc = buf_put(&x->body, ptr, n, x->max_bytes);
+  if (rc == -1) x->too_large = 1;
+  if (rc == -2) x->out_of_memory = 1;
+  return rc ? 0 : n;
+}
+
+static int is_space(char c) { return c == ' ' || c == '\t'; }
+
+/* One header line per call. Keeps "name\0value\0" pairs of the final response only. */
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
+  xfer *x = ud;
+  size_t total = size * nmemb, n = total, i, name_end, v0;
+  buf *h = &x->hdr;
+  int rc = 0;
+  while (n > 0 && (ptr[n - 1] == '\r' || ptr[n - 1] == '\n')) n--;
+  if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) { /* a new response (1xx, proxy CONNECT) */
+    h->len = 0;
+    return total;
+  }
+  if (n == 0) return total;
+  if (is_space(ptr[0])) { /* obsolete line folding: continues the previous value */
+    for (i = 0; i < n && is_space(ptr[i]); i++) {}
+    if (h->len == 0 || i == n) return total;
+    h->len--; /* reopen the previous value's terminator */
+    rc = buf_put(h, " ", 1, x->max_bytes);
+    if (!rc) rc = buf_put(h, ptr + i, n - i, x->max_bytes);
+    if (!rc) {
+      for (v0 = h->len - (n - i); v0 < h->len; v0++)
+        if (!h->data[v0]) h->data[v0] = ' ';
+      rc = buf_put(h, "", 1, x->max_bytes);
+    }
+  } else {
+    const char *colon = memchr(ptr, ':', n);
+    if (!colon) return total;
+    name_end = (size_t)(colon - ptr);
+    while (name_end > 0 && is_space(ptr[name_end - 1])) name_end--;
+    if (name_end == 0) return total;
+    for (v0 = (size_t)(colon - ptr) + 1; v0 < n && is_space(ptr[v0]); v0++) {}
+    while (n > v0 && is_space(ptr[n - 1])) n--;
+    rc = buf_reserve(h, name_end + 1 + (n - v0) + 1, x->max_bytes);
+    if (!rc) {
+      /* a stray NUL would break the pair encoding: it becomes a space */
+      for (i = 0; i < name_end; i++) h->data[h->len++] = ptr[i] ? (char)tolower((unsigned char)ptr[i]) : ' ';
+      h->data[h->len++] = '\0';
+      for (i = v0; i < n; i++) h->data[h->len++] = ptr[i] ? ptr[i] : ' ';
+      h->data[h->len++] = '\0';
+    }
+  }
+  if (rc == -1) x->too_large = 1;
+  if (rc == -2) x->out_of_memory = 1;
+  return rc ? 0 : total;
+}
+
+/* ---- errors ---- */
+
+static int is_tls_error(CURLcode rc) {
+  switch (rc) {
+  case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER: case CURLE_SSL_CACERT_BADFILE: case CURLE_SSL_ENGINE_NOTFOUND:
+  case CURLE_SSL_ENGINE_SETFAILED: case CURLE_SSL_ENGINE_INITFAILED: case CURLE_SSL_SHUTDOWN_FAILED:
+  case CURLE_SSL_CRL_BADFILE: case CURLE_SSL_ISSUER_ERROR: case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+  case CURLE_SSL_INVALIDCERTSTATUS: case CURLE_USE_SSL_FAILED:
+#if LIBCURL_VERSION_NUM >= 0x074d00
+  case CURLE_SSL_CLIENTCERT:
+#endif
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+static int starts_with(const char *s, const char *prefix) {
+  return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Fills res.err_* for a failed transfer: one place maps every CURLcode. */
+static void classify(xfer *x, CURLcode rc) {
+  gls_http_result *r = &x->res;
+  const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+  char what[160];
+  r->err_code = "NetworkError";
+  r->err_reason = "other";
+  r->curl_code = (int)rc;
+  snprintf(what, sizeof what, "%s", "request failed");
+  if (x->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+    r->err_code = "ResponseTooLarge";
+    r->err_reason = "too_large";
+    snprintf(what, sizeof what, "response larger than max_response_bytes (%zu bytes)", x->max_bytes);
+    if (x->too_large) detail = "aborted while receiving";
+  } else if (is_tls_error(rc)) {
+    r->err_code = "TLSError";
+    r->err_reason = "tls";
+    snprintf(what, sizeof what, "%s", "TLS failure");
+  } else {
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+      r->err_reason = "resolve";
+      snprintf(what, sizeof what, "%s", "could not resolve host");
+      break;
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      r->err_reason = "resolve";
+      snprintf(what, sizeof what, "%s", "could not resolve proxy");
+      break;
+    case CURLE_COULDNT_CONNECT:
+      r->err_reason = "connect";
+      snprintf(what, sizeof what, "%s", "could not connect");
+      break;
+    case CURLE_OPERATION_TIMEDOUT:
+      r->err_code = "Timeout";
+      r->err_reason = "timeout";
+      /* libcurl names the phase it was in: resolving and connecting vs the transfer. */
+      if (starts_with(x->errbuf, "Connection timed out") || starts_with(x->errbuf, "Resolving timed out") ||
+          starts_with(x->errbuf, "Failed to connect"))
+      {
+        /* whichever limit is shorter applies while connecting */
+        int by_connect = x->connect_timeout_ms > 0 && (x->timeout_ms == 0 || x->connect_timeout_ms <= x->timeout_ms);
+        if (by_connect || x->timeout_ms > 0)
+          snprintf(what, sizeof what, "connect timed out (%s %.3g s)", by_connect ? "connect_timeout" : "timeout",
+                   (by_connect ? x->connect_timeout_ms : x->timeout_ms) / 1000.0);
+        else
+          snprintf(what, sizeof what, "%s", "connect timed out (libcurl's default connect timeout)");
+      }
+      else
+        snprintf(what, sizeof what, "request timed out (timeout %.3g s)", x->timeout_ms / 1000.0);
+      break;
+    case CURLE_PARTIAL_FILE:
+      r->err_reason = "partial";
+      snprintf(what, sizeof what, "%s", "connection closed before the whole body arrived");
+      break;
+    case CURLE_GOT_NOTHING:
+      r->err_reason = "reset";
+      snprintf(what, sizeof what, "%s", "connection closed without a response");
+      break;
+    case CURLE_RECV_ERROR:
+      if (strstr(x->errbuf, "reset") || strstr(x->errbuf, "Reset")) {
+        r->err_reason = "reset";
+        snprintf(what, sizeof what, "%s", "connection reset by the server");
+      } else {
+        r->err_reason = "recv";
+        snprintf(what, sizeof what, "%s", "failure receiving the response");
+      }
+      break;
+    case CURLE_SEND_ERROR:
+      r->err_reason = "send";
+      snprintf(what, sizeof what, "%s", "failure sending the request");
+      break;
+    case CURLE_WEIRD_SERVER_REPLY: case CURLE_HTTP2: case CURLE_HTTP2_STREAM:
+    case CURLE_BAD_CONTENT_ENCODING: case CURLE_UNSUPPORTED_PROTOCOL:
+      r->err_reason = "protocol";
+      snprintf(what, sizeof what, "%s", "the reply is not valid HTTP");
+      break;
+    case CURLE_WRITE_ERROR: case CURLE_OUT_OF_MEMORY:
+      snprintf(what, sizeof what, "%s", x->out_of_memory ? "out of memory storing the response"
+                                                         : "could not store the response");
+      break;
+    default:
+      break;
+    }
+  }
+  snprintf(r->err_message, sizeof r->err_message, "%s (curl %d: %s)", what, (int)rc, detail);
+}
+
+/* Moves every transfer libcurl reports finished onto the done queue. */
+static int collect(gls_http_pool *p) {
+  CURLMsg *m;
+  int left, finished = 0;
+  while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
+    char *priv = NULL;
+    xfer *x;
+    if (m->msg != CURLMSG_DONE) continue;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+    x = (xfer *)(void *)priv;
+    if (!x || x->state != X_RUNNING) continue;
+    if (m->data.result == CURLE_OK && !x->too_large) {
+      long status = 0;
+      curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+      x->res.status = status;
+    } else {
+      classify(x, m->data.result);
+    }
+    /* The connection goes back to the multi's cache as soon as the handle leaves. */
+    curl_multi_remove_handle(p->multi, x->easy);
+    list_unlink(&p->running, x);
+    x->state = X_DONE;
+    x->res.headers = x->hdr.data ? x->hdr.data : "";
+    x->res.headers_len = x->hdr.len;
+    x->res.body = x->body.data ? x->body.data : "";
+    x->res.body_len = x->body.len;
+    list_push(&p->done, x);
+    finished++;
+  }
+  return finished;
+}
+
+/* ---- validation ---- */
+
+static int is_tchar(unsigned char c) {
+  return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static int is_token(const char *s, size_t n) {
+  size_t i;
+  if (n == 0) return 0;
+  for (i = 0; i < n; i++)
+    if (!is_tchar((unsigned char)s[i])) return 0;
+  return 1;
+}
+
+static int check_url(const char *url, char *err, size_t errlen) {
+  CURLU *u;
+  CURLUcode uc;
+  char *scheme = NULL;
+  const char *s;
+  int ok = 0;
+  for (s = url; *s; s++) {
+    if ((unsigned char)*s <= 0x20 || *s == 0x7f) {
+      set_err(err, errlen, "invalid url: contains a space or control character");
+      return 0;
+    }
+  }
+  u = curl_url();
+  if (!u) {
+    set_err(err, errlen, "out of memory");
+    return 0;
+  }
+  uc = curl_url_set(u, CURLUPART_URL, url, 0);
+  if (uc != CURLUE_OK) {
+    if (err) snprintf(err, errlen, "invalid url: %s", curl_url_strerror(uc));
+  } else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK || !scheme ||
+             (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
+    set_err(err, errlen, "invalid url: the scheme must be http or https");
+  } else {
+    ok = 1;
+  }
+  curl_free(scheme);
+  curl_url_cleanup(u);
+  return ok;
+}
+
+static int name_is(const gls_http_header *h, const char *name) {
+  return h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0;
+}
+
+/* Builds the header list; suppresses the headers curl would otherwise invent. */
+static int build_headers(gls_http_pool *p, xfer *x, const gls_http_request *req, char *err, size_t errlen) {
+  size_t i;
+  int has_ct = 0, has_accept = 0, has_expect = 0;
+  struct curl_slist *l;
+  for (i = 0; i < req->n_headers; i++) {
+    const gls_http_header *h = &req->headers[i];
+    buf *s = &p->scratch;
+    if (!is_token(h->name, h->name_len)) {
+      if (err) snprintf(err, errlen, "invalid header name \"%.*s\"", (int)(h->name_len > 64 ? 64 : h->name_len), h->name);
+      return 0;
+    }
+    if (memchr(h->value, '\r', h->value_len) || memchr(h->value, '\n', h->value_len) ||
+        memchr(h->value, '\0', h->value_len)) {
+      if (err) snprintf(err, errlen, "invalid value for header \"%.*s\": contains CR, LF or NUL",
+                        (int)(h->name_len > 64 ? 64 : h->name_len), h->name);
+      return 0;
+    }
+    has_ct |= name_is(h, "content-type");
+    has_accept |= name_is(h, "accept");
+    has_expect |= name_is(h, "expect");
+    s->len = 0;
+    /* "Name;" is libcurl's spelling of a header sent with an empty value. */
+    if (buf_put(s, h->name, h->name_len, (size_t)-1) ||
+        buf_put(s, h->value_len ? ": " : ";", h->value_len ? 2 : 1, (size_t)-1) ||
+        buf_put(s, h->value, h->value_len, (size_t)-1) || buf_put(s, "", 1, (size_t)-1))
+      goto oom;
+    if (!(l = curl_slist_append(x->slist, s->data))) goto oom;
+    x->slist = l;
+  }
+  if (!has_expect) {
+    if (!(l = curl_slist_append(x->slist, "Expect:"))) goto oom;
+    x->slist = l;
+  }
+  if (!has_accept) {
+    if (!(l = curl_slist_append(x->slist, "Accept:"))) goto oom;
+    x->slist = l;
+  }
+  if (!has_ct) {
+    if (!(l = curl_slist_append(x->slist, "Content-Type:"))) goto oom;
+    x->slist = l;
+  }
+  return 1;
+oom:
+  set_err(err, errlen, "out of memory");
+  return 0;
+}
+
+/* ---- the pool ---- */
+
+gls_http_pool *gls_http_pool_new(const gls_http_pool_opts *opts, char *err, size_t errlen) {
+  gls_http_pool *p;
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    set_err(err, errlen, "curl_global_init failed");
+    return NULL;
+  }
+  p = calloc(1, sizeof *p);
+  if (!p) goto fail;
+  p->next_id = 1;
+  p->insecure = opts && opts->insecure;
+  if (opts && opts->ca_file && !(p->ca_file = strdup(opts->ca_file))) goto fail;
+  if (opts && opts->ca_path && !(p->ca_path = strdup(opts->ca_path))) goto fail;
+  if (!(p->multi = curl_multi_init())) goto fail;
+  if (opts && opts->max_host_connections > 0)
+    curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, opts->max_host_connections);
+  return p;
+fail:
+  set_err(err, errlen, "out of memory creating the http pool");
+  if (p) {
+    free(p->ca_file);
+    free(p->ca_path);
+    free(p);
+  }
+  curl_global_cleanup();
+  return NULL;
+}
+
+void gls_http_pool_free(gls_http_pool *p) {
+  xfer *x;
+  if (!p) return;
+  while ((x = p->running.head) != NULL) {
+    list_unlink(&p->running, x);
+    curl_multi_remove_handle(p->multi, x->easy);
+    xfer_destroy(x);
+  }
+  while ((x = p->done.head) != NULL) {
+    list_unlink(&p->done, x);
+    xfer_destroy(x);
+  }
+  while ((x = p->idle.head) != NULL) {
+    list_unlink(&p->idle, x);
+    xfer_destroy(x);
+  }
+  curl_multi_cleanup(p->multi);
+  free(p->ca_file);
+  free(p->ca_path);
+  buf_drop(&p->scratch);
+  free(p);
+  curl_global_cleanup();
+}
+
+#define SETOPT(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+
+int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *err, size_t errlen) {
+  const char *method = req->method ? req->method : "GET";
+  xfer *x;
+  CURL *e;
+  CURLcode rc = CURLE_OK;
+  CURLMcode mc;
+  int is_head = strcmp(method, "HEAD") == 0, is_get = strcmp(method, "GET") == 0;
+  int is_post = strcmp(method, "POST") == 0;
+  int send_body;
+
+  if (!is_token(method, strlen(method))) {
+    set_err(err, errlen, "invalid method");
+    return 0;
+  }
+  if (!req->url || !check_url(req->url, err, errlen)) {
+    if (!req->url) set_err(err, errlen, "url is required");
+    return 0;
+  }
+  if (req->timeout_ms < 0 || req->connect_timeout_ms < 0) {
+    set_err(err, errlen, "timeouts must not be negative");
+    return 0;
+  }
+  if (!(x = xfer_get(p))) {
+    set_err(err, errlen, "out of memory");
+    return 0;
+  }
+  x->state = X_FREE;
+  list_push(&p->idle, x); /* owned by the pool from here on: failures recycle it */
+  x->max_bytes = req->max_response_bytes ? req->max_response_bytes : GLS_HTTP_DEFAULT_MAX_RESPONSE;
+  x->timeout_ms = req->timeout_ms;
+  x->connect_timeout_ms = req->connect_timeout_ms;
+  if (!build_headers(p, x, req, err, errlen)) goto fail;
+
+  e = x->easy;
+  SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
+  SETOPT(CURLOPT_PRIVATE, (void *)x);
+  SETOPT(CURLOPT_NOSIGNAL, 1L);
+  SETOPT(CURLOPT_URL, req->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  SETOPT(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  SETOPT(CURLOPT_WRITEFUNCTION, on_body);
+  SETOPT(CURLOPT_WRITEDATA, (void *)x);
+  SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+  SETOPT(CURLOPT_HEADERDATA, (void *)x);
+  SETOPT(CURLOPT_HTTPHEADER, x->slist);
+  SETOPT(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+  SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_bytes);
+  SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms);
+  SETOPT(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+  SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+  if (p->insecure) {
+    SETOPT(CURLOPT_SSL_VERIFYPEER, 0L);
+    SETOPT(CURLOPT_SSL_VERIFYHOST, 0L);
+  } else {
+    SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+    SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+  }
+  if (p->ca_file) SETOPT(CURLOPT_CAINFO, p->ca_file);
+  if (p->ca_path) SETOPT(CURLOPT_CAPATH, p->ca_path);
+
+  /* A body goes out as POSTFIELDS (exact length, no chunking); the method is then set
+   * explicitly unless it is POST. POST/PUT/PATCH without a body send Content-Length: 0. */
+  send_body = !is_head && (req->body != NULL || is_post || strcmp(method, "PUT") == 0 ||
+                           strcmp(method, "PATCH") == 0);
+  if (is_head) {
+    SETOPT(CURLOPT_NOBODY, 1L);
+  } else if (send_body) {
+    size_t n = req->body ? req->body_len : 0;
+    if (!(x->body_copy = malloc(n ? n : 1))) {
+      set_err(err, errlen, "out of memory");
+      goto fail;
+    }
+    if (n) memcpy(x->body_copy, req->body, n);
+    SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+    SETOPT(CURLOPT_POSTFIELDS, x->body_copy);
+    if (!is_post) SETOPT(CURLOPT_CUSTOMREQUEST, method);
+  } else if (!is_get) {
+    SETOPT(CURLOPT_CUSTOMREQUEST, method);
+  }
+  if (rc != CURLE_OK) {
+    if (err) snprintf(err, errlen, "curl_easy_setopt: %s", curl_easy_strerror(rc));
+    goto fail;
+  }
+  x->res.id = p->next_id++;
+  list_unlink(&p->idle, x);
+  mc = curl_multi_add_handle(p->multi, e);
+  if (mc != CURLM_OK) {
+    list_push(&p->idle, x);
+    if (err) snprintf(err, errlen, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+    goto fail;
+  }
+  x->state = X_RUNNING;
+  list_push(&p->running, x);
+  return x->res.id;
+fail:
+  xfer_recycle(p, x);
+  return 0;
+}
+
+int gls_http_pool_perform(gls_http_pool *p, long wait_ms, char *err, size_t errlen) {
+  int still = 0;
+  CURLMcode mc = curl_multi_perform(p->multi, &still);
+  if (mc == CURLM_OK && collect(p) == 0 && wait_ms > 0 && p->running.n > 0) {
+    /* curl_multi_poll returns early on activity or when libcurl's own timer is due. */
+    mc = curl_multi_poll(p->multi, NULL, 0, wait_ms > 2147483647L ? 2147483647 : (int)wait_ms, NULL);
+    if (mc == CURLM_OK) mc = curl_multi_perform(p->multi, &still);
+    if (mc == CURLM_OK) collect(p);
+  }
+  if (mc != CURLM_OK) {
+    if (err) snprintf(err, errlen, "curl multi: %s", curl_multi_strerror(mc));
+    return -1;
+  }
+  return (int)p->running.n;
+}
+
+const gls_http_result *gls_http_pool_done(gls_http_pool *p, int64_t id) {
+  xfer *x = id == 0 ? p->done.head : find(&p->done, id);
+  return x ? &x->res : NULL;
+}
+
+void gls_http_pool_release(gls_http_pool *p, const gls_http_result *r) {
+  xfer *x = find(&p->done, r ? r->id : 0);
+  if (x && &x->res == r) xfer_recycle(p, x);
+}
+
+int gls_http_pool_running(gls_http_pool *p, int64_t id) {
+  return find(&p->running, id) != NULL;
+}
+
+int gls_http_pool_cancel(gls_http_pool *p, int64_t id) {
+  xfer *x = find(&p->running, id);
+  if (!x) x = find(&p->done, id);
+  if (!x) return 0;
+  xfer_recycle(p, x);
+  return 1;
+}
