@@ -1,3 +1,328 @@
-/* Placeholder until the sigv4 concern lands. */
+/* core.sign, core.sha256_hex, core.hmac_sha256: thin glue over sigv4.c.
+ * The signer state (hash contexts, buffers, signing-key cache) is a userdata upvalue shared
+ * by the three functions, so each Lua state has its own and nothing is global. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "compat.h"
-void gls_open_sigv4(lua_State *L) { (void)L; }
+#include "sigv4.h"
+
+#define SIGNER_MT "gameliftstreams.signer"
+#define MAX_PRESIGN 604800
+
+typedef struct {
+  gls_sigv4 *s;
+  gls_sigv4_header *h; /* the request's header lines, reused between calls */
+  size_t cap;
+} lsigner;
+
+static int signer_close(lua_State *L) {
+  lsigner *u = (lsigner *)luaL_checkudata(L, 1, SIGNER_MT);
+  gls_sigv4_free(u->s);
+  u->s = NULL;
+  free(u->h);
+  u->h = NULL;
+  u->cap = 0;
+  return 0;
+}
+
+static int signer_tostring(lua_State *L) {
+  lsigner *u = (lsigner *)luaL_checkudata(L, 1, SIGNER_MT);
+  if (u->s) lua_pushfstring(L, "signer (%p)", (void *)u);
+  else lua_pushliteral(L, "signer (closed)");
+  return 1;
+}
+
+static lsigner *upsigner(lua_State *L, const char *fn) {
+  lsigner *u = (lsigner *)lua_touserdata(L, lua_upvalueindex(1));
+  if (!u || !u->s) luaL_error(L, "%s: signer is closed", fn);
+  return u;
+}
+
+/* Pushes t[field] and leaves it on the stack, so the string it returns stays anchored. */
+static const char *get_str(lua_State *L, int t, const char *field, const char *label, size_t *len,
+                           int required) {
+  int ty;
+  lua_getfield(L, t, field);
+  ty = lua_type(L, -1);
+  if (ty == LUA_TNIL && !required) {
+    *len = 0;
+    return NULL;
+  }
+  if (ty != LUA_TSTRING) luaL_error(L, "sign: %s must be a string", label);
+  return lua_tolstring(L, -1, len);
+}
+
+static int get_bool(lua_State *L, int t, const char *field, int dflt) {
+  int v = dflt, ty;
+  lua_getfield(L, t, field);
+  ty = lua_type(L, -1);
+  if (ty == LUA_TBOOLEAN) v = lua_toboolean(L, -1);
+  else if (ty != LUA_TNIL) luaL_error(L, "sign: %s must be a boolean", field);
+  lua_pop(L, 1);
+  return v;
+}
+
+static void push_header(lua_State *L, lsigner *u, size_t *n, const char *name, size_t nl,
+                        const char *v, size_t vl) {
+  if (*n == u->cap) {
+    size_t cap = u->cap ? u->cap * 2 : 16;
+    gls_sigv4_header *h = (gls_sigv4_header *)realloc(u->h, cap * sizeof *h);
+    if (!h) luaL_error(L, "sign: out of memory");
+    u->h = h;
+    u->cap = cap;
+  }
+  u->h[*n].name = name;
+  u->h[*n].name_len = nl;
+  u->h[*n].value = v;
+  u->h[*n].value_len = vl;
+  (*n)++;
+}
+
+/* The value on top as a string anchored in the table at `anchor` (numbers are converted). */
+static const char *header_value(lua_State *L, int anchor, int *nanchor, size_t *len,
+                                const char *name) {
+  int ty = lua_type(L, -1);
+  const char *p;
+  if (ty == LUA_TSTRING) return lua_tolstring(L, -1, len);
+  if (ty != LUA_TNUMBER)
+    luaL_error(L, "sign: headers[\"%s\"] must be a string or a list of strings", name);
+  lua_pushvalue(L, -1);
+  p = lua_tolstring(L, -1, len);
+  lua_rawseti(L, anchor, ++*nanchor);
+  return p;
+}
+
+/* Reads t.headers (at hidx) into u->h; anchor is a scratch table for converted numbers. */
+static size_t read_headers(lua_State *L, lsigner *u, int hidx, int anchor) {
+  size_t n = 0;
+  int nanchor = 0;
+  lua_pushnil(L);
+  while (lua_next(L, hidx)) {
+    size_t nl, vl;
+    const char *name, *v;
+    if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "sign: header names must be strings");
+    name = lua_tolstring(L, -2, &nl);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      size_t i, len = lua_rawlen(L, -1);
+      for (i = 1; i <= len; i++) {
+        lua_rawgeti(L, -1, (int)i);
+        v = header_value(L, anchor, &nanchor, &vl, name);
+        push_header(L, u, &n, name, nl, v, vl);
+        lua_pop(L, 1);
+      }
+    } else {
+      v = header_value(L, anchor, &nanchor, &vl, name);
+      push_header(L, u, &n, name, nl, v, vl);
+    }
+    lua_pop(L, 1);
+  }
+  return n;
+}
+
+/* Pushes the header name in lower case (reusing the key when it already is). */
+static void push_lower(lua_State *L, int key, const char *name, size_t nl) {
+  size_t i;
+  char small[128], *w;
+  for (i = 0; i < nl && !(name[i] >= 'A' && name[i] <= 'Z'); i++) {}
+  if (i == nl) {
+    lua_pushvalue(L, key);
+    return;
+  }
+  w = nl <= sizeof small ? small : (char *)lua_newuserdata(L, nl);
+  for (i = 0; i < nl; i++) w[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] + 32) : name[i];
+  lua_pushlstring(L, w, nl);
+  if (w != small) lua_remove(L, -2);
+}
+
+/* out[lname] = value (string, number or list, at -1); repeats of one name become one list. */
+static void merge_header(lua_State *L, int out) {
+  int nv = lua_gettop(L), lname = nv - 1, have;
+  size_t n = 0, i, len;
+  lua_pushvalue(L, lname);
+  lua_rawget(L, out);
+  have = lua_gettop(L);
+  if (lua_isnil(L, have) && lua_type(L, nv) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_tostring(L, nv);
+    lua_rawset(L, out);
+    return;
+  }
+  if (lua_type(L, have) == LUA_TTABLE) { /* a list this call created */
+    n = lua_rawlen(L, have);
+  } else {
+    lua_newtable(L);
+    if (!lua_isnil(L, have)) {
+      lua_pushvalue(L, have);
+      lua_rawseti(L, -2, (int)++n);
+    }
+    lua_replace(L, have);
+  }
+  if (lua_type(L, nv) == LUA_TTABLE) {
+    len = lua_rawlen(L, nv);
+    for (i = 1; i <= len; i++) {
+      lua_rawgeti(L, nv, (int)i);
+      lua_tostring(L, -1);
+      lua_rawseti(L, have, (int)++n);
+    }
+  } else {
+    lua_pushvalue(L, nv);
+    lua_tostring(L, -1);
+    lua_rawseti(L, have, (int)++n);
+  }
+  lua_pushvalue(L, lname);
+  lua_pushvalue(L, have);
+  lua_rawset(L, out);
+  lua_settop(L, lname - 1);
+}
+
+static void set_str(lua_State *L, int t, const char *k, const char *v, size_t n) {
+  lua_pushlstring(L, v, n);
+  lua_setfield(L, t, k);
+}
+
+/* core.sign(t) -> result table | nil, message (bad URL or time). */
+static int l_sign(lua_State *L) {
+  lsigner *u = upsigner(L, "sign");
+  gls_sigv4_request r;
+  gls_sigv4_result res;
+  const char *err;
+  int cred, hidx, anchor, out;
+  lua_Number tn;
+
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checkstack(L, 40, "sign");
+  memset(&r, 0, sizeof r);
+  r.method = get_str(L, 1, "method", "method", &r.method_len, 1);
+  r.url = get_str(L, 1, "url", "url", &r.url_len, 1);
+  r.body = get_str(L, 1, "body", "body", &r.body_len, 0);
+  r.region = get_str(L, 1, "region", "region", &r.region_len, 1);
+  r.service = get_str(L, 1, "service", "service", &r.service_len, 1);
+  lua_getfield(L, 1, "credentials");
+  cred = lua_gettop(L);
+  if (!lua_istable(L, cred)) luaL_error(L, "sign: credentials must be a table");
+  r.access_key_id = get_str(L, cred, "access_key_id", "credentials.access_key_id",
+                            &r.access_key_id_len, 1);
+  r.secret = get_str(L, cred, "secret_access_key", "credentials.secret_access_key", &r.secret_len, 1);
+  r.session_token = get_str(L, cred, "session_token", "credentials.session_token",
+                            &r.session_token_len, 0);
+  r.normalize = get_bool(L, 1, "normalize", 1);
+  r.sign_body = get_bool(L, 1, "sign_body", 0);
+  r.omit_session_token = get_bool(L, 1, "omit_session_token", 0);
+
+  lua_getfield(L, 1, "time");
+  if (lua_isnil(L, -1)) {
+    r.time = (long long)time(NULL);
+  } else {
+    if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "sign: time must be a number");
+    tn = lua_tonumber(L, -1);
+    if (!(tn >= -62135596800.0 && tn <= 253402300799.0))
+      luaL_error(L, "sign: time must be epoch seconds between years 1 and 9999");
+    r.time = (long long)floor(tn);
+  }
+  lua_pop(L, 1);
+
+  lua_getfield(L, 1, "presign");
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "sign: presign must be a number");
+    tn = lua_tonumber(L, -1);
+    if (!(tn >= 1 && tn <= MAX_PRESIGN) || floor(tn) != tn)
+      luaL_error(L, "sign: presign must be whole seconds from 1 to %d", MAX_PRESIGN);
+    r.presign = (long long)tn;
+  }
+  lua_pop(L, 1);
+
+  lua_newtable(L);
+  anchor = lua_gettop(L);
+  lua_getfield(L, 1, "headers");
+  hidx = lua_gettop(L);
+  if (!lua_isnil(L, hidx) && !lua_istable(L, hidx)) luaL_error(L, "sign: headers must be a table");
+  if (lua_istable(L, hidx)) r.n_headers = read_headers(L, u, hidx, anchor);
+  r.headers = u->h;
+
+  if ((err = gls_sigv4_sign(u->s, &r, &res))) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "sign: %s", err);
+    return 2;
+  }
+
+  lua_createtable(L, 0, 5);
+  lua_createtable(L, 0, (int)r.n_headers + 5);
+  out = lua_gettop(L);
+  if (lua_istable(L, hidx)) {
+    lua_pushnil(L);
+    while (lua_next(L, hidx)) {
+      size_t nl;
+      const char *name = lua_tolstring(L, -2, &nl);
+      const char *lname;
+      size_t ll;
+      push_lower(L, lua_gettop(L) - 1, name, nl);
+      lname = lua_tolstring(L, -1, &ll);
+      if (gls_sigv4_header_role(&r, lname, ll) == GLS_SIGV4_REPLACED) {
+        lua_pop(L, 2);
+        continue;
+      }
+      lua_insert(L, -2); /* key, lname, value */
+      merge_header(L, out);
+    }
+  }
+  if (!res.host_given) set_str(L, out, "host", res.host, res.host_len);
+  if (r.presign <= 0) {
+    set_str(L, out, "x-amz-date", res.amz_date, 16);
+    set_str(L, out, "authorization", res.authorization, res.authorization_len);
+    if (r.session_token && r.session_token_len)
+      set_str(L, out, "x-amz-security-token", r.session_token, r.session_token_len);
+    if (r.sign_body) set_str(L, out, "x-amz-content-sha256", res.payload_hash, 64);
+  }
+  lua_setfield(L, -2, "headers");
+  set_str(L, out - 1, "signature", res.signature, 64);
+  set_str(L, out - 1, "canonical_request", res.canonical_request, res.canonical_request_len);
+  set_str(L, out - 1, "string_to_sign", res.string_to_sign, res.string_to_sign_len);
+  if (res.url) set_str(L, out - 1, "url", res.url, res.url_len);
+  return 1;
+}
+
+/* core.sha256_hex(s) -> 64 lower-case hex digits. */
+static int l_sha256_hex(lua_State *L) {
+  lsigner *u = upsigner(L, "sha256_hex");
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  char hex[65];
+  if (gls_sigv4_sha256_hex(u->s, s, n, hex)) luaL_error(L, "sha256_hex: digest failed");
+  lua_pushlstring(L, hex, 64);
+  return 1;
+}
+
+/* core.hmac_sha256(key, msg) -> 32 raw bytes. */
+static int l_hmac_sha256(lua_State *L) {
+  lsigner *u = upsigner(L, "hmac_sha256");
+  size_t kl, ml;
+  const char *k = luaL_checklstring(L, 1, &kl), *m = luaL_checklstring(L, 2, &ml);
+  unsigned char mac[32];
+  if (gls_sigv4_hmac_sha256(u->s, k, kl, m, ml, mac)) luaL_error(L, "hmac_sha256: mac failed");
+  lua_pushlstring(L, (const char *)mac, 32);
+  return 1;
+}
+
+void gls_open_sigv4(lua_State *L) {
+  lsigner *u = (lsigner *)lua_newuserdata(L, sizeof *u);
+  memset(u, 0, sizeof *u);
+  if (luaL_newmetatable(L, SIGNER_MT)) {
+    gls_set_gc_close(L, signer_close);
+    lua_pushcfunction(L, signer_tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_setmetatable(L, -2);
+  u->s = gls_sigv4_new();
+  if (!u->s) luaL_error(L, "gameliftstreams.core: cannot set up SHA-256/HMAC (OpenSSL)");
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, l_sign, 1);
+  lua_setfield(L, -3, "sign");
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, l_sha256_hex, 1);
+  lua_setfield(L, -3, "sha256_hex");
+  lua_pushcclosure(L, l_hmac_sha256, 1);
+  lua_setfield(L, -2, "hmac_sha256");
+}

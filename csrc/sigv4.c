@@ -1,0 +1,741 @@
+/* SigV4 in plain C over reusable buffers: no Lua, no globals, no per-call allocation once warm. */
+#include "sigv4.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#define KEY_CACHE 4
+#define ALGORITHM "AWS4-HMAC-SHA256"
+
+typedef struct {
+  char *blob; /* secret | region | service (wiped on replacement) */
+  size_t secret_len, region_len, service_len;
+  char date[8];
+  unsigned char key[32];
+  EVP_MAC_CTX *mac; /* keyed with the signing key: a re-init reuses the HMAC pad states */
+} key_entry;
+
+typedef struct {
+  const char *name, *value;
+  size_t name_len, value_len, name_off, idx;
+} hent;
+
+typedef struct {
+  size_t ko, kl, vo, vl;
+  const char *k, *v;
+} qparam;
+
+struct gls_sigv4 {
+  EVP_MD *md;
+  EVP_MAC *hmac;
+  EVP_MD_CTX *mdctx;
+  EVP_MAC_CTX *mac; /* scratch HMAC for derivations and hmac_sha256 */
+  key_entry cache[KEY_CACHE];
+  unsigned next_victim;
+  unsigned long derivations;
+  gls_sigv4_buf creq, sts, auth, url, path, query, qscratch, hnames, hcanon, shdrs, scope, cred;
+  hent *h;
+  size_t h_cap;
+  qparam *q;
+  size_t q_cap;
+};
+
+static const char HEX_LOWER[] = "0123456789abcdef";
+static const char HEX_UPPER[] = "0123456789ABCDEF";
+
+/* ---- buffers ------------------------------------------------------------------------------ */
+
+static int buf_reserve(gls_sigv4_buf *b, size_t extra) {
+  size_t need = b->len + extra + 1, cap;
+  char *p;
+  if (need <= b->cap) return 0;
+  cap = b->cap ? b->cap : 256;
+  while (cap < need) cap *= 2;
+  /* Grow by copy so an old block that held a token is wiped, not left to realloc. */
+  p = malloc(cap);
+  if (!p) return -1;
+  if (b->p) {
+    memcpy(p, b->p, b->len + 1);
+    OPENSSL_cleanse(b->p, b->cap);
+    free(b->p);
+  }
+  b->p = p;
+  b->cap = cap;
+  return 0;
+}
+
+static int buf_add(gls_sigv4_buf *b, const char *s, size_t n) {
+  if (buf_reserve(b, n)) return -1;
+  if (n) memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+  return 0;
+}
+
+static int buf_adds(gls_sigv4_buf *b, const char *s) { return buf_add(b, s, strlen(s)); }
+
+static int buf_addc(gls_sigv4_buf *b, char c) { return buf_add(b, &c, 1); }
+
+static void buf_reset(gls_sigv4_buf *b) {
+  b->len = 0;
+  if (b->p) b->p[0] = '\0';
+}
+
+void gls_sigv4_buf_free(gls_sigv4_buf *b) {
+  if (b->p) {
+    OPENSSL_cleanse(b->p, b->cap);
+    free(b->p);
+  }
+  b->p = NULL;
+  b->len = b->cap = 0;
+}
+
+/* ---- encoding ----------------------------------------------------------------------------- */
+
+static int unreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.' || c == '~';
+}
+
+static int hexval(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* RFC 3986 encoding; decode first turns valid %XX into the byte it stands for. */
+static int encode_into(gls_sigv4_buf *out, const char *p, size_t len, int keep_slash, int decode) {
+  size_t i;
+  char *w;
+  if (buf_reserve(out, len * 3)) return -1;
+  w = out->p + out->len;
+  for (i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)p[i];
+    if (decode && c == '%' && i + 2 < len) {
+      int hi = hexval((unsigned char)p[i + 1]), lo = hexval((unsigned char)p[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        c = (unsigned char)(hi * 16 + lo);
+        i += 2;
+      }
+    }
+    if (unreserved(c) || (keep_slash && c == '/')) {
+      *w++ = (char)c;
+    } else {
+      *w++ = '%';
+      *w++ = HEX_UPPER[c >> 4];
+      *w++ = HEX_UPPER[c & 15];
+    }
+  }
+  out->len = (size_t)(w - out->p);
+  out->p[out->len] = '\0';
+  return 0;
+}
+
+int gls_sigv4_uri_encode(gls_sigv4_buf *out, const char *p, size_t len, int keep_slash) {
+  return encode_into(out, p, len, keep_slash, 0);
+}
+
+/* Non-S3 rule: the wire path is encoded once more, segment by segment. */
+int gls_sigv4_canonical_uri(gls_sigv4_buf *out, const char *path, size_t len, int normalize) {
+  size_t i = 0;
+  buf_reset(out);
+  if (len == 0) return buf_addc(out, '/');
+  if (!normalize) return encode_into(out, path, len, 1, 0);
+  while (i < len) {
+    size_t start, n;
+    while (i < len && path[i] == '/') i++;
+    start = i;
+    while (i < len && path[i] != '/') i++;
+    n = i - start;
+    if (n == 0 || (n == 1 && path[start] == '.')) continue;
+    if (n == 2 && path[start] == '.' && path[start + 1] == '.') {
+      while (out->len > 0 && out->p[out->len - 1] != '/') out->len--;
+      if (out->len > 0) out->len--; /* the slash before the dropped segment */
+      out->p[out->len] = '\0';
+      continue;
+    }
+    if (buf_addc(out, '/') || encode_into(out, path + start, n, 0, 0)) return -1;
+  }
+  if (out->len == 0) return buf_addc(out, '/');
+  if (path[len - 1] == '/') return buf_addc(out, '/');
+  return 0;
+}
+
+/* ---- query -------------------------------------------------------------------------------- */
+
+static int q_push(gls_sigv4 *s, size_t n) {
+  if (n <= s->q_cap) return 0;
+  {
+    size_t cap = s->q_cap ? s->q_cap : 16;
+    qparam *q;
+    while (cap < n) cap *= 2;
+    q = realloc(s->q, cap * sizeof *q);
+    if (!q) return -1;
+    s->q = q;
+    s->q_cap = cap;
+  }
+  return 0;
+}
+
+static int q_add(gls_sigv4 *s, size_t *nq, const char *k, size_t kl, const char *v, size_t vl,
+                 int decode) {
+  qparam *p;
+  if (q_push(s, *nq + 1)) return -1;
+  p = &s->q[*nq];
+  p->ko = s->qscratch.len;
+  if (encode_into(&s->qscratch, k, kl, 0, decode)) return -1;
+  p->kl = s->qscratch.len - p->ko;
+  p->vo = s->qscratch.len;
+  if (encode_into(&s->qscratch, v, vl, 0, decode)) return -1;
+  p->vl = s->qscratch.len - p->vo;
+  (*nq)++;
+  return 0;
+}
+
+static int q_parse(gls_sigv4 *s, size_t *nq, const char *q, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    size_t start = i, eq;
+    while (i < len && q[i] != '&') i++;
+    if (i > start) {
+      eq = start;
+      while (eq < i && q[eq] != '=') eq++;
+      if (eq < i) {
+        if (q_add(s, nq, q + start, eq - start, q + eq + 1, i - eq - 1, 1)) return -1;
+      } else if (q_add(s, nq, q + start, i - start, "", 0, 1)) {
+        return -1;
+      }
+    }
+    i++;
+  }
+  return 0;
+}
+
+static int bytes_cmp(const char *a, size_t al, const char *b, size_t bl) {
+  int c = memcmp(a, b, al < bl ? al : bl);
+  if (c) return c;
+  return al < bl ? -1 : al > bl;
+}
+
+static int q_cmp(const void *a, const void *b) {
+  const qparam *x = a, *y = b;
+  int c = bytes_cmp(x->k, x->kl, y->k, y->kl);
+  return c ? c : bytes_cmp(x->v, x->vl, y->v, y->vl);
+}
+
+static int q_emit(gls_sigv4 *s, size_t nq, gls_sigv4_buf *out) {
+  size_t i;
+  buf_reset(out);
+  for (i = 0; i < nq; i++) {
+    s->q[i].k = s->qscratch.p + s->q[i].ko;
+    s->q[i].v = s->qscratch.p + s->q[i].vo;
+  }
+  if (nq > 1) qsort(s->q, nq, sizeof *s->q, q_cmp);
+  for (i = 0; i < nq; i++) {
+    if ((i && buf_addc(out, '&')) || buf_add(out, s->q[i].k, s->q[i].kl) || buf_addc(out, '=') ||
+        buf_add(out, s->q[i].v, s->q[i].vl))
+      return -1;
+  }
+  return 0;
+}
+
+int gls_sigv4_canonical_query(gls_sigv4 *s, gls_sigv4_buf *out, const char *query, size_t len) {
+  size_t nq = 0;
+  buf_reset(&s->qscratch);
+  if (q_parse(s, &nq, query, len)) return -1;
+  return q_emit(s, nq, out);
+}
+
+/* ---- hashing ------------------------------------------------------------------------------ */
+
+static void to_hex(const unsigned char *d, size_t n, char *hex) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    hex[2 * i] = HEX_LOWER[d[i] >> 4];
+    hex[2 * i + 1] = HEX_LOWER[d[i] & 15];
+  }
+  hex[2 * n] = '\0';
+}
+
+int gls_sigv4_sha256_hex(gls_sigv4 *s, const void *data, size_t len, char hex[65]) {
+  unsigned char d[32];
+  unsigned int n = 0;
+  if (!EVP_DigestInit_ex2(s->mdctx, s->md, NULL) || !EVP_DigestUpdate(s->mdctx, data, len) ||
+      !EVP_DigestFinal_ex(s->mdctx, d, &n) || n != 32)
+    return -1;
+  to_hex(d, 32, hex);
+  return 0;
+}
+
+static int mac_once(EVP_MAC_CTX *ctx, const void *key, size_t key_len, const void *msg,
+                    size_t msg_len, unsigned char mac[32]) {
+  size_t n = 0;
+  /* A NULL key re-initialises with the key the context already holds. */
+  if (!EVP_MAC_init(ctx, key, key_len, NULL) || !EVP_MAC_update(ctx, msg, msg_len) ||
+      !EVP_MAC_final(ctx, mac, &n, 32) || n != 32)
+    return -1;
+  return 0;
+}
+
+static EVP_MAC_CTX *mac_new(gls_sigv4 *s) {
+  char digest[] = "SHA256";
+  OSSL_PARAM params[2];
+  EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(s->hmac);
+  if (!ctx) return NULL;
+  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
+  params[1] = OSSL_PARAM_construct_end();
+  if (!EVP_MAC_CTX_set_params(ctx, params)) {
+    EVP_MAC_CTX_free(ctx);
+    return NULL;
+  }
+  return ctx;
+}
+
+int gls_sigv4_hmac_sha256(gls_sigv4 *s, const void *key, size_t key_len, const void *msg,
+                          size_t msg_len, unsigned char mac[32]) {
+  static const unsigned char empty = 0;
+  /* EVP_MAC_init treats a NULL key as "keep the old one": an empty key must not be NULL. */
+  return mac_once(s->mac, key_len ? key : &empty, key_len, msg, msg_len, mac);
+}
+
+/* ---- signing-key cache -------------------------------------------------------------------- */
+
+static void entry_clear(key_entry *e) {
+  if (e->blob) {
+    OPENSSL_cleanse(e->blob, e->secret_len + e->region_len + e->service_len);
+    free(e->blob);
+  }
+  OPENSSL_cleanse(e->key, sizeof e->key);
+  e->blob = NULL;
+  e->secret_len = e->region_len = e->service_len = 0;
+}
+
+static key_entry *key_get(gls_sigv4 *s, const char *secret, size_t sl, const char *date8,
+                          const char *region, size_t rl, const char *service, size_t svl) {
+  unsigned char k1[32], stackbuf[132], *ks;
+  key_entry *e;
+  size_t i;
+  int ok;
+  for (i = 0; i < KEY_CACHE; i++) {
+    e = &s->cache[i];
+    if (e->blob && e->secret_len == sl && e->region_len == rl && e->service_len == svl &&
+        memcmp(e->date, date8, 8) == 0 && memcmp(e->blob, secret, sl) == 0 &&
+        memcmp(e->blob + sl, region, rl) == 0 && memcmp(e->blob + sl + rl, service, svl) == 0)
+      return e;
+  }
+  /* Miss: take a free slot, else the next victim in turn. */
+  for (i = 0; i < KEY_CACHE && s->cache[i].blob; i++) {}
+  if (i == KEY_CACHE) i = s->next_victim++ % KEY_CACHE;
+  e = &s->cache[i];
+  entry_clear(e);
+  if (!e->mac && !(e->mac = mac_new(s))) return NULL;
+  ks = sl + 4 <= sizeof stackbuf ? stackbuf : malloc(sl + 4);
+  if (!ks) return NULL;
+  memcpy(ks, "AWS4", 4);
+  memcpy(ks + 4, secret, sl);
+  ok = !mac_once(s->mac, ks, sl + 4, date8, 8, k1) &&
+       !mac_once(s->mac, k1, 32, region, rl, e->key) &&
+       !mac_once(s->mac, e->key, 32, service, svl, k1) &&
+       !mac_once(s->mac, k1, 32, "aws4_request", 12, e->key) &&
+       EVP_MAC_init(e->mac, e->key, 32, NULL) && (e->blob = malloc(sl + rl + svl + 1)) != NULL;
+  OPENSSL_cleanse(ks, sl + 4);
+  if (ks != stackbuf) free(ks);
+  OPENSSL_cleanse(k1, sizeof k1);
+  if (!ok) {
+    entry_clear(e);
+    return NULL;
+  }
+  memcpy(e->blob, secret, sl);
+  memcpy(e->blob + sl, region, rl);
+  memcpy(e->blob + sl + rl, service, svl);
+  e->secret_len = sl;
+  e->region_len = rl;
+  e->service_len = svl;
+  memcpy(e->date, date8, 8);
+  s->derivations++;
+  return e;
+}
+
+int gls_sigv4_signing_key(gls_sigv4 *s, const char *secret, size_t secret_len, const char *date8,
+                          const char *region, size_t region_len, const char *service,
+                          size_t service_len, unsigned char key[32]) {
+  key_entry *e = key_get(s, secret, secret_len, date8, region, region_len, service, service_len);
+  if (!e) return -1;
+  memcpy(key, e->key, 32);
+  return 0;
+}
+
+unsigned long gls_sigv4_derivations(const gls_sigv4 *s) { return s->derivations; }
+
+/* ---- life cycle --------------------------------------------------------------------------- */
+
+gls_sigv4 *gls_sigv4_new(void) {
+  gls_sigv4 *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+  s->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+  s->mdctx = EVP_MD_CTX_new();
+  if (!s->md || !s->hmac || !s->mdctx || !(s->mac = mac_new(s))) {
+    gls_sigv4_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+void gls_sigv4_free(gls_sigv4 *s) {
+  size_t i;
+  if (!s) return;
+  for (i = 0; i < KEY_CACHE; i++) {
+    entry_clear(&s->cache[i]);
+    EVP_MAC_CTX_free(s->cache[i].mac);
+  }
+  EVP_MAC_CTX_free(s->mac);
+  EVP_MD_CTX_free(s->mdctx);
+  EVP_MAC_free(s->hmac);
+  EVP_MD_free(s->md);
+  gls_sigv4_buf_free(&s->creq);
+  gls_sigv4_buf_free(&s->sts);
+  gls_sigv4_buf_free(&s->auth);
+  gls_sigv4_buf_free(&s->url);
+  gls_sigv4_buf_free(&s->path);
+  gls_sigv4_buf_free(&s->query);
+  gls_sigv4_buf_free(&s->qscratch);
+  gls_sigv4_buf_free(&s->hnames);
+  gls_sigv4_buf_free(&s->hcanon);
+  gls_sigv4_buf_free(&s->shdrs);
+  gls_sigv4_buf_free(&s->scope);
+  gls_sigv4_buf_free(&s->cred);
+  free(s->h);
+  free(s->q);
+  free(s);
+}
+
+/* ---- headers ------------------------------------------------------------------------------ */
+
+static int name_is(const char *n, size_t len, const char *lit) {
+  return strlen(lit) == len && memcmp(n, lit, len) == 0;
+}
+
+int gls_sigv4_header_role(const gls_sigv4_request *r, const char *n, size_t len) {
+  static const char *const unsigned_names[] = {
+      "user-agent", "expect", "x-amzn-trace-id", "connection", "keep-alive", "proxy-authorization",
+      "te", "trailer", "transfer-encoding", "upgrade", NULL};
+  size_t i;
+  int token = r->session_token && r->session_token_len > 0;
+  if (name_is(n, len, "authorization") || name_is(n, len, "x-amz-date")) return GLS_SIGV4_REPLACED;
+  if (token && name_is(n, len, "x-amz-security-token")) return GLS_SIGV4_REPLACED;
+  if (r->sign_body && r->presign <= 0 && name_is(n, len, "x-amz-content-sha256"))
+    return GLS_SIGV4_REPLACED;
+  for (i = 0; unsigned_names[i]; i++)
+    if (name_is(n, len, unsigned_names[i])) return GLS_SIGV4_UNSIGNED;
+  return GLS_SIGV4_SIGNED;
+}
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* Trim, and fold every run of whitespace (folded lines included) into one space. */
+static int add_trimmed(gls_sigv4_buf *b, const char *v, size_t n) {
+  size_t i = 0, j = n;
+  char *w;
+  while (i < j && is_ws(v[i])) i++;
+  while (j > i && is_ws(v[j - 1])) j--;
+  if (buf_reserve(b, j - i)) return -1;
+  w = b->p + b->len;
+  while (i < j) {
+    if (is_ws(v[i])) {
+      *w++ = ' ';
+      while (i < j && is_ws(v[i])) i++;
+    } else {
+      *w++ = v[i++];
+    }
+  }
+  b->len = (size_t)(w - b->p);
+  b->p[b->len] = '\0';
+  return 0;
+}
+
+static int h_cmp(const void *a, const void *b) {
+  const hent *x = a, *y = b;
+  int c = bytes_cmp(x->name, x->name_len, y->name, y->name_len);
+  if (c) return c;
+  return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static void h_set(hent *e, const char *name, size_t nl, const char *v, size_t vl, size_t idx) {
+  e->name = name;
+  e->name_len = nl;
+  e->name_off = (size_t)-1;
+  e->value = v;
+  e->value_len = vl;
+  e->idx = idx;
+}
+
+/* Fills hcanon ("name:value\n" lines) and shdrs ("a;b;c"). */
+static const char *build_headers(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_result *out,
+                                 int query_mode, int token_signed) {
+  size_t i, n = 0, need = r->n_headers + 4;
+  if (need > s->h_cap) {
+    size_t cap = s->h_cap ? s->h_cap : 16;
+    hent *h;
+    while (cap < need) cap *= 2;
+    h = realloc(s->h, cap * sizeof *h);
+    if (!h) return "out of memory";
+    s->h = h;
+    s->h_cap = cap;
+  }
+  buf_reset(&s->hnames);
+  out->host_given = 0;
+  for (i = 0; i < r->n_headers; i++) {
+    const gls_sigv4_header *src = &r->headers[i];
+    size_t off = s->hnames.len, k;
+    char *w;
+    if (src->name_len == 0) return "header name is empty";
+    if (buf_reserve(&s->hnames, src->name_len)) return "out of memory";
+    w = s->hnames.p + off;
+    for (k = 0; k < src->name_len; k++) {
+      char c = src->name[k];
+      w[k] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    }
+    if (gls_sigv4_header_role(r, w, src->name_len) != GLS_SIGV4_SIGNED) continue;
+    s->hnames.len += src->name_len;
+    if (name_is(w, src->name_len, "host")) out->host_given = 1;
+    h_set(&s->h[n], NULL, src->name_len, src->value, src->value_len, i);
+    s->h[n++].name_off = off;
+  }
+  if (s->hnames.p) s->hnames.p[s->hnames.len] = '\0';
+  for (i = 0; i < n; i++) s->h[i].name = s->hnames.p + s->h[i].name_off;
+  if (!out->host_given) h_set(&s->h[n++], "host", 4, out->host, out->host_len, (size_t)-1);
+  if (!query_mode) {
+    h_set(&s->h[n++], "x-amz-date", 10, out->amz_date, 16, (size_t)-1);
+    if (token_signed)
+      h_set(&s->h[n++], "x-amz-security-token", 20, r->session_token, r->session_token_len,
+            (size_t)-1);
+    if (r->sign_body) h_set(&s->h[n++], "x-amz-content-sha256", 20, out->payload_hash, 64, (size_t)-1);
+  }
+  if (n > 1) qsort(s->h, n, sizeof *s->h, h_cmp);
+  buf_reset(&s->hcanon);
+  buf_reset(&s->shdrs);
+  for (i = 0; i < n; i++) {
+    const hent *e = &s->h[i];
+    int same = i > 0 && bytes_cmp(e->name, e->name_len, s->h[i - 1].name, s->h[i - 1].name_len) == 0;
+    if (same) {
+      if (buf_addc(&s->hcanon, ',')) return "out of memory";
+    } else {
+      if (i > 0 && (buf_addc(&s->hcanon, '\n') || buf_addc(&s->shdrs, ';'))) return "out of memory";
+      if (buf_add(&s->hcanon, e->name, e->name_len) || buf_addc(&s->hcanon, ':') ||
+          buf_add(&s->shdrs, e->name, e->name_len))
+        return "out of memory";
+    }
+    if (add_trimmed(&s->hcanon, e->value, e->value_len)) return "out of memory";
+  }
+  if (buf_addc(&s->hcanon, '\n')) return "out of memory";
+  return NULL;
+}
+
+/* ---- URL and time ------------------------------------------------------------------------- */
+
+typedef struct {
+  const char *path, *query;
+  size_t path_len, query_len, base_len;
+  int has_query;
+} url_parts;
+
+static int lower_eq(const char *a, size_t n, const char *lit) {
+  size_t i;
+  if (strlen(lit) != n) return 0;
+  for (i = 0; i < n; i++) {
+    char c = a[i];
+    if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
+    if (c != lit[i]) return 0;
+  }
+  return 1;
+}
+
+static const char *parse_url(const char *u, size_t n, url_parts *p, gls_sigv4_result *out) {
+  size_t i = 0, a, e, colon = (size_t)-1, k, scheme_len;
+  while (i < n && ((u[i] >= 'a' && u[i] <= 'z') || (u[i] >= 'A' && u[i] <= 'Z') ||
+                   (i > 0 && ((u[i] >= '0' && u[i] <= '9') || u[i] == '+' || u[i] == '-' ||
+                              u[i] == '.'))))
+    i++;
+  if (i == 0 || n - i < 3 || memcmp(u + i, "://", 3) != 0) return "url must start with scheme://";
+  scheme_len = i;
+  a = i + 3;
+  for (e = a; e < n && u[e] != '/' && u[e] != '?' && u[e] != '#'; e++) {
+    unsigned char c = (unsigned char)u[e];
+    if (c <= 0x20 || c == 0x7f) return "url host contains a control character or space";
+    if (c == '@') return "url must not contain user info";
+    if (c == ':') colon = e;
+    if (c == ']') colon = (size_t)-1;
+  }
+  if (e == a || colon == a) return "url has no host";
+  out->host = u + a;
+  out->host_len = e - a;
+  if (colon != (size_t)-1) {
+    const char *port = u + colon + 1;
+    size_t pl = e - colon - 1;
+    for (k = 0; k < pl; k++)
+      if (port[k] < '0' || port[k] > '9') return "url port is not a number";
+    if (pl == 0 || (lower_eq(u, scheme_len, "http") && pl == 2 && memcmp(port, "80", 2) == 0) ||
+        (lower_eq(u, scheme_len, "https") && pl == 3 && memcmp(port, "443", 3) == 0))
+      out->host_len = colon - a;
+  }
+  p->path = u + e;
+  for (i = e; i < n && u[i] != '?' && u[i] != '#'; i++) {}
+  p->path_len = i - e;
+  p->has_query = i < n && u[i] == '?';
+  p->query = u + (p->has_query ? i + 1 : i);
+  if (p->has_query)
+    for (i = i + 1; i < n && u[i] != '#'; i++) {}
+  p->query_len = p->has_query ? (size_t)(u + i - p->query) : 0;
+  p->base_len = i;
+  return NULL;
+}
+
+static void put_digits(char *w, int v, int n) {
+  while (n-- > 0) {
+    w[n] = (char)('0' + v % 10);
+    v /= 10;
+  }
+}
+
+static const char *format_time(long long t, char amz[17]) {
+  struct tm tm;
+  time_t tt = (time_t)t;
+  if ((long long)tt != t || !gmtime_r(&tt, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+    return "time is out of range";
+  put_digits(amz, tm.tm_year + 1900, 4);
+  put_digits(amz + 4, tm.tm_mon + 1, 2);
+  put_digits(amz + 6, tm.tm_mday, 2);
+  amz[8] = 'T';
+  put_digits(amz + 9, tm.tm_hour, 2);
+  put_digits(amz + 11, tm.tm_min, 2);
+  put_digits(amz + 13, tm.tm_sec, 2);
+  amz[15] = 'Z';
+  amz[16] = '\0';
+  return NULL;
+}
+
+/* ---- signing ------------------------------------------------------------------------------ */
+
+static size_t format_u64(char out[24], unsigned long long v) {
+  char tmp[24];
+  size_t i = sizeof tmp, n;
+  do {
+    tmp[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  n = sizeof tmp - i;
+  memcpy(out, tmp + i, n);
+  return n;
+}
+
+#define TRY(x) \
+  do {         \
+    if (x) return "out of memory"; \
+  } while (0)
+
+const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_result *out) {
+  url_parts u;
+  const char *err;
+  key_entry *key;
+  unsigned char mac[32];
+  char creq_hash[65], expires[24];
+  size_t nq = 0, expires_len = 0;
+  int query_mode = r->presign > 0;
+  int token = r->session_token && r->session_token_len > 0;
+  int token_signed = token && !r->omit_session_token;
+
+  memset(out, 0, sizeof *out);
+  if ((err = parse_url(r->url, r->url_len, &u, out))) return err;
+  if ((err = format_time(r->time, out->amz_date))) return err;
+  if (gls_sigv4_sha256_hex(s, r->body ? r->body : "", r->body ? r->body_len : 0, out->payload_hash))
+    return "sha256 failed";
+  if ((err = build_headers(s, r, out, query_mode, token_signed))) return err;
+
+  buf_reset(&s->scope);
+  TRY(buf_add(&s->scope, out->amz_date, 8) || buf_addc(&s->scope, '/') ||
+      buf_add(&s->scope, r->region, r->region_len) || buf_addc(&s->scope, '/') ||
+      buf_add(&s->scope, r->service, r->service_len) || buf_adds(&s->scope, "/aws4_request"));
+
+  buf_reset(&s->qscratch);
+  TRY(q_parse(s, &nq, u.query, u.query_len));
+  if (query_mode) {
+    /* The credential is AKID/scope; both parts go through the one encoder. */
+    buf_reset(&s->cred);
+    TRY(buf_add(&s->cred, r->access_key_id, r->access_key_id_len) || buf_addc(&s->cred, '/') ||
+        buf_add(&s->cred, s->scope.p, s->scope.len));
+    expires_len = format_u64(expires, (unsigned long long)r->presign);
+    TRY(q_add(s, &nq, "X-Amz-Algorithm", 15, ALGORITHM, 16, 0) ||
+        q_add(s, &nq, "X-Amz-Credential", 16, s->cred.p, s->cred.len, 0) ||
+        q_add(s, &nq, "X-Amz-Date", 10, out->amz_date, 16, 0) ||
+        q_add(s, &nq, "X-Amz-Expires", 13, expires, expires_len, 0) ||
+        (token_signed &&
+         q_add(s, &nq, "X-Amz-Security-Token", 20, r->session_token, r->session_token_len, 0)) ||
+        q_add(s, &nq, "X-Amz-SignedHeaders", 19, s->shdrs.p, s->shdrs.len, 0));
+  }
+  TRY(q_emit(s, nq, &s->query));
+  TRY(gls_sigv4_canonical_uri(&s->path, u.path, u.path_len, r->normalize));
+
+  buf_reset(&s->creq);
+  TRY(buf_add(&s->creq, r->method, r->method_len) || buf_addc(&s->creq, '\n') ||
+      buf_add(&s->creq, s->path.p, s->path.len) || buf_addc(&s->creq, '\n') ||
+      buf_add(&s->creq, s->query.p, s->query.len) || buf_addc(&s->creq, '\n') ||
+      buf_add(&s->creq, s->hcanon.p, s->hcanon.len) || buf_addc(&s->creq, '\n') ||
+      buf_add(&s->creq, s->shdrs.p, s->shdrs.len) || buf_addc(&s->creq, '\n') ||
+      buf_add(&s->creq, out->payload_hash, 64));
+  if (gls_sigv4_sha256_hex(s, s->creq.p, s->creq.len, creq_hash)) return "sha256 failed";
+
+  buf_reset(&s->sts);
+  TRY(buf_adds(&s->sts, ALGORITHM "\n") || buf_add(&s->sts, out->amz_date, 16) ||
+      buf_addc(&s->sts, '\n') || buf_add(&s->sts, s->scope.p, s->scope.len) ||
+      buf_addc(&s->sts, '\n') || buf_add(&s->sts, creq_hash, 64));
+
+  key = key_get(s, r->secret, r->secret_len, out->amz_date, r->region, r->region_len, r->service,
+                r->service_len);
+  if (!key) return "signing key derivation failed";
+  if (mac_once(key->mac, NULL, 0, s->sts.p, s->sts.len, mac)) return "hmac failed";
+  to_hex(mac, 32, out->signature);
+
+  if (query_mode) {
+    gls_sigv4_buf *w = &s->url;
+    buf_reset(w);
+    TRY(buf_add(w, r->url, u.base_len));
+    if (!u.has_query) TRY(buf_addc(w, '?'));
+    else if (u.query_len) TRY(buf_addc(w, '&'));
+    TRY(buf_adds(w, "X-Amz-Algorithm=" ALGORITHM "&X-Amz-Credential=") ||
+        gls_sigv4_uri_encode(w, s->cred.p, s->cred.len, 0) || buf_adds(w, "&X-Amz-Date=") ||
+        buf_add(w, out->amz_date, 16) || buf_adds(w, "&X-Amz-SignedHeaders=") ||
+        gls_sigv4_uri_encode(w, s->shdrs.p, s->shdrs.len, 0) || buf_adds(w, "&X-Amz-Expires=") ||
+        buf_add(w, expires, expires_len));
+    if (token)
+      TRY(buf_adds(w, "&X-Amz-Security-Token=") ||
+          gls_sigv4_uri_encode(w, r->session_token, r->session_token_len, 0));
+    TRY(buf_adds(w, "&X-Amz-Signature=") || buf_add(w, out->signature, 64));
+    out->url = w->p;
+    out->url_len = w->len;
+  } else {
+    buf_reset(&s->auth);
+    TRY(buf_adds(&s->auth, ALGORITHM " Credential=") ||
+        buf_add(&s->auth, r->access_key_id, r->access_key_id_len) || buf_addc(&s->auth, '/') ||
+        buf_add(&s->auth, s->scope.p, s->scope.len) || buf_adds(&s->auth, ", SignedHeaders=") ||
+        buf_add(&s->auth, s->shdrs.p, s->shdrs.len) || buf_adds(&s->auth, ", Signature=") ||
+        buf_add(&s->auth, out->signature, 64));
+    out->authorization = s->auth.p;
+    out->authorization_len = s->auth.len;
+  }
+  OPENSSL_cleanse(mac, sizeof mac);
+  out->canonical_request = s->creq.p;
+  out->canonical_request_len = s->creq.len;
+  out->string_to_sign = s->sts.p;
+  out->string_to_sign_len = s->sts.len;
+  out->signed_headers = s->shdrs.p;
+  out->signed_headers_len = s->shdrs.len;
+  return NULL;
+}
