@@ -51,6 +51,28 @@ describe("generated model", function()
       assert.is_true(words < 8, "prose in model: " .. lit)
     end
   end)
+
+  it("contains none of the model's documentation strings", function()
+    local text = read("lua/gameliftstreams/model.lua")
+    local svc = require("cjson").decode(read(BOTOCORE .. "/service-2.json"))
+    local checked = 0
+    local function check(doc)
+      if type(doc) ~= "string" then return end
+      local plain = doc:gsub("<[^>]*>", " "):gsub("%s+", " "):gsub("^ ", "")
+      local probe = plain:sub(1, 24)
+      if #probe >= 24 then
+        checked = checked + 1
+        assert.is_nil(text:find(probe, 1, true), "documentation leaked: " .. probe)
+      end
+    end
+    check(svc.documentation)
+    for _, op in pairs(svc.operations) do check(op.documentation) end
+    for _, shape in pairs(svc.shapes) do
+      check(shape.documentation)
+      for _, m in pairs(shape.members or {}) do check(m.documentation) end
+    end
+    assert.is_true(checked > 300)
+  end)
 end)
 
 describe("operations", function()
