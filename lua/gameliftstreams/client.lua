@@ -1,0 +1,559 @@
+--- The client object: one method per model operation, and the call pipeline
+-- validate -> ClientToken -> serialise -> endpoint/credentials (lazy) ->
+-- { sign -> send -> parse; retry with back-off } -> output or error object.
+local core = require("gameliftstreams.core")
+local errors = require("gameliftstreams.errors")
+local model = require("gameliftstreams.model")
+local validate = require("gameliftstreams.validate")
+local protocol = require("gameliftstreams.protocol")
+
+local _M = { _VERSION = "0.1.0" }
+
+local type, pairs, tostring, tonumber, pcall, require, setmetatable, error =
+  type, pairs, tostring, tonumber, pcall, require, setmetatable, error
+local floor, abs = math.floor, math.abs
+local lower, find = string.lower, string.find
+local os_getenv = os.getenv
+
+local SERVICE = model.metadata.signing_name or "gameliftstreams"
+local ENV_SUFFIX = model.metadata.env_suffix or "GAMELIFTSTREAMS"
+
+local lua_id
+if type(jit) == "table" and jit.version then -- luacheck: ignore
+  lua_id = "luajit/" .. (jit.version:match("(%d+%.%d+[%.%d]*)") or "2") -- luacheck: ignore
+else
+  lua_id = "lua/" .. (_VERSION:match("(%d+%.%d+)") or "5")
+end
+local USER_AGENT = "gameliftstreams-lua/" .. _M._VERSION .. " " .. lua_id
+
+-- Operation names: PascalCase and snake_case both resolve to the model name.
+local op_by_name = {}
+for name, def in pairs(model.operations) do
+  op_by_name[name] = name
+  if def.snake then op_by_name[def.snake] = name end
+end
+
+--- The model name of an operation given as "StartStreamSession" or "start_stream_session".
+function _M.operation_name(op)
+  return op_by_name[op]
+end
+
+local Client = {}
+local client_mt = { __index = Client }
+client_mt.__tostring = function(self)
+  return "gameliftstreams client (" .. tostring(self.region or "region unresolved") .. ")"
+end
+_M.Client = Client
+
+---------------------------------------------------------------------------
+-- Options
+---------------------------------------------------------------------------
+
+local function is_provider(v)
+  if type(v) ~= "table" and type(v) ~= "userdata" then return false end
+  local ok, get = pcall(function() return v.get end)
+  return ok and type(get) == "function"
+end
+
+local function check_positive_number(v)
+  return type(v) == "number" and v > 0 and v == v and v < math.huge
+end
+
+local function check_positive_integer(v)
+  return type(v) == "number" and v >= 1 and floor(v) == v and v < math.huge
+end
+
+-- name -> { check, description }
+local OPTIONS = {
+  region = { function(v) return type(v) == "string" end, "a string" },
+  endpoint = { function(v) return type(v) == "string" end, "a string (URL)" },
+  use_fips = { function(v) return type(v) == "boolean" end, "a boolean" },
+  profile = { function(v) return type(v) == "string" end, "a string" },
+  credentials = { function(v) return type(v) == "table" or is_provider(v) end,
+                  "a table { access_key_id=, secret_access_key=, session_token= } or a provider with :get()" },
+  max_attempts = { check_positive_integer, "a positive integer" },
+  retry_mode = { function(v) return v == "standard" or v == "adaptive" or v == "legacy" end,
+                 "\"standard\", \"adaptive\" or \"legacy\"" },
+  connect_timeout = { check_positive_number, "a positive number of seconds" },
+  timeout = { check_positive_number, "a positive number of seconds" },
+  ca_file = { function(v) return type(v) == "string" end, "a string (path)" },
+  ca_path = { function(v) return type(v) == "string" end, "a string (path)" },
+  max_response_bytes = { check_positive_integer, "a positive integer" },
+  user_agent_suffix = { function(v) return type(v) == "string" end, "a string" },
+  config_file = { function(v) return type(v) == "string" end, "a string (path)" },
+  credentials_file = { function(v) return type(v) == "string" end, "a string (path)" },
+  getenv = { function(v) return type(v) == "function" end, "a function (name -> value)" },
+  new_2026_retries = { function(v) return type(v) == "boolean" end, "a boolean" },
+}
+_M.OPTIONS = OPTIONS
+
+local function option_names()
+  local names = {}
+  for k in pairs(OPTIONS) do names[#names + 1] = k end
+  table.sort(names)
+  return table.concat(names, ", ")
+end
+
+local function check_options(opts)
+  for k, v in pairs(opts) do
+    if type(k) ~= "string" then
+      return nil, errors.invalid("gls.new: option names must be strings, got a " .. type(k))
+    end
+    local spec = OPTIONS[k]
+    if not spec then
+      return nil, errors.invalid("gls.new: unknown option '" .. k .. "' (known: " .. option_names() .. ")")
+    end
+    if not spec[1](v) then
+      return nil, errors.invalid("gls.new: option '" .. k .. "' must be " .. spec[2]
+        .. ", got " .. type(v))
+    end
+  end
+  local c = opts.credentials
+  if type(c) == "table" and not is_provider(c) then
+    if type(c.access_key_id) ~= "string" or c.access_key_id == ""
+        or type(c.secret_access_key) ~= "string" or c.secret_access_key == "" then
+      return nil, errors.invalid("gls.new: option 'credentials' needs access_key_id and "
+        .. "secret_access_key strings (or a provider with :get())")
+    end
+    if c.session_token ~= nil and type(c.session_token) ~= "string" then
+      return nil, errors.invalid("gls.new: credentials.session_token must be a string")
+    end
+  end
+  return true
+end
+
+local function env_value(getenv, name)
+  local v = getenv(name)
+  if v == nil or v == "" then return nil end
+  return v
+end
+
+---------------------------------------------------------------------------
+-- Endpoint
+---------------------------------------------------------------------------
+
+local function load_optional(name)
+  local ok, mod = pcall(require, name)
+  if ok then return mod end
+  if type(mod) == "string" and find(mod, "module '" .. name .. "' not found", 1, true) then
+    return nil
+  end
+  error(mod, 0)
+end
+
+-- Used only while endpoints.lua is absent: the model's rules for this service.
+local function fallback_endpoint(params)
+  if params.endpoint then
+    if params.use_fips then
+      return nil, "Invalid Configuration: FIPS and custom endpoint are not supported"
+    end
+    return { url = params.endpoint }
+  end
+  if not params.region then return nil, "Invalid Configuration: Missing Region" end
+  local host = params.use_fips and "gameliftstreams-fips." or "gameliftstreams."
+  return { url = "https://" .. host .. params.region .. ".api.aws" }
+end
+
+local function resolve_endpoint(params)
+  local endpoints = load_optional("gameliftstreams.endpoints")
+  local ep, msg
+  if endpoints then
+    ep, msg = endpoints.for_client(params)
+  else
+    ep, msg = fallback_endpoint(params)
+  end
+  if not ep then
+    if errors.is(msg) then return nil, msg end
+    return nil, errors.new{ code = "EndpointError", message = tostring(msg) }
+  end
+  local url = ep.url or ep
+  if type(url) ~= "string" or not url:match("^[hH][tT][tT][pP][sS]?://[^/]+") then
+    return nil, errors.new{ code = "EndpointError", message = "not an http(s) URL: " .. tostring(url) }
+  end
+  return url
+end
+
+-- The configured endpoint URL (explicit option, then the environment), if any.
+local function configured_endpoint(opts, getenv)
+  if opts.endpoint then return opts.endpoint end
+  local ignore = env_value(getenv, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+  if ignore and lower(ignore) == "true" then return nil end
+  return env_value(getenv, "AWS_ENDPOINT_URL_" .. ENV_SUFFIX) or env_value(getenv, "AWS_ENDPOINT_URL")
+end
+
+---------------------------------------------------------------------------
+-- Client construction
+---------------------------------------------------------------------------
+
+--- Makes a client. No I/O: the profile, credentials and connections are used
+-- on the first call.
+-- @tparam[opt] table opts the options of `gls.new` (DESIGN.md) plus ca_file,
+--   ca_path, max_response_bytes, user_agent_suffix, config_file,
+--   credentials_file, getenv, new_2026_retries
+-- @return the client, or nil and an `InvalidParameter`/`EndpointError` error
+function _M.new(opts)
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then
+    return nil, errors.invalid("gls.new: options must be a table, got " .. type(opts))
+  end
+  local ok, err = check_options(opts)
+  if not ok then return nil, err end
+
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  local getenv = o.getenv or os_getenv
+
+  local self = setmetatable({
+    opts = o,
+    getenv = getenv,
+    skew = 0,
+    timeout = o.timeout or 30,
+    connect_timeout = o.connect_timeout or 5,
+    max_response_bytes = o.max_response_bytes,
+    user_agent = o.user_agent_suffix and (USER_AGENT .. " " .. o.user_agent_suffix) or USER_AGENT,
+  }, client_mt)
+
+  self.region = o.region ~= "" and o.region or nil
+  if not self.region then
+    self.region = env_value(getenv, "AWS_REGION") or env_value(getenv, "AWS_DEFAULT_REGION")
+  end
+  self.endpoint_configured = configured_endpoint(o, getenv)
+
+  -- Errors the endpoint rules can tell now (FIPS with a custom endpoint, a bad URL).
+  if self.endpoint_configured or self.region then
+    local url, eerr = resolve_endpoint{ region = self.region, use_fips = o.use_fips == true,
+                                        endpoint = self.endpoint_configured }
+    if not url then return nil, eerr end
+    if self.endpoint_configured then self.endpoint_url = url end
+  end
+
+  local retry = load_optional("gameliftstreams.retry")
+  if retry then
+    local rok, r = pcall(retry.new, {
+      mode = o.retry_mode, max_attempts = o.max_attempts, new_2026 = o.new_2026_retries,
+      getenv = getenv,
+      settings = function()
+        local config = load_optional("gameliftstreams.config")
+        if not config then return {} end
+        local lok, settings = pcall(config.load, o)
+        return lok and settings or {}
+      end,
+    })
+    if not rok then
+      return nil, errors.invalid("gls.new: " .. (tostring(r):gsub("^.-retry%.new: ", "")))
+    end
+    self.retry = r
+  end
+  return self
+end
+
+-- Settles region, endpoint and the credential provider (first call; may read files).
+function Client:_prepare()
+  if self.prepared then return true end
+  local o = self.opts
+  local config
+  if not self.region or not self.endpoint_configured then
+    config = load_optional("gameliftstreams.config")
+  end
+  if not self.region then
+    if not config then
+      return nil, errors.invalid("region: not set (looked at the region option, AWS_REGION and "
+        .. "AWS_DEFAULT_REGION)")
+    end
+    local region, rerr = config.resolve_region(o)
+    if not region then return nil, rerr end
+    self.region = region
+  end
+  if not self.endpoint_url then
+    local endpoint = self.endpoint_configured
+    if not endpoint and config then
+      local ignore = env_value(self.getenv, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+      if not (ignore and lower(ignore) == "true") then
+        local lok, settings = pcall(config.load, o)
+        if lok and type(settings) == "table"
+            and lower(tostring(settings.ignore_configured_endpoint_urls)) ~= "true" then
+          local ep = settings.endpoint_url
+          if type(ep) == "string" and ep ~= "" then endpoint = ep end
+        end
+      end
+    end
+    local url, eerr = resolve_endpoint{ region = self.region, use_fips = o.use_fips == true,
+                                        endpoint = endpoint }
+    if not url then return nil, eerr end
+    self.endpoint_url = url
+  end
+  self.endpoint_base = self.endpoint_url:gsub("/+$", "")
+
+  if not self.provider then
+    local c = o.credentials
+    if c and is_provider(c) then
+      self.provider = c
+    elseif type(c) == "table" then
+      local static = { access_key_id = c.access_key_id, secret_access_key = c.secret_access_key,
+                       session_token = c.session_token }
+      self.provider = { get = function() return static end }
+    else
+      local credentials = load_optional("gameliftstreams.credentials")
+      if credentials then
+        local p, perr = credentials.from_config(o)
+        if not p then
+          if errors.is(perr) then return nil, perr end
+          return nil, errors.new{ code = "CredentialsError", message = tostring(perr) }
+        end
+        self.provider = p
+      else
+        -- Until credentials.lua lands: the environment only.
+        local getenv = self.getenv
+        self.provider = { get = function()
+          local id = env_value(getenv, "AWS_ACCESS_KEY_ID")
+          local secret = env_value(getenv, "AWS_SECRET_ACCESS_KEY")
+          if not id or not secret then
+            return nil, errors.new{ code = "CredentialsError",
+              message = "no credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY not set)" }
+          end
+          return { access_key_id = id, secret_access_key = secret,
+                   session_token = env_value(getenv, "AWS_SESSION_TOKEN") }
+        end }
+      end
+    end
+  end
+
+  if o.ca_file or o.ca_path then
+    local sched = require("gameliftstreams.sched")
+    local cok, cerr = pcall(sched.configure, { pool = { ca_file = o.ca_file, ca_path = o.ca_path } })
+    if not cok then
+      return nil, errors.invalid("ca_file/ca_path: " .. tostring(cerr))
+    end
+  end
+  self.prepared = true
+  return true
+end
+
+---------------------------------------------------------------------------
+-- Clock skew
+---------------------------------------------------------------------------
+
+local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8,
+                 Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
+
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+
+--- Epoch seconds of an HTTP date (RFC 1123, also RFC 850 and asctime forms), or nil.
+function _M.parse_http_date(s)
+  if type(s) ~= "string" then return nil end
+  local d, mon, y, h, mi, sec = s:match("^%a+,%s+(%d%d?)%s+(%a%a%a)%s+(%d%d%d%d)%s+(%d%d):(%d%d):(%d%d)%s+GMT")
+  if not d then
+    d, mon, y, h, mi, sec = s:match("^%a+,%s+(%d%d?)%-(%a%a%a)%-(%d%d)%s+(%d%d):(%d%d):(%d%d)%s+GMT")
+    if y then y = tostring(1900 + tonumber(y) + (tonumber(y) < 70 and 100 or 0)) end
+  end
+  if not d then
+    mon, d, h, mi, sec, y = s:match("^%a+%s+(%a%a%a)%s+(%d%d?)%s+(%d%d):(%d%d):(%d%d)%s+(%d%d%d%d)")
+  end
+  local m = mon and MONTHS[mon]
+  if not m then return nil end
+  return days_from_civil(tonumber(y), m, tonumber(d)) * 86400
+    + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
+end
+
+local SKEW_CODES = { RequestTimeTooSkewed = true, RequestExpired = true, RequestInTheFuture = true }
+local SKEW_TEXT_CODES = { InvalidSignatureException = true, SignatureDoesNotMatch = true,
+                          AuthFailure = true }
+
+--- True when the error says the request's clock was off.
+function _M.is_clock_skew_error(err)
+  if type(err) ~= "table" then return false end
+  if SKEW_CODES[err.code] then return true end
+  if SKEW_TEXT_CODES[err.code] then
+    local msg = lower(tostring(err.message or ""))
+    return find(msg, "expired", 1, true) ~= nil or find(msg, "in the future", 1, true) ~= nil
+      or find(msg, "skew", 1, true) ~= nil
+  end
+  return false
+end
+
+---------------------------------------------------------------------------
+-- The call pipeline
+---------------------------------------------------------------------------
+
+local function fill_idempotency_tokens(opdef, input)
+  local shape = opdef.input and model.shapes[opdef.input]
+  if not shape then return input end
+  local copy
+  for m, mdef in pairs(shape.members or {}) do
+    if mdef.idempotency_token and (input == nil or input[m] == nil) then
+      if not copy then
+        copy = {}
+        for k, v in pairs(input or {}) do copy[k] = v end
+      end
+      copy[m] = core.uuid4()
+    end
+  end
+  return copy or input
+end
+
+local function finish(err, st, opname)
+  err.attempts = st.attempts
+  err.backoff = st.backoff
+  err.operation = err.operation or opname
+  return nil, err
+end
+
+--- Calls an operation by name.
+-- @tparam string op "StartStreamSession" or "start_stream_session"
+-- @tparam[opt] table input the operation input (model member names)
+-- @return the output table, or nil and an error object
+function Client:call(op, input)
+  local opname = op_by_name[op]
+  if not opname then
+    return nil, errors.new{ code = "InvalidParameter", attempts = 0, backoff = 0,
+      message = "unknown operation '" .. tostring(op) .. "'" }
+  end
+  local opdef = model.operations[opname]
+  local ok, verr = validate.input(model, opname, input)
+  if not ok then
+    verr.attempts, verr.backoff, verr.operation = 0, 0, opname
+    return nil, verr
+  end
+  -- Filled once, before the retry loop: every attempt carries the same token.
+  input = fill_idempotency_tokens(opdef, input)
+
+  local req, serr = protocol.build_request(model, opname, input)
+  if not req then
+    serr.attempts, serr.backoff = 0, 0
+    return nil, serr
+  end
+
+  local pok, perr = self:_prepare()
+  if not pok then
+    perr.attempts, perr.backoff, perr.operation = 0, 0, opname
+    return nil, perr
+  end
+
+  local url = self.endpoint_base .. req.path
+  if req.query ~= "" then url = url .. "?" .. req.query end
+  local method = req.method
+  local body = req.body
+  if body == nil and (method == "POST" or method == "PUT" or method == "PATCH") then
+    body = "" -- Content-Length: 0, as the official SDKs send
+  end
+
+  local sched = require("gameliftstreams.sched")
+  local r = self.retry
+  local st = r and r:begin() or { attempts = 1, backoff = 0 }
+  local skew_retried = false
+
+  while true do
+    local creds, cerr = self.provider:get()
+    if not creds then
+      if not errors.is(cerr) then
+        cerr = errors.new{ code = "CredentialsError", message = tostring(cerr or "no credentials") }
+      end
+      return finish(cerr, st, opname)
+    end
+
+    local headers = { ["user-agent"] = self.user_agent }
+    for k, v in pairs(req.headers) do headers[k] = v end
+    local signed, sign_err = core.sign{
+      method = method, url = url, headers = headers, body = body or "",
+      region = self.region, service = SERVICE, credentials = creds,
+      time = floor(core.time() + self.skew), normalize = true,
+    }
+    if not signed then
+      return finish(errors.new{ code = "EndpointError",
+        message = "cannot sign the request: " .. tostring(sign_err) }, st, opname)
+    end
+
+    local resp, terr = sched.http{
+      method = method, url = url, headers = signed.headers, body = body,
+      timeout = self.timeout, connect_timeout = self.connect_timeout,
+      max_response_bytes = self.max_response_bytes,
+    }
+
+    local failure
+    if resp then
+      local status = resp.status or 0
+      if status >= 200 and status < 300 then
+        local out, parse_err = protocol.parse_response(model, opname, resp)
+        if out then
+          if r then r:succeeded(st) end
+          return out
+        end
+        return finish(parse_err, st, opname)
+      end
+      failure = protocol.parse_error(model, opname, resp)
+    else
+      failure = terr
+      if not errors.is(failure) then
+        failure = errors.new{ code = "NetworkError", message = tostring(terr) }
+      end
+      if failure.code == "Cancelled" then return finish(failure, st, opname) end
+    end
+
+    local delay
+    if not skew_retried and _M.is_clock_skew_error(failure) then
+      local server_time = resp and _M.parse_http_date(protocol.header(resp.headers, "date"))
+      if server_time then
+        local new_skew = server_time - core.time()
+        if abs(new_skew - self.skew) >= 1 then
+          self.skew = new_skew
+          skew_retried = true
+          st.attempts = st.attempts + 1
+          delay = 0
+        end
+      end
+    end
+    if not delay then
+      if r then
+        delay = r:next_delay(st, failure, resp and resp.headers)
+      end
+      if not delay then return finish(failure, st, opname) end
+      if delay > 0 then
+        local sok, slp_err = sched.sleep(delay)
+        if not sok then return finish(slp_err, st, opname) end
+      end
+    end
+  end
+end
+
+---------------------------------------------------------------------------
+-- One method per operation, generated from the model
+---------------------------------------------------------------------------
+
+for name, def in pairs(model.operations) do
+  local opname = name
+  Client[def.snake] = function(self, input)
+    return self:call(opname, input)
+  end
+end
+
+--- Pages of a paginated operation (see paginate.lua).
+function Client:pages(op, input, opts)
+  return require("gameliftstreams.paginate").pages(self, op_by_name[op] or op, input, opts)
+end
+
+--- Items of a paginated operation, across pages (see paginate.lua).
+function Client:items(op, input, opts)
+  return require("gameliftstreams.paginate").items(self, op_by_name[op] or op, input, opts)
+end
+
+--- Waits for a model waiter ("stream_session_active" or "StreamSessionActive").
+function Client:wait(name, input, opts)
+  return require("gameliftstreams.waiters").wait(self, name, input, opts)
+end
+
+--- Starts a stream session and waits until it is active (see sessions.lua).
+function Client:start_session_and_wait(input, opts)
+  return require("gameliftstreams.sessions").start_and_wait(self, input, opts)
+end
+
+_M.USER_AGENT = USER_AGENT
+
+return _M

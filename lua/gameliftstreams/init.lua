@@ -1,0 +1,37 @@
+--- gameliftstreams: a Lua SDK for the Amazon GameLift Streams API.
+-- `gls.new(opts)` makes a client; `gls.sign` is the standalone SigV4 signer;
+-- `gls.spawn/run/step` drive the SDK's scheduler; `gls.errors` is the error module.
+local core = require("gameliftstreams.core")
+local errors = require("gameliftstreams.errors")
+local client = require("gameliftstreams.client")
+
+local _M = { _VERSION = client._VERSION }
+
+--- Makes a client (no I/O: the profile, credentials and connections are used on
+-- the first call). See DESIGN.md for the options.
+-- @return client, or nil and an error object (InvalidParameter, EndpointError)
+function _M.new(opts)
+  return client.new(opts)
+end
+
+--- The standalone SigV4 signer (core.sign).
+_M.sign = core.sign
+
+--- Starts `fn(...)` as a task of the SDK's scheduler.
+function _M.spawn(fn, ...)
+  return require("gameliftstreams.sched").spawn(fn, ...)
+end
+
+--- Runs the scheduler until every task has finished.
+function _M.run(...)
+  return require("gameliftstreams.sched").run(...)
+end
+
+--- Advances every task without blocking longer than `max_seconds`.
+function _M.step(...)
+  return require("gameliftstreams.sched").step(...)
+end
+
+_M.errors = errors
+
+return _M

@@ -1,0 +1,574 @@
+--- restJson1: build an HTTP request from an operation input, and turn an HTTP
+-- response into an output table or an error object.
+-- Serialisation is driven by the model's shapes (lua-cjson 2.1.0 cannot tell
+-- `[]` from `{}` and prints integers as `7.0`), parsing uses cjson.decode and
+-- then walks the output shape to restore the model's types.
+--
+-- Parsing choices (documented for users in the README of the project):
+-- * unknown members are dropped (as the official SDKs do); unknown enum values
+--   are passed through as strings;
+-- * JSON null means absent;
+-- * integer/long members are Lua integers under Lua 5.4 (plain numbers under
+--   LuaJIT); timestamps are numbers of epoch seconds (integers when whole);
+-- * an error response without any error code (e.g. an HTML page from a proxy)
+--   gets the code "HTTP<status>", e.g. "HTTP503".
+local cjson_mod = require("cjson")
+local errors = require("gameliftstreams.errors")
+
+local _M = {}
+
+local type, pairs, next, tostring, tonumber, pcall = type, pairs, next, tostring, tonumber, pcall
+local floor, huge, abs = math.floor, math.huge, math.abs
+local tointeger = math.tointeger
+local math_type = math.type
+local byte, format, gsub, sub, find, lower =
+  string.byte, string.format, string.gsub, string.sub, string.find, string.lower
+local concat, sort = table.concat, table.sort
+
+local cjson = cjson_mod.new and cjson_mod.new() or cjson_mod
+local json_null = cjson_mod.null
+
+local function ref_name(ref)
+  if type(ref) == "table" then return ref.shape end
+  return ref
+end
+
+---------------------------------------------------------------------------
+-- Encoding helpers
+---------------------------------------------------------------------------
+
+local unreserved = {}
+for c in ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~"):gmatch(".") do
+  unreserved[c] = true
+end
+
+--- Percent-encodes every byte except the RFC 3986 unreserved characters.
+function _M.pct_encode(s)
+  return (gsub(s, "[^A-Za-z0-9%-_%.~]", function(c)
+    return format("%%%02X", byte(c))
+  end))
+end
+local pct_encode = _M.pct_encode
+
+local function is_integral(v)
+  return v == v and v ~= huge and v ~= -huge and floor(v) == v
+end
+
+--- Formats a number as JSON: integers without ".0", other numbers with the
+-- shortest representation that reads back to the same double.
+function _M.format_number(v)
+  if math_type and math_type(v) == "integer" then
+    return format("%d", v)
+  end
+  if v ~= v or v == huge or v == -huge then
+    return nil
+  end
+  if is_integral(v) and abs(v) < 1e21 then
+    return format("%.0f", v)
+  end
+  for p = 14, 17 do
+    local s = format("%." .. p .. "g", v)
+    if tonumber(s) == v then return s end
+  end
+  return format("%.17g", v)
+end
+local format_number = _M.format_number
+
+local json_escapes = {
+  ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
+}
+
+--- Quotes a string for JSON: escapes quote, backslash and control characters;
+-- UTF-8 bytes pass through unchanged.
+function _M.json_string(s)
+  return '"' .. gsub(s, '[%c"\\]', function(c)
+    local e = json_escapes[c]
+    if e then return e end
+    local b = byte(c)
+    if b < 0x20 then return format("\\u%04x", b) end
+    return c -- DEL (0x7F) is legal in JSON strings
+  end) .. '"'
+end
+local json_string = _M.json_string
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  return keys
+end
+
+local function member_order(shape)
+  if shape.order then return shape.order end
+  return sorted_keys(shape.members or {})
+end
+
+-- Shape-driven JSON encoder. Appends to `out`. Returns true or nil, message.
+local encode
+encode = function(shapes, shape_name, v, out)
+  local shape = shapes[shape_name]
+  if not shape then return nil, "no shape " .. tostring(shape_name) end
+  local t = shape.type
+  if t == "structure" then
+    if type(v) ~= "table" then return nil, "expected a table" end
+    out[#out + 1] = "{"
+    local first = true
+    local members = shape.members or {}
+    local order = member_order(shape)
+    for i = 1, #order do
+      local m = order[i]
+      local mv = v[m]
+      local mdef = members[m]
+      if mv ~= nil and mv ~= json_null and mdef and not mdef.location then
+        if not first then out[#out + 1] = "," end
+        first = false
+        out[#out + 1] = json_string(mdef.json_name or m)
+        out[#out + 1] = ":"
+        local ok, err = encode(shapes, ref_name(mdef), mv, out)
+        if not ok then return nil, err end
+      end
+    end
+    out[#out + 1] = "}"
+  elseif t == "list" then
+    if type(v) ~= "table" then return nil, "expected a table" end
+    out[#out + 1] = "["
+    local member = ref_name(shape.member)
+    for i = 1, #v do
+      if i > 1 then out[#out + 1] = "," end
+      local ok, err = encode(shapes, member, v[i], out)
+      if not ok then return nil, err end
+    end
+    out[#out + 1] = "]"
+  elseif t == "map" then
+    if type(v) ~= "table" then return nil, "expected a table" end
+    out[#out + 1] = "{"
+    local value_shape = ref_name(shape.value)
+    local keys = sorted_keys(v)
+    for i = 1, #keys do
+      local k = keys[i]
+      if i > 1 then out[#out + 1] = "," end
+      out[#out + 1] = json_string(tostring(k))
+      out[#out + 1] = ":"
+      local ok, err = encode(shapes, value_shape, v[k], out)
+      if not ok then return nil, err end
+    end
+    out[#out + 1] = "}"
+  elseif t == "string" or t == "enum" then
+    out[#out + 1] = json_string(tostring(v))
+  elseif t == "boolean" then
+    out[#out + 1] = v and "true" or "false"
+  elseif t == "integer" or t == "long" or t == "float" or t == "double"
+      or t == "timestamp" then
+    if type(v) ~= "number" then return nil, "expected a number" end
+    local s = format_number(v)
+    if not s then return nil, "non-finite number" end
+    out[#out + 1] = s
+  else
+    return nil, "unsupported shape type " .. tostring(t)
+  end
+  return true
+end
+
+--- Encodes `value` as JSON following the model shape `shape_name`.
+-- @return the JSON text, or nil and a message
+function _M.encode_json(model, shape_name, value)
+  local out = {}
+  local ok, err = encode(model.shapes, shape_name, value, out)
+  if not ok then return nil, err end
+  return concat(out)
+end
+
+local function iso8601(t)
+  local whole = floor(t)
+  local frac = t - whole
+  local s = os.date("!%Y-%m-%dT%H:%M:%S", whole)
+  if frac > 0 then
+    s = s .. gsub(format("%.3f", frac), "^0", "")
+  end
+  return s .. "Z"
+end
+
+-- A scalar for a query string or a header.
+local function scalar_text(shapes, shape_name, v)
+  local shape = shapes[shape_name] or {}
+  local t = shape.type
+  if t == "boolean" then return v and "true" or "false" end
+  if t == "timestamp" then return iso8601(v) end
+  if type(v) == "number" then return format_number(v) end
+  return tostring(v)
+end
+
+---------------------------------------------------------------------------
+-- Request building
+---------------------------------------------------------------------------
+
+--- Builds the HTTP request of one operation (input already validated).
+-- @return `{ method=, path=, query=, headers=, body= }` where `path` is the
+--   encoded wire path, `query` the encoded query string without "?" ("" when
+--   none), `headers` holds content-type when a body is sent, `body` the JSON
+--   text or nil; or nil and a `SerializationError` error object.
+function _M.build_request(model, op, input)
+  local opdef = model.operations[op]
+  if not opdef then
+    return nil, errors.new{ code = "SerializationError", message = "unknown operation " .. tostring(op) }
+  end
+  local shapes = model.shapes
+  input = input or {}
+  local shape_name = ref_name(opdef.input)
+  local shape = shape_name and shapes[shape_name] or { members = {} }
+  local members = shape.members or {}
+
+  local uri = opdef.uri or "/"
+  local literal_query
+  local qpos = find(uri, "?", 1, true)
+  if qpos then
+    literal_query = sub(uri, qpos + 1)
+    uri = sub(uri, 1, qpos - 1)
+  end
+
+  -- labels by wire name
+  local by_label = {}
+  local has_body = false
+  for m, mdef in pairs(members) do
+    if mdef.location == "uri" then
+      by_label[mdef.name or m] = m
+    elseif not mdef.location then
+      has_body = true
+    end
+  end
+
+  local missing
+  local path = gsub(uri, "{([^}]+)}", function(label)
+    local greedy = false
+    if sub(label, -1) == "+" then
+      greedy = true
+      label = sub(label, 1, -2)
+    end
+    local m = by_label[label] or label
+    local v = input[m]
+    if v == nil or v == "" then
+      missing = missing or m
+      return ""
+    end
+    local text = scalar_text(shapes, ref_name(members[m]), v)
+    if greedy then
+      return (gsub(text, "[^/]+", pct_encode))
+    end
+    return pct_encode(text)
+  end)
+  if missing then
+    return nil, errors.new{ code = "SerializationError",
+      message = op .. ": path label member '" .. missing .. "' is missing or empty" }
+  end
+
+  local query = {}
+  if literal_query and literal_query ~= "" then query[1] = literal_query end
+  local headers = {}
+  local order = member_order(shape)
+  for i = 1, #order do
+    local m = order[i]
+    local mdef = members[m]
+    local v = input[m]
+    if mdef and v ~= nil and v ~= json_null then
+      local target = ref_name(mdef)
+      local mshape = shapes[target] or {}
+      local wire = mdef.name or m
+      if mdef.location == "querystring" then
+        if mshape.type == "list" then
+          local member = ref_name(mshape.member)
+          for j = 1, #v do
+            query[#query + 1] = pct_encode(wire) .. "=" .. pct_encode(scalar_text(shapes, member, v[j]))
+          end
+        elseif mshape.type == "map" then
+          local value_shape = ref_name(mshape.value)
+          local vshape = shapes[value_shape] or {}
+          local keys = sorted_keys(v)
+          for j = 1, #keys do
+            local k = keys[j]
+            local mv = v[k]
+            if vshape.type == "list" then
+              for x = 1, #mv do
+                query[#query + 1] = pct_encode(k) .. "=" ..
+                  pct_encode(scalar_text(shapes, ref_name(vshape.member), mv[x]))
+              end
+            else
+              query[#query + 1] = pct_encode(k) .. "=" .. pct_encode(scalar_text(shapes, value_shape, mv))
+            end
+          end
+        else
+          query[#query + 1] = pct_encode(wire) .. "=" .. pct_encode(scalar_text(shapes, target, v))
+        end
+      elseif mdef.location == "header" then
+        if mshape.type == "list" then
+          local parts = {}
+          for j = 1, #v do parts[j] = scalar_text(shapes, ref_name(mshape.member), v[j]) end
+          headers[lower(wire)] = concat(parts, ", ")
+        else
+          headers[lower(wire)] = scalar_text(shapes, target, v)
+        end
+      end
+    end
+  end
+
+  local body
+  if has_body then
+    local out = {}
+    local ok, err = encode(shapes, shape_name, input, out)
+    if not ok then
+      return nil, errors.new{ code = "SerializationError", message = op .. ": " .. err }
+    end
+    body = concat(out)
+    headers["content-type"] = "application/json"
+  end
+
+  return {
+    method = opdef.method or "POST",
+    path = path,
+    query = concat(query, "&"),
+    headers = headers,
+    body = body,
+  }
+end
+
+---------------------------------------------------------------------------
+-- Response parsing
+---------------------------------------------------------------------------
+
+local function to_int(v)
+  if tointeger then
+    return tointeger(v) or v
+  end
+  return v
+end
+
+local days_before_month = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334 }
+
+-- Epoch seconds of an ISO 8601 / RFC 3339 UTC text (with optional offset).
+local function parse_iso8601(s)
+  local y, mo, d, h, mi, sec, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
+  if not y then return nil end
+  y, mo, d, h, mi, sec = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(sec)
+  local frac = 0
+  local f = rest:match("^%.(%d+)")
+  if f then
+    frac = tonumber("0." .. f)
+    rest = sub(rest, #f + 2)
+  end
+  local offset = 0
+  if rest == "Z" or rest == "z" or rest == "" then
+    offset = 0
+  else
+    local sign, oh, om = rest:match("^([%+%-])(%d%d):?(%d%d)$")
+    if not sign then return nil end
+    offset = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "+" and 1 or -1)
+  end
+  local yy = y - 1
+  local days = 365 * (y - 1970) + (floor(yy / 4) - floor(yy / 100) + floor(yy / 400))
+    - (floor(1969 / 4) - floor(1969 / 100) + floor(1969 / 400))
+  days = days + days_before_month[mo] + d - 1
+  if mo > 2 and (y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0)) then days = days + 1 end
+  local t = days * 86400 + h * 3600 + mi * 60 + sec - offset
+  if frac > 0 then return t + frac end
+  return t
+end
+_M.parse_iso8601 = parse_iso8601
+
+local convert
+convert = function(shapes, shape_name, v)
+  if v == nil or v == json_null then return nil end
+  local shape = shapes[shape_name]
+  if not shape then return v end
+  local t = shape.type
+  if t == "structure" then
+    if type(v) ~= "table" then return v end
+    local out = {}
+    for m, mdef in pairs(shape.members or {}) do
+      if not mdef.location then
+        local cv = convert(shapes, ref_name(mdef), v[mdef.json_name or m])
+        if cv ~= nil then out[m] = cv end
+      end
+    end
+    return out
+  elseif t == "list" then
+    if type(v) ~= "table" then return v end
+    local out = {}
+    local member = ref_name(shape.member)
+    for i = 1, #v do
+      local cv = convert(shapes, member, v[i])
+      if cv ~= nil then out[#out + 1] = cv end
+    end
+    return out
+  elseif t == "map" then
+    if type(v) ~= "table" then return v end
+    local out = {}
+    local value_shape = ref_name(shape.value)
+    for k, mv in pairs(v) do
+      local cv = convert(shapes, value_shape, mv)
+      if cv ~= nil then out[k] = cv end
+    end
+    return out
+  elseif t == "integer" or t == "long" then
+    if type(v) == "number" and is_integral(v) then return to_int(v) end
+    return v
+  elseif t == "timestamp" then
+    if type(v) == "number" then
+      if is_integral(v) then return to_int(v) end
+      return v
+    elseif type(v) == "string" then
+      local n = tonumber(v)
+      if n then return is_integral(n) and to_int(n) or n end
+      return parse_iso8601(v) or v
+    end
+    return v
+  end
+  return v
+end
+
+--- Converts a decoded JSON value to the model's types, following `shape_name`.
+function _M.convert(model, shape_name, value)
+  return convert(model.shapes, shape_name, value)
+end
+
+local function header(headers, name)
+  if not headers then return nil end
+  local v = headers[name]
+  if v == nil then
+    for k, hv in pairs(headers) do
+      if lower(k) == name then v = hv break end
+    end
+  end
+  if type(v) == "table" then v = v[1] end
+  return v
+end
+_M.header = header
+
+--- Parses a successful (2xx) response.
+-- @return the output table, or nil and a `SerializationError` error object
+function _M.parse_response(model, op, resp)
+  local opdef = model.operations[op]
+  local out_shape = opdef and ref_name(opdef.output)
+  local body = resp.body
+  local decoded
+  if body and find(body, "%S") then
+    local ok, v = pcall(cjson.decode, body)
+    if not ok then
+      return nil, errors.new{ code = "SerializationError", status = resp.status,
+        message = op .. ": the response body is not valid JSON",
+        request_id = header(resp.headers, "x-amzn-requestid") }
+    end
+    decoded = v
+  end
+  if type(decoded) ~= "table" then decoded = {} end
+  if not out_shape then return {} end
+  local out = convert(model.shapes, out_shape, decoded)
+  -- header-bound output members (none in this model today)
+  local shape = model.shapes[out_shape]
+  for m, mdef in pairs(shape and shape.members or {}) do
+    if mdef.location == "header" then
+      local hv = header(resp.headers, lower(mdef.name or m))
+      if hv ~= nil then out[m] = convert(model.shapes, ref_name(mdef), hv) end
+    elseif mdef.location == "statusCode" then
+      out[m] = resp.status
+    end
+  end
+  return out
+end
+
+--- Normalises a restJson1 error code: strips a ":..." suffix and a "namespace#" prefix.
+function _M.clean_code(code)
+  if type(code) ~= "string" then return nil end
+  local c = code
+  local colon = find(c, ":", 1, true)
+  if colon then c = sub(c, 1, colon - 1) end
+  local hash = c:match(".*()#")
+  if hash then c = sub(c, hash + 1) end
+  c = c:match("^%s*(.-)%s*$")
+  if c == "" then return nil end
+  return c
+end
+local clean_code = _M.clean_code
+
+local fallback_retryable = {
+  [500] = true, [502] = true, [503] = true, [504] = true, [429] = true,
+}
+local throttling_codes = {
+  Throttling = true, ThrottlingException = true, ThrottledException = true,
+  RequestThrottledException = true, TooManyRequestsException = true,
+  ProvisionedThroughputExceededException = true, TransactionInProgressException = true,
+  RequestLimitExceeded = true, BandwidthLimitExceeded = true, LimitExceededException = true,
+  RequestThrottled = true, SlowDown = true, PriorRequestNotComplete = true,
+  EC2ThrottledException = true,
+}
+local transient_codes = {
+  RequestTimeout = true, RequestTimeoutException = true, InternalError = true,
+}
+
+--- Builds the error object of a non-2xx response.
+-- The code comes from `x-amzn-errortype`, else the body's `__type`, `code` or
+-- `Code`; the status never decides the code (two errors share HTTP 409).
+function _M.parse_error(model, op, resp)
+  local status = resp.status
+  local headers = resp.headers or {}
+  local decoded
+  local body = resp.body
+  if body and find(body, "%S") then
+    local ok, v = pcall(cjson.decode, body)
+    if ok and type(v) == "table" then decoded = v end
+  end
+  local code = clean_code(header(headers, "x-amzn-errortype"))
+  if not code and decoded then
+    code = clean_code(decoded.__type) or clean_code(decoded.code) or clean_code(decoded.Code)
+  end
+  local message
+  if decoded then
+    for _, k in pairs({ "message", "Message", "errorMessage", "ErrorMessage" }) do
+      local m = decoded[k]
+      if type(m) == "string" then message = m break end
+    end
+  end
+  local from_status = false
+  if not code then
+    code = "HTTP" .. tostring(status)
+    from_status = true
+  end
+  if not message then
+    if decoded then
+      message = "HTTP " .. tostring(status) .. " error without a message"
+    elseif body and find(body, "%S") then
+      local ctype = header(headers, "content-type")
+      message = format("HTTP %s error with a non-JSON body (%s%d bytes)", tostring(status),
+        ctype and (tostring(ctype) .. ", ") or "", #body)
+    else
+      message = "HTTP " .. tostring(status) .. " error with an empty body"
+    end
+  end
+  local def = model.errors and model.errors[code]
+  local retryable, throttling
+  if def then
+    retryable = def.retryable == true
+    throttling = def.throttling == true
+  else
+    throttling = throttling_codes[code] == true
+    retryable = throttling or transient_codes[code] == true or fallback_retryable[status] == true
+  end
+  local e = errors.new{
+    code = code, message = message, status = status,
+    request_id = header(headers, "x-amzn-requestid") or header(headers, "x-amz-request-id"),
+    retryable = retryable, throttling = throttling, operation = op,
+    fault = def and def.fault or (type(status) == "number" and status >= 500 and "server" or "client"),
+  }
+  if from_status then e.code_from_status = true end
+  -- Modeled members of the error shape (besides the message), e.g. for future fields.
+  local shape = decoded and model.shapes[code]
+  if shape and shape.type == "structure" then
+    local fields = convert(model.shapes, code, decoded)
+    fields.Message, fields.message = nil, nil
+    if next(fields) ~= nil then e.fields = fields end
+  end
+  return e
+end
+
+_M.unreserved = unreserved
+
+return _M
