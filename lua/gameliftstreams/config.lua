@@ -1,0 +1,213 @@
+--- The shared AWS config and credentials files, the environment, and the region.
+-- Files are parsed the way the AWS CLI parses them: `[profile x]` (and `[default]`)
+-- sections in the config file, `[x]` sections in the credentials file; `#` and `;`
+-- start a comment on a line of their own, or inline after whitespace; option names
+-- are case-insensitive; an indented line continues the previous value, and a value
+-- that is empty on its own line followed by indented `k = v` lines is a nested map
+-- (e.g. `s3 =` blocks). The credentials file wins over the config file for a key
+-- both set in the same profile.
+-- Every environment read goes through opts.getenv (default os.getenv) so it can be
+-- injected; nothing here runs at require time.
+local _M = { _VERSION = "0.1" }
+
+local errors = require("gameliftstreams.errors")
+
+local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
+local io_open, os_getenv = io.open, os.getenv
+
+local function trim(s)
+  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
+end
+
+-- An inline comment starts at `#` or `;` preceded by whitespace.
+local function strip_inline_comment(s)
+  local at = s:find("%s[#;]")
+  if at then s = s:sub(1, at) end
+  return trim(s)
+end
+
+local function getenv_of(opts)
+  return (opts and opts.getenv) or os_getenv
+end
+_M.getenv_of = getenv_of
+
+-- Nonempty environment value or nil.
+local function env(getenv, name)
+  local v = getenv(name)
+  if v == nil or v == "" then return nil end
+  return v
+end
+_M.env = env
+
+--- Parses the text of an INI file of the AWS CLI flavour.
+-- Returns { [section name] = { [key] = value | { [subkey] = value } } } and the
+-- section names in file order.
+function _M.parse(text)
+  local sections, order = {}, {}
+  local section, key, first, cont = nil, nil, nil, nil
+  local function finish()
+    if section and key then
+      if cont then
+        if first == "" then
+          local nested = {}
+          for _, l in ipairs(cont) do
+            local k, v = l:match("^([^=]-)%s*=%s*(.*)$")
+            if k then nested[trim(k)] = trim(v) end
+          end
+          section[key] = nested
+        else
+          local parts = { first }
+          for _, l in ipairs(cont) do parts[#parts + 1] = l end
+          section[key] = table.concat(parts, "\n")
+        end
+      end
+    end
+    key, first, cont = nil, nil, nil
+  end
+  for raw in (text .. "\n"):gmatch("([^\n]*)\n") do
+    local line = raw:gsub("\r$", "")
+    local stripped = trim(line)
+    if stripped == "" or stripped:find("^[#;]") then
+      -- blank lines and full-line comments neither end nor extend a value
+    elseif line:find("^%s") and key then
+      cont = cont or {}
+      cont[#cont + 1] = strip_inline_comment(stripped)
+    else
+      local name = stripped:match("^%[(.*)%]$")
+      if name then
+        finish()
+        name = trim(name)
+        section = sections[name]
+        if not section then
+          section = {}
+          sections[name] = section
+          order[#order + 1] = name
+        end
+      elseif section then
+        finish()
+        local eq, colon = stripped:find("=", 1, true), stripped:find(":", 1, true)
+        local at = eq
+        if colon and (not eq or colon < eq) then at = colon end
+        if at then
+          key = trim(stripped:sub(1, at - 1)):lower()
+          first = strip_inline_comment(stripped:sub(at + 1))
+          if key == "" then
+            key = nil
+          else
+            section[key] = first
+          end
+        end
+      end
+    end
+  end
+  finish()
+  return sections, order
+end
+
+--- Reads a whole file; nil when it does not exist or cannot be read.
+function _M.read_file(path)
+  local f = io_open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function expand_home(path, getenv)
+  if path:sub(1, 1) == "~" and (path:sub(2, 2) == "/" or #path == 1) then
+    local home = env(getenv, "HOME") or env(getenv, "USERPROFILE")
+    if home then return home .. path:sub(2) end
+  end
+  return path
+end
+
+--- The paths of the config and credentials files.
+-- opts.config_file / opts.credentials_file, else AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE,
+-- else ~/.aws/config and ~/.aws/credentials.
+function _M.paths(opts)
+  opts = opts or {}
+  local getenv = getenv_of(opts)
+  local cfg = opts.config_file or env(getenv, "AWS_CONFIG_FILE") or "~/.aws/config"
+  local cred = opts.credentials_file or env(getenv, "AWS_SHARED_CREDENTIALS_FILE")
+    or "~/.aws/credentials"
+  return expand_home(cfg, getenv), expand_home(cred, getenv)
+end
+
+--- The profile name: opts.profile, else AWS_PROFILE, else "default".
+-- The second value tells whether it was chosen explicitly (option or environment).
+function _M.profile_name(opts)
+  opts = opts or {}
+  if opts.profile ~= nil then return opts.profile, true end
+  local p = env(getenv_of(opts), "AWS_PROFILE")
+  if p then return p, true end
+  return "default", false
+end
+
+--- Reads and parses both files. Returns
+-- { config = { [profile] = settings }, credentials = { [profile] = settings },
+--   sections = { [raw config section] = settings }, config_path =, credentials_path = }.
+-- Missing files count as empty.
+function _M.load_files(opts)
+  local cfg_path, cred_path = _M.paths(opts)
+  local out = { config = {}, credentials = {}, sections = {},
+                config_path = cfg_path, credentials_path = cred_path }
+  local text = _M.read_file(cfg_path)
+  if text then
+    local sections, order = _M.parse(text)
+    out.sections = sections
+    for _, name in ipairs(order) do
+      local profile
+      if name == "default" then
+        profile = "default"
+      else
+        local a, b, extra = name:match("^(%S+)%s+(%S+)(.*)$")
+        if a == "profile" and trim(extra) == "" then profile = b end
+      end
+      if profile then
+        local dst = out.config[profile] or {}
+        for k, v in pairs(sections[name]) do dst[k] = v end
+        out.config[profile] = dst
+      end
+    end
+  end
+  text = _M.read_file(cred_path)
+  if text then out.credentials = (_M.parse(text)) end
+  return out
+end
+
+--- The settings of one profile from already loaded files: config values overlaid by
+-- credentials-file values. Returns settings (a new table) and whether the profile exists.
+function _M.profile_settings(files, name)
+  local c, k = files.config[name], files.credentials[name]
+  local out = {}
+  for key, v in pairs(c or {}) do out[key] = v end
+  for key, v in pairs(k or {}) do out[key] = v end
+  return out, (c ~= nil or k ~= nil)
+end
+
+--- A profile's settings (max_attempts, retry_mode, endpoint_url, region, ...), read now.
+-- Returns settings (empty when the profile or the files are absent), whether the
+-- profile exists, and its name.
+function _M.load(opts)
+  local name = _M.profile_name(opts)
+  local files = _M.load_files(opts)
+  local settings, found = _M.profile_settings(files, name)
+  return settings, found, name
+end
+
+--- The region: opts.region, AWS_REGION, AWS_DEFAULT_REGION, then the profile's `region`.
+-- Returns region, or nil and an InvalidParameter error listing where it looked.
+function _M.resolve_region(opts)
+  opts = opts or {}
+  if opts.region ~= nil and opts.region ~= "" then return opts.region end
+  local getenv = getenv_of(opts)
+  local r = env(getenv, "AWS_REGION") or env(getenv, "AWS_DEFAULT_REGION")
+  if r then return r end
+  local settings, _, name = _M.load(opts)
+  r = settings.region
+  if type(r) == "string" and r ~= "" then return r end
+  return nil, errors.invalid("region: not set (looked at the region option, AWS_REGION, "
+    .. "AWS_DEFAULT_REGION and profile " .. string.format("%q", tostring(name)) .. ")")
+end
+
+return _M

@@ -1,0 +1,713 @@
+--- Credential providers and the default provider chain.
+--
+-- `credentials.from_config(opts)` (opts = the gls.new table) returns a provider: an object
+-- with `get()` -> creds | nil, err, where creds = { access_key_id, secret_access_key,
+-- session_token, expiration (epoch seconds or nil), provider (name) }.
+-- Creating providers does no I/O: files, environment, processes and endpoints are read in get().
+--
+-- Chain order (as the AWS SDKs and Tools reference guide lists it):
+--   1. explicit: opts.credentials (a table of keys, or any object with :get())
+--   2. environment: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
+--      (skipped when opts.profile is given, as botocore does for an explicit profile)
+--   3. web identity from the environment: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN
+--   4. the profile (opts.profile, AWS_PROFILE, "default") in the shared files:
+--      role_arn (+ source_profile | credential_source | web_identity_token_file),
+--      then static keys, then credential_process
+--   5. container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI
+--   6. EC2 instance metadata (IMDSv2), unless AWS_EC2_METADATA_DISABLED=true
+-- A provider that is not configured passes to the next; one that is configured and fails
+-- stops the chain with its CredentialsError. When nothing is configured the error lists
+-- what was tried. The first provider that answers is kept for later calls.
+--
+-- Temporary credentials are cached and refreshed `refresh_window` seconds (default 300)
+-- before they expire; a failed refresh keeps the old ones while they are valid; concurrent
+-- sched tasks share one fetch. Error messages never contain secrets or tokens.
+--
+-- Test and tuning knobs in opts: getenv, clock (epoch seconds), refresh_window,
+-- sts_endpoint, imds_endpoint, container_endpoint (base for the relative URI),
+-- config_file, credentials_file, http (a transport: req -> resp | nil, err).
+local _M = { _VERSION = "0.1" }
+
+local config = require("gameliftstreams.config")
+local errors = require("gameliftstreams.errors")
+
+local type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error =
+  type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error
+local format, concat, floor = string.format, table.concat, math.floor
+local env = config.env
+
+local REFRESH_WINDOW = 300
+local IMDS_ENDPOINT = "http://169.254.169.254"
+local CONTAINER_ENDPOINT = "http://169.254.170.2"
+local STS_VERSION = "2011-06-15"
+
+------------------------------------------------------------------------------
+-- Small helpers
+
+local function fail(provider, message, extra)
+  local t = { code = "CredentialsError", retryable = false,
+              message = "credentials: " .. provider .. " provider: " .. message, provider = provider }
+  for k, v in pairs(extra or {}) do t[k] = v end
+  return errors.new(t)
+end
+
+-- "Not configured here": the chain moves on and lists `tried`.
+local function absent(tried)
+  return errors.new{ code = "CredentialsError", message = "credentials: not configured: " .. tried,
+                     not_found = true, tried = tried }
+end
+
+local creds_mt = {
+  __tostring = function(c)
+    local id = c.access_key_id or ""
+    return format("credentials (%s..., from %s)", id:sub(1, 4), tostring(c.provider))
+  end,
+}
+
+local function make_creds(t, provider)
+  return setmetatable({
+    access_key_id = t.access_key_id, secret_access_key = t.secret_access_key,
+    session_token = t.session_token, expiration = t.expiration, provider = provider,
+  }, creds_mt)
+end
+
+local function lazy_core()
+  local ok, core = pcall(require, "gameliftstreams.core")
+  if ok then return core end
+  return nil
+end
+
+local function default_clock()
+  local core = lazy_core()
+  if core and core.time then return core.time() end
+  return os.time()
+end
+
+local function lazy_sched()
+  local ok, sched = pcall(require, "gameliftstreams.sched")
+  if ok and type(sched) == "table" then return sched end
+  return nil
+end
+
+local fallback_pool
+
+-- One HTTP request through the scheduler seam (blocking pool when sched is unavailable).
+local function http_request(opts, req)
+  if opts.http then return opts.http(req) end
+  local sched = lazy_sched()
+  if sched and sched.http then return sched.http(req) end
+  local core = assert(lazy_core(), "gameliftstreams.core is not available")
+  fallback_pool = fallback_pool or core.http_pool{}
+  local res = fallback_pool:request(req)
+  if res.error then
+    return nil, errors.new{ code = res.error.code, message = res.error.message, reason = res.error.reason }
+  end
+  return res
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
+
+local function is_true(v) return type(v) == "string" and v:lower() == "true" end
+
+--- Converts an ISO 8601 / RFC 3339 timestamp ("2026-11-22T19:00:00Z", fractions and
+-- offsets allowed) or a number of epoch seconds into epoch seconds; nil if unreadable.
+function _M.parse_time(s)
+  if type(s) == "number" then return s end
+  if type(s) ~= "string" then return nil end
+  local y, mo, d, h, mi, sec, frac, tz =
+    s:match("^%s*(%d%d%d%d)-(%d%d)-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(%.?%d*)%s*(.-)%s*$")
+  if not y then
+    local n = tonumber(s)
+    return n
+  end
+  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+  -- days since 1970-01-01 in the proleptic Gregorian calendar
+  local yy = mo <= 2 and y - 1 or y
+  local era = floor(yy / 400)
+  local yoe = yy - era * 400
+  local mp = (mo + 9) % 12
+  local doy = floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+  local days = era * 146097 + doe - 719468
+  local t = days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
+  if frac ~= "" and frac ~= "." then t = t + tonumber("0" .. frac) end
+  if tz == "" or tz == "Z" or tz == "z" then return t end
+  local sign, oh, om = tz:match("^([+-])(%d%d):?(%d%d)$")
+  if not sign then return nil end
+  local off = tonumber(oh) * 3600 + tonumber(om) * 60
+  return sign == "+" and t - off or t + off
+end
+
+local function decode_json(s)
+  local ok, cjson = pcall(require, "cjson")
+  if not ok then return nil end
+  local ok2, v = pcall(cjson.decode, s)
+  if ok2 and type(v) == "table" then return v end
+  return nil
+end
+
+------------------------------------------------------------------------------
+-- Caching: refresh before expiry, keep valid ones on failure, one fetch at a time.
+
+--- Wraps fetch() -> creds | nil, err into a caching provider.
+function _M.refreshing(name, fetch, opts)
+  opts = opts or {}
+  local clock = opts.clock or default_clock
+  local window = opts.refresh_window or REFRESH_WINDOW
+  local p = { name = name, fetches = 0 }
+  function p.get(self)
+    local now = clock()
+    local c = self.cached
+    if c and (not c.expiration or now < c.expiration - window) then return c end
+    local sched = lazy_sched()
+    if self.fetching and sched and sched.in_task and sched.in_task() then
+      -- Another task is fetching: wait for its answer rather than asking again.
+      local gen = self.generation
+      while self.fetching and self.generation == gen do
+        local _, serr = sched.sleep(0.005)
+        if serr then return nil, serr end
+      end
+      if self.last_creds then return self.last_creds end
+      return nil, self.last_err
+    end
+    self.fetching = true
+    self.generation = (self.generation or 0) + 1
+    self.fetches = self.fetches + 1
+    local ok, creds, err = pcall(fetch)
+    self.fetching = false
+    if not ok then
+      err = fail(name, "failed: " .. tostring(creds))
+      creds = nil
+    end
+    if creds then
+      self.cached, self.last_creds, self.last_err = creds, creds, nil
+      return creds
+    end
+    self.last_err = err
+    -- A failed refresh keeps credentials that have not expired yet.
+    if c and c.expiration and clock() < c.expiration then
+      self.last_creds = c
+      return c
+    end
+    self.last_creds = nil
+    return nil, err
+  end
+  return p
+end
+
+------------------------------------------------------------------------------
+-- Static and environment
+
+--- A provider that always returns the same keys.
+function _M.static(t, name)
+  name = name or "static"
+  if type(t) ~= "table" or type(t.access_key_id) ~= "string" or type(t.secret_access_key) ~= "string"
+      or t.access_key_id == "" or t.secret_access_key == "" then
+    return nil, errors.invalid("credentials: need access_key_id and secret_access_key strings")
+  end
+  local creds = make_creds(t, name)
+  return { name = name, get = function() return creds end }
+end
+
+--- The environment provider: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
+-- (AWS_CREDENTIAL_EXPIRATION optional). Read on every get().
+function _M.environment(opts)
+  opts = opts or {}
+  local getenv = config.getenv_of(opts)
+  return { name = "environment", get = function()
+    local id, secret = env(getenv, "AWS_ACCESS_KEY_ID"), env(getenv, "AWS_SECRET_ACCESS_KEY")
+    if not id and not secret then return nil, absent("environment") end
+    if not id then return nil, fail("environment", "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not") end
+    if not secret then return nil, fail("environment", "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not") end
+    return make_creds({ access_key_id = id, secret_access_key = secret,
+      session_token = env(getenv, "AWS_SESSION_TOKEN") or env(getenv, "AWS_SECURITY_TOKEN"),
+      expiration = _M.parse_time(env(getenv, "AWS_CREDENTIAL_EXPIRATION")) }, "environment")
+  end }
+end
+
+------------------------------------------------------------------------------
+-- credential_process
+
+local function process_fetch(command, name)
+  local pipe = io.popen("(" .. command .. "); printf '\\n__gls_exit=%d\\n' $?", "r")
+  if not pipe then return nil, fail(name, "cannot start the command") end
+  local out = pipe:read("*a") or ""
+  pipe:close()
+  local body, status = out:match("^(.*)\n__gls_exit=(%d+)\n$")
+  status = tonumber(status)
+  if not status then return nil, fail(name, "command ended without an exit status") end
+  if status ~= 0 then return nil, fail(name, "command exited with status " .. status) end
+  local doc = decode_json(body)
+  if not doc then return nil, fail(name, "command output is not a JSON object") end
+  if doc.Version ~= 1 then
+    return nil, fail(name, "unsupported Version " .. tostring(doc.Version) .. " (expected 1)")
+  end
+  if type(doc.AccessKeyId) ~= "string" or type(doc.SecretAccessKey) ~= "string" then
+    return nil, fail(name, "command output lacks AccessKeyId or SecretAccessKey")
+  end
+  local exp
+  if doc.Expiration ~= nil then
+    exp = _M.parse_time(doc.Expiration)
+    if not exp then return nil, fail(name, "unreadable Expiration") end
+  end
+  return make_creds({ access_key_id = doc.AccessKeyId, secret_access_key = doc.SecretAccessKey,
+    session_token = type(doc.SessionToken) == "string" and doc.SessionToken or nil,
+    expiration = exp }, name)
+end
+
+--- Runs `command` (through /bin/sh) and reads credentials from its JSON output.
+function _M.process(command, opts)
+  return _M.refreshing("process", function() return process_fetch(command, "process") end, opts)
+end
+
+------------------------------------------------------------------------------
+-- STS (query protocol)
+
+local function form_escape(s)
+  return (tostring(s):gsub("[^%w%-%._~]", function(c) return format("%%%02X", c:byte()) end))
+end
+
+local function form_encode(params)
+  local keys = {}
+  for k in pairs(params) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local parts = {}
+  for _, k in ipairs(keys) do parts[#parts + 1] = form_escape(k) .. "=" .. form_escape(params[k]) end
+  return concat(parts, "&")
+end
+_M.form_encode = form_encode
+
+local ENTITIES = { amp = "&", lt = "<", gt = ">", quot = '"', apos = "'" }
+local function xml_unescape(s)
+  return (s:gsub("&(#?x?)(%w+);", function(kind, v)
+    if kind == "" then return ENTITIES[v] end
+    local n = tonumber(v, kind == "#x" and 16 or 10)
+    if n and n < 128 then return string.char(n) end
+    return nil
+  end))
+end
+
+local function xml_field(s, tag)
+  if not s then return nil end
+  local v = s:match("<" .. tag .. ">(.-)</" .. tag .. ">")
+  return v and xml_unescape(trim(v)) or nil
+end
+
+--- Parses an STS response body: credentials, or nil and { code, message, request_id }.
+function _M.parse_sts(body)
+  local c = body and body:match("<Credentials>(.-)</Credentials>")
+  if c then
+    return { access_key_id = xml_field(c, "AccessKeyId"), secret_access_key = xml_field(c, "SecretAccessKey"),
+             session_token = xml_field(c, "SessionToken"),
+             expiration = _M.parse_time(xml_field(c, "Expiration")) }
+  end
+  local e = body and body:match("<Error>(.-)</Error>")
+  return nil, { code = xml_field(e, "Code"), message = xml_field(e, "Message"),
+                request_id = xml_field(body, "RequestId") }
+end
+
+-- The STS endpoint and signing region for a provider.
+local function sts_endpoint(opts, settings)
+  local getenv = config.getenv_of(opts)
+  local region = opts.sts_region or (settings and settings.sts_region)
+  if not region then
+    region = opts.region or env(getenv, "AWS_REGION") or env(getenv, "AWS_DEFAULT_REGION")
+      or (settings and settings.region)
+  end
+  if type(region) ~= "string" or region == "" then region = "us-east-1" end
+  local url = opts.sts_endpoint or env(getenv, "AWS_ENDPOINT_URL_STS")
+    or env(getenv, "AWS_ENDPOINT_URL") or (settings and type(settings.endpoint_url) == "string"
+    and settings.endpoint_url ~= "" and settings.endpoint_url or nil)
+    or ("https://sts." .. region .. ".amazonaws.com")
+  if not url:match("^https?://[^/]+/") then url = url:gsub("/*$", "") .. "/" end
+  return url, region
+end
+
+-- One STS call. `creds` signs it (AssumeRole) or nil (AssumeRoleWithWebIdentity, unsigned).
+local function sts_call(opts, settings, name, action, params, creds)
+  local url, region = sts_endpoint(opts, settings)
+  params.Action, params.Version = action, STS_VERSION
+  local body = form_encode(params)
+  local headers = { ["content-type"] = "application/x-www-form-urlencoded; charset=utf-8" }
+  if creds then
+    local core = lazy_core()
+    if not core then return nil, fail(name, "the C core (signer) is not available") end
+    local signed, serr = core.sign{ method = "POST", url = url, headers = headers, body = body,
+      region = region, service = "sts", credentials = creds }
+    if not signed then return nil, fail(name, "cannot sign the STS request: " .. tostring(serr)) end
+    headers = signed.headers
+  end
+  local resp, err = http_request(opts, { method = "POST", url = url, headers = headers, body = body,
+    timeout = opts.sts_timeout or 10, connect_timeout = opts.connect_timeout or 5 })
+  if not resp then
+    return nil, fail(name, "STS " .. action .. " failed: " .. tostring(err and err.code)
+      .. ": " .. tostring(err and err.message), { cause = err })
+  end
+  local c, e = _M.parse_sts(resp.body)
+  if resp.status == 200 and c and c.access_key_id and c.secret_access_key then
+    return make_creds(c, name)
+  end
+  e = e or {}
+  return nil, fail(name, format("STS %s failed: %s: %s (HTTP %s)", action,
+    tostring(e.code or "UnknownError"), tostring(e.message or "unreadable response"), tostring(resp.status)),
+    { status = resp.status, sts_code = e.code, request_id = e.request_id })
+end
+
+local function session_name(opts, given)
+  if given and given ~= "" then return given end
+  local clock = opts.clock or default_clock
+  return "gameliftstreams-" .. format("%d", floor(clock()))
+end
+
+--- AssumeRole with the credentials of `source` (a provider). role: { role_arn,
+-- role_session_name, external_id, duration_seconds }, settings: the profile (for region/endpoint).
+function _M.assume_role(source, role, opts, settings)
+  opts = opts or {}
+  local name = "assume role"
+  return _M.refreshing(name, function()
+    local screds, serr = source:get()
+    if not screds then
+      return nil, fail(name, "source credentials: " .. tostring(serr and serr.message), { cause = serr })
+    end
+    local params = { RoleArn = role.role_arn, RoleSessionName = session_name(opts, role.role_session_name) }
+    if role.external_id then params.ExternalId = role.external_id end
+    if role.duration_seconds then params.DurationSeconds = role.duration_seconds end
+    return sts_call(opts, settings, name, "AssumeRole", params, screds)
+  end, opts)
+end
+
+--- AssumeRoleWithWebIdentity with the token read from `token_file` on every fetch (unsigned).
+function _M.web_identity(role, opts, settings)
+  opts = opts or {}
+  local name = "web identity"
+  return _M.refreshing(name, function()
+    local token = read_file(role.token_file)
+    if not token then return nil, fail(name, "cannot read the token file " .. role.token_file) end
+    token = trim(token)
+    local params = { RoleArn = role.role_arn, RoleSessionName = session_name(opts, role.role_session_name),
+                     WebIdentityToken = token }
+    if role.duration_seconds then params.DurationSeconds = role.duration_seconds end
+    return sts_call(opts, settings, name, "AssumeRoleWithWebIdentity", params, nil)
+  end, opts)
+end
+
+--- Web identity from AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN (+ AWS_ROLE_SESSION_NAME).
+function _M.web_identity_env(opts)
+  opts = opts or {}
+  local getenv = config.getenv_of(opts)
+  local inner
+  return { name = "web identity", get = function()
+    local file, arn = env(getenv, "AWS_WEB_IDENTITY_TOKEN_FILE"), env(getenv, "AWS_ROLE_ARN")
+    if not file or not arn then return nil, absent("web identity (environment)") end
+    inner = inner or _M.web_identity({ token_file = file, role_arn = arn,
+      role_session_name = env(getenv, "AWS_ROLE_SESSION_NAME") }, opts)
+    return inner:get()
+  end }
+end
+
+------------------------------------------------------------------------------
+-- Container credentials
+
+local CONTAINER_HOSTS = { ["169.254.170.2"] = true, ["169.254.170.23"] = true,
+  ["[fd00:ec2::23]"] = true, ["localhost"] = true, ["[::1]"] = true }
+
+local function allowed_full_uri(uri)
+  local scheme, host = uri:match("^(%a+)://([^/]+)")
+  if not scheme then return false end
+  scheme = scheme:lower()
+  host = host:gsub("^.*@", ""):lower()
+  if host:sub(1, 1) == "[" then host = host:match("^(%b[])") or host else host = host:gsub(":%d*$", "") end
+  if scheme == "https" then return true end
+  if scheme ~= "http" then return false end
+  if CONTAINER_HOSTS[host] then return true end
+  return host:match("^127%.%d+%.%d+%.%d+$") ~= nil
+end
+_M.allowed_full_uri = allowed_full_uri
+
+local function container_fetch(opts, url, getenv)
+  local name = "container"
+  local headers = { accept = "application/json" }
+  local token_file = env(getenv, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+  local token
+  if token_file then
+    token = read_file(token_file)
+    if not token then return nil, fail(name, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE " .. token_file) end
+    token = trim(token)
+  else
+    token = env(getenv, "AWS_CONTAINER_AUTHORIZATION_TOKEN")
+  end
+  if token then
+    if token:find("[\r\n]") then return nil, fail(name, "the authorization token contains a line break") end
+    headers.authorization = token
+  end
+  local resp, err
+  for _ = 1, 3 do
+    resp, err = http_request(opts, { method = "GET", url = url, headers = headers, timeout = 2,
+                                     connect_timeout = 1 })
+    if resp and resp.status < 500 then break end
+  end
+  if not resp then
+    return nil, fail(name, "request failed: " .. tostring(err and err.code) .. ": " .. tostring(err and err.message))
+  end
+  if resp.status ~= 200 then return nil, fail(name, "endpoint answered HTTP " .. resp.status, { status = resp.status }) end
+  local doc = decode_json(resp.body)
+  if not doc or type(doc.AccessKeyId) ~= "string" or type(doc.SecretAccessKey) ~= "string" then
+    return nil, fail(name, "endpoint answer is not a credentials document")
+  end
+  return make_creds({ access_key_id = doc.AccessKeyId, secret_access_key = doc.SecretAccessKey,
+    session_token = type(doc.Token) == "string" and doc.Token or nil,
+    expiration = _M.parse_time(doc.Expiration) }, name)
+end
+
+--- Container credentials (ECS / EKS Pod Identity): AWS_CONTAINER_CREDENTIALS_RELATIVE_URI against
+-- http://169.254.170.2, else AWS_CONTAINER_CREDENTIALS_FULL_URI (http only to loopback or the
+-- container hosts). The authorization token (file first) is read on every fetch.
+function _M.container(opts)
+  opts = opts or {}
+  local getenv = config.getenv_of(opts)
+  local cached
+  return { name = "container", get = function()
+    local rel = env(getenv, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+    local full = env(getenv, "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+    local url
+    if rel then
+      url = (opts.container_endpoint or CONTAINER_ENDPOINT) .. rel
+    elseif full then
+      if not allowed_full_uri(full) then
+        return nil, fail("container", "AWS_CONTAINER_CREDENTIALS_FULL_URI must use https, or http to a "
+          .. "loopback address or the container credentials host")
+      end
+      url = full
+    else
+      return nil, absent("container")
+    end
+    if not cached or cached.url ~= url then
+      cached = _M.refreshing("container", function() return container_fetch(opts, url, getenv) end, opts)
+      cached.url = url
+    end
+    return cached:get()
+  end }
+end
+
+------------------------------------------------------------------------------
+-- EC2 instance metadata (IMDSv2)
+
+local IMDS_CREDS_PATH = "/latest/meta-data/iam/security-credentials/"
+
+local function imds_get(opts, req)
+  req.timeout, req.connect_timeout = opts.imds_timeout or 1, opts.imds_timeout or 1
+  local resp, err
+  for _ = 1, 2 do -- one retry
+    resp, err = http_request(opts, req)
+    if resp and resp.status < 500 then return resp end
+  end
+  return resp, err
+end
+
+local function imds_fetch(opts, base, explicit)
+  local name = "instance metadata"
+  local function none(why)
+    if explicit then return nil, fail(name, why) end
+    return nil, absent(name .. " (" .. why .. ")")
+  end
+  local resp, err = imds_get(opts, { method = "PUT", url = base .. "/latest/api/token",
+    headers = { ["x-aws-ec2-metadata-token-ttl-seconds"] = "21600" } })
+  if not resp then return none("no answer: " .. tostring(err and err.code)) end
+  local headers = {}
+  if resp.status == 200 then
+    headers["x-aws-ec2-metadata-token"] = resp.body
+  elseif resp.status == 403 or resp.status == 404 or resp.status == 405 then
+    headers = {} -- IMDSv1 fallback, as the SDKs do when the token call is refused
+  else
+    return none("token request answered HTTP " .. resp.status)
+  end
+  resp, err = imds_get(opts, { method = "GET", url = base .. IMDS_CREDS_PATH, headers = headers })
+  if not resp then return none("no answer: " .. tostring(err and err.code)) end
+  if resp.status ~= 200 then return none("role request answered HTTP " .. resp.status) end
+  local role = trim(resp.body or ""):match("^[^\r\n]+")
+  if not role then return none("no role attached") end
+  resp, err = imds_get(opts, { method = "GET", url = base .. IMDS_CREDS_PATH .. role, headers = headers })
+  if not resp then return none("no answer: " .. tostring(err and err.code)) end
+  if resp.status ~= 200 then return none("credentials request answered HTTP " .. resp.status) end
+  local doc = decode_json(resp.body)
+  if not doc or (doc.Code ~= nil and doc.Code ~= "Success") or type(doc.AccessKeyId) ~= "string"
+      or type(doc.SecretAccessKey) ~= "string" then
+    return nil, fail(name, "answer is not a credentials document")
+  end
+  return make_creds({ access_key_id = doc.AccessKeyId, secret_access_key = doc.SecretAccessKey,
+    session_token = type(doc.Token) == "string" and doc.Token or nil,
+    expiration = _M.parse_time(doc.Expiration) }, name)
+end
+
+--- EC2 instance metadata credentials. Endpoint: opts.imds_endpoint,
+-- AWS_EC2_METADATA_SERVICE_ENDPOINT, profile ec2_metadata_service_endpoint, 169.254.169.254.
+-- `explicit` (credential_source = Ec2InstanceMetadata) turns "not available" into an error.
+function _M.imds(opts, settings, explicit)
+  opts = opts or {}
+  local getenv = config.getenv_of(opts)
+  local inner
+  return { name = "instance metadata", get = function()
+    if is_true(env(getenv, "AWS_EC2_METADATA_DISABLED")) then
+      if explicit then return nil, fail("instance metadata", "disabled by AWS_EC2_METADATA_DISABLED") end
+      return nil, absent("instance metadata (disabled)")
+    end
+    if not inner then
+      local base = opts.imds_endpoint or env(getenv, "AWS_EC2_METADATA_SERVICE_ENDPOINT")
+      if not base then
+        local s = settings
+        if s == nil then s = config.load(opts) end
+        base = s and s.ec2_metadata_service_endpoint or IMDS_ENDPOINT
+      end
+      base = base:gsub("/+$", "")
+      inner = _M.refreshing("instance metadata", function() return imds_fetch(opts, base, explicit) end, opts)
+    end
+    return inner:get()
+  end }
+end
+
+------------------------------------------------------------------------------
+-- Profiles
+
+local function has_keys(s)
+  return type(s.aws_access_key_id) == "string" and s.aws_access_key_id ~= ""
+     and type(s.aws_secret_access_key) == "string" and s.aws_secret_access_key ~= ""
+end
+
+local function static_from_settings(s, pname)
+  return _M.static({ access_key_id = s.aws_access_key_id, secret_access_key = s.aws_secret_access_key,
+    session_token = s.aws_session_token ~= "" and s.aws_session_token or nil }, "profile " .. pname)
+end
+
+local function role_of(s)
+  return { role_arn = s.role_arn, role_session_name = s.role_session_name, external_id = s.external_id,
+           duration_seconds = tonumber(s.duration_seconds), token_file = s.web_identity_token_file }
+end
+
+-- Builds the provider for profile `pname` from loaded files. Returns provider, or nil and err
+-- (err.not_found when the profile holds no credentials at all).
+local function build_profile(files, pname, opts, visited)
+  local s, found = config.profile_settings(files, pname)
+  local where = format("profile %q", pname)
+  if not found then return nil, fail("profile", where .. " not found in the config or credentials file") end
+  if type(s.role_arn) == "string" and s.role_arn ~= "" then
+    local role = role_of(s)
+    if type(s.web_identity_token_file) == "string" and s.web_identity_token_file ~= "" then
+      return _M.web_identity(role, opts, s)
+    end
+    local src, cs = s.source_profile, s.credential_source
+    if src and cs then
+      return nil, fail("profile", where .. " sets both source_profile and credential_source")
+    end
+    local source, err
+    if cs then
+      if cs == "Environment" then source = _M.environment(opts)
+      elseif cs == "Ec2InstanceMetadata" then source = _M.imds(opts, s, true)
+      elseif cs == "EcsContainer" then source = _M.container(opts)
+      else return nil, fail("profile", where .. ": unsupported credential_source " .. tostring(cs)) end
+    elseif src then
+      if src == pname and has_keys(s) then
+        -- A profile may name itself as source: its own keys assume its role.
+        source = static_from_settings(s, pname)
+      elseif visited[src] or src == pname then
+        return nil, fail("profile", "source_profile cycle through " .. format("%q", src))
+      else
+        visited[pname] = true
+        source, err = build_profile(files, src, opts, visited)
+        if not source then
+          if err.not_found then
+            return nil, fail("profile", format("source profile %q has no credentials", src))
+          end
+          return nil, err
+        end
+      end
+    else
+      return nil, fail("profile", where .. " sets role_arn without source_profile, credential_source"
+        .. " or web_identity_token_file")
+    end
+    if s.mfa_serial then
+      return nil, fail("profile", where .. ": mfa_serial is not supported (no way to prompt for a code)")
+    end
+    return _M.assume_role(source, role, opts, s)
+  end
+  if has_keys(s) then return static_from_settings(s, pname) end
+  if type(s.credential_process) == "string" and s.credential_process ~= "" then
+    return _M.process(s.credential_process, opts)
+  end
+  return nil, absent(where)
+end
+
+--- The shared-files provider for opts.profile / AWS_PROFILE / "default". The files are read
+-- on the first get(); the resulting provider (static, role, process) is kept.
+function _M.profile(opts)
+  opts = opts or {}
+  local p = { name = "profile" }
+  function p.get(self)
+    if not self.inner then
+      local pname, explicit = config.profile_name(opts)
+      local files = config.load_files(opts)
+      local _, found = config.profile_settings(files, pname)
+      if not found and not explicit then return nil, absent(format("profile %q", pname)) end
+      local inner, err = build_profile(files, pname, opts, {})
+      if not inner then return nil, err end
+      self.inner = inner
+    end
+    return self.inner:get()
+  end
+  return p
+end
+
+------------------------------------------------------------------------------
+-- The chain
+
+--- A provider that asks `providers` in order (see the module comment).
+function _M.chain(providers)
+  local c = { name = "chain", providers = providers }
+  function c.get(self)
+    if self.selected then return self.selected:get() end
+    local tried = {}
+    for _, p in ipairs(self.providers) do
+      local creds, err = p:get()
+      if creds then
+        self.selected = p
+        return creds
+      end
+      if not (errors.is(err) and err.not_found) then
+        return nil, err or fail(p.name or "custom", "returned no credentials")
+      end
+      tried[#tried + 1] = err.tried or p.name
+    end
+    return nil, errors.new{ code = "CredentialsError", retryable = false,
+      message = "credentials: none found (tried: " .. concat(tried, ", ") .. ")" }
+  end
+  return c
+end
+
+--- The provider for a client: explicit credentials, or the default chain.
+-- Returns provider, or nil and an InvalidParameter error for malformed opts.credentials.
+function _M.from_config(opts)
+  opts = opts or {}
+  local c = opts.credentials
+  if c ~= nil then
+    if type(c) == "table" and type(c.get) == "function" then return c end
+    local p, err = _M.static(c, "explicit")
+    if not p then return nil, err end
+    return p
+  end
+  local list = {}
+  if opts.profile == nil then list[#list + 1] = _M.environment(opts) end
+  list[#list + 1] = _M.web_identity_env(opts)
+  list[#list + 1] = _M.profile(opts)
+  list[#list + 1] = _M.container(opts)
+  list[#list + 1] = _M.imds(opts)
+  return _M.chain(list)
+end
+
+return _M

@@ -1,0 +1,178 @@
+local config = require("gameliftstreams.config")
+local helpers = require("helpers")
+
+local function env(t) return function(k) return t[k] end end
+
+describe("config file parsing", function()
+  it("reads sections, keys (case-insensitive) and values", function()
+    local s = config.parse("[default]\nregion = us-west-2\nAWS_Access_Key_ID=AKID\n\n[profile dev]\nregion: eu-west-1\n")
+    assert.equal("us-west-2", s.default.region)
+    assert.equal("AKID", s.default.aws_access_key_id)
+    assert.equal("eu-west-1", s["profile dev"].region)
+  end)
+
+  it("skips full-line comments with # and ; (indented too)", function()
+    local s = config.parse("# top\n; top\n[default]\n# region = wrong\n  ; also a comment\nregion = ok\n")
+    assert.same({ region = "ok" }, s.default)
+  end)
+
+  it("strips inline comments only after whitespace", function()
+    local s = config.parse("[default]\na = one ; comment\nb = two # comment\nc = th;ree\nd = fo#ur\n"
+      .. "e = tab\t;comment\n")
+    assert.equal("one", s.default.a)
+    assert.equal("two", s.default.b)
+    assert.equal("th;ree", s.default.c)
+    assert.equal("fo#ur", s.default.d)
+    assert.equal("tab", s.default.e)
+  end)
+
+  it("keeps '=' inside values and splits on the first delimiter", function()
+    local s = config.parse("[default]\ncredential_process = /bin/get --x=1 --url http://h:1/\n")
+    assert.equal("/bin/get --x=1 --url http://h:1/", s.default.credential_process)
+  end)
+
+  it("turns an empty value followed by indented lines into a nested map", function()
+    local s = config.parse("[profile dev]\ns3 =\n  max_concurrent_requests = 20\n  addressing_style=path\n"
+      .. "region = us-east-2\n")
+    local dev = s["profile dev"]
+    assert.same({ max_concurrent_requests = "20", addressing_style = "path" }, dev.s3)
+    assert.equal("us-east-2", dev.region)
+  end)
+
+  it("joins continuation lines of a non-empty value", function()
+    local s = config.parse("[default]\nlist = a\n  b\n\tc\nnext = d\n")
+    assert.equal("a\nb\nc", s.default.list)
+    assert.equal("d", s.default.next)
+  end)
+
+  it("handles CRLF line ends and keys before any section", function()
+    local s = config.parse("orphan = 1\r\n[default]\r\nregion = us-west-1\r\n")
+    assert.equal("us-west-1", s.default.region)
+    assert.is_nil(s.default.orphan)
+  end)
+end)
+
+describe("config files on disk", function()
+  local dir
+  before_each(function() dir = helpers.tmpdir() end)
+  after_each(function() helpers.rm_rf(dir) end)
+
+  local function files(cfg, cred)
+    local c, k = dir .. "/config", dir .. "/credentials"
+    if cfg then helpers.write_file(c, cfg) end
+    if cred then helpers.write_file(k, cred) end
+    return c, k
+  end
+
+  it("finds ~/.aws/config and ~/.aws/credentials through HOME", function()
+    os.execute("mkdir -p " .. helpers.shell_quote(dir .. "/.aws"))
+    helpers.write_file(dir .. "/.aws/config", "[default]\nregion = ap-south-1\n")
+    helpers.write_file(dir .. "/.aws/credentials", "[default]\naws_access_key_id = AKHOME\n")
+    local s, found, name = config.load{ getenv = env{ HOME = dir } }
+    assert.is_true(found)
+    assert.equal("default", name)
+    assert.equal("ap-south-1", s.region)
+    assert.equal("AKHOME", s.aws_access_key_id)
+  end)
+
+  it("uses AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and AWS_PROFILE", function()
+    local c, k = files("[profile work]\nregion = eu-central-1\nmax_attempts = 7\n[default]\nregion = x\n",
+      "[work]\naws_access_key_id = AKWORK\n")
+    local s, found, name = config.load{ getenv = env{ AWS_CONFIG_FILE = c,
+      AWS_SHARED_CREDENTIALS_FILE = k, AWS_PROFILE = "work", HOME = "/nonexistent" } }
+    assert.is_true(found)
+    assert.equal("work", name)
+    assert.equal("eu-central-1", s.region)
+    assert.equal("7", s.max_attempts)
+    assert.equal("AKWORK", s.aws_access_key_id)
+  end)
+
+  it("the profile option beats AWS_PROFILE", function()
+    local c = files("[profile a]\nregion = r-a\n[profile b]\nregion = r-b\n")
+    local s = config.load{ profile = "b", getenv = env{ AWS_CONFIG_FILE = c, AWS_PROFILE = "a" } }
+    assert.equal("r-b", s.region)
+  end)
+
+  it("ignores [x] without 'profile' in the config file, and 'profile x' in the credentials file", function()
+    local c, k = files("[work]\nregion = wrong\n[profile work]\nretry_mode = standard\n",
+      "[profile work]\naws_access_key_id = WRONG\n")
+    local s = config.load{ profile = "work", config_file = c, credentials_file = k,
+      getenv = env{} }
+    assert.is_nil(s.region)
+    assert.is_nil(s.aws_access_key_id)
+    assert.equal("standard", s.retry_mode)
+  end)
+
+  it("lets the credentials file win over the config file for the same profile", function()
+    local c, k = files("[default]\naws_access_key_id = FROMCONFIG\nregion = us-west-2\n",
+      "[default]\naws_access_key_id = FROMCREDS\n")
+    local s = config.load{ getenv = env{ AWS_CONFIG_FILE = c, AWS_SHARED_CREDENTIALS_FILE = k } }
+    assert.equal("FROMCREDS", s.aws_access_key_id)
+    assert.equal("us-west-2", s.region)
+  end)
+
+  it("reports a missing profile as not found, with empty settings", function()
+    local c = files("[default]\nregion = us-west-2\n")
+    local s, found = config.load{ profile = "nope", getenv = env{ AWS_CONFIG_FILE = c } }
+    assert.is_false(found)
+    assert.same({}, s)
+  end)
+
+  it("treats missing files as empty", function()
+    local s, found = config.load{ getenv = env{ AWS_CONFIG_FILE = dir .. "/none",
+      AWS_SHARED_CREDENTIALS_FILE = dir .. "/none2" } }
+    assert.is_false(found)
+    assert.same({}, s)
+  end)
+
+  it("expands ~ in AWS_CONFIG_FILE", function()
+    helpers.write_file(dir .. "/cfg", "[default]\nregion = sa-east-1\n")
+    local c = config.paths{ getenv = env{ HOME = dir, AWS_CONFIG_FILE = "~/cfg" } }
+    assert.equal(dir .. "/cfg", c)
+    assert.equal("sa-east-1", config.load{ getenv = env{ HOME = dir, AWS_CONFIG_FILE = "~/cfg" } }.region)
+  end)
+
+  it("keeps nested sub-sections of a profile", function()
+    local c = files("[profile dev]\nregion = us-east-1\ns3 =\n  addressing_style = virtual\n")
+    local s = config.load{ profile = "dev", getenv = env{ AWS_CONFIG_FILE = c } }
+    assert.same({ addressing_style = "virtual" }, s.s3)
+  end)
+end)
+
+describe("config.resolve_region", function()
+  local dir
+  before_each(function() dir = helpers.tmpdir() end)
+  after_each(function() helpers.rm_rf(dir) end)
+
+  it("prefers the option, then AWS_REGION, then AWS_DEFAULT_REGION, then the profile", function()
+    local c = helpers.write_file(dir .. "/config", "[default]\nregion = from-profile\n")
+    local e = { AWS_CONFIG_FILE = c, AWS_REGION = "from-region", AWS_DEFAULT_REGION = "from-default" }
+    assert.equal("opt", config.resolve_region{ region = "opt", getenv = env(e) })
+    assert.equal("from-region", config.resolve_region{ getenv = env(e) })
+    e.AWS_REGION = nil
+    assert.equal("from-default", config.resolve_region{ getenv = env(e) })
+    e.AWS_DEFAULT_REGION = ""
+    assert.equal("from-profile", config.resolve_region{ getenv = env(e) })
+  end)
+
+  it("reads the region of the chosen profile", function()
+    local c = helpers.write_file(dir .. "/config",
+      "[default]\nregion = us-east-1\n[profile eu]\nregion = eu-west-3 # Paris\n")
+    assert.equal("eu-west-3", config.resolve_region{ profile = "eu", getenv = env{ AWS_CONFIG_FILE = c } })
+    assert.equal("eu-west-3", config.resolve_region{ getenv = env{ AWS_CONFIG_FILE = c, AWS_PROFILE = "eu" } })
+  end)
+
+  it("returns an InvalidParameter error when no region is set anywhere", function()
+    local r, err = config.resolve_region{ getenv = env{ AWS_CONFIG_FILE = dir .. "/none",
+      HOME = dir } }
+    assert.is_nil(r)
+    assert.equal("InvalidParameter", err.code)
+    assert.matches("AWS_REGION", err.message)
+  end)
+
+  it("reads the real environment by default (subprocess)", function()
+    local out = helpers.run("env -u AWS_REGION AWS_DEFAULT_REGION=from-env " .. helpers.lua_env()
+      .. " lua5.4 -e 'print(require(\"gameliftstreams.config\").resolve_region{})'")
+    assert.equal("from-env\n", out)
+  end)
+end)
