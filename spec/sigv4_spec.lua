@@ -1,0 +1,431 @@
+-- core.sign (gls.sign): the AWS SigV4 test suite read from ../shared/testdata/sigv4, plus the
+-- behaviours the suite does not cover (lists, presigning, tokens, GameLift paths, key cache, errors).
+local core = require("gameliftstreams.core")
+local cjson = require("cjson")
+
+local SUITE = "../shared/testdata/sigv4"
+
+local function read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function list_dirs(dir)
+  local p = assert(io.popen("ls -1 '" .. dir .. "'"))
+  local out = {}
+  for name in p:lines() do out[#out + 1] = name end
+  p:close()
+  table.sort(out)
+  return out
+end
+
+-- Parses an HTTP/1.1 request as the suite writes it: request line, headers (a line starting
+-- with white space continues the previous value), blank line, body.
+local function parse_request(text)
+  local lines = {}
+  for line in (text .. "\n"):gmatch("(.-)\r?\n") do lines[#lines + 1] = line end
+  local method, target = lines[1]:match("^(%S+) (.*) HTTP/1%.1$")
+  assert(method, "bad request line: " .. lines[1])
+  local headers, i = {}, 2
+  while i <= #lines and lines[i] ~= "" do
+    local line = lines[i]
+    if line:match("^[ \t]") then
+      local last = headers[#headers]
+      last.value = last.value .. "\n" .. line
+    else
+      local name, value = line:match("^([^:]+):[ \t]*(.*)$")
+      assert(name, "bad header line: " .. line)
+      headers[#headers + 1] = { name = name, value = value }
+    end
+    i = i + 1
+  end
+  local body = table.concat(lines, "\n", i + 1)
+  if text:sub(-1) == "\n" and body ~= "" then body = body:sub(1, -2) end
+  return { method = method, target = target, headers = headers, body = body }
+end
+
+-- { name = "v" } or { name = { "v1", "v2" } } in order; names as given.
+local function header_table(list, skip_host)
+  local t = {}
+  for _, h in ipairs(list) do
+    if not (skip_host and h.name:lower() == "host") then
+      local cur = t[h.name]
+      if cur == nil then
+        t[h.name] = h.value
+      elseif type(cur) == "table" then
+        cur[#cur + 1] = h.value
+      else
+        t[h.name] = { cur, h.value }
+      end
+    end
+  end
+  return t
+end
+
+-- Lower-case names, every value a list: the form both sides are compared in.
+local function as_lists(headers)
+  local t = {}
+  for name, v in pairs(headers) do
+    local key = name:lower()
+    t[key] = t[key] or {}
+    if type(v) == "table" then
+      for _, x in ipairs(v) do t[key][#t[key] + 1] = x end
+    else
+      t[key][#t[key] + 1] = v
+    end
+  end
+  return t
+end
+
+local function host_of(req)
+  for _, h in ipairs(req.headers) do
+    if h.name:lower() == "host" then return h.value end
+  end
+end
+
+-- Days since 1970-01-01 of a civil date (no os.time: it depends on the local time zone).
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = math.floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+
+local function epoch(ts)
+  local y, mo, d, h, mi, s = ts:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)Z$")
+  assert(y, "bad timestamp " .. ts)
+  return days_from_civil(tonumber(y), tonumber(mo), tonumber(d)) * 86400
+    + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(s)
+end
+
+local function suite_input(dir, variant)
+  local ctx = cjson.decode(read(dir .. "/context.json"))
+  local req = parse_request(read(dir .. "/request.txt"))
+  local c = ctx.credentials
+  return {
+    method = req.method,
+    url = "https://" .. host_of(req) .. req.target,
+    headers = header_table(req.headers, true),
+    body = req.body,
+    region = ctx.region,
+    service = ctx.service,
+    credentials = { access_key_id = c.access_key_id, secret_access_key = c.secret_access_key,
+                    session_token = c.token },
+    time = epoch(ctx.timestamp),
+    normalize = ctx.normalize,
+    sign_body = ctx.sign_body,
+    omit_session_token = ctx.omit_session_token or false,
+    presign = variant == "query" and ctx.expiration_in_seconds or nil,
+  }
+end
+
+local CREDS = { access_key_id = "AKIDEXAMPLE",
+                secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" }
+local T0 = 1440938160 -- 2015-08-30T12:36:00Z
+
+local function base(over)
+  local t = { method = "GET", url = "https://example.amazonaws.com/", headers = {}, body = "",
+              region = "us-east-1", service = "service", credentials = CREDS, time = T0 }
+  for k, v in pairs(over or {}) do t[k] = v end
+  return t
+end
+
+local function hex(s)
+  return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+end
+
+-- The signature recomputed from the returned string to sign with the textbook key derivation.
+local function expected_signature(secret, date8, region, service, sts)
+  local k = core.hmac_sha256("AWS4" .. secret, date8)
+  k = core.hmac_sha256(k, region)
+  k = core.hmac_sha256(k, service)
+  k = core.hmac_sha256(k, "aws4_request")
+  return hex(core.hmac_sha256(k, sts))
+end
+
+local function lines(s)
+  local t = {}
+  for l in (s .. "\n"):gmatch("(.-)\n") do t[#t + 1] = l end
+  return t
+end
+
+describe("sign: the AWS SigV4 test suite", function()
+  local cases = list_dirs(SUITE)
+
+  it("finds all 38 cases in " .. SUITE, function()
+    assert.are.equal(38, #cases)
+  end)
+
+  for _, name in ipairs(cases) do
+    local dir = SUITE .. "/" .. name
+    for _, variant in ipairs({ "header", "query" }) do
+      it(name .. " (" .. variant .. " signing)", function()
+        local res = assert(core.sign(suite_input(dir, variant)))
+        assert.are.equal(read(dir .. "/" .. variant .. "-canonical-request.txt"), res.canonical_request)
+        assert.are.equal(read(dir .. "/" .. variant .. "-string-to-sign.txt"), res.string_to_sign)
+        assert.are.equal(read(dir .. "/" .. variant .. "-signature.txt"), res.signature)
+        local signed = parse_request(read(dir .. "/" .. variant .. "-signed-request.txt"))
+        assert.are.same(as_lists(header_table(signed.headers)), as_lists(res.headers))
+        if variant == "query" then
+          assert.are.equal("https://" .. host_of(signed) .. signed.target, res.url)
+        else
+          assert.is_nil(res.url)
+        end
+      end)
+    end
+  end
+end)
+
+describe("sign: headers", function()
+  it("signs a list-valued header as one line joined with commas, in order, and sends the list", function()
+    local res = core.sign(base{ headers = { ["X-Multi"] = { "b", " a  z " }, Accept = "*/*" } })
+    local cr = lines(res.canonical_request)
+    assert.are.equal("accept:*/*", cr[4])
+    assert.are.equal("host:example.amazonaws.com", cr[5])
+    assert.are.equal("x-amz-date:20150830T123600Z", cr[6])
+    assert.are.equal("x-multi:b,a z", cr[7])
+    assert.are.equal("accept;host;x-amz-date;x-multi", cr[9])
+    assert.are.same({ "b", " a  z " }, res.headers["x-multi"])
+    assert.are.equal("*/*", res.headers.accept)
+  end)
+
+  it("merges names that differ only in case into one list", function()
+    local res = core.sign(base{ headers = { ["X-A"] = "1", ["x-a"] = "2" } })
+    assert.are.equal(2, #res.headers["x-a"])
+    assert.is_nil(res.headers["X-A"])
+    assert.truthy(res.canonical_request:find("\nx%-a:[12],[12]\n"))
+  end)
+
+  it("takes the Host header from the URL, keeping a non-default port", function()
+    assert.are.equal("127.0.0.1:8000",
+      core.sign(base{ url = "http://127.0.0.1:8000/x" }).headers.host)
+    assert.are.equal("h.example", core.sign(base{ url = "https://h.example:443/" }).headers.host)
+    assert.are.equal("h.example", core.sign(base{ url = "http://h.example:80" }).headers.host)
+    assert.are.equal("h.example:443", core.sign(base{ url = "http://h.example:443/" }).headers.host)
+    assert.are.equal("[::1]:9000", core.sign(base{ url = "http://[::1]:9000/" }).headers.host)
+  end)
+
+  it("signs a Host header given by the caller as given", function()
+    local res = core.sign(base{ headers = { Host = "other.example" } })
+    assert.are.equal("other.example", res.headers.host)
+    assert.truthy(res.canonical_request:find("\nhost:other.example\n", 1, true))
+  end)
+
+  it("sends user-agent and expect without signing them, and replaces a stale authorization", function()
+    local res = core.sign(base{ headers = { ["User-Agent"] = "x/1", Expect = "100-continue",
+                                            Authorization = "stale", ["X-Amz-Date"] = "stale" } })
+    assert.are.equal("x/1", res.headers["user-agent"])
+    assert.are.equal("100-continue", res.headers.expect)
+    assert.are.equal("20150830T123600Z", res.headers["x-amz-date"])
+    assert.truthy(res.headers.authorization:find("SignedHeaders=host;x-amz-date, ", 1, true))
+    assert.is_nil(res.canonical_request:find("user-agent", 1, true))
+  end)
+
+  it("accepts numbers as header values", function()
+    local res = core.sign(base{ method = "POST", body = "abc", headers = { ["Content-Length"] = 3 } })
+    assert.are.equal("3", res.headers["content-length"])
+    assert.truthy(res.canonical_request:find("\ncontent-length:3\n", 1, true))
+  end)
+end)
+
+describe("sign: body", function()
+  local body = '{"Identifier":"sg-1AB2C3De4"}'
+
+  it("hashes the body into the canonical request without sign_body", function()
+    local res = core.sign(base{ method = "POST", body = body })
+    local cr = lines(res.canonical_request)
+    assert.are.equal(core.sha256_hex(body), cr[#cr])
+    assert.is_nil(res.headers["x-amz-content-sha256"])
+  end)
+
+  it("adds and signs x-amz-content-sha256 with sign_body", function()
+    local res = core.sign(base{ method = "POST", body = body, sign_body = true })
+    assert.are.equal(core.sha256_hex(body), res.headers["x-amz-content-sha256"])
+    assert.truthy(res.headers.authorization:find("SignedHeaders=host;x-amz-content-sha256;x-amz-date,", 1, true))
+  end)
+
+  it("hashes the empty body when body is absent", function()
+    local t = base()
+    t.body = nil
+    local cr = lines(core.sign(t).canonical_request)
+    assert.are.equal("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", cr[#cr])
+  end)
+end)
+
+describe("sign: canonical URI and query", function()
+  it("double-encodes a GameLift Streams ARN path label (the non-S3 rule)", function()
+    local res = core.sign(base{ method = "POST", region = "us-west-2", service = "gameliftstreams",
+      url = "https://gameliftstreams.us-west-2.api.aws/streamgroups/arn%3Aaws%3Agameliftstreams%3Aus-west-2%3A111122223333%3Astreamgroup%2Fsg-1AB2C3De4/streamsessions" })
+    assert.are.equal("/streamgroups/arn%253Aaws%253Agameliftstreams%253Aus-west-2%253A111122223333%253Astreamgroup%252Fsg-1AB2C3De4/streamsessions",
+      lines(res.canonical_request)[2])
+  end)
+
+  it("normalises only when asked", function()
+    assert.are.equal("/a/c/", lines(core.sign(base{ url = "https://h/a/./b/../c//" }).canonical_request)[2])
+    assert.are.equal("/a/./b/../c//",
+      lines(core.sign(base{ url = "https://h/a/./b/../c//", normalize = false }).canonical_request)[2])
+    assert.are.equal("/", lines(core.sign(base{ url = "https://h" }).canonical_request)[2])
+    assert.are.equal("/", lines(core.sign(base{ url = "https://h/../.." }).canonical_request)[2])
+  end)
+
+  it("sorts the query by key then value, decodes and re-encodes, and gives a bare key an empty value", function()
+    local res = core.sign(base{ url = "https://h/p?b=2&tagKeys=team%20name&a=1&a=0&c&tagKeys=env&x=a+b&y=%7e#frag" })
+    assert.are.equal("a=0&a=1&b=2&c=&tagKeys=env&tagKeys=team%20name&x=a%2Bb&y=~",
+      lines(res.canonical_request)[3])
+  end)
+end)
+
+describe("sign: session token", function()
+  local creds = { access_key_id = "AKID", secret_access_key = "SECRET", session_token = "TOKEN/+=" }
+
+  it("signs x-amz-security-token by default", function()
+    local res = core.sign(base{ credentials = creds })
+    assert.are.equal("TOKEN/+=", res.headers["x-amz-security-token"])
+    assert.truthy(res.canonical_request:find("\nx-amz-security-token:TOKEN/+=\n", 1, true))
+    assert.truthy(res.headers.authorization:find("SignedHeaders=host;x-amz-date;x-amz-security-token,", 1, true))
+  end)
+
+  it("sends the token unsigned with omit_session_token", function()
+    local res = core.sign(base{ credentials = creds, omit_session_token = true })
+    assert.are.equal("TOKEN/+=", res.headers["x-amz-security-token"])
+    assert.is_nil(res.canonical_request:find("security-token", 1, true))
+  end)
+
+  it("puts the token in the presigned query, signed or not", function()
+    local signed = core.sign(base{ credentials = creds, presign = 60 })
+    assert.truthy(signed.canonical_request:find("&X-Amz-Security-Token=TOKEN%2F%2B%3D&", 1, true))
+    assert.truthy(signed.url:find("&X-Amz-Security-Token=TOKEN%2F%2B%3D&X-Amz-Signature=", 1, true))
+    assert.is_nil(signed.headers["x-amz-security-token"])
+    local omitted = core.sign(base{ credentials = creds, presign = 60, omit_session_token = true })
+    assert.is_nil(omitted.canonical_request:find("Security-Token", 1, true))
+    assert.truthy(omitted.url:find("&X-Amz-Security-Token=TOKEN%2F%2B%3D&X-Amz-Signature=", 1, true))
+  end)
+
+  it("treats an empty token as none", function()
+    local res = core.sign(base{ credentials = { access_key_id = "A", secret_access_key = "S", session_token = "" } })
+    assert.is_nil(res.headers["x-amz-security-token"])
+  end)
+end)
+
+describe("sign: presign", function()
+  it("signs the query and returns the URL to send", function()
+    local res = core.sign(base{ url = "https://h.example/p?z=1#f", presign = 900 })
+    assert.is_nil(res.headers.authorization)
+    assert.is_nil(res.headers["x-amz-date"])
+    assert.are.same({ host = "h.example" }, res.headers)
+    assert.are.equal("https://h.example/p?z=1&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+      .. "&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2Faws4_request"
+      .. "&X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host&X-Amz-Expires=900"
+      .. "&X-Amz-Signature=" .. res.signature, res.url)
+    assert.truthy(lines(res.canonical_request)[3]:find("X-Amz-Expires=900&", 1, true))
+    assert.are.equal(expected_signature(CREDS.secret_access_key, "20150830", "us-east-1", "service",
+      res.string_to_sign), res.signature)
+  end)
+
+  it("adds a ? when the URL has no query", function()
+    assert.truthy(core.sign(base{ url = "https://h/p", presign = 5 }).url:find("^https://h/p%?X%-Amz%-Algorithm="))
+  end)
+end)
+
+describe("sign: signing-key cache", function()
+  it("gives the right signature whenever the secret, date, region or service changes", function()
+    -- Six combinations, more than the cache holds, visited twice in a shuffled order.
+    local combos = {
+      { "s1", T0, "us-east-1", "service" }, { "s2", T0, "us-east-1", "service" },
+      { "s1", T0 + 86400, "us-east-1", "service" }, { "s1", T0, "us-west-2", "service" },
+      { "s1", T0, "us-east-1", "gameliftstreams" }, { "s1x", T0 + 86400 * 40, "eu-west-1", "s" },
+    }
+    local order = { 1, 2, 1, 3, 4, 5, 6, 1, 6, 2, 5, 3, 4, 1 }
+    for _, i in ipairs(order) do
+      local c = combos[i]
+      local res = core.sign(base{ credentials = { access_key_id = "A", secret_access_key = c[1] },
+                                  time = c[2], region = c[3], service = c[4] })
+      local date8 = os.date("!%Y%m%d", c[2])
+      assert.are.equal(expected_signature(c[1], date8, c[3], c[4], res.string_to_sign), res.signature)
+    end
+  end)
+
+  it("matches the suite's known signature after other keys were used", function()
+    core.sign(base{ credentials = { access_key_id = "A", secret_access_key = "other" } })
+    assert.are.equal("5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31",
+      core.sign(base()).signature)
+  end)
+end)
+
+describe("sign: time", function()
+  it("defaults to now", function()
+    local before = os.time()
+    local res = core.sign({ method = "GET", url = "https://h/", region = "r", service = "s", credentials = CREDS })
+    local after = os.time()
+    local d = res.headers["x-amz-date"]
+    assert.truthy(d == os.date("!%Y%m%dT%H%M%SZ", before) or d == os.date("!%Y%m%dT%H%M%SZ", after))
+  end)
+
+  it("floors fractional seconds", function()
+    assert.are.equal("20150830T123600Z", core.sign(base{ time = T0 + 0.9 }).headers["x-amz-date"])
+  end)
+end)
+
+describe("sign: bad input", function()
+  local secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+  local function err_of(t)
+    local ok, e = pcall(core.sign, t)
+    assert.is_false(ok)
+    assert.is_nil(tostring(e):find(secret, 1, true))
+    return tostring(e)
+  end
+
+  it("names the field that is missing or of the wrong type", function()
+    local t = base()
+    t.credentials = nil
+    assert.truthy(err_of(t):find("sign: credentials must be a table", 1, true))
+    assert.truthy(err_of(base{ credentials = { access_key_id = "A", secret_access_key = 5 } })
+      :find("sign: credentials.secret_access_key must be a string", 1, true))
+    assert.truthy(err_of(base{ credentials = { secret_access_key = secret } })
+      :find("sign: credentials.access_key_id must be a string", 1, true))
+    assert.truthy(err_of(base{ credentials = { access_key_id = "A", secret_access_key = secret, session_token = true } })
+      :find("sign: credentials.session_token must be a string", 1, true))
+    t = base()
+    t.method = nil
+    assert.truthy(err_of(t):find("sign: method must be a string", 1, true))
+    assert.truthy(err_of(base{ url = 7 }):find("sign: url must be a string", 1, true))
+    assert.truthy(err_of(base{ region = false }):find("sign: region must be a string", 1, true))
+    assert.truthy(err_of(base{ service = {} }):find("sign: service must be a string", 1, true))
+    assert.truthy(err_of(base{ body = 1 }):find("sign: body must be a string", 1, true))
+    assert.truthy(err_of(base{ headers = "x" }):find("sign: headers must be a table", 1, true))
+    assert.truthy(err_of(base{ headers = { X = true } }):find('sign: headers["X"] must be a string or a list of strings', 1, true))
+    assert.truthy(err_of(base{ headers = { X = { "a", {} } } }):find('sign: headers["X"]', 1, true))
+    assert.truthy(err_of(base{ headers = { "a" } }):find("sign: header names must be strings", 1, true))
+    assert.truthy(err_of(base{ normalize = "yes" }):find("sign: normalize must be a boolean", 1, true))
+    assert.truthy(err_of(base{ time = "now" }):find("sign: time must be a number", 1, true))
+    assert.truthy(err_of(base{ time = 1 / 0 }):find("sign: time must be epoch seconds", 1, true))
+    assert.truthy(err_of(base{ presign = 0 }):find("sign: presign must be whole seconds", 1, true))
+    assert.truthy(err_of(base{ presign = 604801 }):find("sign: presign must be whole seconds", 1, true))
+    assert.truthy(err_of(base{ presign = 1.5 }):find("sign: presign must be whole seconds", 1, true))
+    assert.truthy(tostring(select(2, pcall(core.sign, "x"))):find("table expected", 1, true))
+  end)
+
+  it("returns nil and a message for a bad URL", function()
+    for _, url in ipairs({ "example.com/", "https:///p", "https://u:p@h/", "https://h:x/", "https://h h/" }) do
+      local res, msg = core.sign(base{ url = url })
+      assert.is_nil(res)
+      assert.truthy(msg:find("^sign: url"), url .. " -> " .. tostring(msg))
+    end
+  end)
+end)
+
+describe("sha256_hex and hmac_sha256", function()
+  it("match the published test vectors", function()
+    assert.are.equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", core.sha256_hex("abc"))
+    assert.are.equal("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+      hex(core.hmac_sha256("Jefe", "what do ya want for nothing?")))
+    assert.are.equal("b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad",
+      hex(core.hmac_sha256("", "")))
+  end)
+end)
