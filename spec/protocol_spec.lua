@@ -1,0 +1,284 @@
+local protocol = require("gameliftstreams.protocol")
+local model = require("gameliftstreams.model")
+local errors = require("gameliftstreams.errors")
+local cjson = require("cjson")
+
+local SG_ARN = "arn:aws:gameliftstreams:us-west-2:111122223333:streamgroup/sg-1AB2C3De4"
+local SS_ARN = "arn:aws:gameliftstreams:us-west-2:111122223333:streamsession/sg-1AB2C3De4/ABC123def4567"
+
+local function build(op, input)
+  local req, err = protocol.build_request(model, op, input)
+  assert(req, err and tostring(err))
+  return req
+end
+
+local function is_integer(v)
+  if math.type then return math.type(v) == "integer" end
+  return type(v) == "number" and math.floor(v) == v
+end
+
+describe("protocol (restJson1)", function()
+  describe("request building", function()
+    it("encodes each ARN path label whole (: and / escaped)", function()
+      local req = build("GetStreamSession", { Identifier = SG_ARN, StreamSessionIdentifier = SS_ARN })
+      assert.equal("GET", req.method)
+      assert.equal("/streamgroups/arn%3Aaws%3Agameliftstreams%3Aus-west-2%3A111122223333%3Astreamgroup%2Fsg-1AB2C3De4"
+        .. "/streamsessions/arn%3Aaws%3Agameliftstreams%3Aus-west-2%3A111122223333%3Astreamsession%2F"
+        .. "sg-1AB2C3De4%2FABC123def4567", req.path)
+      assert.equal("", req.query)
+      assert.is_nil(req.body)
+      assert.is_nil(req.headers["content-type"])
+    end)
+
+    it("percent-encodes every byte outside RFC 3986 unreserved", function()
+      assert.equal("AZaz09-_.~%20%2B%2A%21%27%28%29%25%C3%A9", protocol.pct_encode("AZaz09-_.~ +*!'()%\195\169"))
+    end)
+
+    it("sends list query members as repeated keys, in order, encoded", function()
+      local req = build("UntagResource", { ResourceArn = SG_ARN, TagKeys = { "env", "team name", "a&b=c" } })
+      assert.equal("DELETE", req.method)
+      assert.equal("/tags/arn%3Aaws%3Agameliftstreams%3Aus-west-2%3A111122223333%3Astreamgroup%2Fsg-1AB2C3De4", req.path)
+      assert.equal("tagKeys=env&tagKeys=team%20name&tagKeys=a%26b%3Dc", req.query)
+      assert.is_nil(req.body)
+      req = build("RemoveStreamGroupLocations", { Identifier = "sg-1", Locations = { "us-east-1", "eu-west-1" } })
+      assert.equal("locations=us-east-1&locations=eu-west-1", req.query)
+    end)
+
+    it("sends scalar query members with their wire names; integers without .0", function()
+      local req = build("ListStreamSessions", { Identifier = "sg-1", Status = "ACTIVE", MaxResults = 25.0,
+                                                 NextToken = "a/b+c=" })
+      assert.equal("/streamgroups/sg-1/streamsessions", req.path)
+      assert.equal("Status=ACTIVE&NextToken=a%2Fb%2Bc%3D&MaxResults=25", req.query)
+    end)
+
+    it("sends no body at all for operations without body members", function()
+      local req = build("CreateStreamSessionAdminShell", { Identifier = "sg-1", StreamSessionIdentifier = "s-1" })
+      assert.equal("POST", req.method)
+      assert.is_nil(req.body)
+      assert.is_nil(req.headers["content-type"])
+    end)
+
+    it("sends {} when body members exist but none is set", function()
+      local req = build("UpdateApplication", { Identifier = "a-1" })
+      assert.equal("PATCH", req.method)
+      assert.equal("{}", req.body)
+      assert.equal("application/json", req.headers["content-type"])
+      assert.equal("{}", build("RevokeStreamUrl", { Identifier = "sg-1", StreamUrlIdentifier = "su-1" }).body)
+    end)
+
+    it("serialises only the given members, [] for empty lists, {} for empty maps, integers without .0", function()
+      local req = build("StartStreamSession", {
+        Identifier = SG_ARN, Protocol = "WebRTC", SignalRequest = "sdp", ApplicationIdentifier = "a-1",
+        Locations = {}, AdditionalEnvironmentVariables = {}, ConnectionTimeoutSeconds = 120,
+        SessionLengthSeconds = 3600.0, AdditionalLaunchArgs = { "-x" },
+        PerformanceStatsConfiguration = { SharedWithClient = false },
+        DisplayConfiguration = { Resolution = { Width = 1920, Height = 1080 } },
+      })
+      assert.equal('{"Protocol":"WebRTC","SignalRequest":"sdp","ApplicationIdentifier":"a-1","Locations":[],'
+        .. '"ConnectionTimeoutSeconds":120,"SessionLengthSeconds":3600,"AdditionalLaunchArgs":["-x"],'
+        .. '"AdditionalEnvironmentVariables":{},"PerformanceStatsConfiguration":{"SharedWithClient":false},'
+        .. '"DisplayConfiguration":{"Resolution":{"Width":1920,"Height":1080}}}', req.body)
+      -- the label is in the path, not in the body
+      assert.is_nil(req.body:find("Identifier\":\"arn", 1, true))
+    end)
+
+    it("escapes strings: quotes, backslashes, control characters; UTF-8 passes through", function()
+      assert.equal('"a\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u001f/\195\169\240\159\142\174"',
+        protocol.json_string("a\"b\\c\n\r\t\b\f\1\31/\195\169\240\159\142\174"))
+      local req = build("UpdateApplication", { Identifier = "a-1", Description = "x\"y\n\195\169" })
+      assert.equal("x\"y\n\195\169", cjson.decode(req.body).Description)
+    end)
+
+    it("writes maps with sorted keys and escaped key names", function()
+      local req = build("TagResource", { ResourceArn = SG_ARN, Tags = { b = "2", a = "1", ["q\"k"] = "3" } })
+      assert.equal('{"Tags":{"a":"1","b":"2","q\\"k":"3"}}', req.body)
+    end)
+
+    it("formats numbers: integers plain, fractions shortest round-trip", function()
+      assert.equal("7", protocol.format_number(7))
+      assert.equal("7", protocol.format_number(7.0))
+      assert.equal("-3", protocol.format_number(-3.0))
+      assert.equal("1.5", protocol.format_number(1.5))
+      assert.equal("0.1", protocol.format_number(0.1))
+      assert.equal("1767225600.123", protocol.format_number(1767225600.123))
+      assert.equal("1099511627776", protocol.format_number(1099511627776))
+      if math.tointeger then -- Lua 5.4 integers beyond 2^53 stay exact
+        assert.equal("9007199254740993", protocol.format_number(9007199254740993))
+      end
+      assert.is_nil(protocol.format_number(0 / 0))
+    end)
+
+    it("does not modify the input", function()
+      local input = { Identifier = "a-1", Description = "d" }
+      build("UpdateApplication", input)
+      assert.same({ Identifier = "a-1", Description = "d" }, input)
+    end)
+  end)
+
+  describe("response parsing", function()
+    local function parse(op, body, status)
+      local out, err = protocol.parse_response(model, op, { status = status or 200, headers = {}, body = body })
+      assert(out, err and tostring(err))
+      return out
+    end
+
+    it("returns integer members as integers", function()
+      local out = parse("GetStreamGroup", '{"Arn":"x","LocationStates":[{"LocationName":"us-east-1",'
+        .. '"AlwaysOnCapacity":3,"RequestedCapacity":10,"IdleCapacity":0}]}')
+      local ls = out.LocationStates[1]
+      assert.equal(3, ls.AlwaysOnCapacity)
+      assert.is_true(is_integer(ls.AlwaysOnCapacity))
+      assert.is_true(is_integer(ls.RequestedCapacity))
+      assert.equal("3", tostring(ls.AlwaysOnCapacity))
+    end)
+
+    it("returns long members exactly", function()
+      local out = parse("ListApplicationShaderCaches", '{"Items":[{"Identifier":"sc-1","ApplicationArn":"a",'
+        .. '"StorageBytes":1099511627776}]}')
+      assert.equal(1099511627776, out.Items[1].StorageBytes)
+      assert.is_true(is_integer(out.Items[1].StorageBytes))
+    end)
+
+    it("parses timestamps: plain, fractional and exponent epoch seconds", function()
+      local out = parse("GetStreamGroup", '{"Arn":"x","CreatedAt":1767225600,"LastUpdatedAt":1767225600.123,'
+        .. '"ExpiresAt":1.767225600123E9}')
+      assert.equal(1767225600, out.CreatedAt)
+      assert.is_true(is_integer(out.CreatedAt))
+      assert.is_true(math.abs(out.LastUpdatedAt - 1767225600.123) < 1e-6)
+      assert.is_true(math.abs(out.ExpiresAt - 1767225600.123) < 1e-6)
+    end)
+
+    it("accepts ISO 8601 timestamps too (tolerance)", function()
+      assert.equal(1767225600, parse("GetStreamGroup", '{"Arn":"x","CreatedAt":"2026-01-01T00:00:00Z"}').CreatedAt)
+      assert.equal(951782400.5, protocol.parse_iso8601("2000-02-29T00:00:00.5Z"))
+      assert.equal(951782400, protocol.parse_iso8601("2000-02-29T01:00:00+01:00"))
+    end)
+
+    it("keeps booleans and nested structures", function()
+      local out = parse("GetStreamSession", '{"Arn":"x","PerformanceStatsConfiguration":{"SharedWithClient":true},'
+        .. '"AdditionalEnvironmentVariables":{"A":"1"},"AdditionalLaunchArgs":["-a","-b"]}')
+      assert.is_true(out.PerformanceStatsConfiguration.SharedWithClient)
+      assert.same({ A = "1" }, out.AdditionalEnvironmentVariables)
+      assert.same({ "-a", "-b" }, out.AdditionalLaunchArgs)
+    end)
+
+    it("treats JSON null as absent, at every depth", function()
+      local out = parse("GetStreamSession", '{"Arn":"x","Description":null,"AdditionalEnvironmentVariables":'
+        .. '{"A":null,"B":"2"},"AdditionalLaunchArgs":[null,"-b"],"ExportFilesMetadata":null}')
+      assert.is_nil(out.Description)
+      assert.is_nil(out.ExportFilesMetadata)
+      assert.same({ B = "2" }, out.AdditionalEnvironmentVariables)
+      assert.same({ "-b" }, out.AdditionalLaunchArgs)
+      for _, v in pairs(out) do assert.is_not.equal(cjson.null, v) end
+    end)
+
+    it("drops unknown members and passes unknown enum values through", function()
+      local out = parse("GetStreamGroup", '{"Arn":"x","NewField":{"a":1},"StreamClass":"gen9z_mega",'
+        .. '"Status":"HIBERNATING","LocationStates":[{"Status":"NEW","Extra":true}]}')
+      assert.is_nil(out.NewField)
+      assert.equal("gen9z_mega", out.StreamClass)
+      assert.equal("HIBERNATING", out.Status)
+      assert.equal("NEW", out.LocationStates[1].Status)
+      assert.is_nil(out.LocationStates[1].Extra)
+    end)
+
+    it("returns an empty table for an empty 204 body and for {}", function()
+      assert.same({}, parse("DeleteApplication", "", 204))
+      assert.same({}, parse("TerminateStreamSession", nil, 204))
+      assert.same({}, parse("TagResource", "{}"))
+      assert.same({}, parse("ExportStreamSessionFiles", "  {}  "))
+    end)
+
+    it("reports a body that is not JSON as a SerializationError", function()
+      local out, err = protocol.parse_response(model, "GetApplication",
+        { status = 200, headers = { ["x-amzn-requestid"] = "r-1" }, body = "<html>" })
+      assert.is_nil(out)
+      assert.equal("SerializationError", err.code)
+      assert.equal("r-1", err.request_id)
+    end)
+  end)
+
+  describe("error parsing", function()
+    local function perr(status, headers, body)
+      local e = protocol.parse_error(model, "GetStreamGroup", { status = status, headers = headers or {}, body = body })
+      assert.is_true(errors.is(e))
+      return e
+    end
+
+    it("reads x-amzn-errortype with and without a :namespace suffix", function()
+      local e = perr(404, { ["x-amzn-errortype"] = "ResourceNotFoundException:http://internal.amazon.com/coral/com.amazonaws.gameliftstreams/",
+                            ["x-amzn-requestid"] = "req-404" }, '{"message":"no such group"}')
+      assert.equal("ResourceNotFoundException", e.code)
+      assert.equal("no such group", e.message)
+      assert.equal(404, e.status)
+      assert.equal("req-404", e.request_id)
+      assert.is_false(e.retryable)
+      assert.equal("ValidationException", perr(400, { ["x-amzn-errortype"] = "ValidationException" }, "{}").code)
+    end)
+
+    it("prefers the header over the body", function()
+      assert.equal("ThrottlingException", perr(429, { ["x-amzn-errortype"] = "ThrottlingException" },
+        '{"__type":"ValidationException"}').code)
+    end)
+
+    it("reads __type with and without namespace# prefix and :suffix", function()
+      assert.equal("ConflictException", perr(409, {}, '{"__type":"com.amazonaws.gameliftstreams#ConflictException"}').code)
+      assert.equal("ConflictException", perr(409, {}, '{"__type":"ConflictException"}').code)
+      assert.equal("ConflictException", perr(409, {},
+        '{"__type":"aws.protocoltests#ConflictException:http://internal.amazon.com/coral/x/"}').code)
+      assert.equal("ConflictException", perr(409, {}, '{"__type":"ConflictException:http://internal/"}').code)
+    end)
+
+    it("reads code and Code", function()
+      assert.equal("AccessDeniedException", perr(403, {}, '{"code":"AccessDeniedException","message":"m"}').code)
+      assert.equal("AccessDeniedException", perr(403, {}, '{"Code":"AccessDeniedException"}').code)
+    end)
+
+    it("reads message, Message or errorMessage", function()
+      assert.equal("a", perr(400, {}, '{"__type":"ValidationException","message":"a"}').message)
+      assert.equal("b", perr(400, {}, '{"__type":"ValidationException","Message":"b"}').message)
+      assert.equal("c", perr(400, {}, '{"__type":"ValidationException","errorMessage":"c"}').message)
+    end)
+
+    it("tells the two 409 errors apart by code, never by status", function()
+      local conflict = perr(409, { ["x-amzn-errortype"] = "ConflictException" }, '{"message":"busy"}')
+      local not_ready = perr(409, { ["x-amzn-errortype"] = "StreamSessionAccessNotReadyException" }, '{"message":"wait"}')
+      assert.equal("ConflictException", conflict.code)
+      assert.is_false(conflict.retryable)
+      assert.equal("StreamSessionAccessNotReadyException", not_ready.code)
+      assert.is_true(not_ready.retryable)
+    end)
+
+    it("takes retryable and throttling from the model's error flags", function()
+      local t = perr(429, { ["x-amzn-errortype"] = "ThrottlingException" }, "{}")
+      assert.is_true(t.retryable)
+      assert.is_true(t.throttling)
+      assert.is_true(perr(500, { ["x-amzn-errortype"] = "InternalServerException" }, "{}").retryable)
+      assert.is_false(perr(402, { ["x-amzn-errortype"] = "ServiceQuotaExceededException" }, "{}").retryable)
+    end)
+
+    it("turns an HTML error body into HTTP<status> without crashing", function()
+      local e = perr(503, { ["content-type"] = "text/html" }, "<html><body>Service Unavailable</body></html>")
+      assert.equal("HTTP503", e.code)
+      assert.equal(503, e.status)
+      assert.is_true(e.retryable)
+      assert.matches("non%-JSON", e.message)
+      assert.is_nil(e.message:find("<html>", 1, true))
+      local e2 = perr(502, {}, "")
+      assert.equal("HTTP502", e2.code)
+      assert.equal("HTTP404", perr(404, {}, "not found").code)
+      assert.is_false(perr(404, {}, "not found").retryable)
+    end)
+
+    it("handles JSON that is not an object", function()
+      assert.equal("HTTP500", perr(500, {}, "[1,2]").code)
+      assert.equal("HTTP400", perr(400, {}, "null").code)
+    end)
+
+    it("formats with code, message, status and request id", function()
+      local e = perr(404, { ["x-amzn-errortype"] = "ResourceNotFoundException", ["x-amzn-requestid"] = "abc" },
+        '{"message":"gone"}')
+      assert.equal("ResourceNotFoundException: gone (HTTP 404, request id abc)", tostring(e))
+    end)
+  end)
+end)
