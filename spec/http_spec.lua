@@ -1,0 +1,536 @@
+-- core.http_pool against real sockets: spec/support/http_test_server.lua in a child
+-- process, and raw luasocket listeners in this process where the exact bytes matter.
+local helpers = require("helpers")
+local socket = require("socket")
+local cjson = require("cjson")
+local core = helpers.core()
+
+local SERVER = helpers.root .. "/spec/support/http_test_server.lua"
+
+-- A port nothing listens on: bind, read the port, close.
+local function dead_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
+-- Drives `pool` until transfer `id` finishes (bounded), returns its result.
+local function wait_for(pool, id, limit)
+  local deadline = core.monotime() + (limit or 5)
+  repeat
+    local res = pool:take(id)
+    if res then return res end
+    pool:perform(0.05)
+  until core.monotime() > deadline
+  error("transfer " .. tostring(id) .. " did not finish")
+end
+
+-- Sends `req` (url containing PORT) to a raw listener in this process and returns the
+-- exact bytes the server received, and the result. `reply(data)` returns the bytes to
+-- answer with once `data` is a complete request (nil: keep reading).
+local function capture(pool, req, reply)
+  local l = assert(socket.bind("127.0.0.1", 0))
+  l:settimeout(0)
+  local _, port = l:getsockname()
+  req.url = req.url:gsub("PORT", tostring(port))
+  local id = assert(pool:add(req))
+  local conn, data, answered = nil, "", false
+  local deadline = core.monotime() + 5
+  while not answered and core.monotime() < deadline do
+    pool:perform(0.01)
+    if not conn then
+      conn = l:accept()
+      if conn then conn:settimeout(0) end
+    end
+    if conn then
+      local s, _, partial = conn:receive(65536)
+      data = data .. (s or partial or "")
+      local out = reply(data)
+      if out then
+        conn:settimeout(2)
+        conn:send(out)
+        answered = true
+      end
+    end
+  end
+  local res = wait_for(pool, id)
+  if conn then conn:close() end
+  l:close()
+  return data, res
+end
+
+-- A complete request: head received and Content-Length bytes of body.
+local function complete(data)
+  local head_end = data:find("\r\n\r\n", 1, true)
+  if not head_end then return false end
+  local len = tonumber(data:sub(1, head_end):lower():match("\ncontent%-length: *(%d+)")) or 0
+  return #data >= head_end + 3 + len
+end
+
+local NO_CONTENT = "HTTP/1.1 204 No Content\r\n\r\n"
+
+describe("core.http_pool", function()
+  local srv, pool
+
+  setup(function() srv = helpers.spawn_server(SERVER) end)
+  teardown(function() srv.stop() end)
+  before_each(function() pool = assert(core.http_pool{}) end)
+  after_each(function() pool:close() end)
+
+  local function echo(req)
+    req.url = req.url or (srv.url .. "/echo")
+    req.timeout = req.timeout or 5
+    local res = pool:request(req)
+    assert.is_nil(res.error, res.error and res.error.message)
+    return res, cjson.decode(res.body)
+  end
+
+  describe("requests and responses", function()
+    it("sends each method with its body and headers and returns status, headers and body", function()
+      for _, method in ipairs{ "GET", "POST", "PUT", "DELETE", "PATCH" } do
+        local body = method .. " body \0 with a NUL and \r\n bytes"
+        local res, got = echo{ method = method, url = srv.url .. "/echo/x?a=1&b=%20",
+          headers = { ["X-Custom"] = "v-" .. method, ["Content-Type"] = "application/x-amz-json-1.1" },
+          body = body }
+        assert.equal(200, res.status)
+        assert.equal("application/json", res.headers["content-type"])
+        assert.equal(tostring(#res.body), res.headers["content-length"])
+        assert.equal(method, got.method)
+        assert.equal("/echo/x", got.path)
+        assert.equal("a=1&b=%20", got.query)
+        assert.equal(body, got.body)
+        assert.equal("v-" .. method, got.headers["x-custom"])
+        assert.equal("application/x-amz-json-1.1", got.headers["content-type"])
+        assert.equal(tostring(#body), got.headers["content-length"])
+      end
+    end)
+
+    it("sends POST, PUT and PATCH without a body as Content-Length: 0, GET and DELETE with none", function()
+      for _, method in ipairs{ "POST", "PUT", "PATCH" } do
+        local _, got = echo{ method = method }
+        assert.equal(method, got.method)
+        assert.equal("0", got.headers["content-length"])
+        assert.equal("", got.body)
+      end
+      for _, method in ipairs{ "GET", "DELETE" } do
+        local _, got = echo{ method = method }
+        assert.equal(method, got.method)
+        assert.is_nil(got.headers["content-length"])
+      end
+    end)
+
+    it("returns lower-cased response headers, repeats joined with ', ', values trimmed", function()
+      local res = pool:request{ url = srv.url .. "/headers", timeout = 2 }
+      assert.equal(200, res.status)
+      assert.equal("Value Kept", res.headers["x-mixed-case"])
+      assert.equal("a=1, b=2", res.headers["set-cookie"])
+      assert.equal("", res.headers["x-empty"])
+      assert.equal("padded", res.headers["x-spaces"])
+      assert.is_nil(res.headers["X-Mixed-Case"])
+      assert.equal("ok", res.body)
+    end)
+
+    it("returns error statuses as responses, not as failures", function()
+      for _, status in ipairs{ 404, 429, 503 } do
+        local res = pool:request{ url = srv.url .. "/status/" .. status, timeout = 2 }
+        assert.is_nil(res.error)
+        assert.equal(status, res.status)
+        assert.equal("status " .. status, res.body)
+      end
+    end)
+
+    it("keeps only the final response's headers after an interim 100", function()
+      local res = pool:request{ url = srv.url .. "/continue", timeout = 2 }
+      assert.equal(201, res.status)
+      assert.equal("yes", res.headers["x-final"])
+      assert.is_nil(res.headers["x-interim"])
+      assert.equal("done", res.body)
+    end)
+
+    it("joins a folded header line onto its header", function()
+      local res = pool:request{ url = srv.url .. "/fold", timeout = 2 }
+      assert.equal("first second", res.headers["x-folded"])
+    end)
+
+    it("accepts numbers as header values", function()
+      local _, got = echo{ headers = { ["X-Count"] = 42, ["X-List"] = { 1, "two" } } }
+      assert.equal("42", got.headers["x-count"])
+      assert.equal("1, two", got.headers["x-list"])
+    end)
+  end)
+
+  describe("on the wire", function()
+    it("sends list values as repeated headers in order and invents no Expect, Accept or Content-Type", function()
+      local body = string.rep("x", 1500000) -- big enough that libcurl would add Expect: 100-continue
+      local data, res = capture(pool, { method = "POST", url = "http://127.0.0.1:PORT/p",
+        headers = { ["X-Amz-Meta"] = { "first", "second", "third" }, ["X-Empty"] = "" },
+        body = body, timeout = 5 }, function(d) return complete(d) and NO_CONTENT end)
+      assert.equal(204, res.status)
+      local head = data:sub(1, data:find("\r\n\r\n", 1, true) + 3)
+      assert.truthy(head:match("^POST /p HTTP/1%.1\r\n"))
+      assert.truthy(head:find("\r\nX-Amz-Meta: first\r\nX-Amz-Meta: second\r\nX-Amz-Meta: third\r\n", 1, true))
+      assert.truthy(head:find("\r\nX-Empty:\r\n", 1, true))
+      assert.truthy(head:find("\r\nContent-Length: 1500000\r\n", 1, true))
+      local lower = head:lower()
+      assert.is_nil(lower:find("\nexpect:", 1, true))
+      assert.is_nil(lower:find("\naccept:", 1, true))
+      assert.is_nil(lower:find("\ncontent-type:", 1, true))
+      assert.is_nil(lower:find("\ntransfer-encoding:", 1, true))
+      assert.equal(body, data:sub(#head + 1))
+    end)
+
+    it("sends the caller's Accept and Content-Type exactly once", function()
+      local data = capture(pool, { method = "PUT", url = "http://127.0.0.1:PORT/p",
+        headers = { Accept = "application/json", ["content-type"] = "text/plain" }, body = "b", timeout = 5 },
+        function(d) return complete(d) and NO_CONTENT end)
+      local _, n_accept = data:lower():gsub("\naccept:", "")
+      local _, n_ct = data:lower():gsub("\ncontent%-type:", "")
+      assert.equal(1, n_accept)
+      assert.equal(1, n_ct)
+      assert.truthy(data:find("\r\nAccept: application/json\r\n", 1, true))
+      assert.truthy(data:find("\r\ncontent-type: text/plain\r\n", 1, true))
+    end)
+
+    it("sends HEAD and does not wait for the body its Content-Length announces", function()
+      local data, res = capture(pool, { method = "HEAD", url = "http://127.0.0.1:PORT/h", timeout = 3 },
+        function(d) return complete(d) and "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" end)
+      assert.truthy(data:match("^HEAD /h HTTP/1%.1\r\n"))
+      assert.is_nil(res.error, res.error and res.error.message)
+      assert.equal(200, res.status)
+      assert.equal("5000", res.headers["content-length"])
+      assert.equal("", res.body)
+    end)
+
+    it("reports a TLS failure when the server does not speak TLS", function()
+      local data, res = capture(pool, { url = "https://127.0.0.1:PORT/", timeout = 3 }, function(d)
+        return #d > 0 and "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
+      end)
+      assert.equal(22, data:byte(1)) -- a TLS handshake record reached the server
+      assert.is_table(res.error)
+      assert.equal("TLSError", res.error.code)
+      assert.equal("tls", res.error.reason)
+      assert.matches("TLS failure %(curl 35: .+%)", res.error.message)
+    end)
+  end)
+
+  describe("connections", function()
+    it("reuses one kept-alive connection for sequential requests", function()
+      local _, a = echo{}
+      local _, b = echo{ method = "POST", body = "x" }
+      local id = pool:add{ url = srv.url .. "/echo", timeout = 5 }
+      local c = cjson.decode(wait_for(pool, id).body)
+      assert.equal(a.conn, b.conn)
+      assert.equal(a.conn, c.conn)
+      assert.equal(a.conn_requests + 1, b.conn_requests)
+      assert.equal(a.conn_requests + 2, c.conn_requests)
+    end)
+
+    it("opens a separate connection for a separate pool", function()
+      local _, a = echo{}
+      local other = core.http_pool{}
+      local b = cjson.decode(other:request{ url = srv.url .. "/echo", timeout = 5 }.body)
+      other:close()
+      assert.are_not.equal(a.conn, b.conn)
+      assert.equal(1, b.conn_requests)
+    end)
+
+    it("runs many transfers at once through add, perform and next_done", function()
+      local ids, n = {}, 40
+      local t0 = core.monotime()
+      for i = 1, n do
+        ids[assert(pool:add{ url = srv.url .. "/slow?s=0.3&i=" .. i, timeout = 5 })] = i
+      end
+      local seen, count = {}, 0
+      local deadline = t0 + 5
+      while count < n and core.monotime() < deadline do
+        pool:perform(0.1)
+        while true do
+          local id, res = pool:next_done()
+          if not id then break end
+          assert.is_nil(res.error, res.error and res.error.message)
+          assert.equal("slow s=0.3&i=" .. ids[id], res.body)
+          assert.is_nil(seen[id])
+          seen[id] = true
+          count = count + 1
+        end
+      end
+      assert.equal(n, count)
+      assert.is_true(core.monotime() - t0 < 2.5) -- 40 x 0.3 s in sequence would be 12 s
+      assert.equal(0, pool:perform(0))
+      assert.is_nil(pool:next_done())
+    end)
+
+    it("limits connections per host with max_host_connections", function()
+      local limited = core.http_pool{ max_host_connections = 1 }
+      local t0 = core.monotime()
+      local ids = {}
+      for i = 1, 3 do ids[i] = limited:add{ url = srv.url .. "/slow?s=0.2", timeout = 5 } end
+      for i = 1, 3 do
+        local res = wait_for(limited, ids[i])
+        assert.equal(200, res.status)
+      end
+      limited:close()
+      assert.is_true(core.monotime() - t0 >= 0.55)
+    end)
+
+    it("request() finishes its own transfer and leaves the others' results queued", function()
+      local a = pool:add{ url = srv.url .. "/slow?s=0.05", timeout = 5 }
+      local res = pool:request{ url = srv.url .. "/slow?s=0.3", timeout = 5 }
+      assert.equal("slow s=0.3", res.body)
+      local id, other = pool:next_done()
+      assert.equal(a, id)
+      assert.equal("slow s=0.05", other.body)
+    end)
+  end)
+
+  describe("failures", function()
+    local function fails(req, code, reason)
+      req.timeout = req.timeout or 3
+      local t0 = core.monotime()
+      local res = pool:request(req)
+      assert.is_table(res.error, "expected a failure, got status " .. tostring(res.status))
+      assert.equal(code, res.error.code)
+      assert.equal(reason, res.error.reason)
+      assert.is_string(res.error.message)
+      assert.is_nil(res.status)
+      return res.error, core.monotime() - t0
+    end
+
+    it("reports a refused connection", function()
+      local err = fails({ url = "http://127.0.0.1:" .. dead_port() .. "/" }, "NetworkError", "connect")
+      assert.matches("could not connect %(curl 7: .*127%.0%.0%.1", err.message)
+    end)
+
+    it("reports a name that does not resolve", function()
+      local err = fails({ url = "http://no-such-host.invalid/" }, "NetworkError", "resolve")
+      assert.matches("no%-such%-host%.invalid", err.message)
+    end)
+
+    it("times out a slow response after `timeout` seconds", function()
+      local err, took = fails({ url = srv.url .. "/slow?s=3", timeout = 0.3 }, "Timeout", "timeout")
+      assert.matches("^request timed out %(timeout 0.3 s%)", err.message)
+      assert.is_true(took >= 0.29 and took < 1.5, "took " .. took)
+    end)
+
+    it("times out a connection that is never accepted after `connect_timeout` seconds", function()
+      -- A listener whose accept queue is full: Linux drops further SYNs, so connect hangs.
+      local l = assert(socket.tcp())
+      assert(l:bind("127.0.0.1", 0))
+      assert(l:listen(0))
+      local _, port = l:getsockname()
+      local fillers = {}
+      for i = 1, 4 do
+        fillers[i] = socket.tcp()
+        fillers[i]:settimeout(0)
+        fillers[i]:connect("127.0.0.1", port)
+      end
+      local err, took = fails({ url = "http://127.0.0.1:" .. port .. "/", connect_timeout = 0.3, timeout = 5 },
+                              "Timeout", "timeout")
+      for _, f in ipairs(fillers) do f:close() end
+      l:close()
+      assert.matches("^connect timed out %(connect_timeout 0.3 s%)", err.message)
+      assert.is_true(took >= 0.29 and took < 1.5, "took " .. took)
+    end)
+
+    it("aborts a response larger than max_response_bytes (length announced)", function()
+      local err = fails({ url = srv.url .. "/big?n=100000", max_response_bytes = 1000 },
+                        "ResponseTooLarge", "too_large")
+      assert.matches("max_response_bytes %(1000 bytes%)", err.message)
+    end)
+
+    it("aborts a response larger than max_response_bytes (chunked, length unknown)", function()
+      fails({ url = srv.url .. "/big-chunked?n=100000", max_response_bytes = 1000 }, "ResponseTooLarge", "too_large")
+    end)
+
+    it("accepts a response of exactly max_response_bytes", function()
+      for _, path in ipairs{ "/big?n=1000", "/big-chunked?n=1000" } do
+        local res = pool:request{ url = srv.url .. path, max_response_bytes = 1000, timeout = 3 }
+        assert.is_nil(res.error)
+        assert.equal(1000, #res.body)
+      end
+    end)
+
+    it("caps responses at 16 MiB by default", function()
+      fails({ url = srv.url .. "/big?n=" .. (16 * 1024 * 1024 + 1) }, "ResponseTooLarge", "too_large")
+    end)
+
+    it("reports a connection reset before the response", function()
+      local err = fails({ url = srv.url .. "/reset" }, "NetworkError", "reset")
+      assert.matches("curl %d+: ", err.message)
+    end)
+
+    it("reports a connection closed without a response", function()
+      fails({ url = srv.url .. "/empty" }, "NetworkError", "reset")
+    end)
+
+    it("reports a connection reset in the middle of the body", function()
+      local err = fails({ url = srv.url .. "/reset-mid" }, "NetworkError", "reset")
+      assert.matches("reset", err.message)
+    end)
+
+    it("reports a body cut short of its Content-Length", function()
+      local err = fails({ url = srv.url .. "/truncate" }, "NetworkError", "partial")
+      assert.matches("curl 18: ", err.message)
+    end)
+
+    it("reports a reply that is not HTTP", function()
+      local err = fails({ url = srv.url .. "/garbage" }, "NetworkError", "protocol")
+      -- libcurl 7.88 calls it HTTP/0.9 (CURLE_UNSUPPORTED_PROTOCOL), others CURLE_WEIRD_SERVER_REPLY
+      assert.matches("^the reply is not valid HTTP %(curl %d+: ", err.message)
+    end)
+
+    it("keeps working on the same pool after failures", function()
+      fails({ url = srv.url .. "/reset" }, "NetworkError", "reset")
+      fails({ url = srv.url .. "/big?n=5000", max_response_bytes = 10 }, "ResponseTooLarge", "too_large")
+      local res = pool:request{ url = srv.url .. "/big?n=5000", timeout = 3 }
+      assert.equal(5000, #res.body)
+    end)
+
+    it("refuses bad input with an InvalidParameter table, without starting a transfer", function()
+      local bad = {
+        {}, { url = 42 }, { url = "ftp://127.0.0.1/x" }, { url = "not a url" }, { url = "http://" },
+        { url = srv.url, method = "GET /x" }, { url = srv.url, method = 7 },
+        { url = srv.url, headers = { ["X-Bad"] = "a\r\nInjected: yes" } },
+        { url = srv.url, headers = { ["Bad Name"] = "v" } }, { url = srv.url, headers = { "positional" } },
+        { url = srv.url, headers = { ["X-Bool"] = true } }, { url = srv.url, headers = "x" },
+        { url = srv.url, timeout = -1 }, { url = srv.url, connect_timeout = "5" },
+        { url = srv.url, max_response_bytes = 0 }, { url = srv.url, body = {} },
+      }
+      for i, req in ipairs(bad) do
+        local id, err = pool:add(req)
+        assert.is_nil(id, "case " .. i)
+        assert.equal("InvalidParameter", err.code, "case " .. i)
+        assert.is_string(err.message)
+        local res = pool:request(req)
+        assert.equal("InvalidParameter", res.error.code, "case " .. i)
+      end
+      assert.equal(0, pool:perform(0))
+      assert.has_error(function() pool:add("http://x/") end)
+    end)
+  end)
+
+  describe("lifecycle", function()
+    it("gives each transfer a distinct positive integer id; take() is nil until it finishes", function()
+      local a = pool:add{ url = srv.url .. "/slow?s=0.2", timeout = 5 }
+      local b = pool:add{ url = srv.url .. "/echo", timeout = 5 }
+      assert.is_true(a >= 1 and b >= 1 and a ~= b and math.floor(a) == a)
+      assert.is_nil(pool:take(a))
+      assert.equal(200, wait_for(pool, a).status)
+      assert.is_nil(pool:take(a)) -- a result is handed out once
+      assert.equal(200, wait_for(pool, b).status)
+      assert.is_nil(pool:take(999999))
+    end)
+
+    it("perform(wait) returns within about `wait` seconds when nothing finishes", function()
+      local id = pool:add{ url = srv.url .. "/hang", timeout = 10 }
+      local t0 = core.monotime()
+      assert.equal(1, pool:perform(0))
+      assert.is_true(core.monotime() - t0 < 0.1)
+      t0 = core.monotime()
+      assert.equal(1, pool:perform(0.2))
+      local took = core.monotime() - t0
+      assert.is_true(took < 0.5, "took " .. took)
+      assert.is_true(pool:cancel(id))
+      assert.equal(0, pool:perform(0))
+    end)
+
+    it("cancels a running transfer and drops an unclaimed result", function()
+      local hang = pool:add{ url = srv.url .. "/hang", timeout = 10 }
+      local quick = pool:add{ url = srv.url .. "/echo", timeout = 5 }
+      local deadline = core.monotime() + 3
+      while pool:perform(0.05) > 1 and core.monotime() < deadline do end
+      assert.is_true(pool:cancel(hang))
+      assert.is_true(pool:cancel(quick))
+      assert.is_false(pool:cancel(hang))
+      assert.is_nil(pool:take(quick))
+      assert.is_nil(pool:next_done())
+      assert.equal(200, pool:request{ url = srv.url .. "/echo", timeout = 5 }.status)
+    end)
+
+    it("closes with transfers in flight and results never taken; close is idempotent", function()
+      local p = core.http_pool{}
+      for _ = 1, 5 do p:add{ url = srv.url .. "/hang", timeout = 10 } end
+      p:add{ url = srv.url .. "/echo", timeout = 5 }
+      local deadline = core.monotime() + 3
+      while p:perform(0.05) > 5 and core.monotime() < deadline do end
+      p:close()
+      p:close()
+      assert.equal("gameliftstreams.http_pool (closed)", tostring(p))
+    end)
+
+    it("raises a clear error when a closed pool is used", function()
+      local p = core.http_pool{}
+      p:close()
+      for _, call in ipairs{
+        function() p:add{ url = srv.url } end, function() p:perform(0) end, function() p:next_done() end,
+        function() p:take(1) end, function() p:request{ url = srv.url } end, function() p:cancel(1) end,
+      } do
+        assert.has_error(call, "attempt to use a closed http_pool")
+      end
+    end)
+
+    it("says what it is in tostring", function()
+      assert.matches("^gameliftstreams%.http_pool %(0x%x+%)$", tostring(pool))
+    end)
+
+    it("is collected with transfers in flight", function()
+      local p = core.http_pool{}
+      p:add{ url = srv.url .. "/hang", timeout = 10 }
+      p:perform(0.05)
+      p = nil -- luacheck: ignore
+      collectgarbage()
+      collectgarbage()
+    end)
+
+    it("closes through a to-be-closed variable on Lua 5.4", function()
+      if _VERSION ~= "Lua 5.4" then return end
+      local chunk = assert(load([[
+        local core, url = ...
+        local kept
+        do
+          local p <close> = core.http_pool{}
+          kept = p
+          p:add{ url = url, timeout = 10 }
+          p:perform(0.05)
+        end
+        return tostring(kept)
+      ]]))
+      assert.equal("gameliftstreams.http_pool (closed)", chunk(core, srv.url .. "/hang"))
+    end)
+
+    it("refuses bad pool options", function()
+      assert.has_error(function() core.http_pool{ ca_file = 5 } end)
+      assert.has_error(function() core.http_pool{ max_host_connections = "1" } end)
+      assert.has_error(function() core.http_pool("x") end)
+    end)
+  end)
+
+  describe("proxy environment", function()
+    -- A child process, so the variables reach libcurl exactly as a user would set them.
+    local function child(env, url)
+      local script = string.format([[
+        local core = require("gameliftstreams.core")
+        local res = core.http_pool{}:request{ url = %q, timeout = 5 }
+        io.write(res.error and ("ERROR " .. res.error.reason) or res.body)
+      ]], url)
+      local cmd = string.format("env -u https_proxy -u HTTPS_PROXY -u all_proxy -u ALL_PROXY -u no_proxy "
+        .. "-u NO_PROXY -u HTTP_PROXY %s %s lua5.4 -e %s", helpers.lua_env(), env, helpers.shell_quote(script))
+      local out, ok = helpers.run(cmd)
+      assert.is_true(ok, out)
+      return out
+    end
+
+    it("sends through http_proxy in absolute form", function()
+      local out = child("http_proxy=" .. srv.url, "http://gls-proxied.invalid/echo")
+      local got = cjson.decode(out)
+      assert.equal("http://gls-proxied.invalid/echo", got.target)
+      assert.equal("gls-proxied.invalid", got.headers.host)
+    end)
+
+    it("goes direct for hosts in no_proxy", function()
+      local out = child("http_proxy=http://127.0.0.1:" .. dead_port() .. " no_proxy=127.0.0.1", srv.url .. "/echo")
+      assert.equal("/echo", cjson.decode(out).target)
+    end)
+  end)
+end)
