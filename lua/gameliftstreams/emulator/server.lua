@@ -1,0 +1,615 @@
+--- The local GameLift Streams emulator: restJson1 protocol, SigV4 verification,
+-- fault injection and the control API under /_emulator/, on top of httpd.
+local httpd = require("gameliftstreams.emulator.httpd")
+local json = require("gameliftstreams.emulator.json")
+local schema = require("gameliftstreams.emulator.schema")
+local state = require("gameliftstreams.emulator.state")
+local ops = require("gameliftstreams.emulator.ops")
+local auth = require("gameliftstreams.emulator.auth")
+local socket = require("socket")
+
+local ok_core, core = pcall(require, "gameliftstreams.core")
+if not ok_core then core = {} end
+
+local _M = { _VERSION = "0.1" }
+local mt = { __index = _M }
+
+_M.DEFAULT_ACCESS_KEY = "AKIDEMULATOR"
+_M.DEFAULT_SECRET = "emulator-secret"
+
+local STATUS = {
+  ValidationException = 400, ServiceQuotaExceededException = 402, AccessDeniedException = 403,
+  ResourceNotFoundException = 404, ConflictException = 409, StreamSessionAccessNotReadyException = 409,
+  ThrottlingException = 429, InternalServerException = 500, UnknownOperationException = 404,
+  InvalidSignatureException = 403, UnrecognizedClientException = 403,
+  MissingAuthenticationTokenException = 403, IncompleteSignatureException = 400,
+}
+
+local function uuid4()
+  if core.uuid4 then return core.uuid4() end
+  local t = {}
+  for i = 1, 16 do t[i] = math.random(0, 255) end
+  t[7] = 0x40 + (t[7] % 16)
+  t[9] = 0x80 + (t[9] % 64)
+  return string.format("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+    t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], t[14], t[15], t[16])
+end
+
+local function pct_decode(s)
+  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+local function parse_query(q)
+  local out = {}
+  for pair in q:gmatch("[^&]+") do
+    local k, v = pair:match("^([^=]*)=?(.*)$")
+    k, v = pct_decode(k), pct_decode(v)
+    out[k] = out[k] or {}
+    table.insert(out[k], v)
+  end
+  return out
+end
+
+local function split_path(p)
+  local segs = {}
+  for seg in p:gmatch("/([^/]*)") do segs[#segs + 1] = seg end
+  return segs
+end
+
+-- compiled route table: { method, segments (literal or { label = name }), op, success, query }
+local ROUTES = {}
+for _, r in ipairs(ops.routes) do
+  local segs = {}
+  for i, seg in ipairs(split_path(r[2])) do
+    local label = seg:match("^{(%w+)}$")
+    segs[i] = label and { label = label } or seg
+  end
+  ROUTES[#ROUTES + 1] = { method = r[1], segs = segs, op = r[3], success = r[4], query = r[5] or {} }
+end
+
+--- Finds the operation of a request: route, labels (decoded); or nil, path_matched.
+function _M.route(method, path)
+  local segs = split_path(path)
+  local path_matched = false
+  for _, r in ipairs(ROUTES) do
+    if #r.segs == #segs then
+      local labels, ok = {}, true
+      for i, s in ipairs(r.segs) do
+        if type(s) == "table" then
+          labels[s.label] = pct_decode(segs[i])
+        elseif s ~= segs[i] then
+          ok = false
+          break
+        end
+      end
+      if ok then
+        if r.method == method then return r, labels end
+        path_matched = true
+      end
+    end
+  end
+  return nil, path_matched
+end
+
+--- Creates an emulator. opts: delay_scale, account, region, credentials ({ {key, secret, token} }),
+-- no_default_credentials, auth (default true), log_size (default 1000).
+function _M.new(opts)
+  opts = opts or {}
+  local self = setmetatable({ opts = opts }, mt)
+  self:reset()
+  return self
+end
+
+function _M:reset()
+  local opts = self.opts
+  self.st = state.new{ delay_scale = opts.delay_scale or 1, account = opts.account, region = opts.region }
+  self.creds = {}
+  if not opts.no_default_credentials then
+    self.creds[_M.DEFAULT_ACCESS_KEY] = { secret = _M.DEFAULT_SECRET }
+  end
+  for _, c in ipairs(opts.credentials or {}) do
+    self.creds[c[1]] = { secret = c[2], session_token = c[3] }
+  end
+  self.faults = {}
+  self.fault_seq = 0
+  self.log = {}
+  self.log_seq = 0
+  self.log_size = opts.log_size or 1000
+  self.auth = opts.auth ~= false
+end
+
+-- responses -----------------------------------------------------------------------------
+
+function _M:base_headers(request_id)
+  return {
+    ["x-amzn-requestid"] = request_id,
+    ["Date"] = auth.http_date(self.st:wall()),
+  }
+end
+
+function _M:error_response(request_id, code, message, status, extra)
+  local h = self:base_headers(request_id)
+  h["Content-Type"] = "application/json"
+  h["x-amzn-errortype"] = code
+  for k, v in pairs(extra or {}) do h[k] = v end
+  return status or STATUS[code] or 400, h, json.encode({ message = message })
+end
+
+function _M:json_response(request_id, status, body)
+  local h = self:base_headers(request_id)
+  if status == 204 then return status, h, "" end
+  h["Content-Type"] = "application/json"
+  return status, h, json.encode(body or {})
+end
+
+-- request log ------------------------------------------------------------------------------
+
+function _M:log_request(req, request_id, op)
+  self.log_seq = self.log_seq + 1
+  local headers = {}
+  for k, v in pairs(req.headers) do headers[k] = v end
+  local e = {
+    seq = self.log_seq, time = state.ms(self.st:wall()), method = req.method, path = req.path,
+    query = req.query, headers = headers, body = req.body or "", operation = op,
+    request_id = request_id, peer = req.peer,
+    connection_request = req.seq,
+    invocation_id = req.headers["amz-sdk-invocation-id"],
+  }
+  local sdk = req.headers["amz-sdk-request"]
+  if sdk then
+    e.attempt = tonumber(sdk:match("attempt=(%d+)"))
+    e.max_attempts = tonumber(sdk:match("max=(%d+)"))
+  end
+  if req.body and req.body:find("ClientToken", 1, true) then
+    local b = json.decode(req.body)
+    if type(b) == "table" and type(b.ClientToken) == "string" then e.client_token = b.ClientToken end
+  end
+  self.log[#self.log + 1] = e
+  while #self.log > self.log_size do table.remove(self.log, 1) end
+  return e
+end
+
+-- faults -------------------------------------------------------------------------------------
+
+local FAULT_KINDS = { throttle = true, error = true, slow = true, drop = true, garbage = true, hang = true,
+                      truncate = true }
+
+function _M:add_fault(f)
+  if type(f) ~= "table" then return nil, "fault must be a JSON object" end
+  if not FAULT_KINDS[f.kind] then
+    return nil, "kind must be one of throttle, error, slow, drop, garbage, truncate, hang"
+  end
+  if f.operation ~= nil and type(f.operation) ~= "string" then return nil, "operation must be a string" end
+  local count = f.count == nil and 1 or f.count
+  if type(count) ~= "number" or count < 1 or math.floor(count) ~= count then
+    return nil, "count must be a positive integer"
+  end
+  if f.kind == "slow" and type(f.seconds) ~= "number" then return nil, "slow needs seconds" end
+  if f.status ~= nil and (type(f.status) ~= "number" or f.status < 100 or f.status > 599) then
+    return nil, "status must be an HTTP status code"
+  end
+  if f.headers ~= nil and type(f.headers) ~= "table" then return nil, "headers must be an object" end
+  self.fault_seq = self.fault_seq + 1
+  local fault = {
+    id = self.fault_seq, operation = f.operation or "*", count = math.floor(count), kind = f.kind,
+    status = f.status and math.floor(f.status), code = f.code, message = f.message,
+    retry_after = f.retry_after, headers = f.headers, seconds = f.seconds, after = f.after == true,
+    body = f.body,
+  }
+  self.faults[#self.faults + 1] = fault
+  return fault
+end
+
+function _M:take_fault(op)
+  for i, f in ipairs(self.faults) do
+    if f.operation == "*" or f.operation == op then
+      f.count = f.count - 1
+      if f.count <= 0 then table.remove(self.faults, i) end
+      return f
+    end
+  end
+  return nil
+end
+
+-- Turns a fault into a response; `result` is the real response for "slow" / after-faults.
+function _M:fault_response(f, request_id, result)
+  local k = f.kind
+  if k == "throttle" or k == "error" then
+    local extra = {}
+    if f.retry_after ~= nil then extra["x-amz-retry-after"] = tostring(f.retry_after) end
+    for hk, hv in pairs(f.headers or {}) do extra[hk] = tostring(hv) end
+    if k == "throttle" then
+      return self:error_response(request_id, f.code or "ThrottlingException", f.message or "Rate exceeded",
+        f.status or 429, extra)
+    end
+    local code = f.code or "InternalServerException"
+    return self:error_response(request_id, code, f.message or "Injected fault", f.status or STATUS[code] or 500, extra)
+  elseif k == "slow" then
+    return httpd.delay(f.seconds, result[1], result[2], result[3])
+  elseif k == "drop" then
+    return httpd.reset()
+  elseif k == "hang" then
+    return httpd.hang()
+  elseif k == "garbage" then
+    local h = self:base_headers(request_id)
+    h["Content-Type"] = "application/json"
+    return f.status or 200, h, f.body or "<html><body>502 Bad Gateway</body></html>{\"Arn\":"
+  elseif k == "truncate" then
+    local body = '{"message":"this body is cut short'
+    return httpd.raw(string.format("HTTP/1.1 %d OK\r\nContent-Type: application/json\r\n" ..
+      "x-amzn-requestid: %s\r\nContent-Length: %d\r\n\r\n%s", f.status or 200, request_id, #body + 100, body), true)
+  end
+end
+
+-- input ------------------------------------------------------------------------------------
+
+local function bad(message) return nil, { code = "ValidationException", message = message } end
+
+--- Validates labels, query and body; returns ctx fields or nil, err.
+function _M:parse_input(req, route, labels)
+  for name, value in pairs(labels) do
+    local shape = ops.label_shapes[name]
+    local ok, err = schema.check(shape, value, name)
+    if ok == nil then return bad(err) end
+  end
+  local raw = parse_query(req.query)
+  local query = {}
+  for wire, member in pairs(route.query) do
+    local spec = ops.query_shapes[member]
+    local shape = (member == "Status" and ops.query_status_shape[route.op]) or spec.shape
+    local values = raw[wire]
+    if values == nil then
+      if spec.required then return bad("Value at '" .. member .. "' failed to satisfy constraint: Member must not be null") end
+    elseif spec.list then
+      local v, err = schema.check(shape, values, member)
+      if v == nil then return bad(err) end
+      query[member] = v
+    else
+      local v = values[1]
+      if spec.integer then
+        if not v:match("^%-?%d+$") then return bad("Value at '" .. member .. "' must be an integer") end
+        v = tonumber(v)
+      end
+      local cv, err = schema.check(shape, v, member)
+      if cv == nil then return bad(err) end
+      query[member] = cv
+    end
+  end
+  local input = {}
+  local bshape = schema.bodies[route.op]
+  if bshape then
+    local body = req.body or ""
+    local decoded = {}
+    if body:match("%S") then
+      local err
+      decoded, err = json.decode(body)
+      if decoded == nil then return bad("The request body is not valid JSON: " .. tostring(err)) end
+      if type(decoded) ~= "table" or decoded[1] ~= nil then return bad("The request body must be a JSON object") end
+    end
+    local err
+    input, err = schema.check(bshape, decoded, "")
+    if input == nil then return bad(err) end
+  end
+  return query, input
+end
+
+-- replay of an idempotent creation: the resource as it is now
+local RENDER = {
+  CreateApplication = function(st, r) return st:app_output(r) end,
+  CreateStreamGroup = function(st, r) return st:group_output(r) end,
+  StartStreamSession = function(st, r) return st:session_output(r) end,
+  CreateStreamUrl = function(st, r) return st:url_output(r) end,
+}
+
+--- Runs an operation: status, output table | nil, err.
+function _M:call(route, labels, query, input, req)
+  local st = self.st
+  local ctx = {
+    st = st, labels = labels, query = query, input = input, op = route.op,
+    region = req.region or st.region,
+    base_url = "http://" .. (req.headers.host or "127.0.0.1"),
+  }
+  local key, fp
+  if ops.token_ops[route.op] and input.ClientToken then
+    key = route.op .. "|" .. input.ClientToken
+    local copy = {}
+    for k, v in pairs(input) do if k ~= "ClientToken" then copy[k] = v end end
+    fp = json.encode({ labels = labels, input = copy })
+    local prev = st.tokens[key]
+    if prev then
+      if prev.fp ~= fp then
+        return nil, { code = "ConflictException", message =
+          "The ClientToken was already used for a " .. route.op .. " request with different parameters" }
+      end
+      local render = RENDER[route.op]
+      return prev.status, render and render(st, prev.resource) or prev.output
+    end
+  end
+  local status, out, resource = ops.handlers[route.op](ctx)
+  if status and key then
+    st.tokens[key] = { fp = fp, status = status, resource = resource, output = out }
+  end
+  return status, out
+end
+
+-- control API -------------------------------------------------------------------------------
+
+function _M:control(req, request_id)
+  local path = req.path:sub(#"/_emulator/" + 1)
+  local m = req.method
+  local body
+  if req.body and req.body:match("%S") then
+    body = json.decode(req.body)
+    if type(body) ~= "table" then
+      return self:error_response(request_id, "ValidationException", "control body must be a JSON object")
+    end
+  end
+  body = body or {}
+  local function ok(v) return self:json_response(request_id, 200, v or { ok = true }) end
+  local function no(msg) return self:error_response(request_id, "ValidationException", msg) end
+  local st = self.st
+
+  if path == "health" and m == "GET" then
+    return ok({ status = "ok", version = _M._VERSION })
+  elseif path == "reset" and m == "POST" then
+    self:reset()
+    return ok()
+  elseif path == "faults" and m == "POST" then
+    local list = body[1] and body or { body }
+    local added = json.array()
+    for _, f in ipairs(list) do
+      local fault, err = self:add_fault(f)
+      if not fault then return no(err) end
+      added[#added + 1] = fault
+    end
+    return ok({ faults = added })
+  elseif path == "faults" and m == "GET" then
+    local list = json.array()
+    for i, f in ipairs(self.faults) do list[i] = f end
+    return ok({ faults = list })
+  elseif path == "faults" and m == "DELETE" then
+    self.faults = {}
+    return ok()
+  elseif path == "clock" and m == "POST" then
+    if type(body.offset) ~= "number" then return no("offset (seconds) is required") end
+    st.clock_offset = body.offset
+    return ok({ offset = st.clock_offset, now = state.ms(st:wall()) })
+  elseif path == "clock" and m == "GET" then
+    return ok({ offset = st.clock_offset, now = state.ms(st:wall()) })
+  elseif path == "advance" and m == "POST" then
+    if type(body.seconds) ~= "number" or body.seconds < 0 then return no("seconds (>= 0) is required") end
+    st.advance = st.advance + body.seconds
+    return ok({ advanced = st.advance })
+  elseif path == "credentials" and m == "POST" then
+    if type(body.access_key_id) ~= "string" or type(body.secret_access_key) ~= "string" then
+      return no("access_key_id and secret_access_key are required")
+    end
+    if body.session_token ~= nil and type(body.session_token) ~= "string" then return no("session_token must be a string") end
+    self.creds[body.access_key_id] = { secret = body.secret_access_key, session_token = body.session_token }
+    return ok()
+  elseif path == "credentials" and m == "DELETE" then
+    if type(body.access_key_id) ~= "string" then return no("access_key_id is required") end
+    self.creds[body.access_key_id] = nil
+    return ok()
+  elseif path == "requests" and m == "GET" then
+    local q = parse_query(req.query)
+    local want = q.operation and q.operation[1]
+    local limit = q.limit and tonumber(q.limit[1])
+    local list = json.array()
+    for _, e in ipairs(self.log) do
+      if not want or e.operation == want then list[#list + 1] = e end
+    end
+    if limit and #list > limit then
+      local tail = json.array()
+      for i = #list - limit + 1, #list do tail[#tail + 1] = list[i] end
+      list = tail
+    end
+    return ok({ requests = list })
+  elseif path == "requests" and m == "DELETE" then
+    self.log = {}
+    return ok()
+  elseif path == "config" and m == "POST" then
+    if body.delay_scale ~= nil then
+      if type(body.delay_scale) ~= "number" or body.delay_scale < 0 then return no("delay_scale must be >= 0") end
+      st.delay_scale = body.delay_scale
+      self.opts.delay_scale = body.delay_scale
+    end
+    if body.auth ~= nil then self.auth = body.auth and true or false end
+    if body.log_size ~= nil then
+      if type(body.log_size) ~= "number" or body.log_size < 0 then return no("log_size must be >= 0") end
+      self.log_size = math.floor(body.log_size)
+    end
+    return ok({ delay_scale = st.delay_scale, auth = self.auth, log_size = self.log_size })
+  elseif path == "config" and m == "GET" then
+    return ok({ delay_scale = st.delay_scale, auth = self.auth, log_size = self.log_size,
+                account = st.account, region = st.region })
+  elseif m == "GET" and path:match("^play/") then
+    return self:play(req, request_id, path:match("^play/(.*)$"))
+  end
+  return self:error_response(request_id, "UnknownOperationException", "No control endpoint " .. m .. " /_emulator/" .. path)
+end
+
+--- A browser opening a stream URL: starts a session through it (uses one use).
+function _M:play(req, request_id, id)
+  local st = self.st
+  st:sweep()
+  local u = st.urls[id]
+  local q = parse_query(req.query)
+  if not u or not q.token or q.token[1] ~= u.token then
+    return self:error_response(request_id, "ResourceNotFoundException", "Unknown stream URL")
+  end
+  local status = st:url_status(u)
+  if status ~= "ACTIVE" then
+    return self:error_response(request_id, "ValidationException", "The stream URL is " .. status)
+  end
+  local g, a = st.groups[u.group_id], st.apps[u.app_id]
+  if not g or not a then return self:error_response(request_id, "ResourceNotFoundException", "Stream group is gone") end
+  local loc
+  for _, name in ipairs(u.Locations or {}) do
+    local l = st:find_location(g, name)
+    if l and st:status(l) == "ACTIVE" then loc = name break end
+  end
+  if not loc then return self:error_response(request_id, "ValidationException", "No location of the URL is active") end
+  u.uses = u.uses + 1
+  local s = st:start_session(g, a, {
+    Protocol = u.Protocol, SignalRequest = "v=0\r\ns=stream-url\r\n", SessionLengthSeconds = u.SessionLengthSeconds,
+    AdditionalLaunchArgs = u.AdditionalLaunchArgs, AdditionalEnvironmentVariables = u.AdditionalEnvironmentVariables,
+    RoleArn = u.RoleArn, DisplayConfiguration = u.DisplayConfiguration,
+  }, loc, g.region, u)
+  u.sessions[#u.sessions + 1] = s.id
+  return self:json_response(request_id, 200, { Arn = s.arn, StreamGroupId = g.id })
+end
+
+-- the request handler -----------------------------------------------------------------------
+
+function _M:handle(req)
+  local request_id = uuid4()
+  if req.path:sub(1, 11) == "/_emulator/" then
+    return self:control(req, request_id)
+  end
+  self.st:sweep()
+  local route, labels = _M.route(req.method, req.path)
+  local entry = self:log_request(req, request_id, route and route.op or nil)
+  local function finish(status, headers, body)
+    if type(status) == "number" then
+      entry.status = status
+      entry.error = headers["x-amzn-errortype"]
+    end
+    return status, headers, body
+  end
+  if not route then
+    return finish(self:error_response(request_id, "UnknownOperationException",
+      string.format("No operation matches %s %s", req.method, req.path), labels and 405 or 404))
+  end
+  local fault = self:take_fault(route.op)
+  if fault then
+    entry.fault = fault.kind
+    if not fault.after and fault.kind ~= "slow" then
+      return finish(self:fault_response(fault, request_id))
+    end
+  end
+  if self.auth then
+    local info, aerr = auth.verify(req, { credentials = self.creds, now = self.st:wall(), sign = core.sign })
+    if not info then
+      entry.auth = { ok = false, code = aerr.code }
+      if aerr.info then
+        entry.auth.canonical_request = aerr.info.canonical_request
+        entry.auth.string_to_sign = aerr.info.string_to_sign
+      end
+      local extra = aerr.date and { Date = auth.http_date(aerr.date) } or nil
+      return finish(self:error_response(request_id, aerr.code, aerr.message, aerr.status, extra))
+    end
+    entry.auth = { ok = true, access_key_id = info.access_key_id, region = info.region }
+    req.region = info.region
+  end
+  local status, out
+  local query, input = self:parse_input(req, route, labels)
+  if not query then
+    out = input
+  else
+    status, out = self:call(route, labels, query, input, req)
+  end
+  local result
+  if status then
+    if status == 200 or status == 201 then status = route.success end
+    result = { self:json_response(request_id, status, out) }
+  else
+    result = { self:error_response(request_id, out.code, out.message) }
+  end
+  if fault then return finish(self:fault_response(fault, request_id, result)) end
+  return finish(result[1], result[2], result[3])
+end
+
+--- The httpd handler function of this emulator.
+function _M:handler()
+  return function(req)
+    local ok, status, headers, body = pcall(self.handle, self, req)
+    if not ok then
+      io.stderr:write("gameliftstreams-emulator: internal error: ", tostring(status), "\n")
+      return self:error_response(uuid4(), "InternalServerException", "The emulator failed: " .. tostring(status), 500)
+    end
+    return status, headers, body
+  end
+end
+
+-- command line ------------------------------------------------------------------------------
+
+local USAGE = [[
+usage: gameliftstreams-emulator [options]
+  --port N              port to listen on (default 8000; 0 = any free port)
+  --host ADDR           address to bind (default 127.0.0.1)
+  --delay-scale X       multiply every status delay by X (default 1; 0.01 for tests)
+  --credentials K:S[:T] accept access key K with secret S (and session token T); repeatable
+  --no-default-credentials  do not accept AKIDEMULATOR / emulator-secret
+  --no-auth             accept requests without checking signatures
+  --account ID          12-digit account id in ARNs (default 123456789012)
+  --region R            region of ARNs when a request is not signed (default us-west-2)
+  --log-size N          requests kept for GET /_emulator/requests (default 1000)
+  --help                this text
+Prints "listening <port>" on stdout, then serves until killed.
+]]
+
+--- Parses command-line arguments into emulator options; nil, message on error.
+function _M.parse_args(argv)
+  local o = { port = 8000, host = "127.0.0.1", credentials = {} }
+  local i = 1
+  local function value(name)
+    i = i + 1
+    local v = argv[i]
+    if v == nil then error(name .. " needs a value", 0) end
+    return v
+  end
+  local ok, err = pcall(function()
+    while i <= #argv do
+      local a = argv[i]
+      if a == "--port" then o.port = tonumber(value(a)) or error("--port needs a number", 0)
+      elseif a == "--host" then o.host = value(a)
+      elseif a == "--delay-scale" then
+        o.delay_scale = tonumber(value(a))
+        if not o.delay_scale or o.delay_scale < 0 then error("--delay-scale needs a number >= 0", 0) end
+      elseif a == "--credentials" then
+        local v = value(a)
+        local k, s, t = v:match("^([^:]+):([^:]+):?(.*)$")
+        if not k then error("--credentials needs KEY:SECRET[:TOKEN]", 0) end
+        o.credentials[#o.credentials + 1] = { k, s, t ~= "" and t or nil }
+      elseif a == "--no-default-credentials" then o.no_default_credentials = true
+      elseif a == "--no-auth" then o.auth = false
+      elseif a == "--account" then
+        o.account = value(a)
+        if not o.account:match("^%d%d%d%d%d%d%d%d%d%d%d%d$") then error("--account needs 12 digits", 0) end
+      elseif a == "--region" then o.region = value(a)
+      elseif a == "--log-size" then o.log_size = tonumber(value(a)) or error("--log-size needs a number", 0)
+      elseif a == "--help" or a == "-h" then o.help = true
+      else error("unknown option " .. a, 0) end
+      i = i + 1
+    end
+  end)
+  if not ok then return nil, err end
+  return o
+end
+
+--- Entry point of bin/gameliftstreams-emulator.
+function _M.main(argv)
+  local o, err = _M.parse_args(argv or {})
+  if not o then
+    io.stderr:write("gameliftstreams-emulator: ", err, "\n", USAGE)
+    return 2
+  end
+  if o.help then io.stdout:write(USAGE) return 0 end
+  math.randomseed(math.floor(socket.gettime() * 1000) % 2147483647)
+  local emu = _M.new(o)
+  local srv, serr = httpd.new{ host = o.host, port = o.port, handler = emu:handler() }
+  if not srv then
+    io.stderr:write("gameliftstreams-emulator: cannot listen on ", o.host, ":", tostring(o.port), ": ", tostring(serr), "\n")
+    return 1
+  end
+  io.stdout:write("listening ", srv.port, "\n")
+  io.stdout:flush()
+  io.stderr:write(string.format("gameliftstreams-emulator on http://%s:%d (access key %s, delay scale %s)\n",
+    o.host, srv.port, o.no_default_credentials and "(custom)" or _M.DEFAULT_ACCESS_KEY,
+    tostring(o.delay_scale or 1)))
+  srv:run()
+  return 0
+end
+
+return _M
