@@ -1,0 +1,237 @@
+/* Unit tests of the pure C SigV4 signer (csrc/sigv4.c), without Lua. */
+#include "ctest.h"
+#include "sigv4.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+#define T0 1440938160LL /* 2015-08-30T12:36:00Z */
+
+static const char *uri(gls_sigv4_buf *b, const char *path, int normalize) {
+  CHECK(gls_sigv4_canonical_uri(b, path, strlen(path), normalize) == 0);
+  return b->p;
+}
+
+static void test_canonical_uri(void) {
+  gls_sigv4_buf b = {0, 0, 0};
+  CHECK_STR(uri(&b, "", 1), "/");
+  CHECK_STR(uri(&b, "/", 1), "/");
+  CHECK_STR(uri(&b, "//", 1), "/");
+  CHECK_STR(uri(&b, "//", 0), "//");
+  CHECK_STR(uri(&b, "//example//", 1), "/example/");
+  CHECK_STR(uri(&b, "/example/..", 1), "/");
+  CHECK_STR(uri(&b, "/example/..", 0), "/example/..");
+  CHECK_STR(uri(&b, "/a/b/../../..", 1), "/");
+  CHECK_STR(uri(&b, "/a/./b/../c", 1), "/a/c");
+  CHECK_STR(uri(&b, "/./", 1), "/");
+  CHECK_STR(uri(&b, "/example space/", 1), "/example%20space/");
+  CHECK_STR(uri(&b, "/\xe1\x88\xb4", 1), "/%E1%88%B4");
+  CHECK_STR(uri(&b, "/-._~AZaz09", 1), "/-._~AZaz09");
+  /* Already-encoded wire paths are encoded again (the non-S3 rule). */
+  CHECK_STR(uri(&b, "/streamgroups/arn%3Aaws%3Agameliftstreams%3Aus-west-2%3A111122223333%3Astreamgroup%2Fsg-1AB2C3De4/streamsessions", 1),
+            "/streamgroups/arn%253Aaws%253Agameliftstreams%253Aus-west-2%253A111122223333%253Astreamgroup%252Fsg-1AB2C3De4/streamsessions");
+  /* A long path makes the buffer grow several times. */
+  {
+    char big[3000];
+    size_t i;
+    for (i = 0; i < sizeof big - 1; i++) big[i] = (i % 10 == 0) ? '/' : ':';
+    big[sizeof big - 1] = '\0';
+    CHECK(gls_sigv4_canonical_uri(&b, big, strlen(big), 1) == 0);
+    CHECK(b.len == 300 + (sizeof big - 1 - 300) * 3); /* 300 slashes, 2699 colons as %3A */
+  }
+  gls_sigv4_buf_free(&b);
+  CHECK(b.p == NULL && b.len == 0);
+}
+
+static const char *query(gls_sigv4 *s, gls_sigv4_buf *b, const char *q) {
+  CHECK(gls_sigv4_canonical_query(s, b, q, strlen(q)) == 0);
+  return b->p ? b->p : "";
+}
+
+static void test_canonical_query(void) {
+  gls_sigv4 *s = gls_sigv4_new();
+  gls_sigv4_buf b = {0, 0, 0};
+  CHECK(s != NULL);
+  CHECK_STR(query(s, &b, ""), "");
+  CHECK_STR(query(s, &b, "Param2=value2&Param1=value1"), "Param1=value1&Param2=value2");
+  CHECK_STR(query(s, &b, "b=2&a=1&a=0&c"), "a=0&a=1&b=2&c=");
+  CHECK_STR(query(s, &b, "Param-3=Value3&Param=Value2&%E1%88%B4=Value1"),
+            "%E1%88%B4=Value1&Param=Value2&Param-3=Value3");
+  CHECK_STR(query(s, &b, "k=a+b%20c&k2=%7e%2f&bad=%zz%4"), "bad=%25zz%254&k=a%2Bb%20c&k2=~%2F");
+  CHECK_STR(query(s, &b, "&&x=1&&"), "x=1");
+  /* Sorted on the encoded form: "%3A" sorts before "0". */
+  CHECK_STR(query(s, &b, "a0=1&a:=2"), "a%3A=2&a0=1");
+  gls_sigv4_buf_free(&b);
+  gls_sigv4_free(s);
+}
+
+static void test_hashes(void) {
+  gls_sigv4 *s = gls_sigv4_new();
+  char hex[65];
+  unsigned char mac[32];
+  static const unsigned char jefe[32] = {
+      0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24, 0x26, 0x08, 0x95, 0x75, 0xc7,
+      0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
+  CHECK(gls_sigv4_sha256_hex(s, "abc", 3, hex) == 0);
+  CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(gls_sigv4_hmac_sha256(s, "Jefe", 4, "what do ya want for nothing?", 28, mac) == 0);
+  CHECK(memcmp(mac, jefe, 32) == 0);
+  gls_sigv4_free(s);
+}
+
+static gls_sigv4_request vanilla(void) {
+  gls_sigv4_request r;
+  memset(&r, 0, sizeof r);
+  r.method = "GET";
+  r.method_len = 3;
+  r.url = "https://example.amazonaws.com/";
+  r.url_len = strlen(r.url);
+  r.region = "us-east-1";
+  r.region_len = 9;
+  r.service = "service";
+  r.service_len = 7;
+  r.access_key_id = "AKIDEXAMPLE";
+  r.access_key_id_len = 11;
+  r.secret = SECRET;
+  r.secret_len = strlen(SECRET);
+  r.time = T0;
+  r.normalize = 1;
+  return r;
+}
+
+static void test_get_vanilla(void) {
+  gls_sigv4 *s = gls_sigv4_new();
+  gls_sigv4_request r = vanilla();
+  gls_sigv4_result out;
+  CHECK(gls_sigv4_sign(s, &r, &out) == NULL);
+  CHECK_STR(out.canonical_request,
+            "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\n"
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK_STR(out.string_to_sign,
+            "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
+            "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63");
+  CHECK_STR(out.signature, "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+  CHECK_STR(out.authorization,
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
+            "SignedHeaders=host;x-amz-date, "
+            "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+  CHECK_STR(out.amz_date, "20150830T123600Z");
+  CHECK(out.url == NULL && !out.host_given && out.host_len == 21);
+  /* Signing again hits the key cache and gives the same signature. */
+  CHECK(gls_sigv4_derivations(s) == 1);
+  CHECK(gls_sigv4_sign(s, &r, &out) == NULL);
+  CHECK_STR(out.signature, "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+  CHECK(gls_sigv4_derivations(s) == 1);
+
+  /* get-vanilla, query variant. */
+  r.presign = 3600;
+  CHECK(gls_sigv4_sign(s, &r, &out) == NULL);
+  CHECK_STR(out.signature, "e93c787ed7f371d5c6b165c1b38ede9550f4dce4144713e844b25b7192d3865d");
+  CHECK_STR(out.url,
+            "https://example.amazonaws.com/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential="
+            "AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2Faws4_request&X-Amz-Date=20150830T123600Z"
+            "&X-Amz-SignedHeaders=host&X-Amz-Expires=3600&X-Amz-Signature="
+            "e93c787ed7f371d5c6b165c1b38ede9550f4dce4144713e844b25b7192d3865d");
+  CHECK(out.authorization == NULL);
+  gls_sigv4_free(s);
+}
+
+static void test_headers_and_token(void) {
+  gls_sigv4 *s = gls_sigv4_new();
+  gls_sigv4_request r = vanilla();
+  gls_sigv4_result out;
+  gls_sigv4_header h[] = {{"My-Header1", 10, "value4", 6}, {"User-Agent", 10, "ua", 2},
+                          {"my-header1", 10, "  a \n  b  ", 10}, {"Authorization", 13, "x", 1}};
+  r.headers = h;
+  r.n_headers = 4;
+  r.session_token = "TOKEN";
+  r.session_token_len = 5;
+  r.url = "http://127.0.0.1:8000/x";
+  r.url_len = strlen(r.url);
+  CHECK(gls_sigv4_sign(s, &r, &out) == NULL);
+  CHECK_STR(out.canonical_request,
+            "GET\n/x\n\nhost:127.0.0.1:8000\nmy-header1:value4,a b\nx-amz-date:20150830T123600Z\n"
+            "x-amz-security-token:TOKEN\n\nhost;my-header1;x-amz-date;x-amz-security-token\n"
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(gls_sigv4_header_role(&r, "user-agent", 10) == GLS_SIGV4_UNSIGNED);
+  CHECK(gls_sigv4_header_role(&r, "authorization", 13) == GLS_SIGV4_REPLACED);
+  CHECK(gls_sigv4_header_role(&r, "x-amz-security-token", 20) == GLS_SIGV4_REPLACED);
+  CHECK(gls_sigv4_header_role(&r, "content-type", 12) == GLS_SIGV4_SIGNED);
+  r.omit_session_token = 1;
+  CHECK(gls_sigv4_sign(s, &r, &out) == NULL);
+  CHECK(strstr(out.canonical_request, "TOKEN") == NULL);
+  CHECK_STR(out.signed_headers, "host;my-header1;x-amz-date");
+  gls_sigv4_free(s);
+}
+
+static void test_key_cache(void) {
+  gls_sigv4 *s = gls_sigv4_new();
+  unsigned char k1[32], k2[32], k3[32];
+  /* The signing key from the SigV4 documentation's example (secret ...EXAMPLEKEY, 20150830,
+   * us-east-1, iam). */
+  static const char want_iam[] = "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9";
+  char hex[65];
+  size_t i;
+  CHECK(gls_sigv4_signing_key(s, SECRET, strlen(SECRET), "20150830", "us-east-1", 9, "iam", 3, k1) == 0);
+  for (i = 0; i < 32; i++) {
+    hex[2 * i] = "0123456789abcdef"[k1[i] >> 4];
+    hex[2 * i + 1] = "0123456789abcdef"[k1[i] & 15];
+  }
+  hex[64] = '\0';
+  CHECK_STR(hex, want_iam);
+  CHECK(gls_sigv4_derivations(s) == 1);
+  /* Each change of secret, date, region or service derives a new key. */
+  CHECK(gls_sigv4_signing_key(s, "other", 5, "20150830", "us-east-1", 9, "iam", 3, k2) == 0);
+  CHECK(memcmp(k1, k2, 32) != 0);
+  CHECK(gls_sigv4_signing_key(s, SECRET, strlen(SECRET), "20150831", "us-east-1", 9, "iam", 3, k2) == 0);
+  CHECK(memcmp(k1, k2, 32) != 0);
+  CHECK(gls_sigv4_signing_key(s, SECRET, strlen(SECRET), "20150830", "us-east-2", 9, "iam", 3, k2) == 0);
+  CHECK(memcmp(k1, k2, 32) != 0);
+  CHECK(gls_sigv4_derivations(s) == 4);
+  /* Four entries: the first is still there. */
+  CHECK(gls_sigv4_signing_key(s, SECRET, strlen(SECRET), "20150830", "us-east-1", 9, "iam", 3, k3) == 0);
+  CHECK(memcmp(k1, k3, 32) == 0);
+  CHECK(gls_sigv4_derivations(s) == 4);
+  /* A fifth evicts one; asking for the first again re-derives the same key. */
+  CHECK(gls_sigv4_signing_key(s, SECRET, strlen(SECRET), "20150830", "us-east-1", 9, "sts", 3, k2) == 0);
+  CHECK(gls_sigv4_signing_key(s, SECRET, strlen(SECRET), "20150830", "us-east-1", 9, "iam", 3, k3) == 0);
+  CHECK(memcmp(k1, k3, 32) == 0);
+  /* A secret longer than the stack buffer. */
+  {
+    char longsecret[400];
+    memset(longsecret, 'k', sizeof longsecret);
+    CHECK(gls_sigv4_signing_key(s, longsecret, sizeof longsecret, "20150830", "r", 1, "s", 1, k2) == 0);
+  }
+  gls_sigv4_free(s);
+  gls_sigv4_free(NULL);
+}
+
+static void test_bad_urls(void) {
+  gls_sigv4 *s = gls_sigv4_new();
+  gls_sigv4_request r = vanilla();
+  gls_sigv4_result out;
+  const char *bad[] = {"example.com/", "https:///", "https://u@h/", "https://h:8x/", "://h/", NULL};
+  size_t i;
+  for (i = 0; bad[i]; i++) {
+    r.url = bad[i];
+    r.url_len = strlen(bad[i]);
+    CHECK(gls_sigv4_sign(s, &r, &out) != NULL);
+  }
+  r.url = "https://h";
+  r.url_len = 9;
+  r.time = 400000000000LL; /* after year 9999 */
+  CHECK(gls_sigv4_sign(s, &r, &out) != NULL);
+  gls_sigv4_free(s);
+}
+
+int main(void) {
+  test_canonical_uri();
+  test_canonical_query();
+  test_hashes();
+  test_get_vanilla();
+  test_headers_and_token();
+  test_key_cache();
+  test_bad_urls();
+  return CTEST_DONE();
+}
