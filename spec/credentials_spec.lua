@@ -1,0 +1,666 @@
+local credentials = require("gameliftstreams.credentials")
+local helpers = require("helpers")
+local cjson = require("cjson")
+
+local STANDINS = "spec/support/aws_standins.lua"
+
+-- An environment table as a getenv function; HOME points nowhere unless given.
+local function env(t)
+  t = t or {}
+  if t.HOME == nil then t.HOME = "/nonexistent-home" end
+  if t.AWS_EC2_METADATA_DISABLED == nil then t.AWS_EC2_METADATA_DISABLED = "true" end
+  return function(k) return t[k] end
+end
+
+local pool
+local function ctl(srv, method, path, body)
+  pool = pool or helpers.core().http_pool{}
+  local res = pool:request{ method = method, url = srv.url .. "/_ctl/" .. path,
+    body = body and cjson.encode(body) or nil, timeout = 5 }
+  assert(not res.error, res.error and res.error.message)
+  if res.status == 200 then return cjson.decode(res.body) end
+  return res.status
+end
+
+local function log_of(srv, service)
+  local out = {}
+  for _, e in ipairs(ctl(srv, "GET", "log")) do
+    if not service or e.service == service then out[#out + 1] = e end
+  end
+  return out
+end
+
+local function shell_script(dir, name, body)
+  local path = helpers.write_file(dir .. "/" .. name, "#!/bin/sh\n" .. body)
+  os.execute("chmod +x " .. helpers.shell_quote(path))
+  return path
+end
+
+local function refute_secret(err, ...)
+  local text = tostring(err) .. " " .. tostring(err.message)
+  for _, s in ipairs{ ... } do
+    assert.is_nil(text:find(s, 1, true), "message leaks a secret: " .. text)
+  end
+end
+
+describe("explicit credentials", function()
+  it("turns a table of keys into a static provider", function()
+    local p = assert(credentials.from_config{ credentials = { access_key_id = "AKEXPL",
+      secret_access_key = "explicit-secret", session_token = "tok" } })
+    local c = assert(p:get())
+    assert.equal("AKEXPL", c.access_key_id)
+    assert.equal("explicit-secret", c.secret_access_key)
+    assert.equal("tok", c.session_token)
+    assert.is_nil(tostring(c):find("explicit-secret", 1, true))
+  end)
+
+  it("uses a provider object as it is", function()
+    local obj = { get = function() return { access_key_id = "AKOBJ", secret_access_key = "s" } end }
+    assert.equal(obj, credentials.from_config{ credentials = obj })
+  end)
+
+  it("rejects malformed explicit credentials", function()
+    local p, err = credentials.from_config{ credentials = { access_key_id = "AK" } }
+    assert.is_nil(p)
+    assert.equal("InvalidParameter", err.code)
+  end)
+
+  it("beats the environment", function()
+    local p = credentials.from_config{ credentials = { access_key_id = "AKEXPL", secret_access_key = "s" },
+      getenv = env{ AWS_ACCESS_KEY_ID = "AKENV", AWS_SECRET_ACCESS_KEY = "e" } }
+    assert.equal("AKEXPL", p:get().access_key_id)
+  end)
+end)
+
+describe("environment credentials", function()
+  it("reads the keys and the session token", function()
+    local p = credentials.from_config{ getenv = env{ AWS_ACCESS_KEY_ID = "AKENV",
+      AWS_SECRET_ACCESS_KEY = "env-secret", AWS_SESSION_TOKEN = "env-token" } }
+    local c = assert(p:get())
+    assert.same({ "AKENV", "env-secret", "env-token", "environment" },
+      { c.access_key_id, c.secret_access_key, c.session_token, c.provider })
+  end)
+
+  it("fails, naming the provider, when only the secret is set", function()
+    local p = credentials.from_config{ getenv = env{ AWS_SECRET_ACCESS_KEY = "lonely-secret" } }
+    local c, err = p:get()
+    assert.is_nil(c)
+    assert.equal("CredentialsError", err.code)
+    assert.matches("environment provider", err.message)
+    refute_secret(err, "lonely-secret")
+  end)
+
+  it("reads the real process environment by default (subprocess)", function()
+    local out = helpers.run("env AWS_ACCESS_KEY_ID=AKREAL AWS_SECRET_ACCESS_KEY=x AWS_EC2_METADATA_DISABLED=true "
+      .. helpers.lua_env() .. " lua5.4 -e 'print(assert(require(\"gameliftstreams.credentials\")"
+      .. ".from_config{}:get()).access_key_id)'")
+    assert.equal("AKREAL\n", out)
+  end)
+end)
+
+describe("shared-file credentials", function()
+  local dir
+  before_each(function() dir = helpers.tmpdir() end)
+  after_each(function() helpers.rm_rf(dir) end)
+
+  it("reads static keys of the default profile", function()
+    local k = helpers.write_file(dir .. "/credentials",
+      "[default]\naws_access_key_id = AKFILE\naws_secret_access_key = file-secret\naws_session_token = t\n")
+    local c = assert(credentials.from_config{ getenv = env{ AWS_SHARED_CREDENTIALS_FILE = k } }:get())
+    assert.same({ "AKFILE", "file-secret", "t" }, { c.access_key_id, c.secret_access_key, c.session_token })
+  end)
+
+  it("loses to the environment", function()
+    local k = helpers.write_file(dir .. "/credentials",
+      "[default]\naws_access_key_id = AKFILE\naws_secret_access_key = file-secret\n")
+    local p = credentials.from_config{ getenv = env{ AWS_SHARED_CREDENTIALS_FILE = k,
+      AWS_ACCESS_KEY_ID = "AKENV", AWS_SECRET_ACCESS_KEY = "e" } }
+    assert.equal("AKENV", p:get().access_key_id)
+  end)
+
+  it("an explicit profile option skips environment keys", function()
+    local k = helpers.write_file(dir .. "/credentials",
+      "[work]\naws_access_key_id = AKWORK\naws_secret_access_key = w\n")
+    local p = credentials.from_config{ profile = "work", getenv = env{ AWS_SHARED_CREDENTIALS_FILE = k,
+      AWS_ACCESS_KEY_ID = "AKENV", AWS_SECRET_ACCESS_KEY = "e" } }
+    assert.equal("AKWORK", p:get().access_key_id)
+  end)
+
+  it("uses AWS_PROFILE, and the credentials file wins over the config file", function()
+    local c = helpers.write_file(dir .. "/config",
+      "[profile work]\naws_access_key_id = AKCONFIG\naws_secret_access_key = c\n")
+    local k = helpers.write_file(dir .. "/credentials",
+      "[work]\naws_access_key_id = AKCREDS\naws_secret_access_key = k\n")
+    local p = credentials.from_config{ getenv = env{ AWS_CONFIG_FILE = c, AWS_SHARED_CREDENTIALS_FILE = k,
+      AWS_PROFILE = "work" } }
+    local got = p:get()
+    assert.equal("AKCREDS", got.access_key_id)
+    assert.equal("k", got.secret_access_key)
+  end)
+
+  it("fails when the chosen profile does not exist", function()
+    local c = helpers.write_file(dir .. "/config", "[default]\nregion = us-west-2\n")
+    local p = credentials.from_config{ getenv = env{ AWS_CONFIG_FILE = c, AWS_PROFILE = "ghost" } }
+    local got, err = p:get()
+    assert.is_nil(got)
+    assert.matches('profile "ghost" not found', err.message)
+  end)
+
+  it("lists what was tried when nothing is configured", function()
+    local c = helpers.write_file(dir .. "/config", "[default]\nregion = us-west-2\n")
+    local got, err = credentials.from_config{ getenv = env{ AWS_CONFIG_FILE = c } }:get()
+    assert.is_nil(got)
+    assert.equal("CredentialsError", err.code)
+    for _, what in ipairs{ "environment", "web identity", 'profile "default"', "container",
+                           "instance metadata (disabled)" } do
+      assert.truthy(err.message:find(what, 1, true), what .. " missing from: " .. err.message)
+    end
+  end)
+
+  it("does no I/O when the provider is created", function()
+    local reads = 0
+    local p = credentials.from_config{ getenv = function(k) reads = reads + 1 return nil end }
+    assert.equal(0, reads)
+    assert.is_table(p)
+  end)
+end)
+
+describe("credential_process", function()
+  local dir
+  before_each(function() dir = helpers.tmpdir() end)
+  after_each(function() helpers.rm_rf(dir) end)
+
+  local function with_process(script, extra)
+    local c = helpers.write_file(dir .. "/config",
+      "[default]\ncredential_process = " .. script .. (extra or "") .. "\n")
+    return { getenv = env{ AWS_CONFIG_FILE = c } }
+  end
+
+  it("runs the command and reads its JSON", function()
+    local s = shell_script(dir, "ok.sh", [[
+echo run >> "$(dirname "$0")/count"
+printf '%s' '{"Version": 1, "AccessKeyId": "AKPROC", "SecretAccessKey": "proc-secret",
+  "SessionToken": "proc-token", "Expiration": "2099-01-01T00:00:00Z"}'
+]])
+    local p = credentials.from_config(with_process(s))
+    local c = assert(p:get())
+    assert.same({ "AKPROC", "proc-secret", "proc-token" }, { c.access_key_id, c.secret_access_key, c.session_token })
+    assert.equal(4070908800, c.expiration)
+    assert(p:get())
+    assert.equal("run\n", helpers.read_file(dir .. "/count"))
+  end)
+
+  it("passes arguments through the shell", function()
+    local s = shell_script(dir, "args.sh", [[
+printf '{"Version":1,"AccessKeyId":"%s","SecretAccessKey":"x"}' "$1"
+]])
+    local c = assert(credentials.from_config(with_process(s, " AKARG")):get())
+    assert.equal("AKARG", c.access_key_id)
+  end)
+
+  it("reports a non-zero exit without echoing the output", function()
+    local s = shell_script(dir, "fail.sh", "echo '{\"SecretAccessKey\":\"leaked-secret\"}'\nexit 1\n")
+    local c, err = credentials.from_config(with_process(s)):get()
+    assert.is_nil(c)
+    assert.equal("CredentialsError", err.code)
+    assert.equal("credentials: process provider: command exited with status 1", err.message)
+    refute_secret(err, "leaked-secret")
+  end)
+
+  it("reports output that is not JSON", function()
+    local s = shell_script(dir, "bad.sh", "echo 'AccessKeyId=AK SecretAccessKey=plain-secret'\n")
+    local _, err = credentials.from_config(with_process(s)):get()
+    assert.matches("process provider: command output is not a JSON object", err.message)
+    refute_secret(err, "plain-secret")
+  end)
+
+  it("refuses a Version other than 1 and missing keys", function()
+    local s = shell_script(dir, "v2.sh", "echo '{\"Version\":2,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"v2-secret\"}'\n")
+    local _, err = credentials.from_config(with_process(s)):get()
+    assert.matches("unsupported Version 2", err.message)
+    refute_secret(err, "v2-secret")
+    s = shell_script(dir, "nokey.sh", "echo '{\"Version\":1,\"AccessKeyId\":\"A\"}'\n")
+    _, err = credentials.from_config(with_process(s)):get()
+    assert.matches("lacks AccessKeyId or SecretAccessKey", err.message)
+  end)
+
+  it("refreshes credentials that are about to expire (injected clock)", function()
+    local s = shell_script(dir, "exp.sh", [[
+echo run >> "$(dirname "$0")/count"
+n=$(wc -l < "$(dirname "$0")/count" | tr -d ' ')
+printf '{"Version":1,"AccessKeyId":"AK%s","SecretAccessKey":"x","Expiration":"2030-01-01T01:00:00Z"}' "$n"
+]])
+    local now = credentials.parse_time("2030-01-01T00:00:00Z")
+    local opts = with_process(s)
+    opts.clock = function() return now end
+    local p = credentials.from_config(opts)
+    assert.equal("AK1", p:get().access_key_id)
+    now = now + 3600 - 301
+    assert.equal("AK1", p:get().access_key_id)
+    now = now + 2 -- inside the 5-minute window
+    assert.equal("AK2", p:get().access_key_id)
+  end)
+end)
+
+describe("STS AssumeRole from a profile", function()
+  local srv, dir
+  setup(function() srv = helpers.spawn_server(STANDINS, { "sts" }) end)
+  teardown(function() srv.stop() end)
+  before_each(function()
+    dir = helpers.tmpdir()
+    ctl(srv, "POST", "reset")
+    ctl(srv, "POST", "config", { secrets = { AKSOURCE = "source-secret" } })
+  end)
+  after_each(function() helpers.rm_rf(dir) end)
+
+  local function opts_for(config_text, extra_env, extra)
+    local c = helpers.write_file(dir .. "/config", config_text)
+    local e = { AWS_CONFIG_FILE = c, AWS_SHARED_CREDENTIALS_FILE = dir .. "/none" }
+    for k, v in pairs(extra_env or {}) do e[k] = v end
+    local o = { getenv = env(e), sts_endpoint = srv.url }
+    for k, v in pairs(extra or {}) do o[k] = v end
+    return o
+  end
+
+  it("assumes the role with the source profile's keys, signed (verified by the stand-in)", function()
+    local p = credentials.from_config(opts_for([[
+[profile dev]
+role_arn = arn:aws:iam::123456789012:role/dev
+source_profile = base
+role_session_name = my-session
+external_id = ext-123
+duration_seconds = 900
+[profile base]
+aws_access_key_id = AKSOURCE
+aws_secret_access_key = source-secret
+]], nil, { profile = "dev", region = "us-west-2" }))
+    local c = assert(p:get())
+    assert.matches("^ASIASTANDIN", c.access_key_id)
+    assert.matches("^standin%-secret%-", c.secret_access_key)
+    assert.matches("^standin%-token%-", c.session_token)
+    assert.is_number(c.expiration)
+    local log = log_of(srv, "sts")
+    assert.equal(1, #log)
+    local e = log[1]
+    assert.same({ "AssumeRole", "2011-06-15", "arn:aws:iam::123456789012:role/dev", "my-session", "ext-123", "900" },
+      { e.params.Action, e.params.Version, e.params.RoleArn, e.params.RoleSessionName, e.params.ExternalId,
+        e.params.DurationSeconds })
+    assert.matches("^AWS4%-HMAC%-SHA256 Credential=AKSOURCE/%d+/us%-west%-2/sts/aws4_request", e.headers.authorization)
+    assert.is_true(e.signature_ok)
+    assert.equal("application/x-www-form-urlencoded; charset=utf-8", e.headers["content-type"])
+  end)
+
+  it("the stand-in rejects a wrong signature, and the error names the provider without secrets", function()
+    ctl(srv, "POST", "config", { secrets = { AKSOURCE = "the-real-secret" } })
+    local p = credentials.from_config(opts_for(
+      "[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n"
+      .. "[profile base]\naws_access_key_id = AKSOURCE\naws_secret_access_key = a-wrong-secret\n"))
+    local c, err = p:get()
+    assert.is_nil(c)
+    assert.equal("CredentialsError", err.code)
+    assert.matches("assume role provider: STS AssumeRole failed: SignatureDoesNotMatch", err.message)
+    assert.equal(403, err.status)
+    refute_secret(err, "a-wrong-secret", "the-real-secret")
+  end)
+
+  it("reports an STS error with its code and message", function()
+    ctl(srv, "POST", "config", { sts_error = { code = "AccessDenied", message = "not allowed", status = 403 } })
+    local p = credentials.from_config(opts_for(
+      "[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n"
+      .. "[profile base]\naws_access_key_id = AKSOURCE\naws_secret_access_key = source-secret\n"))
+    local _, err = p:get()
+    assert.equal("credentials: assume role provider: STS AssumeRole failed: AccessDenied: not allowed (HTTP 403)",
+      err.message)
+    refute_secret(err, "source-secret")
+  end)
+
+  it("chains source profiles: each hop is signed by the previous hop's credentials", function()
+    local p = credentials.from_config(opts_for([[
+[profile a]
+role_arn = arn:aws:iam::1:role/a
+source_profile = b
+[profile b]
+role_arn = arn:aws:iam::1:role/b
+source_profile = c
+[profile c]
+aws_access_key_id = AKSOURCE
+aws_secret_access_key = source-secret
+]], nil, { profile = "a" }))
+    local c = assert(p:get())
+    local log = log_of(srv, "sts")
+    assert.equal(2, #log)
+    assert.equal("arn:aws:iam::1:role/b", log[1].params.RoleArn)
+    assert.equal("AKSOURCE", log[1].signer)
+    assert.equal("arn:aws:iam::1:role/a", log[2].params.RoleArn)
+    assert.matches("^ASIASTANDIN", log[2].signer)
+    assert.is_true(log[2].signature_ok)
+    assert.matches("x%-amz%-security%-token", log[2].headers.authorization)
+    assert.are_not.equal(log[2].signer, c.access_key_id)
+  end)
+
+  it("detects a source_profile cycle", function()
+    local p = credentials.from_config(opts_for(
+      "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n"
+      .. "[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n", nil, { profile = "a" }))
+    local c, err = p:get()
+    assert.is_nil(c)
+    assert.matches("cycle", err.message)
+    assert.equal(0, #log_of(srv, "sts"))
+  end)
+
+  it("lets a profile with keys be its own source", function()
+    local p = credentials.from_config(opts_for(
+      "[default]\nrole_arn = arn:aws:iam::1:role/self\nsource_profile = default\n"
+      .. "aws_access_key_id = AKSOURCE\naws_secret_access_key = source-secret\n"))
+    assert(p:get())
+    assert.equal("AKSOURCE", log_of(srv, "sts")[1].signer)
+  end)
+
+  it("takes the source from credential_source = Environment", function()
+    local p = credentials.from_config(opts_for(
+      "[profile envrole]\nrole_arn = arn:aws:iam::1:role/e\ncredential_source = Environment\n",
+      { AWS_ACCESS_KEY_ID = "AKSOURCE", AWS_SECRET_ACCESS_KEY = "source-secret", AWS_PROFILE = "envrole" }))
+    -- AWS_PROFILE does not skip the environment provider, which answers first: use the option.
+    local o = opts_for("[profile envrole]\nrole_arn = arn:aws:iam::1:role/e\ncredential_source = Environment\n",
+      { AWS_ACCESS_KEY_ID = "AKSOURCE", AWS_SECRET_ACCESS_KEY = "source-secret" }, { profile = "envrole" })
+    assert.equal("AKSOURCE", p:get().access_key_id)
+    local c = assert(credentials.from_config(o):get())
+    assert.matches("^ASIASTANDIN", c.access_key_id)
+    assert.equal("AKSOURCE", log_of(srv, "sts")[1].signer)
+  end)
+
+  it("refuses role_arn without a source", function()
+    local _, err = credentials.from_config(opts_for("[default]\nrole_arn = arn:aws:iam::1:role/x\n")):get()
+    assert.matches("role_arn without source_profile", err.message)
+  end)
+
+  it("finds the STS endpoint in AWS_ENDPOINT_URL_STS and the profile's endpoint_url", function()
+    local base = "[profile base]\naws_access_key_id = AKSOURCE\naws_secret_access_key = source-secret\n"
+    local o = opts_for("[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n" .. base,
+      { AWS_ENDPOINT_URL_STS = srv.url })
+    o.sts_endpoint = nil
+    assert(credentials.from_config(o):get())
+    o = opts_for("[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\nendpoint_url = "
+      .. srv.url .. "\n" .. base)
+    o.sts_endpoint = nil
+    assert(credentials.from_config(o):get())
+    assert.equal(2, #log_of(srv, "sts"))
+  end)
+
+  it("caches assumed-role credentials and refreshes them 5 minutes before expiry", function()
+    ctl(srv, "POST", "config", { expires_in = 900 })
+    local core = helpers.core()
+    local skew = 0
+    local p = credentials.from_config(opts_for(
+      "[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n"
+      .. "[profile base]\naws_access_key_id = AKSOURCE\naws_secret_access_key = source-secret\n",
+      nil, { clock = function() return core.time() + skew end }))
+    local c1 = assert(p:get())
+    assert.equal(c1, p:get())
+    assert.equal(1, #log_of(srv, "sts"))
+    skew = 900 - 290 -- inside the refresh window
+    local c2 = assert(p:get())
+    assert.are_not.equal(c1.access_key_id, c2.access_key_id)
+    assert.equal(2, #log_of(srv, "sts"))
+  end)
+
+  it("keeps valid credentials when a refresh fails, and fails once they expired", function()
+    ctl(srv, "POST", "config", { expires_in = 900 })
+    local core = helpers.core()
+    local skew = 0
+    local p = credentials.from_config(opts_for(
+      "[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n"
+      .. "[profile base]\naws_access_key_id = AKSOURCE\naws_secret_access_key = source-secret\n",
+      nil, { clock = function() return core.time() + skew end }))
+    local c1 = assert(p:get())
+    ctl(srv, "POST", "config", { sts_error = { code = "InternalFailure", message = "down", status = 500 } })
+    skew = 900 - 100
+    assert.equal(c1, p:get())
+    skew = 1000
+    local c, err = p:get()
+    assert.is_nil(c)
+    assert.matches("InternalFailure", err.message)
+  end)
+
+  it("shares one refresh between ten concurrent tasks", function()
+    ctl(srv, "POST", "config", { delay = 0.2 })
+    local sched = require("gameliftstreams.sched")
+    local p = credentials.from_config(opts_for(
+      "[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n"
+      .. "[profile base]\naws_access_key_id = AKSOURCE\naws_secret_access_key = source-secret\n"))
+    local tasks = {}
+    for i = 1, 10 do tasks[i] = sched.spawn(function() return assert(p:get()).access_key_id end) end
+    assert(sched.run())
+    local first = tasks[1].result
+    assert.matches("^ASIASTANDIN", first)
+    for i = 1, 10 do
+      assert.equal("done", tasks[i].status)
+      assert.equal(first, tasks[i].result)
+    end
+    assert.equal(1, #log_of(srv, "sts"))
+  end)
+end)
+
+describe("web identity", function()
+  local srv, dir
+  setup(function() srv = helpers.spawn_server(STANDINS, { "sts", "--web_token", "jwt-1" }) end)
+  teardown(function() srv.stop() end)
+  before_each(function()
+    dir = helpers.tmpdir()
+    ctl(srv, "POST", "reset")
+  end)
+  after_each(function() helpers.rm_rf(dir) end)
+
+  it("calls AssumeRoleWithWebIdentity unsigned with the token file from the environment", function()
+    local tf = helpers.write_file(dir .. "/token", "jwt-1\n")
+    local p = credentials.from_config{ sts_endpoint = srv.url, getenv = env{
+      AWS_WEB_IDENTITY_TOKEN_FILE = tf, AWS_ROLE_ARN = "arn:aws:iam::1:role/web",
+      AWS_ROLE_SESSION_NAME = "pod-1" } }
+    local c = assert(p:get())
+    assert.matches("^ASIASTANDIN", c.access_key_id)
+    local e = log_of(srv, "sts")[1]
+    assert.equal("AssumeRoleWithWebIdentity", e.params.Action)
+    assert.equal("jwt-1", e.params.WebIdentityToken)
+    assert.equal("pod-1", e.params.RoleSessionName)
+    assert.equal("arn:aws:iam::1:role/web", e.params.RoleArn)
+    assert.is_nil(e.headers.authorization)
+  end)
+
+  it("comes before the profile and reads the token again on refresh", function()
+    local tf = helpers.write_file(dir .. "/token", "jwt-1")
+    local k = helpers.write_file(dir .. "/credentials", "[default]\naws_access_key_id = AKFILE\naws_secret_access_key = f\n")
+    local skew = 0
+    local core = helpers.core()
+    local p = credentials.from_config{ sts_endpoint = srv.url, clock = function() return core.time() + skew end,
+      getenv = env{ AWS_WEB_IDENTITY_TOKEN_FILE = tf, AWS_ROLE_ARN = "arn:aws:iam::1:role/web",
+                    AWS_SHARED_CREDENTIALS_FILE = k } }
+    assert.matches("^ASIASTANDIN", p:get().access_key_id)
+    helpers.write_file(tf, "jwt-2")
+    skew = 3600
+    local c, err = p:get()
+    assert.is_nil(c)
+    assert.matches("web identity provider: STS AssumeRoleWithWebIdentity failed: InvalidIdentityToken", err.message)
+    refute_secret(err, "jwt-2")
+    local log = log_of(srv, "sts")
+    assert.equal("jwt-2", log[2].params.WebIdentityToken)
+  end)
+
+  it("reads web_identity_token_file and role_arn from the profile", function()
+    local tf = helpers.write_file(dir .. "/token", "jwt-1")
+    local c = helpers.write_file(dir .. "/config",
+      "[profile w]\nrole_arn = arn:aws:iam::1:role/pw\nweb_identity_token_file = " .. tf .. "\n")
+    local got = assert(credentials.from_config{ profile = "w", sts_endpoint = srv.url,
+      getenv = env{ AWS_CONFIG_FILE = c } }:get())
+    assert.matches("^ASIASTANDIN", got.access_key_id)
+    assert.equal("arn:aws:iam::1:role/pw", log_of(srv, "sts")[1].params.RoleArn)
+  end)
+
+  it("names the provider when the token file is missing", function()
+    local _, err = credentials.from_config{ sts_endpoint = srv.url, getenv = env{
+      AWS_WEB_IDENTITY_TOKEN_FILE = dir .. "/missing", AWS_ROLE_ARN = "arn:aws:iam::1:role/web" } }:get()
+    assert.matches("web identity provider: cannot read the token file", err.message)
+  end)
+end)
+
+describe("container credentials", function()
+  local srv, dir
+  setup(function() srv = helpers.spawn_server(STANDINS, { "container" }) end)
+  teardown(function() srv.stop() end)
+  before_each(function()
+    dir = helpers.tmpdir()
+    ctl(srv, "POST", "reset")
+  end)
+  after_each(function() helpers.rm_rf(dir) end)
+
+  it("fetches from AWS_CONTAINER_CREDENTIALS_FULL_URI with the authorization token", function()
+    ctl(srv, "POST", "config", { auth_token = "container-auth" })
+    local p = credentials.from_config{ getenv = env{ AWS_CONTAINER_CREDENTIALS_FULL_URI = srv.url .. "/creds",
+      AWS_CONTAINER_AUTHORIZATION_TOKEN = "container-auth" } }
+    local c = assert(p:get())
+    assert.matches("^ASIASTANDIN", c.access_key_id)
+    assert.matches("^standin%-token", c.session_token)
+    local log = log_of(srv, "container")
+    assert.equal(1, #log)
+    assert.equal("container-auth", log[1].headers.authorization)
+  end)
+
+  it("reads AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE on each fetch, before the plain token", function()
+    ctl(srv, "POST", "config", { auth_token = "from-file-1", expires_in = 60 })
+    local tf = helpers.write_file(dir .. "/token", "from-file-1\n")
+    local p = credentials.from_config{ getenv = env{ AWS_CONTAINER_CREDENTIALS_FULL_URI = srv.url .. "/creds",
+      AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = tf, AWS_CONTAINER_AUTHORIZATION_TOKEN = "ignored" } }
+    assert(p:get())
+    -- expires in 60 s: inside the refresh window, so the next get fetches again
+    helpers.write_file(tf, "from-file-2")
+    ctl(srv, "POST", "config", { auth_token = "from-file-2" })
+    assert(p:get())
+    local log = log_of(srv, "container")
+    assert.equal(2, #log)
+    assert.equal("from-file-1", log[1].headers.authorization)
+    assert.equal("from-file-2", log[2].headers.authorization)
+  end)
+
+  it("fails naming the provider when the endpoint refuses", function()
+    ctl(srv, "POST", "config", { auth_token = "right" })
+    local _, err = credentials.from_config{ getenv = env{ AWS_CONTAINER_CREDENTIALS_FULL_URI = srv.url .. "/creds",
+      AWS_CONTAINER_AUTHORIZATION_TOKEN = "wrong-token" } }:get()
+    assert.equal("credentials: container provider: endpoint answered HTTP 401", err.message)
+    refute_secret(err, "wrong-token")
+  end)
+
+  it("joins AWS_CONTAINER_CREDENTIALS_RELATIVE_URI to the container host", function()
+    local p = credentials.from_config{ container_endpoint = srv.url,
+      getenv = env{ AWS_CONTAINER_CREDENTIALS_RELATIVE_URI = "/v2/credentials/abc-123" } }
+    assert(p:get())
+    assert.equal("/v2/credentials/abc-123", log_of(srv, "container")[1].path)
+  end)
+
+  it("allows http full URIs only to loopback and the container hosts", function()
+    for _, u in ipairs{ "http://127.0.0.1:80/x", "http://127.1.2.3/x", "http://localhost:9/x",
+                        "http://[::1]:8/x", "http://169.254.170.2/v2", "http://169.254.170.23/v1",
+                        "http://[fd00:ec2::23]/x", "https://creds.example.com/x" } do
+      assert.is_true(credentials.allowed_full_uri(u), u)
+    end
+    for _, u in ipairs{ "http://example.com/x", "http://10.0.0.1/x", "http://127.0.0.1.evil.com/x",
+                        "ftp://127.0.0.1/x", "http://localhost.evil/x" } do
+      assert.is_false(credentials.allowed_full_uri(u), u)
+    end
+    local _, err = credentials.from_config{ getenv = env{
+      AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://example.com/creds" } }:get()
+    assert.matches("container provider: AWS_CONTAINER_CREDENTIALS_FULL_URI must use https", err.message)
+  end)
+end)
+
+describe("EC2 instance metadata", function()
+  local srv
+  setup(function() srv = helpers.spawn_server(STANDINS, { "imds" }) end)
+  teardown(function() srv.stop() end)
+  before_each(function() ctl(srv, "POST", "reset") end)
+
+  local function imds_env(extra)
+    local t = { AWS_EC2_METADATA_DISABLED = "false", AWS_EC2_METADATA_SERVICE_ENDPOINT = srv.url }
+    for k, v in pairs(extra or {}) do t[k] = v end
+    return env(t)
+  end
+
+  it("asks for a token first, then the role and its credentials with the token", function()
+    local c = assert(credentials.from_config{ getenv = imds_env() }:get())
+    assert.matches("^ASIASTANDIN", c.access_key_id)
+    assert.equal("instance metadata", c.provider)
+    local log = log_of(srv, "imds")
+    assert.equal(3, #log)
+    assert.equal("PUT", log[1].method)
+    assert.equal("/latest/api/token", log[1].path)
+    assert.equal("21600", log[1].headers["x-aws-ec2-metadata-token-ttl-seconds"])
+    assert.equal("/latest/meta-data/iam/security-credentials/", log[2].path)
+    assert.equal("/latest/meta-data/iam/security-credentials/standin-role", log[3].path)
+    assert.equal("standin-imds-token", log[2].headers["x-aws-ec2-metadata-token"])
+    assert.equal("standin-imds-token", log[3].headers["x-aws-ec2-metadata-token"])
+  end)
+
+  it("falls back to IMDSv1 when the token call is refused", function()
+    ctl(srv, "POST", "config", { imds_v1 = true })
+    assert(credentials.from_config{ getenv = imds_env() }:get())
+    local log = log_of(srv, "imds")
+    assert.equal(3, #log)
+    assert.is_nil(log[3].headers["x-aws-ec2-metadata-token"])
+  end)
+
+  it("retries a failing credentials request once", function()
+    ctl(srv, "POST", "config", { fail = 1, fail_status = 500 })
+    assert(credentials.from_config{ getenv = imds_env() }:get())
+    assert.equal(4, #log_of(srv, "imds"))
+  end)
+
+  it("is skipped when AWS_EC2_METADATA_DISABLED=true", function()
+    local c, err = credentials.from_config{ getenv = imds_env{ AWS_EC2_METADATA_DISABLED = "TRUE" } }:get()
+    assert.is_nil(c)
+    assert.matches("instance metadata %(disabled%)", err.message)
+    assert.equal(0, #log_of(srv, "imds"))
+  end)
+
+  it("takes the endpoint from the profile's ec2_metadata_service_endpoint", function()
+    local dir = helpers.tmpdir()
+    local cfg = helpers.write_file(dir .. "/config", "[default]\nec2_metadata_service_endpoint = " .. srv.url .. "\n")
+    local ok = credentials.from_config{ getenv = env{ AWS_EC2_METADATA_DISABLED = "false",
+      AWS_CONFIG_FILE = cfg } }:get()
+    helpers.rm_rf(dir)
+    assert.truthy(ok)
+    assert.equal(3, #log_of(srv, "imds"))
+  end)
+
+  it("counts as not configured when nothing answers", function()
+    -- a port that was just free: connection refused at once
+    local sock = require("socket").bind("127.0.0.1", 0)
+    local _, port = sock:getsockname()
+    sock:close()
+    local c, err = credentials.from_config{ getenv = imds_env{
+      AWS_EC2_METADATA_SERVICE_ENDPOINT = "http://127.0.0.1:" .. port } }:get()
+    assert.is_nil(c)
+    assert.matches("none found", err.message)
+    assert.matches("instance metadata %(no answer", err.message)
+  end)
+end)
+
+describe("credentials.parse_time", function()
+  it("reads ISO 8601 with Z, fractions and offsets, and epoch numbers", function()
+    assert.equal(0, credentials.parse_time("1970-01-01T00:00:00Z"))
+    assert.equal(951782400, credentials.parse_time("2000-02-29T00:00:00Z"))
+    assert.equal(951782400.25, credentials.parse_time("2000-02-29T00:00:00.25Z"))
+    assert.equal(951782400 - 3600, credentials.parse_time("2000-02-29T00:00:00+01:00"))
+    assert.equal(1795374000, credentials.parse_time("2026-11-22T19:00:00Z"))
+    assert.equal(12, credentials.parse_time("12"))
+    assert.is_nil(credentials.parse_time("tomorrow"))
+  end)
+
+  it("parses STS XML, unescaping entities", function()
+    local c = credentials.parse_sts("<X><Credentials><AccessKeyId>AK</AccessKeyId><SecretAccessKey>a&amp;b"
+      .. "</SecretAccessKey><SessionToken>t</SessionToken><Expiration>2000-02-29T00:00:00Z</Expiration>"
+      .. "</Credentials></X>")
+    assert.same({ "AK", "a&b", "t", 951782400 }, { c.access_key_id, c.secret_access_key, c.session_token, c.expiration })
+    local none, e = credentials.parse_sts("<ErrorResponse><Error><Code>Throttling</Code><Message>slow &lt;down&gt;"
+      .. "</Message></Error><RequestId>r1</RequestId></ErrorResponse>")
+    assert.is_nil(none)
+    assert.same({ code = "Throttling", message = "slow <down>", request_id = "r1" }, e)
+  end)
+end)
