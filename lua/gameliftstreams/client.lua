@@ -374,7 +374,7 @@ function _M.is_clock_skew_error(err)
   if SKEW_TEXT_CODES[err.code] then
     local msg = lower(tostring(err.message or ""))
     return find(msg, "expired", 1, true) ~= nil or find(msg, "in the future", 1, true) ~= nil
-      or find(msg, "skew", 1, true) ~= nil
+      or find(msg, "skew", 1, true) ~= nil or find(msg, "not yet current", 1, true) ~= nil
   end
   return false
 end
