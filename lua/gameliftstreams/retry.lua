@@ -173,12 +173,13 @@ local function base_delay(self, kind)
   return 1
 end
 
--- x-amz-retry-after: integer milliseconds; anything else is ignored.
+-- x-amz-retry-after: milliseconds (an integer; a decimal such as "30.0" is read too);
+-- anything else is ignored.
 local function retry_after(headers)
   if type(headers) ~= "table" then return nil end
   local v = headers["x-amz-retry-after"]
   if type(v) ~= "string" then return nil end
-  v = v:match("^%s*(%d+)%s*$")
+  v = v:match("^%s*(%d+%.?%d*)%s*$")
   return v and tonumber(v) / 1000 or nil
 end
 
