@@ -1,0 +1,251 @@
+--- Waiters: poll an operation until the model's acceptors say success or failure,
+-- with the Smithy waiter algorithm.
+--
+--     local out, err = client:wait("stream_session_active",
+--       { Identifier = "sg-1", StreamSessionIdentifier = arn }, { max_wait = 300 })
+--
+-- Names: the model's five waiters, snake_case or PascalCase.
+-- opts:
+--   max_wait   total seconds (default: the model's delay * max_attempts, as botocore);
+--   min_delay, max_delay  seconds (default: the model's Smithy minDelay / maxDelay);
+--   fail_fast  stream_session_active only, default true: also fail as soon as the
+--              session is TERMINATING or TERMINATED (it can never become ACTIVE);
+--   cancel     a function returning true, or a table whose `cancelled` field becomes true;
+--   rng        function() -> [0, 1) (default math.random), for tests.
+--
+-- Delays: attempt n (n >= 1 done) waits random(min_delay, min(max_delay, min_delay * 2^(n-1))),
+-- never past the deadline: when the next delay would cross it, the waiter sleeps until
+-- the deadline and makes one last attempt there. Time is `sched.now` (monotonic); waits go
+-- through `sched.sleep`, so inside a task they yield.
+--
+-- Results: the last output on success. Otherwise nil and an error object:
+--   WaiterFailure  a failure acceptor matched (err.state = "failure", err.last_output or
+--                  err.last_error), or the operation failed with an error no acceptor
+--                  matches (err.state = "error", err.last_error = that error; retryable
+--                  errors were already retried by the client);
+--   WaiterTimeout  max_wait elapsed (err.last_output / err.last_error of the last attempt);
+--   Cancelled      opts.cancel fired, or the task running the waiter was cancelled.
+-- Every one carries err.waiter and err.attempts.
+local _M = { _VERSION = "0.1" }
+
+local type, error, pairs, tostring, tonumber = type, error, pairs, tostring, tonumber
+local math_min, math_max = math.min, math.max
+
+local errors, model, sched
+local function deps()
+  if not errors then
+    errors = require("gameliftstreams.errors")
+    model = require("gameliftstreams.model")
+    sched = require("gameliftstreams.sched")
+  end
+end
+
+local by_snake
+local function resolve(name)
+  deps()
+  if type(name) ~= "string" then error("wait: waiter name must be a string", 3) end
+  if not by_snake then
+    by_snake = {}
+    for k, w in pairs(model.waiters) do
+      by_snake[w.snake or k] = k
+    end
+  end
+  local key = model.waiters[name] and name or by_snake[name]
+  if not key then return nil end
+  return key, model.waiters[key]
+end
+
+--- Extra acceptors beyond the model, on by default, off with opts.fail_fast = false.
+_M.fail_fast = {
+  StreamSessionActive = {
+    { matcher = "path", argument = "Status", expected = "TERMINATING", state = "failure" },
+    { matcher = "path", argument = "Status", expected = "TERMINATED", state = "failure" },
+  },
+}
+
+-- A JMESPath subset: dotted fields ("A.B"), and "List[].Field" projections.
+local function search(v, path)
+  local head, rest = path:match("^([^%.%[]+)%[%]%.?(.*)$")
+  if head then
+    local list = v and v[head]
+    if type(list) ~= "table" then return nil end
+    local out = {}
+    for i = 1, #list do
+      out[#out + 1] = rest ~= "" and search(list[i], rest) or list[i]
+    end
+    return out
+  end
+  for part in path:gmatch("[^%.]+") do
+    if type(v) ~= "table" then return nil end
+    v = v[part]
+  end
+  return v
+end
+_M.search = search
+
+local function equals(a, b)
+  if a == b then return true end
+  if type(a) == "number" or type(b) == "number" then return tonumber(a) == tonumber(b) end
+  return false
+end
+
+-- Does the acceptor match this outcome (output, or error)?
+local function matches(a, out, err)
+  local m = a.matcher
+  if m == "error" then
+    if not err then
+      return a.expected == false
+    end
+    if a.expected == true then return true end
+    return err.code == a.expected
+  end
+  if m == "status" then
+    local status = err and err.status or (out and 200)
+    return status ~= nil and tonumber(a.expected) == status
+  end
+  if err then return false end
+  local v = search(out, a.argument or "")
+  if m == "path" then return equals(v, a.expected) end
+  if type(v) ~= "table" then return false end
+  if m == "pathAll" then
+    if #v == 0 then return false end
+    for i = 1, #v do if not equals(v[i], a.expected) then return false end end
+    return true
+  elseif m == "pathAny" then
+    for i = 1, #v do if equals(v[i], a.expected) then return true end end
+    return false
+  end
+  return false
+end
+_M.matches = matches
+
+local function is_cancelled(c)
+  if c == nil then return false end
+  if type(c) == "function" then return c() and true or false end
+  if type(c) == "table" then
+    if type(c.cancelled) == "function" then return c:cancelled() and true or false end
+    return c.cancelled and true or false
+  end
+  return false
+end
+
+--- A cancel token for opts.cancel: `tok:cancel()` makes the waiter return `Cancelled`.
+function _M.cancel_token()
+  local tok = { cancelled = false }
+  function tok.cancel() tok.cancelled = true end
+  return tok
+end
+
+local function positive(v, what)
+  if v == nil then return nil end
+  if type(v) ~= "number" or v ~= v or v < 0 then
+    return nil, errors.invalid(what .. " must be a non-negative number")
+  end
+  return v
+end
+
+-- Sleeps `s` seconds; with a cancel token, in slices so it is noticed. nil, err on cancel.
+local SLICE = 0.1
+local function wait_for(s, cancel)
+  if cancel == nil then return sched.sleep(s) end
+  local stop = sched.now() + s
+  while true do
+    if is_cancelled(cancel) then return nil, "token" end
+    local left = stop - sched.now()
+    if left <= 0 then return true end
+    local ok, err = sched.sleep(math_min(left, SLICE))
+    if not ok then return nil, err end
+  end
+end
+
+--- Waits for `name` (e.g. "stream_session_active"); see the module comment.
+-- @return output, or nil and an error object (WaiterFailure, WaiterTimeout, Cancelled,
+--   InvalidParameter)
+function _M.wait(client, name, input, opts)
+  if type(client) ~= "table" or type(client.call) ~= "function" then
+    error("wait: client must be an SDK client", 2)
+  end
+  local key, w = resolve(name)
+  if not key then return nil, errors.invalid("unknown waiter '" .. tostring(name) .. "'") end
+  if input ~= nil and type(input) ~= "table" then error("wait: input must be a table", 2) end
+  opts = opts or {}
+  local label = w.snake or key
+  local e
+  local min_delay, max_delay, max_wait
+  min_delay, e = positive(opts.min_delay, "min_delay"); if e then return nil, e end
+  max_delay, e = positive(opts.max_delay, "max_delay"); if e then return nil, e end
+  max_wait, e = positive(opts.max_wait, "max_wait"); if e then return nil, e end
+  min_delay = min_delay or w.min_delay or w.delay or 2
+  max_delay = max_delay or w.max_delay or math_max(120, min_delay)
+  if opts.max_delay == nil and max_delay < min_delay then max_delay = min_delay end
+  if min_delay > max_delay then return nil, errors.invalid("min_delay must not exceed max_delay") end
+  max_wait = max_wait or (w.delay or min_delay) * (w.max_attempts or 60)
+  local rng = opts.rng or math.random
+  local cancel = opts.cancel
+
+  local acceptors = w.acceptors
+  local extra = (opts.fail_fast ~= false) and _M.fail_fast[key] or nil
+  if extra then
+    local all = {}
+    for i = 1, #acceptors do all[#all + 1] = acceptors[i] end
+    for i = 1, #extra do all[#all + 1] = extra[i] end
+    acceptors = all
+  end
+
+  local function cancelled(attempts, cause)
+    local err = errors.new{ code = "Cancelled", message = "waiter " .. label .. " was cancelled",
+                            waiter = label, attempts = attempts }
+    if errors.is(cause) then err.cause = cause end
+    return nil, err
+  end
+
+  local start = sched.now()
+  local deadline = start + max_wait
+  local attempt = 0
+  while true do
+    if is_cancelled(cancel) then return cancelled(attempt) end
+    attempt = attempt + 1
+    local out, err = client:call(w.operation, input or {})
+    if err and err.code == "Cancelled" then return cancelled(attempt, err) end
+    local state, matched
+    for i = 1, #acceptors do
+      if matches(acceptors[i], out, err) then matched = acceptors[i]; state = matched.state; break end
+    end
+    if state == "success" then
+      return out or {}
+    elseif state == "failure" then
+      local why = err and tostring(err.code)
+      if not why and matched.argument then
+        why = matched.argument .. " " .. tostring(search(out, matched.argument))
+      end
+      return nil, errors.new{
+        code = "WaiterFailure", state = "failure", waiter = label, attempts = attempt,
+        last_output = out, last_error = err, acceptor = matched,
+        message = "waiter " .. label .. " reached a failure state" .. (why and (": " .. why) or ""),
+      }
+    elseif state == nil and err then
+      return nil, errors.new{
+        code = "WaiterFailure", state = "error", waiter = label, attempts = attempt, last_error = err,
+        status = err.status, request_id = err.request_id,
+        message = "waiter " .. label .. " stopped on an unexpected error: " .. tostring(err.code),
+      }
+    end
+    -- retry
+    local now = sched.now()
+    local remaining = deadline - now
+    if remaining <= 1e-3 then
+      return nil, errors.new{
+        code = "WaiterTimeout", waiter = label, attempts = attempt, last_output = out, last_error = err,
+        message = string.format("waiter %s timed out after %.1f s (%d attempts)", label, now - start, attempt),
+      }
+    end
+    local cap = min_delay * 2 ^ (attempt - 1)
+    if cap > max_delay or cap ~= cap then cap = max_delay end
+    local delay = min_delay + rng() * (cap - min_delay)
+    if delay > remaining then delay = remaining end -- one last attempt right at the deadline
+    local ok, werr = wait_for(delay, cancel)
+    if not ok then return cancelled(attempt, werr) end
+  end
+end
+
+return _M
