@@ -216,8 +216,9 @@ function _M:fault_response(f, request_id, result)
   local k = f.kind
   if k == "throttle" or k == "error" then
     local extra = {}
-    if f.retry_after ~= nil then extra["x-amz-retry-after"] = tostring(f.retry_after) end
-    for hk, hv in pairs(f.headers or {}) do extra[hk] = tostring(hv) end
+    local function text(v) return type(v) == "number" and json.encode_number(v) or tostring(v) end
+    if f.retry_after ~= nil then extra["x-amz-retry-after"] = text(f.retry_after) end
+    for hk, hv in pairs(f.headers or {}) do extra[hk] = text(hv) end
     if k == "throttle" then
       return self:error_response(request_id, f.code or "ThrottlingException", f.message or "Rate exceeded",
         f.status or 429, extra)
