@@ -157,6 +157,12 @@ describe("shared-file credentials", function()
     end
   end)
 
+  it("says SSO profiles are not supported", function()
+    local c = helpers.write_file(dir .. "/config", "[default]\nsso_session = corp\nsso_account_id = 1\n")
+    local _, err = credentials.from_config{ getenv = env{ AWS_CONFIG_FILE = c } }:get()
+    assert.matches("SSO%), which is not supported", err.message)
+  end)
+
   it("does no I/O when the provider is created", function()
     local reads = 0
     local p = credentials.from_config{ getenv = function(k) reads = reads + 1 return nil end }
@@ -411,7 +417,7 @@ aws_secret_access_key = source-secret
     local p = credentials.from_config(opts_for(
       "[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n"
       .. "[profile base]\naws_access_key_id = AKSOURCE\naws_secret_access_key = source-secret\n",
-      nil, { clock = function() return core.time() + skew end }))
+      nil, { clock = function() return core.time() + skew end, rng = function() return 0 end }))
     local c1 = assert(p:get())
     ctl(srv, "POST", "config", { sts_error = { code = "InternalFailure", message = "down", status = 500 } })
     skew = 900 - 100
@@ -420,6 +426,31 @@ aws_secret_access_key = source-secret
     local c, err = p:get()
     assert.is_nil(c)
     assert.matches("InternalFailure", err.message)
+  end)
+
+  it("retries STS throttling and 5xx answers, then succeeds", function()
+    ctl(srv, "POST", "config", { fail = 2, fail_status = 503 })
+    local p = credentials.from_config(opts_for(
+      "[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n"
+      .. "[profile base]\naws_access_key_id = AKSOURCE\naws_secret_access_key = source-secret\n",
+      nil, { rng = function() return 0 end }))
+    assert(p:get())
+    local log = log_of(srv, "sts")
+    assert.equal(3, #log)
+    for _, e in ipairs(log) do assert.is_true(e.signature_ok) end
+  end)
+
+  it("gives up on STS after 3 attempts and says how many were made", function()
+    ctl(srv, "POST", "config", { fail = 10, fail_status = 500 })
+    local p = credentials.from_config(opts_for(
+      "[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n"
+      .. "[profile base]\naws_access_key_id = AKSOURCE\naws_secret_access_key = source-secret\n",
+      nil, { rng = function() return 0 end }))
+    local c, err = p:get()
+    assert.is_nil(c)
+    assert.matches("STS AssumeRole failed: InternalFailure", err.message)
+    assert.equal(3, err.attempts)
+    assert.equal(3, #log_of(srv, "sts"))
   end)
 
   it("shares one refresh between ten concurrent tasks", function()
@@ -662,5 +693,69 @@ describe("credentials.parse_time", function()
       .. "</Message></Error><RequestId>r1</RequestId></ErrorResponse>")
     assert.is_nil(none)
     assert.same({ code = "Throttling", message = "slow <down>", request_id = "r1" }, e)
+  end)
+end)
+
+describe("credentials end to end (client against the emulator)", function()
+  local emu, sts, dir
+  setup(function()
+    emu = helpers.start_emulator{}
+    sts = helpers.spawn_server(STANDINS, { "sts" })
+  end)
+  teardown(function()
+    emu.stop()
+    sts.stop()
+  end)
+  before_each(function()
+    dir = helpers.tmpdir()
+    helpers.control(emu, "DELETE", "requests")
+  end)
+  after_each(function() helpers.rm_rf(dir) end)
+
+  local function client(opts)
+    opts.region, opts.endpoint = "us-west-2", emu.url
+    return assert(require("gameliftstreams").new(opts))
+  end
+
+  local function signer_of_last()
+    local _, body = helpers.control(emu, "GET", "requests")
+    local e = body.requests[#body.requests]
+    return e.headers.authorization:match("Credential=([^/]+)/"), e.headers["x-amz-security-token"]
+  end
+
+  it("signs calls with credentials from credential_process", function()
+    local s = shell_script(dir, "p.sh", string.format(
+      "echo '{\"Version\":1,\"AccessKeyId\":\"%s\",\"SecretAccessKey\":\"%s\"}'\n",
+      emu.access_key_id, emu.secret_access_key))
+    local cfg = helpers.write_file(dir .. "/config", "[default]\ncredential_process = " .. s .. "\n")
+    local c = client{ getenv = env{ AWS_CONFIG_FILE = cfg } }
+    local out, err = c:list_stream_groups{}
+    assert.is_nil(err)
+    assert.is_table(out)
+    assert.equal(emu.access_key_id, (signer_of_last()))
+  end)
+
+  it("signs calls with assumed-role credentials and assumes the role once for many calls", function()
+    helpers.control(emu, "POST", "credentials", { access_key_id = "ASIASTANDIN00001",
+      secret_access_key = "standin-secret-1", session_token = "standin-token-1" })
+    local cfg = helpers.write_file(dir .. "/config", "[default]\nrole_arn = arn:aws:iam::1:role/r\n"
+      .. "source_profile = base\n[profile base]\naws_access_key_id = AKSOURCE\naws_secret_access_key = s\n")
+    local c = client{ getenv = env{ AWS_CONFIG_FILE = cfg }, sts_endpoint = sts.url }
+    for _ = 1, 3 do assert(c:list_stream_groups{}) end
+    local id, token = signer_of_last()
+    assert.equal("ASIASTANDIN00001", id)
+    assert.equal("standin-token-1", token)
+    assert.equal(1, #log_of(sts, "sts"))
+  end)
+
+  it("fails the call with the provider's CredentialsError", function()
+    local s = shell_script(dir, "bad.sh", "exit 3\n")
+    local cfg = helpers.write_file(dir .. "/config", "[default]\ncredential_process = " .. s .. "\n")
+    local out, err = client{ getenv = env{ AWS_CONFIG_FILE = cfg } }:list_stream_groups{}
+    assert.is_nil(out)
+    assert.equal("CredentialsError", err.code)
+    assert.matches("process provider: command exited with status 3", err.message)
+    local _, body = helpers.control(emu, "GET", "requests")
+    assert.equal(0, #body.requests)
   end)
 end)

@@ -30,6 +30,7 @@ local _M = { _VERSION = "0.1" }
 
 local config = require("gameliftstreams.config")
 local errors = require("gameliftstreams.errors")
+local retry = require("gameliftstreams.retry")
 
 local type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error =
   type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error
@@ -326,7 +327,7 @@ local function sts_endpoint(opts, settings)
   local url = opts.sts_endpoint or env(getenv, "AWS_ENDPOINT_URL_STS")
     or env(getenv, "AWS_ENDPOINT_URL") or (settings and type(settings.endpoint_url) == "string"
     and settings.endpoint_url ~= "" and settings.endpoint_url or nil)
-    or ("https://sts." .. region .. ".amazonaws.com")
+    or ("https://sts." .. region .. (region:match("^cn%-") and ".amazonaws.com.cn" or ".amazonaws.com"))
   if not url:match("^https?://[^/]+/") then url = url:gsub("/*$", "") .. "/" end
   return url, region
 end
@@ -336,29 +337,60 @@ local function sts_call(opts, settings, name, action, params, creds)
   local url, region = sts_endpoint(opts, settings)
   params.Action, params.Version = action, STS_VERSION
   local body = form_encode(params)
-  local headers = { ["content-type"] = "application/x-www-form-urlencoded; charset=utf-8" }
+  local plain_headers = { ["content-type"] = "application/x-www-form-urlencoded; charset=utf-8" }
+  local headers = plain_headers
   if creds then
     local core = lazy_core()
     if not core then return nil, fail(name, "the C core (signer) is not available") end
-    local signed, serr = core.sign{ method = "POST", url = url, headers = headers, body = body,
+    local signed, serr = core.sign{ method = "POST", url = url, headers = plain_headers, body = body,
       region = region, service = "sts", credentials = creds }
     if not signed then return nil, fail(name, "cannot sign the STS request: " .. tostring(serr)) end
     headers = signed.headers
   end
-  local resp, err = http_request(opts, { method = "POST", url = url, headers = headers, body = body,
-    timeout = opts.sts_timeout or 10, connect_timeout = opts.connect_timeout or 5 })
-  if not resp then
-    return nil, fail(name, "STS " .. action .. " failed: " .. tostring(err and err.code)
-      .. ": " .. tostring(err and err.message), { cause = err })
+  -- Throttling, 5xx and connection failures are retried as the SDKs' STS clients do
+  -- (standard mode, 3 attempts; opts.rng / opts.sts_retry_base make the back-off testable).
+  local r = retry.new{ max_attempts = 3, mode = "standard", rng = opts.rng, base = opts.sts_retry_base,
+                       new_2026 = false, getenv = function() return nil end }
+  local st = r:begin()
+  while true do
+    local resp, err = http_request(opts, { method = "POST", url = url, headers = headers, body = body,
+      timeout = opts.sts_timeout or 10, connect_timeout = opts.connect_timeout or 5 })
+    local failure
+    if not resp then
+      failure = fail(name, "STS " .. action .. " failed: " .. tostring(err and err.code)
+        .. ": " .. tostring(err and err.message), { cause = err, sts_code = err and err.code })
+    else
+      local c, e = _M.parse_sts(resp.body)
+      if resp.status == 200 and c and c.access_key_id and c.secret_access_key then
+        return make_creds(c, name)
+      end
+      e = e or {}
+      failure = fail(name, format("STS %s failed: %s: %s (HTTP %s)", action,
+        tostring(e.code or "UnknownError"), tostring(e.message or "unreadable response"), tostring(resp.status)),
+        { status = resp.status, sts_code = e.code, request_id = e.request_id })
+    end
+    -- Classify on the STS code, not on CredentialsError.
+    local probe = { code = failure.sts_code, status = failure.status }
+    local delay = r:next_delay(st, probe, nil)
+    if not delay then
+      failure.attempts = st.attempts
+      return nil, failure
+    end
+    if delay > 0 then
+      local sched = lazy_sched()
+      if sched and sched.sleep then
+        local ok, serr = sched.sleep(delay)
+        if not ok and serr then return nil, serr end
+      end
+    end
+    -- A new signature for the new attempt (x-amz-date moves on).
+    if creds then
+      local core = lazy_core()
+      local signed = core.sign{ method = "POST", url = url, headers = plain_headers, body = body,
+        region = region, service = "sts", credentials = creds }
+      headers = signed.headers
+    end
   end
-  local c, e = _M.parse_sts(resp.body)
-  if resp.status == 200 and c and c.access_key_id and c.secret_access_key then
-    return make_creds(c, name)
-  end
-  e = e or {}
-  return nil, fail(name, format("STS %s failed: %s: %s (HTTP %s)", action,
-    tostring(e.code or "UnknownError"), tostring(e.message or "unreadable response"), tostring(resp.status)),
-    { status = resp.status, sts_code = e.code, request_id = e.request_id })
 end
 
 local function session_name(opts, given)
@@ -640,6 +672,10 @@ local function build_profile(files, pname, opts, visited)
   if has_keys(s) then return static_from_settings(s, pname) end
   if type(s.credential_process) == "string" and s.credential_process ~= "" then
     return _M.process(s.credential_process, opts)
+  end
+  if s.sso_session or s.sso_start_url then
+    return nil, fail("profile", where .. " uses IAM Identity Center (SSO), which is not supported: "
+      .. "use credential_process with `aws configure export-credentials`")
   end
   return nil, absent(where)
 end

@@ -133,7 +133,6 @@ local function sts(req, entry)
     local e = knobs.sts_error
     return answer(sts_error(e.code or "AccessDenied", e.message or "denied", e.status or 403))
   end
-  if failing() then return answer(sts_error("InternalFailure", "stand-in failure", knobs.fail_status)) end
   local result
   if p.Action == "AssumeRole" then
     local ok, who = verify_signature(req, port)
@@ -152,6 +151,7 @@ local function sts(req, entry)
   else
     return answer(sts_error("InvalidAction", "unknown action", 400))
   end
+  if failing() then return answer(sts_error("InternalFailure", "stand-in failure", knobs.fail_status)) end
   local c = new_creds()
   return answer(200, { ["Content-Type"] = "text/xml" }, string.format(
     "<%sResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <%s>\n"
