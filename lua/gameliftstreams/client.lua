@@ -84,6 +84,16 @@ local OPTIONS = {
   credentials_file = { function(v) return type(v) == "string" end, "a string (path)" },
   getenv = { function(v) return type(v) == "function" end, "a function (name -> value)" },
   new_2026_retries = { function(v) return type(v) == "boolean" end, "a boolean" },
+  -- knobs of credentials.lua (tests, unusual hosts)
+  refresh_window = { function(v) return type(v) == "number" and v >= 0 end, "a number of seconds >= 0" },
+  clock = { function(v) return type(v) == "function" end, "a function (-> epoch seconds)" },
+  http = { function(v) return type(v) == "function" end, "a function (req -> resp | nil, err)" },
+  sts_endpoint = { function(v) return type(v) == "string" end, "a string (URL)" },
+  sts_region = { function(v) return type(v) == "string" end, "a string" },
+  sts_timeout = { check_positive_number, "a positive number of seconds" },
+  imds_endpoint = { function(v) return type(v) == "string" end, "a string (URL)" },
+  imds_timeout = { check_positive_number, "a positive number of seconds" },
+  container_endpoint = { function(v) return type(v) == "string" end, "a string (URL)" },
 }
 _M.OPTIONS = OPTIONS
 
@@ -222,7 +232,7 @@ function _M.new(opts)
   -- Errors the endpoint rules can tell now (FIPS with a custom endpoint, a bad URL).
   if self.endpoint_configured or self.region then
     local url, eerr = resolve_endpoint{ region = self.region, use_fips = o.use_fips == true,
-                                        endpoint = self.endpoint_configured }
+                                        endpoint = self.endpoint_configured, getenv = getenv }
     if not url then return nil, eerr end
     if self.endpoint_configured then self.endpoint_url = url end
   end
@@ -278,44 +288,25 @@ function Client:_prepare()
       end
     end
     local url, eerr = resolve_endpoint{ region = self.region, use_fips = o.use_fips == true,
-                                        endpoint = endpoint }
+                                        endpoint = endpoint, getenv = self.getenv }
     if not url then return nil, eerr end
     self.endpoint_url = url
   end
   self.endpoint_base = self.endpoint_url:gsub("/+$", "")
 
   if not self.provider then
-    local c = o.credentials
-    if c and is_provider(c) then
-      self.provider = c
-    elseif type(c) == "table" then
-      local static = { access_key_id = c.access_key_id, secret_access_key = c.secret_access_key,
-                       session_token = c.session_token }
-      self.provider = { get = function() return static end }
-    else
-      local credentials = load_optional("gameliftstreams.credentials")
-      if credentials then
-        local p, perr = credentials.from_config(o)
-        if not p then
-          if errors.is(perr) then return nil, perr end
-          return nil, errors.new{ code = "CredentialsError", message = tostring(perr) }
-        end
-        self.provider = p
-      else
-        -- Until credentials.lua lands: the environment only.
-        local getenv = self.getenv
-        self.provider = { get = function()
-          local id = env_value(getenv, "AWS_ACCESS_KEY_ID")
-          local secret = env_value(getenv, "AWS_SECRET_ACCESS_KEY")
-          if not id or not secret then
-            return nil, errors.new{ code = "CredentialsError",
-              message = "no credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY not set)" }
-          end
-          return { access_key_id = id, secret_access_key = secret,
-                   session_token = env_value(getenv, "AWS_SESSION_TOKEN") }
-        end }
+    -- The provider sees the settled region (STS needs one) and the caller's options.
+    local copts = {}
+    for k, v in pairs(o) do copts[k] = v end
+    copts.region = self.region
+    local p, perr = require("gameliftstreams.credentials").from_config(copts)
+    if not p then
+      if not errors.is(perr) then
+        perr = errors.new{ code = "CredentialsError", message = tostring(perr) }
       end
+      return nil, perr
     end
+    self.provider = p
   end
 
   if o.ca_file or o.ca_path then
