@@ -679,6 +679,24 @@ describe("signature verification", function()
     assert.are.equal(200, res.status, res.body)
   end)
 
+  it("accepts presigned (query string) requests until they expire", function()
+    local function presigned(time, expires)
+      return core.sign{ method = "GET", url = emu.url .. "/applications?MaxResults=5", headers = {}, body = "",
+        region = "us-west-2", service = "gameliftstreams", credentials = emu.credentials,
+        time = time, presign = expires }.url
+    end
+    local now = math.floor(core.time())
+    local ok = pool:request{ method = "GET", url = presigned(now, 60), timeout = 5 }
+    assert.are.equal(200, ok.status, ok.body)
+    local old = pool:request{ method = "GET", url = presigned(now - 120, 60), timeout = 5 }
+    assert.are.equal(403, old.status)
+    assert.are.equal("AccessDeniedException", old.headers["x-amzn-errortype"])
+    local tampered = presigned(now, 60):gsub("MaxResults=5", "MaxResults=6")
+    local bad = pool:request{ method = "GET", url = tampered, timeout = 5 }
+    assert.are.equal(403, bad.status)
+    assert.are.equal("InvalidSignatureException", bad.headers["x-amzn-errortype"])
+  end)
+
   it("accepts --credentials given on the command line", function()
     local other = helpers.start_emulator{ args = { "--credentials", "AKIDCLI:cli-secret", "--no-default-credentials" } }
     local ok, err = pcall(function()

@@ -68,19 +68,41 @@ end
 function _M.verify(req, opts)
   local h = req.headers
   local authz = h["authorization"]
-  if not authz then
-    if req.query:find("X-Amz-Signature=", 1, true) then
-      return err(403, "AccessDeniedException", "Presigned (query string) requests are not accepted by this service")
+  local a, presign, query
+  if authz then
+    a = _M.parse_authorization(authz)
+    if not a or a.algorithm ~= "AWS4-HMAC-SHA256" then
+      return err(400, "IncompleteSignatureException", "Unsupported Authorization algorithm; expected AWS4-HMAC-SHA256")
     end
+    if not (a.credential and a.signed_headers and a.signature) then
+      return err(400, "IncompleteSignatureException",
+        "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters")
+    end
+  elseif req.query:find("X-Amz-Signature=", 1, true) then
+    -- presigned: the X-Amz-* parameters carry what the header would
+    local p, rest = {}, {}
+    for pair in req.query:gmatch("[^&]+") do
+      local k, v = pair:match("^([^=]*)=?(.*)$")
+      if k:match("^X%-Amz%-") then
+        p[k] = v:gsub("%%(%x%x)", function(x) return string.char(tonumber(x, 16)) end)
+      else
+        rest[#rest + 1] = pair
+      end
+    end
+    if p["X-Amz-Algorithm"] ~= "AWS4-HMAC-SHA256" or not p["X-Amz-Credential"] or not p["X-Amz-SignedHeaders"]
+       or not p["X-Amz-Date"] then
+      return err(400, "IncompleteSignatureException",
+        "Presigned requests need X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-SignedHeaders and X-Amz-Signature")
+    end
+    presign = tonumber(p["X-Amz-Expires"] or "")
+    if not presign or presign < 1 or presign > 604800 then
+      return err(400, "IncompleteSignatureException", "X-Amz-Expires must be between 1 and 604800 seconds")
+    end
+    a = { credential = p["X-Amz-Credential"], signed_headers = p["X-Amz-SignedHeaders"],
+          signature = p["X-Amz-Signature"], date = p["X-Amz-Date"], token = p["X-Amz-Security-Token"] }
+    query = table.concat(rest, "&")
+  else
     return err(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
-  end
-  local a = _M.parse_authorization(authz)
-  if not a or a.algorithm ~= "AWS4-HMAC-SHA256" then
-    return err(400, "IncompleteSignatureException", "Unsupported Authorization algorithm; expected AWS4-HMAC-SHA256")
-  end
-  if not (a.credential and a.signed_headers and a.signature) then
-    return err(400, "IncompleteSignatureException",
-      "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters")
   end
   local akid, sdate, region, service, term = a.credential:match("^([^/]+)/(%d+)/([^/]+)/([^/]+)/([^/]+)$")
   if not akid then
@@ -90,13 +112,11 @@ function _M.verify(req, opts)
   if not cred then
     return err(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
   end
-  if cred.session_token and h["x-amz-security-token"] ~= cred.session_token then
+  local token = presign and a.token or h["x-amz-security-token"]
+  if token ~= cred.session_token then
     return err(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
   end
-  if not cred.session_token and h["x-amz-security-token"] then
-    return err(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
-  end
-  local amzdate = h["x-amz-date"]
+  local amzdate = presign and a.date or h["x-amz-date"]
   local t = _M.parse_amz_date(amzdate)
   if not t then
     return err(400, "IncompleteSignatureException", "Missing or malformed X-Amz-Date header (expected YYYYMMDDTHHMMSSZ)")
@@ -113,7 +133,14 @@ function _M.verify(req, opts)
       sdate .. "' != '" .. amzdate:sub(1, 8) .. "'")
   end
   local now = opts.now
-  if math.abs(t - now) > MAX_SKEW then
+  if presign then
+    if now > t + presign then
+      return err(403, "AccessDeniedException", "Request has expired", { date = now })
+    end
+    if t > now + MAX_SKEW then
+      return err(403, "AccessDeniedException", "Request is not yet valid", { date = now })
+    end
+  elseif math.abs(t - now) > MAX_SKEW then
     local msg
     if t < now then
       msg = string.format("Signature expired: %s is now earlier than %s (%s - 5 min.)",
@@ -143,12 +170,14 @@ function _M.verify(req, opts)
   if not opts.sign then
     return err(500, "InternalServerException", "The emulator cannot verify signatures: gameliftstreams.core.sign is missing")
   end
-  local url = "http://" .. (h["host"] or "localhost") .. req.path .. (req.query ~= "" and ("?" .. req.query) or "")
+  query = query or req.query
+  local url = "http://" .. (h["host"] or "localhost") .. req.path .. (query ~= "" and ("?" .. query) or "")
   local ok, signed, serr = pcall(opts.sign, {
     method = req.method, url = url, headers = headers, body = req.body or "",
     region = region, service = service,
-    credentials = { access_key_id = akid, secret_access_key = cred.secret },
-    time = t, normalize = true,
+    credentials = { access_key_id = akid, secret_access_key = cred.secret,
+                    session_token = presign and token or nil },
+    time = t, normalize = true, presign = presign,
   })
   if not ok or not signed then
     return err(403, "InvalidSignatureException", "The request could not be canonicalized: " .. tostring(ok and serr or signed))
