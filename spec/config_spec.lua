@@ -139,6 +139,40 @@ describe("config files on disk", function()
   end)
 end)
 
+describe("config.configured_endpoint", function()
+  local dir
+  before_each(function() dir = helpers.tmpdir() end)
+  after_each(function() helpers.rm_rf(dir) end)
+
+  local CFG = "[default]\nendpoint_url = http://global.profile\nservices = local\n"
+    .. "[services local]\nsts =\n  endpoint_url = http://sts.services\n"
+    .. "gameliftstreams =\n  endpoint_url = http://gls.services\n"
+    .. "[profile plain]\nendpoint_url = http://plain.profile\n"
+
+  it("orders service env, global env, services section, profile endpoint_url", function()
+    local c = helpers.write_file(dir .. "/config", CFG)
+    local e = { AWS_CONFIG_FILE = c, AWS_ENDPOINT_URL_STS = "http://sts.env", AWS_ENDPOINT_URL = "http://global.env" }
+    assert.equal("http://sts.env", config.configured_endpoint({ getenv = env(e) }, "sts"))
+    assert.equal("http://global.env", config.configured_endpoint({ getenv = env(e) }, "gameliftstreams"))
+    e.AWS_ENDPOINT_URL = nil
+    assert.equal("http://gls.services", config.configured_endpoint({ getenv = env(e) }, "gameliftstreams"))
+    e.AWS_ENDPOINT_URL_STS = nil
+    assert.equal("http://sts.services", config.configured_endpoint({ getenv = env(e) }, "sts"))
+    assert.equal("http://global.profile", config.configured_endpoint({ getenv = env(e) }, "s3"))
+    assert.equal("http://plain.profile", config.configured_endpoint({ profile = "plain", getenv = env(e) }, "sts"))
+  end)
+
+  it("is turned off by AWS_IGNORE_CONFIGURED_ENDPOINT_URLS or the profile setting", function()
+    local c = helpers.write_file(dir .. "/config", CFG .. "[profile ign]\nendpoint_url = http://x\n"
+      .. "ignore_configured_endpoint_urls = true\n")
+    assert.is_nil(config.configured_endpoint({ getenv = env{ AWS_CONFIG_FILE = c,
+      AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = "true", AWS_ENDPOINT_URL = "http://e" } }, "sts"))
+    assert.is_nil(config.configured_endpoint({ profile = "ign", getenv = env{ AWS_CONFIG_FILE = c } }, "sts"))
+    assert.equal("http://x", config.configured_endpoint({ profile = "ign", getenv = env{ AWS_CONFIG_FILE = c,
+      AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = "false" } }, "sts"))
+  end)
+end)
+
 describe("config.resolve_region", function()
   local dir
   before_each(function() dir = helpers.tmpdir() end)

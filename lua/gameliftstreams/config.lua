@@ -195,6 +195,38 @@ function _M.load(opts)
   return settings, found, name
 end
 
+--- A custom endpoint configured for a service outside the code, in the SDKs' order:
+-- AWS_ENDPOINT_URL_<KEY>, AWS_ENDPOINT_URL, the profile's `services` section
+-- (`[services name]` with a `<key> =` sub-section holding endpoint_url), the profile's
+-- endpoint_url. AWS_IGNORE_CONFIGURED_ENDPOINT_URLS / ignore_configured_endpoint_urls = true
+-- turn all of them off. key: the service identifier, e.g. "sts", "gameliftstreams".
+-- settings: the profile's settings when already loaded (else read now). Returns url or nil.
+function _M.configured_endpoint(opts, key, settings)
+  opts = opts or {}
+  local getenv = getenv_of(opts)
+  local ignore = env(getenv, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+  local function load_settings()
+    if settings == nil then settings = _M.load(opts) end
+    return settings
+  end
+  if ignore == nil then ignore = load_settings().ignore_configured_endpoint_urls end
+  if type(ignore) == "string" and ignore:lower() == "true" then return nil end
+  local env_key = key:upper():gsub("[%s%-]", "_")
+  local v = env(getenv, "AWS_ENDPOINT_URL_" .. env_key) or env(getenv, "AWS_ENDPOINT_URL")
+  if v then return v end
+  local s = load_settings()
+  if type(s.services) == "string" and s.services ~= "" then
+    local files = _M.load_files(opts)
+    local section = files.sections["services " .. s.services]
+    local sub = section and section[(key:lower():gsub("[%s%-]", "_"))]
+    if type(sub) == "table" and type(sub.endpoint_url) == "string" and sub.endpoint_url ~= "" then
+      return sub.endpoint_url
+    end
+  end
+  if type(s.endpoint_url) == "string" and s.endpoint_url ~= "" then return s.endpoint_url end
+  return nil
+end
+
 --- The region: opts.region, AWS_REGION, AWS_DEFAULT_REGION, then the profile's `region`.
 -- Returns region, or nil and an InvalidParameter error listing where it looked.
 function _M.resolve_region(opts)

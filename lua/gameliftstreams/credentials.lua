@@ -39,6 +39,7 @@ local env = config.env
 
 local REFRESH_WINDOW = 300
 local IMDS_ENDPOINT = "http://169.254.169.254"
+local IMDS_ENDPOINT_V6 = "http://[fd00:ec2::254]"
 local CONTAINER_ENDPOINT = "http://169.254.170.2"
 local STS_VERSION = "2011-06-15"
 
@@ -318,19 +319,16 @@ end
 -- The STS endpoint and signing region for a provider.
 local function sts_endpoint(opts, settings)
   local getenv = config.getenv_of(opts)
-  local region = opts.sts_region or (settings and settings.sts_region)
-  if not region then
-    region = opts.region or env(getenv, "AWS_REGION") or env(getenv, "AWS_DEFAULT_REGION")
-      or (settings and settings.region)
-  end
+  if settings == nil then settings = config.load(opts) end
+  local region = opts.region or env(getenv, "AWS_REGION") or env(getenv, "AWS_DEFAULT_REGION")
+    or settings.region
   if type(region) ~= "string" or region == "" then region = "us-east-1" end
-  local url = opts.sts_endpoint or env(getenv, "AWS_ENDPOINT_URL_STS")
-    or env(getenv, "AWS_ENDPOINT_URL") or (settings and type(settings.endpoint_url) == "string"
-    and settings.endpoint_url ~= "" and settings.endpoint_url or nil)
+  local url = opts.sts_endpoint or config.configured_endpoint(opts, "sts", settings)
     or ("https://sts." .. region .. (region:match("^cn%-") and ".amazonaws.com.cn" or ".amazonaws.com"))
   if not url:match("^https?://[^/]+/") then url = url:gsub("/*$", "") .. "/" end
   return url, region
 end
+_M.sts_endpoint = sts_endpoint
 
 -- One STS call. `creds` signs it (AssumeRole) or nil (AssumeRoleWithWebIdentity, unsigned).
 local function sts_call(opts, settings, name, action, params, creds)
@@ -544,7 +542,7 @@ local function imds_get(opts, req)
   return resp, err
 end
 
-local function imds_fetch(opts, base, explicit)
+local function imds_fetch(opts, base, explicit, v1_disabled)
   local name = "instance metadata"
   local function none(why)
     if explicit then return nil, fail(name, why) end
@@ -556,7 +554,7 @@ local function imds_fetch(opts, base, explicit)
   local headers = {}
   if resp.status == 200 then
     headers["x-aws-ec2-metadata-token"] = resp.body
-  elseif resp.status == 403 or resp.status == 404 or resp.status == 405 then
+  elseif (resp.status == 403 or resp.status == 404 or resp.status == 405) and not v1_disabled then
     headers = {} -- IMDSv1 fallback, as the SDKs do when the token call is refused
   else
     return none("token request answered HTTP " .. resp.status)
@@ -592,17 +590,36 @@ function _M.imds(opts, settings, explicit)
       return nil, absent("instance metadata (disabled)")
     end
     if not inner then
-      local base = opts.imds_endpoint or env(getenv, "AWS_EC2_METADATA_SERVICE_ENDPOINT")
-      if not base then
-        local s = settings
-        if s == nil then s = config.load(opts) end
-        base = s and s.ec2_metadata_service_endpoint or IMDS_ENDPOINT
-      end
-      base = base:gsub("/+$", "")
-      inner = _M.refreshing("instance metadata", function() return imds_fetch(opts, base, explicit) end, opts)
+      local base, v1_disabled = _M.imds_endpoint(opts, settings)
+      inner = _M.refreshing("instance metadata", function()
+        return imds_fetch(opts, base, explicit, v1_disabled)
+      end, opts)
     end
     return inner:get()
   end }
+end
+
+--- The IMDS base URL and whether the IMDSv1 fallback is off: opts.imds_endpoint,
+-- AWS_EC2_METADATA_SERVICE_ENDPOINT, profile ec2_metadata_service_endpoint, else the
+-- IPv4 address, or the IPv6 one when AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE (profile
+-- ec2_metadata_service_endpoint_mode) is IPv6. AWS_EC2_METADATA_V1_DISABLED (profile
+-- ec2_metadata_v1_disabled) = true forbids the fallback.
+function _M.imds_endpoint(opts, settings)
+  local getenv = config.getenv_of(opts)
+  local s = settings
+  local function profile()
+    if s == nil then s = config.load(opts) end
+    return s
+  end
+  local base = opts.imds_endpoint or env(getenv, "AWS_EC2_METADATA_SERVICE_ENDPOINT")
+    or profile().ec2_metadata_service_endpoint
+  if type(base) ~= "string" or base == "" then
+    local mode = env(getenv, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE") or profile().ec2_metadata_service_endpoint_mode
+    if type(mode) == "string" and mode:lower() == "ipv6" then base = IMDS_ENDPOINT_V6 else base = IMDS_ENDPOINT end
+  end
+  local v1 = env(getenv, "AWS_EC2_METADATA_V1_DISABLED")
+  if v1 == nil then v1 = profile().ec2_metadata_v1_disabled end
+  return (base:gsub("/+$", "")), is_true(v1)
 end
 
 ------------------------------------------------------------------------------
