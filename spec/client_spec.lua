@@ -409,7 +409,8 @@ describe("client calls against the emulator", function()
     for _ in c:pages("ListApplications", {}, { page_size = 2 }) do pages = pages + 1 end
     assert.equal(2, pages)
     local app = assert(c:create_application(new_app_input("w")))
-    local out, err = c:wait("application_ready", { Identifier = app.Arn }, { max_wait = 30 })
+    local out, err = c:wait("application_ready", { Identifier = app.Arn },
+      { max_wait = 30, min_delay = 0.02, max_delay = 0.05 })
     assert.is_nil(err)
     assert.equal("READY", out.Status)
   end)
