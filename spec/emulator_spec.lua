@@ -207,6 +207,16 @@ describe("applications", function()
     assert.are.equal("COMPLETED", got.ReplicationStatuses[1].Status)
   end)
 
+  it("speed up transitions already under way when the delay scale changes", function()
+    local a = create_app(nil, slow_emu)
+    local _, cfg = control("POST", "config", { delay_scale = 0.01 }, slow_emu)
+    assert.are.equal(0.01, cfg.delay_scale)
+    eventually(function() return get_app(a.Id, slow_emu).json.Status == "READY" end, 1)
+    control("POST", "reset", nil, slow_emu)
+    local _, back = control("GET", "config", nil, slow_emu)
+    assert.are.equal(1, back.delay_scale)
+  end)
+
   it("go to ERROR when the Description contains fail-me", function()
     local a = create_app({ Description = "please fail-me" })
     local got = eventually(function()
@@ -405,6 +415,25 @@ describe("stream sessions", function()
     expect_error(start_session(sg, sa, nil, slow_emu), 409, "ConflictException")
     control("POST", "advance", { seconds = 2.1 }, slow_emu)
     assert.are.equal(201, start_session(sg, sa, nil, slow_emu).status)
+  end)
+
+  it("end after an explicit SessionLengthSeconds (real seconds) with maxSessionLengthTimeout", function()
+    local sa = ready_app_on(slow_emu)
+    local sg = create_group({ DefaultApplicationIdentifier = sa.Id }, slow_emu)
+    control("POST", "advance", { seconds = 2.1 }, slow_emu)
+    local s = start_session(sg, sa, { SessionLengthSeconds = 5 }, slow_emu).json
+    local function status()
+      return api("GET", session_path(sg, s.Arn), { target = slow_emu }).json
+    end
+    control("POST", "advance", { seconds = 1.1 }, slow_emu)
+    assert.are.equal("ACTIVE", status().Status)
+    control("POST", "config", { delay_scale = 0.001 }, slow_emu) -- does not shorten real seconds
+    control("POST", "advance", { seconds = 4 }, slow_emu)
+    assert.are.equal("ACTIVE", status().Status)
+    control("POST", "advance", { seconds = 1.1 }, slow_emu)
+    local x = status()
+    assert.are.equal("TERMINATED", x.Status)
+    assert.are.equal("maxSessionLengthTimeout", x.StatusReason)
   end)
 
   it("go to ERROR when UserId is fail-me", function()

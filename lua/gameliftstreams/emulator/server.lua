@@ -412,7 +412,7 @@ function _M:control(req, request_id)
   elseif path == "config" and m == "POST" then
     if body.delay_scale ~= nil then
       if type(body.delay_scale) ~= "number" or body.delay_scale < 0 then return no("delay_scale must be >= 0") end
-      st.delay_scale = body.delay_scale
+      st:set_delay_scale(body.delay_scale)
     end
     if body.auth ~= nil then self.auth = body.auth and true or false end
     if body.log_size ~= nil then

@@ -130,10 +130,43 @@ function _M:schedule(res, phases, from)
   for _, e in ipairs(tl) do if e.at <= now then kept[#kept + 1] = e end end
   local at = now
   for _, p in ipairs(phases) do
-    kept[#kept + 1] = { at = at, status = p[1], reason = p.reason, gone = p.gone }
+    kept[#kept + 1] = { at = at, status = p[1], reason = p.reason, gone = p.gone, fixed = p.fixed }
     at = at + (p[2] or 0)
   end
   res.timeline = kept
+end
+
+--- Changes the delay scale; transitions still to come speed up or slow down from
+-- now on (phases in real seconds, marked fixed, keep their length).
+function _M:set_delay_scale(scale)
+  local old = self.delay_scale
+  self.delay_scale = scale
+  if old == scale or old <= 0 then return end
+  local ratio = scale / old
+  local now = self:now()
+  local function rescale(res)
+    local tl = res and res.timeline
+    if not tl then return end
+    local old_at = {}
+    for i, e in ipairs(tl) do old_at[i] = e.at end
+    for i = 2, #tl do
+      if old_at[i] > now then
+        local start_old = math.max(old_at[i - 1], now)
+        local start_new = math.max(tl[i - 1].at, now)
+        local factor = tl[i - 1].fixed and 1 or ratio
+        tl[i].at = start_new + (old_at[i] - start_old) * factor
+      end
+    end
+  end
+  for _, a in pairs(self.apps) do rescale(a) end
+  for _, g in pairs(self.groups) do
+    rescale(g)
+    for _, l in ipairs(g.locations) do rescale(l) end
+  end
+  for _, x in pairs(self.sessions) do
+    rescale(x)
+    rescale(x.export)
+  end
 end
 
 --- The timeline entry in force now (nil before the first).
@@ -569,7 +602,7 @@ function _M:start_session(g, app, input, location, region, url)
       { "ERROR", reason = failing == "placementTimeout" and failing or "internalError" } }, now)
   elseif input.SessionLengthSeconds then
     -- an explicit session length runs in real seconds (not scaled)
-    self:schedule(s, { { "ACTIVATING", act }, { "ACTIVE", input.SessionLengthSeconds },
+    self:schedule(s, { { "ACTIVATING", act }, { "ACTIVE", input.SessionLengthSeconds, fixed = true },
       { "TERMINATING", self:delay("session_terminating"), reason = "maxSessionLengthTimeout" },
       { "TERMINATED", reason = "maxSessionLengthTimeout" } }, now)
   else
