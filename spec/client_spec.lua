@@ -52,7 +52,9 @@ describe("gls.new", function()
     local c, err = gls.new{ regoin = "us-west-2" }
     assert.is_nil(c)
     assert.equal("InvalidParameter", err.code)
-    assert.matches("unknown option 'regoin'", err.message)
+    assert.matches("unknown option 'regoin' %(did you mean 'region'%?%)", err.message)
+    local _, err2 = gls.new{ favourite_food = "pizza" }
+    assert.matches("unknown option 'favourite_food' %(known: .*region", err2.message)
   end)
 
   it("rejects options of the wrong type, naming them", function()
@@ -227,7 +229,25 @@ describe("client calls against the emulator", function()
     local out, err = c:list_applications()
     assert.is_nil(out)
     assert.equal("CredentialsError", err.code)
+    assert.equal(0, err.attempts)
     assert.equal(0, #requests())
+  end)
+
+  it("sends and signs a session token", function()
+    helpers.control(emu, "POST", "credentials",
+      { access_key_id = "AKIDTEMP", secret_access_key = "temp-secret", session_token = "TOKEN/with+chars=" })
+    local c = client{ endpoint = emu.url, credentials = { access_key_id = "AKIDTEMP",
+      secret_access_key = "temp-secret", session_token = "TOKEN/with+chars=" } }
+    assert(c:list_applications())
+    local r = requests()[1]
+    assert.equal("TOKEN/with+chars=", r.headers["x-amz-security-token"])
+    assert.matches("SignedHeaders=host;x%-amz%-date;x%-amz%-security%-token,", r.headers.authorization)
+    local bad = client{ endpoint = emu.url, credentials = { access_key_id = "AKIDTEMP",
+      secret_access_key = "temp-secret", session_token = "WRONG-TOKEN" } }
+    local _, err = bad:list_applications()
+    assert.equal("UnrecognizedClientException", err.code)
+    assert.is_nil(tostring(err):find("WRONG-TOKEN", 1, true))
+    assert.is_nil(tostring(err):find("temp-secret", 1, true))
   end)
 
   it("returns the service's error with status, request id and retryable", function()

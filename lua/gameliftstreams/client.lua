@@ -38,6 +38,8 @@ function _M.operation_name(op)
   return op_by_name[op]
 end
 
+local pool_ca -- the CA settings given to the shared HTTP pool, if any
+
 local Client = {}
 local client_mt = { __index = Client }
 client_mt.__tostring = function(self)
@@ -111,7 +113,9 @@ local function check_options(opts)
     end
     local spec = OPTIONS[k]
     if not spec then
-      return nil, errors.invalid("gls.new: unknown option '" .. k .. "' (known: " .. option_names() .. ")")
+      local hint = validate.closest(k, OPTIONS)
+      return nil, errors.invalid("gls.new: unknown option '" .. k .. "'"
+        .. (hint and (" (did you mean '" .. hint .. "'?)") or (" (known: " .. option_names() .. ")")))
     end
     if not spec[1](v) then
       return nil, errors.invalid("gls.new: option '" .. k .. "' must be " .. spec[2]
@@ -310,10 +314,15 @@ function Client:_prepare()
   end
 
   if o.ca_file or o.ca_path then
-    local sched = require("gameliftstreams.sched")
-    local cok, cerr = pcall(sched.configure, { pool = { ca_file = o.ca_file, ca_path = o.ca_path } })
-    if not cok then
-      return nil, errors.invalid("ca_file/ca_path: " .. tostring(cerr))
+    -- The HTTP pool is shared by the Lua state: its CA settings are set once.
+    local key = tostring(o.ca_file) .. "\0" .. tostring(o.ca_path)
+    if pool_ca ~= key then
+      local sched = require("gameliftstreams.sched")
+      local cok, cerr = pcall(sched.configure, { pool = { ca_file = o.ca_file, ca_path = o.ca_path } })
+      if not cok then
+        return nil, errors.invalid("ca_file/ca_path: cannot apply (" .. tostring(cerr) .. ")")
+      end
+      pool_ca = key
     end
   end
   self.prepared = true
@@ -447,6 +456,7 @@ function Client:call(op, input)
       if not errors.is(cerr) then
         cerr = errors.new{ code = "CredentialsError", message = tostring(cerr or "no credentials") }
       end
+      st.attempts = st.attempts - 1 -- this attempt was never sent
       return finish(cerr, st, opname)
     end
 
@@ -458,6 +468,7 @@ function Client:call(op, input)
       time = floor(core.time() + self.skew), normalize = true,
     }
     if not signed then
+      st.attempts = st.attempts - 1
       return finish(errors.new{ code = "EndpointError",
         message = "cannot sign the request: " .. tostring(sign_err) }, st, opname)
     end

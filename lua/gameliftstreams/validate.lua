@@ -75,15 +75,22 @@ local function distance(a, b)
   return prev[lb]
 end
 
-local function suggestion(shape, name)
+--- The candidate closest to `name` (a likely typo), or nil when none is close.
+-- @tparam string name what was given
+-- @tparam table candidates a set (name -> anything) of valid names
+function _M.closest(name, candidates)
   local best, best_d
-  for m in pairs(shape.members or {}) do
+  for m in pairs(candidates) do
     local d = distance(name, m)
     if d <= 3 and d < #m and (not best_d or d < best_d or (d == best_d and m < best)) then
       best, best_d = m, d
     end
   end
   return best
+end
+
+local function suggestion(shape, name)
+  return _M.closest(name, shape.members or {})
 end
 
 local function key_repr(k)
