@@ -479,6 +479,15 @@ describe("stream sessions", function()
     assert.are.equal(1, #list.json.Items)
     list = api("GET", "/streamgroups/" .. group.Id .. "/streamsessions", { query = "ExportFilesStatus=FAILED" })
     assert.are.equal(0, #list.json.Items)
+    local s2 = start_session(group, app).json
+    api("PUT", session_path(group, s2.Arn) .. "/exportfiles", { body = { OutputUri = "s3://b/fail-me.zip" } })
+    local failed = eventually(function()
+      local m = api("GET", session_path(group, s2.Arn)).json.ExportFilesMetadata
+      return m.Status == "FAILED" and m
+    end)
+    assert.is_string(failed.StatusReason)
+    list = api("GET", "/streamsessions", { query = "ExportFilesStatus=FAILED" })
+    assert.are.equal(s2.Arn, list.json.Items[1].Arn)
     expect_error(api("PUT", session_path(group, s.Arn) .. "/exportfiles", { body = { OutputUri = "http://x" } }),
       400, "ValidationException")
   end)
@@ -706,6 +715,13 @@ describe("signature verification", function()
     local a = create_app({ Tags = { a = "1", b = "2" } })
     local res = api("DELETE", "/tags/" .. url_encode(a.Arn), { query = "tagKeys=b&tagKeys=a" })
     assert.are.equal(200, res.status, res.body)
+  end)
+
+  it("verifies a signed header sent several times", function()
+    local res = api("GET", "/applications", { headers = { ["x-amz-meta-list"] = { "one", "two" } } })
+    assert.are.equal(200, res.status, res.body)
+    local _, log = control("GET", "requests?limit=1")
+    assert.are.equal("one, two", log.requests[1].headers["x-amz-meta-list"])
   end)
 
   it("accepts presigned (query string) requests until they expire", function()

@@ -184,7 +184,32 @@ function _M.verify(req, opts)
   end
   local info = { access_key_id = akid, region = region, time = t,
                  canonical_request = signed.canonical_request, string_to_sign = signed.string_to_sign }
-  if not _M.constant_eq(signed.signature, a.signature) then
+  local matched = _M.constant_eq(signed.signature, a.signature)
+  if not matched then
+    -- a header sent several times arrives joined with ", "; the signer joined the
+    -- values with ",": try again with such values as lists
+    local split, any = {}, false
+    for name, v in pairs(headers) do
+      if v:find(", ", 1, true) then
+        local parts = {}
+        for part in (v .. ", "):gmatch("(.-), ") do parts[#parts + 1] = part end
+        split[name], any = parts, true
+      else
+        split[name] = v
+      end
+    end
+    if any then
+      local ok2, again = pcall(opts.sign, {
+        method = req.method, url = url, headers = split, body = req.body or "",
+        region = region, service = service,
+        credentials = { access_key_id = akid, secret_access_key = cred.secret,
+                        session_token = presign and token or nil },
+        time = t, normalize = true, presign = presign,
+      })
+      matched = ok2 and again and _M.constant_eq(again.signature, a.signature)
+    end
+  end
+  if not matched then
     return err(403, "InvalidSignatureException",
       "The request signature we calculated does not match the signature you provided. " ..
       "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
