@@ -6,6 +6,10 @@ local errors = require("gameliftstreams.errors")
 local model = require("gameliftstreams.model")
 local validate = require("gameliftstreams.validate")
 local protocol = require("gameliftstreams.protocol")
+local endpoints = require("gameliftstreams.endpoints")
+local config = require("gameliftstreams.config")
+local credentials = require("gameliftstreams.credentials")
+local retry = require("gameliftstreams.retry")
 
 local _M = { _VERSION = "0.1.0" }
 
@@ -146,36 +150,8 @@ end
 -- Endpoint
 ---------------------------------------------------------------------------
 
-local function load_optional(name)
-  local ok, mod = pcall(require, name)
-  if ok then return mod end
-  if type(mod) == "string" and find(mod, "module '" .. name .. "' not found", 1, true) then
-    return nil
-  end
-  error(mod, 0)
-end
-
--- Used only while endpoints.lua is absent: the model's rules for this service.
-local function fallback_endpoint(params)
-  if params.endpoint then
-    if params.use_fips then
-      return nil, "Invalid Configuration: FIPS and custom endpoint are not supported"
-    end
-    return { url = params.endpoint }
-  end
-  if not params.region then return nil, "Invalid Configuration: Missing Region" end
-  local host = params.use_fips and "gameliftstreams-fips." or "gameliftstreams."
-  return { url = "https://" .. host .. params.region .. ".api.aws" }
-end
-
 local function resolve_endpoint(params)
-  local endpoints = load_optional("gameliftstreams.endpoints")
-  local ep, msg
-  if endpoints then
-    ep, msg = endpoints.for_client(params)
-  else
-    ep, msg = fallback_endpoint(params)
-  end
+  local ep, msg = endpoints.for_client(params)
   if not ep then
     if errors.is(msg) then return nil, msg end
     return nil, errors.new{ code = "EndpointError", message = tostring(msg) }
@@ -241,23 +217,19 @@ function _M.new(opts)
     if self.endpoint_configured then self.endpoint_url = url end
   end
 
-  local retry = load_optional("gameliftstreams.retry")
-  if retry then
-    local rok, r = pcall(retry.new, {
-      mode = o.retry_mode, max_attempts = o.max_attempts, new_2026 = o.new_2026_retries,
-      getenv = getenv,
-      settings = function()
-        local config = load_optional("gameliftstreams.config")
-        if not config then return {} end
-        local lok, settings = pcall(config.load, o)
-        return lok and settings or {}
-      end,
-    })
-    if not rok then
-      return nil, errors.invalid("gls.new: " .. (tostring(r):gsub("^.-retry%.new: ", "")))
-    end
-    self.retry = r
+  -- One strategy per client: its retry quota is shared by the client's calls.
+  local rok, r = pcall(retry.new, {
+    mode = o.retry_mode, max_attempts = o.max_attempts, new_2026 = o.new_2026_retries,
+    getenv = getenv,
+    settings = function() -- profile max_attempts / retry_mode, read on the first call
+      local lok, settings = pcall(config.load, o)
+      return lok and settings or {}
+    end,
+  })
+  if not rok then
+    return nil, errors.invalid("gls.new: " .. (tostring(r):gsub("^.-retry%.new: ", "")))
   end
+  self.retry = r
   return self
 end
 
@@ -265,22 +237,14 @@ end
 function Client:_prepare()
   if self.prepared then return true end
   local o = self.opts
-  local config
-  if not self.region or not self.endpoint_configured then
-    config = load_optional("gameliftstreams.config")
-  end
   if not self.region then
-    if not config then
-      return nil, errors.invalid("region: not set (looked at the region option, AWS_REGION and "
-        .. "AWS_DEFAULT_REGION)")
-    end
     local region, rerr = config.resolve_region(o)
     if not region then return nil, rerr end
     self.region = region
   end
   if not self.endpoint_url then
     local endpoint = self.endpoint_configured
-    if not endpoint and config then
+    if not endpoint then
       local ignore = env_value(self.getenv, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
       if not (ignore and lower(ignore) == "true") then
         local lok, settings = pcall(config.load, o)
@@ -303,7 +267,7 @@ function Client:_prepare()
     local copts = {}
     for k, v in pairs(o) do copts[k] = v end
     copts.region = self.region
-    local p, perr = require("gameliftstreams.credentials").from_config(copts)
+    local p, perr = credentials.from_config(copts)
     if not p then
       if not errors.is(perr) then
         perr = errors.new{ code = "CredentialsError", message = tostring(perr) }
@@ -447,7 +411,7 @@ function Client:call(op, input)
 
   local sched = require("gameliftstreams.sched")
   local r = self.retry
-  local st = r and r:begin() or { attempts = 1, backoff = 0 }
+  local st = r:begin()
   local skew_retried = false
 
   while true do
@@ -485,7 +449,7 @@ function Client:call(op, input)
       if status >= 200 and status < 300 then
         local out, parse_err = protocol.parse_response(model, opname, resp)
         if out then
-          if r then r:succeeded(st) end
+          r:succeeded(st)
           return out
         end
         return finish(parse_err, st, opname)
@@ -513,9 +477,7 @@ function Client:call(op, input)
       end
     end
     if not delay then
-      if r then
-        delay = r:next_delay(st, failure, resp and resp.headers)
-      end
+      delay = r:next_delay(st, failure, resp and resp.headers)
       if not delay then return finish(failure, st, opname) end
       if delay > 0 then
         local sok, slp_err = sched.sleep(delay)
