@@ -470,6 +470,22 @@ aws_secret_access_key = source-secret
     end
     assert.equal(1, #log_of(srv, "sts"))
   end)
+  it("a waiting task fetches itself when the task it waited for is cancelled", function()
+    ctl(srv, "POST", "config", { delay = 0.2 })
+    local sched = require("gameliftstreams.sched")
+    local p = credentials.from_config(opts_for(
+      "[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n"
+      .. "[profile base]\naws_access_key_id = AKSOURCE\naws_secret_access_key = source-secret\n"))
+    local a = sched.spawn(function() return p:get() end)
+    local b = sched.spawn(function() return assert(p:get()).access_key_id end)
+    sched.step(0.05)
+    assert.equal(1, #log_of(srv, "sts"))
+    a:cancel()
+    sched.run()
+    assert.equal("done", b.status)
+    assert.matches("^ASIASTANDIN", b.result)
+    assert.equal(2, #log_of(srv, "sts"))
+  end)
 end)
 
 describe("web identity", function()

@@ -171,19 +171,29 @@ function _M.refreshing(name, fetch, opts)
     if c and (not c.expiration or now < c.expiration - window) then return c end
     local sched = lazy_sched()
     if self.fetching and sched and sched.in_task and sched.in_task() then
-      -- Another task is fetching: wait for its answer rather than asking again.
+      -- Another task is fetching: wait for its answer rather than asking again. A fetch
+      -- that was cancelled, or that never ends (its task was dropped), is not waited for.
       local gen = self.generation
-      while self.fetching and self.generation == gen do
+      local deadline = sched.now() + (opts.fetch_wait or 30)
+      while self.fetching and self.generation == gen and sched.now() < deadline do
         local _, serr = sched.sleep(0.005)
         if serr then return nil, serr end
       end
-      if self.last_creds then return self.last_creds end
-      return nil, self.last_err
+      if not (self.fetching and self.generation == gen) then
+        if self.last_creds then return self.last_creds end
+        if not (self.last_err and self.last_err.code == "Cancelled") then return nil, self.last_err end
+      end
     end
     self.fetching = true
     self.generation = (self.generation or 0) + 1
+    local gen = self.generation
     self.fetches = self.fetches + 1
     local ok, creds, err = pcall(fetch)
+    if self.generation ~= gen then
+      -- A later fetch took over while this one hung: leave the state to it.
+      if ok then return creds, err end
+      return nil, fail(name, "failed: " .. tostring(creds))
+    end
     self.fetching = false
     if not ok then
       err = fail(name, "failed: " .. tostring(creds))
@@ -353,6 +363,7 @@ local function sts_call(opts, settings, name, action, params, creds)
   while true do
     local resp, err = http_request(opts, { method = "POST", url = url, headers = headers, body = body,
       timeout = opts.sts_timeout or 10, connect_timeout = opts.connect_timeout or 5 })
+    if not resp and err and err.code == "Cancelled" then return nil, err end
     local failure
     if not resp then
       failure = fail(name, "STS " .. action .. " failed: " .. tostring(err and err.code)
@@ -483,6 +494,7 @@ local function container_fetch(opts, url, getenv)
     resp, err = http_request(opts, { method = "GET", url = url, headers = headers, timeout = 2,
                                      connect_timeout = 1 })
     if resp and resp.status < 500 then break end
+    if not resp and err and err.code == "Cancelled" then return nil, err end
   end
   if not resp then
     return nil, fail(name, "request failed: " .. tostring(err and err.code) .. ": " .. tostring(err and err.message))
@@ -538,19 +550,21 @@ local function imds_get(opts, req)
   for _ = 1, 2 do -- one retry
     resp, err = http_request(opts, req)
     if resp and resp.status < 500 then return resp end
+    if not resp and err and err.code == "Cancelled" then break end
   end
   return resp, err
 end
 
 local function imds_fetch(opts, base, explicit, v1_disabled)
   local name = "instance metadata"
-  local function none(why)
+  local function none(why, err)
+    if err and err.code == "Cancelled" then return nil, err end
     if explicit then return nil, fail(name, why) end
     return nil, absent(name .. " (" .. why .. ")")
   end
   local resp, err = imds_get(opts, { method = "PUT", url = base .. "/latest/api/token",
     headers = { ["x-aws-ec2-metadata-token-ttl-seconds"] = "21600" } })
-  if not resp then return none("no answer: " .. tostring(err and err.code)) end
+  if not resp then return none("no answer: " .. tostring(err and err.code), err) end
   local headers = {}
   if resp.status == 200 then
     headers["x-aws-ec2-metadata-token"] = resp.body
@@ -560,12 +574,12 @@ local function imds_fetch(opts, base, explicit, v1_disabled)
     return none("token request answered HTTP " .. resp.status)
   end
   resp, err = imds_get(opts, { method = "GET", url = base .. IMDS_CREDS_PATH, headers = headers })
-  if not resp then return none("no answer: " .. tostring(err and err.code)) end
+  if not resp then return none("no answer: " .. tostring(err and err.code), err) end
   if resp.status ~= 200 then return none("role request answered HTTP " .. resp.status) end
   local role = trim(resp.body or ""):match("^[^\r\n]+")
   if not role then return none("no role attached") end
   resp, err = imds_get(opts, { method = "GET", url = base .. IMDS_CREDS_PATH .. role, headers = headers })
-  if not resp then return none("no answer: " .. tostring(err and err.code)) end
+  if not resp then return none("no answer: " .. tostring(err and err.code), err) end
   if resp.status ~= 200 then return none("credentials request answered HTTP " .. resp.status) end
   local doc = decode_json(resp.body)
   if not doc or (doc.Code ~= nil and doc.Code ~= "Success") or type(doc.AccessKeyId) ~= "string"
