@@ -200,6 +200,30 @@ describe("client calls against the emulator", function()
     assert.equal(3, #requests("ListApplications"))
   end)
 
+  it("takes endpoint_url from the profile when nothing else configures one", function()
+    local dir = helpers.tmpdir()
+    local cfg = helpers.write_file(dir .. "/config", "[default]\nendpoint_url = " .. emu.url .. "\n")
+    local c = client{ config_file = cfg }
+    assert(c:list_applications())
+    assert.equal(emu.url, c.endpoint_url)
+    -- AWS_IGNORE_CONFIGURED_ENDPOINT_URLS turns it off: the rules' endpoint is used
+    c = client{ config_file = cfg, getenv = env{ AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = "true" },
+                credentials = { get = function() return nil, "stop here" end } }
+    c:list_applications()
+    assert.equal("https://gameliftstreams.us-west-2.api.aws", c.endpoint_url)
+    helpers.rm_rf(dir)
+  end)
+
+  it("returns ResponseTooLarge past max_response_bytes, without retrying", function()
+    assert(client{ endpoint = emu.url }:create_application(new_app_input("big")))
+    helpers.control(emu, "DELETE", "requests")
+    local c = client{ endpoint = emu.url, max_response_bytes = 10 }
+    local _, err = c:list_applications()
+    assert.equal("ResponseTooLarge", err.code)
+    assert.equal(1, err.attempts)
+    assert.equal(1, #requests())
+  end)
+
   it("signs with the client's region and sends the user agent with its suffix", function()
     local c = client{ endpoint = emu.url, region = "eu-central-1", user_agent_suffix = "mygame/1.2" }
     assert(c:list_stream_groups())
