@@ -24,6 +24,10 @@
 -- `task.error`; `sched.step` returns the tasks that failed during that step as
 -- its second value and `sched.run` returns `nil, first_error, failed_tasks`.
 --
+-- Inside OpenResty, sleeps and HTTP use ngx.sleep and cosockets (also inside tasks),
+-- and a task is an ngx light thread (ngx.thread.spawn): `run` waits for them, `step`
+-- sleeps, `cancel` kills the thread (no Cancelled error is delivered inside it).
+--
 -- All state lives in this module's upvalues, i.e. per Lua state.
 local _M = { _VERSION = "0.1" }
 
@@ -147,6 +151,10 @@ end
 --- Sleeps `seconds`. Returns true, or nil and a `Cancelled` error when the task was cancelled.
 function _M.sleep(seconds)
   seconds = tonumber(seconds) or 0
+  if in_ngx() then
+    _G.ngx.sleep(math_max(seconds, 0))
+    return true
+  end
   local t = running_task()
   if t then
     local cerr = take_cancel(t)
@@ -154,10 +162,6 @@ function _M.sleep(seconds)
     t._wake_at = now() + math_max(seconds, 0)
     sleepers[t] = true
     return co_yield(MARK)
-  end
-  if in_ngx() then
-    _G.ngx.sleep(math_max(seconds, 0))
-    return true
   end
   if seconds > 0 then get_core().sleep(seconds) end
   return true
@@ -181,6 +185,10 @@ end
 --- Sends one HTTP request (the shape of `pool:add`). Returns `{ status=, headers=, body= }`,
 -- or nil and an error object (NetworkError, Timeout, TLSError, ResponseTooLarge, Cancelled).
 function _M.http(req)
+  if in_ngx() then
+    if not ngx_http then ngx_http = require("gameliftstreams.ngx_http") end
+    return ngx_http.request(req)
+  end
   local t = running_task()
   if t then
     local cerr = take_cancel(t)
@@ -192,10 +200,6 @@ function _M.http(req)
     http_waiters[id] = t
     http_pending = http_pending + 1
     return finish_http(co_yield(MARK))
-  end
-  if in_ngx() then
-    if not ngx_http then ngx_http = require("gameliftstreams.ngx_http") end
-    return ngx_http.request(req)
   end
   return finish_http(_M.pool():request(req))
 end
@@ -219,7 +223,7 @@ local function settle(t, status)
   t.status = status
   remove_live(t)
   sleepers[t] = nil
-  by_co[t.co] = nil
+  if t.co then by_co[t.co] = nil end
   local joiners = t._joiners
   t._joiners = nil
   if joiners then
@@ -265,9 +269,39 @@ local function resume(t)
 end
 
 --- Starts `fn(...)` as a task. It runs on the next `sched.step`/`sched.run`.
+local ngx_failed = {} -- light-thread tasks that failed, reported by the next step/run
+
+-- Inside OpenResty a task is an ngx light thread: nginx is the scheduler.
+local function ngx_spawn(fn, args)
+  local t = setmetatable({ status = "running", ngx = true }, Task)
+  live[#live + 1] = t
+  t.thread = _G.ngx.thread.spawn(function()
+    local r = pack(pcall(fn, unpack(args, 1, args.n)))
+    if t.status ~= "running" then return end
+    if r[1] then
+      t.results = pack(unpack(r, 2, r.n))
+      t.result = r[2]
+      settle(t, "done")
+    else
+      t.error = r[2]
+      settle(t, "failed")
+      ngx_failed[#ngx_failed + 1] = t
+    end
+  end)
+  return t
+end
+
+local function take_ngx_failed()
+  if #ngx_failed == 0 then return nil end
+  local f = ngx_failed
+  ngx_failed = {}
+  return f
+end
+
 function _M.spawn(fn, ...)
   if type(fn) ~= "function" then error("sched.spawn: fn must be a function", 2) end
   local args = pack(...)
+  if in_ngx() then return ngx_spawn(fn, args) end
   local t = setmetatable({ status = "running" }, Task)
   t.co = co_create(function() return fn(unpack(args, 1, args.n)) end)
   by_co[t.co] = t
@@ -279,6 +313,13 @@ end
 --- Requests cancellation. Returns true if the task was still running.
 function Task:cancel()
   if self.status ~= "running" then return false end
+  if self.ngx then
+    -- a light thread cannot be interrupted, only killed (no clean-up runs in it)
+    _G.ngx.thread.kill(self.thread)
+    self.error = cancelled_error()
+    settle(self, "cancelled")
+    return true
+  end
   if self == current then
     self.cancel_requested = true
     return true
@@ -325,6 +366,10 @@ end
 -- (a `Cancelled` error for a cancelled task). Inside a task it yields; outside it drives
 -- the scheduler until the task is finished.
 function Task:join()
+  if self.ngx then
+    if self.status == "running" then _G.ngx.thread.wait(self.thread) end
+    return outcome(self)
+  end
   local me = running_task()
   if me == self then error("task:join: a task cannot join itself", 2) end
   if self.status == "running" then
@@ -393,6 +438,11 @@ end
 -- is ready now). Game loops call it once per frame. Returns the number of live tasks and
 -- the list of tasks that failed during this step (or nil).
 function _M.step(max_seconds)
+  if in_ngx() then
+    local wait = math_max(tonumber(max_seconds) or 0, 0)
+    if #live > 0 then _G.ngx.sleep(wait) end
+    return #live, take_ngx_failed()
+  end
   if running_task() then error("sched.step: called from inside a task", 2) end
   if stepping then error("sched.step: already running", 2) end
   stepping = true
@@ -430,6 +480,16 @@ end
 --- Runs until every task has finished. Returns true, or nil, the first failed task's
 -- error and the list of tasks that failed.
 function _M.run()
+  if in_ngx() then
+    while #live > 0 do
+      local t = live[1]
+      if t.ngx and t.status == "running" then _G.ngx.thread.wait(t.thread) end
+      if live[1] == t then remove_live(t) end
+    end
+    local failed = take_ngx_failed()
+    if failed then return nil, failed[1].error, failed end
+    return true
+  end
   if running_task() then error("sched.run: called from inside a task", 2) end
   local all_failed = {}
   while #live > 0 do

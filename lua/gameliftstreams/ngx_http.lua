@@ -1,0 +1,215 @@
+--- HTTP/1.1 over OpenResty cosockets: the transport `sched.http` uses inside nginx.
+-- Same request and result shapes as `core.http_pool` (see docs/INTERNALS.md):
+--   req = { method=, url=, headers = { name = "v" | { "v1", "v2" } }, body=, timeout=,
+--           connect_timeout=, max_response_bytes= (default 16 MiB), insecure= }
+--   -> { status=, headers = { ["lower-name"] = "v" (repeats joined with ", ") }, body= }
+--   or nil, error object (NetworkError / Timeout / TLSError / ResponseTooLarge, with .reason).
+-- Connections are kept alive in the cosocket pool (per scheme, host, port).
+-- TLS verifies the peer unless req.insecure: nginx needs `lua_ssl_trusted_certificate`
+-- (e.g. /etc/ssl/certs/ca-certificates.crt); host names need a `resolver` directive.
+-- Timeouts apply to each socket operation (connect, send, each read).
+local _M = { _VERSION = "0.1" }
+
+local type, tonumber, tostring, pairs, ipairs = type, tonumber, tostring, pairs, ipairs
+local concat = table.concat
+
+local DEFAULT_MAX = 16 * 1024 * 1024
+local KEEPALIVE_MS = 60000
+local POOL_SIZE = 64
+
+local errors
+local function fail(code, reason, message)
+  if not errors then errors = require("gameliftstreams.errors") end
+  return nil, errors.new{ code = code, reason = reason, message = message,
+                          retryable = code == "NetworkError" or code == "Timeout" }
+end
+
+-- Maps a cosocket error string to our codes.
+local function io_fail(err, reason, what)
+  if err == "timeout" then return fail("Timeout", "timeout", what .. " timed out") end
+  if err == "closed" then
+    return fail("NetworkError", reason == "send" and "send" or "reset", what .. ": connection closed by the peer")
+  end
+  return fail("NetworkError", reason, what .. ": " .. tostring(err))
+end
+
+--- Splits a URL into scheme, host, port, request target. nil, message when bad.
+function _M.parse_url(url)
+  if type(url) ~= "string" then return nil, "url must be a string" end
+  local scheme, rest = url:match("^(%a[%w+.-]*)://(.*)$")
+  if not scheme then return nil, "bad url" end
+  scheme = scheme:lower()
+  if scheme ~= "http" and scheme ~= "https" then return nil, "unsupported scheme " .. scheme end
+  local authority, target = rest:match("^([^/?#]*)(.*)$")
+  target = target:gsub("#.*$", "")
+  if target == "" then target = "/" elseif target:sub(1, 1) == "?" then target = "/" .. target end
+  local host, port = authority:match("^%[([^%]]+)%]:?(%d*)$")
+  if not host then host, port = authority:match("^([^:]+):?(%d*)$") end
+  if not host or host == "" then return nil, "bad url host" end
+  local default = scheme == "https" and 443 or 80
+  port = tonumber(port) or default
+  local host_header = authority
+  if port == default then host_header = authority:gsub(":%d+$", "") end
+  return { scheme = scheme, host = host, port = port, target = target, host_header = host_header }
+end
+
+local function ms(s, default)
+  s = tonumber(s) or default
+  if s <= 0 then s = default end
+  return math.floor(s * 1000 + 0.5)
+end
+
+-- Reads the body; returns body, reusable (the connection can be kept alive).
+local function read_body(sock, method, status, headers, max)
+  if method == "HEAD" or status == 204 or status == 304 or (status >= 100 and status < 200) then
+    return "", true
+  end
+  local te = headers["transfer-encoding"]
+  if te and te:lower():find("chunked", 1, true) then
+    local parts, total = {}, 0
+    while true do
+      local line, err = sock:receive("*l")
+      if not line then return io_fail(err, "recv", "reading a chunk size") end
+      local size = tonumber(line:match("^%s*(%x+)"), 16)
+      if not size then return fail("NetworkError", "protocol", "bad chunk size") end
+      if size == 0 then
+        repeat -- trailers, up to the empty line
+          line, err = sock:receive("*l")
+          if not line then return io_fail(err, "recv", "reading trailers") end
+        until line == ""
+        return concat(parts), true
+      end
+      total = total + size
+      if total > max then return fail("ResponseTooLarge", "too_large", "response larger than " .. max .. " bytes") end
+      local data
+      data, err = sock:receive(size)
+      if not data then return io_fail(err, "partial", "reading a chunk") end
+      parts[#parts + 1] = data
+      local crlf
+      crlf, err = sock:receive(2)
+      if not crlf then return io_fail(err, "partial", "reading a chunk") end
+    end
+  end
+  local len = headers["content-length"]
+  if len then
+    len = tonumber(len)
+    if not len or len < 0 then return fail("NetworkError", "protocol", "bad Content-Length") end
+    if len > max then return fail("ResponseTooLarge", "too_large", "response larger than " .. max .. " bytes") end
+    if len == 0 then return "", true end
+    local data, err = sock:receive(len)
+    if not data then return io_fail(err, "partial", "reading the body") end
+    return data, true
+  end
+  -- no length: the body ends when the server closes
+  local parts, total = {}, 0
+  while true do
+    local data, err, partial = sock:receive(65536)
+    data = data or partial
+    if data and #data > 0 then
+      total = total + #data
+      if total > max then return fail("ResponseTooLarge", "too_large", "response larger than " .. max .. " bytes") end
+      parts[#parts + 1] = data
+    end
+    if err == "closed" then return concat(parts), false end
+    if err then return io_fail(err, "recv", "reading the body") end
+  end
+end
+
+--- Sends one request. See the module comment for shapes.
+function _M.request(req)
+  local ngx = _G.ngx
+  if type(req) ~= "table" then return fail("NetworkError", "other", "request must be a table") end
+  local u, perr = _M.parse_url(req.url)
+  if not u then return fail("NetworkError", "other", perr) end
+  local method = (req.method or "GET"):upper()
+  local body = req.body
+  local max = tonumber(req.max_response_bytes) or DEFAULT_MAX
+
+  local sock = ngx.socket.tcp()
+  local timeout_ms = ms(req.timeout, 30)
+  sock:settimeouts(ms(req.connect_timeout, 10), timeout_ms, timeout_ms)
+  local pool = u.scheme .. ":" .. u.host .. ":" .. u.port .. (req.insecure and ":insecure" or "")
+  local ok, err = sock:connect(u.host, u.port, { pool = pool })
+  if not ok then
+    if err == "timeout" then return fail("Timeout", "connect", "connect to " .. u.host .. " timed out") end
+    local reason = tostring(err):find("resolve", 1, true) and "resolve" or "connect"
+    return fail("NetworkError", reason, "cannot connect to " .. u.host .. ":" .. u.port .. ": " .. tostring(err))
+  end
+  if u.scheme == "https" and (sock:getreusedtimes() or 0) == 0 then
+    ok, err = sock:sslhandshake(nil, u.host, not req.insecure)
+    if not ok then
+      sock:close()
+      if err == "timeout" then return fail("Timeout", "tls", "TLS handshake timed out") end
+      return fail("TLSError", "tls", "TLS handshake with " .. u.host .. " failed: " .. tostring(err))
+    end
+  end
+
+  local lines = { method, " ", u.target, " HTTP/1.1\r\n" }
+  local has = {}
+  for name, value in pairs(req.headers or {}) do
+    local lname = name:lower()
+    has[lname] = true
+    if type(value) == "table" then
+      for _, v in ipairs(value) do lines[#lines + 1] = name .. ": " .. tostring(v) .. "\r\n" end
+    else
+      lines[#lines + 1] = name .. ": " .. tostring(value) .. "\r\n"
+    end
+  end
+  if not has["host"] then lines[#lines + 1] = "Host: " .. u.host_header .. "\r\n" end
+  if not has["content-length"] and (body or method == "POST" or method == "PUT" or method == "PATCH") then
+    lines[#lines + 1] = "Content-Length: " .. #(body or "") .. "\r\n"
+  end
+  if not has["user-agent"] then lines[#lines + 1] = "User-Agent: gameliftstreams-lua\r\n" end
+  lines[#lines + 1] = "\r\n"
+  if body and #body > 0 then lines[#lines + 1] = body end
+  local sent
+  sent, err = sock:send(lines)
+  if not sent then
+    sock:close()
+    return io_fail(err, "send", "sending the request")
+  end
+
+  local line
+  line, err = sock:receive("*l")
+  if not line then
+    sock:close()
+    if err == "closed" then return fail("NetworkError", "reset", "connection closed before a response") end
+    return io_fail(err, "recv", "waiting for the response")
+  end
+  local version, status = line:match("^HTTP/(%d%.%d) (%d%d%d)")
+  status = tonumber(status)
+  if not status then
+    sock:close()
+    return fail("NetworkError", "protocol", "bad status line")
+  end
+  local headers = {}
+  while true do
+    line, err = sock:receive("*l")
+    if not line then
+      sock:close()
+      return io_fail(err, "partial", "reading the response headers")
+    end
+    if line == "" then break end
+    local name, value = line:match("^([^:]+):%s*(.-)%s*$")
+    if name then
+      name = name:lower()
+      local prev = headers[name]
+      headers[name] = prev and (prev .. ", " .. value) or value
+    end
+  end
+
+  local data, reusable = read_body(sock, method, status, headers, max)
+  if not data then
+    sock:close()
+    return nil, reusable -- the error object
+  end
+  local conn = (headers["connection"] or ""):lower()
+  if reusable and version == "1.1" and not conn:find("close", 1, true) then
+    sock:setkeepalive(KEEPALIVE_MS, POOL_SIZE)
+  else
+    sock:close()
+  end
+  return { status = status, headers = headers, body = data }
+end
+
+return _M
