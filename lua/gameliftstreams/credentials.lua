@@ -23,9 +23,14 @@
 -- before they expire; a failed refresh keeps the old ones while they are valid; concurrent
 -- sched tasks share one fetch. Error messages never contain secrets or tokens.
 --
+-- credential_process runs through io.popen and blocks the Lua state while it runs (as in
+-- every SDK); everything else waits through the sched seam (sched.http / sched.sleep).
+--
 -- Test and tuning knobs in opts: getenv, clock (epoch seconds), refresh_window,
--- sts_endpoint, imds_endpoint, container_endpoint (base for the relative URI),
--- config_file, credentials_file, http (a transport: req -> resp | nil, err).
+-- fetch_wait (seconds a task waits for another task's fetch, default 30), sts_endpoint,
+-- imds_endpoint, container_endpoint (base for the relative URI), config_file,
+-- credentials_file, rng and sts_retry_base (STS back-off), sts_timeout, imds_timeout,
+-- http (a transport: req -> resp | nil, err).
 local _M = { _VERSION = "0.1" }
 
 local config = require("gameliftstreams.config")
