@@ -725,6 +725,64 @@ describe("endpoints of the credential services", function()
   end)
 end)
 
+describe("credential_source for role profiles", function()
+  local srv, dir
+  setup(function() srv = helpers.spawn_server(STANDINS, {}) end) -- STS, IMDS and container in one
+  teardown(function() srv.stop() end)
+  before_each(function()
+    dir = helpers.tmpdir()
+    ctl(srv, "POST", "reset")
+  end)
+  after_each(function() helpers.rm_rf(dir) end)
+
+  local function role_profile(source, e)
+    local c = helpers.write_file(dir .. "/config",
+      "[profile r]\nrole_arn = arn:aws:iam::1:role/r\ncredential_source = " .. source .. "\n")
+    e.AWS_CONFIG_FILE = c
+    return credentials.from_config{ profile = "r", sts_endpoint = srv.url, getenv = env(e) }
+  end
+
+  it("EcsContainer: the container credentials sign AssumeRole", function()
+    local c = assert(role_profile("EcsContainer", { AWS_CONTAINER_CREDENTIALS_FULL_URI = srv.url .. "/creds" }):get())
+    local log = log_of(srv)
+    assert.equal(2, #log)
+    assert.equal("container", log[1].service)
+    assert.equal("sts", log[2].service)
+    assert.equal("ASIASTANDIN00001", log[2].signer)
+    assert.is_true(log[2].signature_ok)
+    assert.equal("ASIASTANDIN00002", c.access_key_id)
+  end)
+
+  it("Ec2InstanceMetadata: the instance credentials sign AssumeRole", function()
+    local c = assert(role_profile("Ec2InstanceMetadata", { AWS_EC2_METADATA_DISABLED = "false",
+      AWS_EC2_METADATA_SERVICE_ENDPOINT = srv.url }):get())
+    local log = log_of(srv)
+    assert.equal(4, #log)
+    assert.equal("imds", log[1].service)
+    assert.equal("sts", log[4].service)
+    assert.is_true(log[4].signature_ok)
+    assert.matches("^ASIASTANDIN", c.access_key_id)
+    assert.are_not.equal(log[4].signer, c.access_key_id)
+  end)
+
+  it("Ec2InstanceMetadata fails, naming the provider, when IMDS is disabled", function()
+    local c, err = role_profile("Ec2InstanceMetadata", { AWS_EC2_METADATA_DISABLED = "true" }):get()
+    assert.is_nil(c)
+    assert.equal("credentials: assume role provider: source credentials: instance metadata provider: "
+      .. "disabled by AWS_EC2_METADATA_DISABLED", err.message)
+    assert.equal(0, #log_of(srv))
+  end)
+
+  it("refuses an unknown credential_source and source_profile together with credential_source", function()
+    local _, err = role_profile("Somewhere", {}):get()
+    assert.matches("unsupported credential_source Somewhere", err.message)
+    local c = helpers.write_file(dir .. "/config", "[default]\nrole_arn = arn:aws:iam::1:role/r\n"
+      .. "credential_source = Environment\nsource_profile = x\n")
+    _, err = credentials.from_config{ getenv = env{ AWS_CONFIG_FILE = c } }:get()
+    assert.matches("sets both source_profile and credential_source", err.message)
+  end)
+end)
+
 describe("credentials.parse_time", function()
   it("reads ISO 8601 with Z, fractions and offsets, and epoch numbers", function()
     assert.equal(0, credentials.parse_time("1970-01-01T00:00:00Z"))

@@ -421,7 +421,9 @@ function _M.assume_role(source, role, opts, settings)
   return _M.refreshing(name, function()
     local screds, serr = source:get()
     if not screds then
-      return nil, fail(name, "source credentials: " .. tostring(serr and serr.message), { cause = serr })
+      if serr and serr.code == "Cancelled" then return nil, serr end
+      local why = tostring(serr and serr.message or "none"):gsub("^credentials: ", "")
+      return nil, fail(name, "source credentials: " .. why, { cause = serr })
     end
     local params = { RoleArn = role.role_arn, RoleSessionName = session_name(opts, role.role_session_name) }
     if role.external_id then params.ExternalId = role.external_id end
