@@ -132,6 +132,17 @@ describe("protocol (restJson1)", function()
       assert.equal("3", tostring(ls.AlwaysOnCapacity))
     end)
 
+    it("turns whole JSON floats (7.0, 7e0) into integers and leaves a fraction alone", function()
+      local out = parse("GetStreamSession", '{"ConnectionTimeoutSeconds":120.0,"SessionLengthSeconds":3.6e3}')
+      assert.equal(120, out.ConnectionTimeoutSeconds)
+      assert.is_true(is_integer(out.ConnectionTimeoutSeconds))
+      assert.equal("120", tostring(out.ConnectionTimeoutSeconds))
+      assert.equal(3600, out.SessionLengthSeconds)
+      assert.is_true(is_integer(out.SessionLengthSeconds))
+      -- a service bug must not break parsing: the value passes through
+      assert.equal(2.5, parse("GetStreamSession", '{"ConnectionTimeoutSeconds":2.5}').ConnectionTimeoutSeconds)
+    end)
+
     it("returns long members exactly", function()
       local out = parse("ListApplicationShaderCaches", '{"Items":[{"Identifier":"sc-1","ApplicationArn":"a",'
         .. '"StorageBytes":1099511627776}]}')
