@@ -12,6 +12,20 @@
 #define SIGNER_MT "gameliftstreams.signer"
 #define MAX_PRESIGN 604800
 
+/* Field names live in upvalues 2..: pushing a ready string beats interning a C string. */
+enum {
+  K_METHOD, K_URL, K_BODY, K_REGION, K_SERVICE, K_CREDENTIALS, K_ACCESS_KEY_ID, K_SECRET,
+  K_SESSION_TOKEN, K_NORMALIZE, K_SIGN_BODY, K_OMIT, K_TIME, K_PRESIGN, K_HEADERS, K_SIGNATURE,
+  K_CANONICAL_REQUEST, K_STRING_TO_SIGN, K_HOST, K_X_AMZ_DATE, K_AUTHORIZATION, K_X_AMZ_TOKEN,
+  K_X_AMZ_SHA256, K_COUNT
+};
+static const char *const KEY_NAMES[K_COUNT] = {
+    "method", "url", "body", "region", "service", "credentials", "access_key_id",
+    "secret_access_key", "session_token", "normalize", "sign_body", "omit_session_token", "time",
+    "presign", "headers", "signature", "canonical_request", "string_to_sign", "host", "x-amz-date",
+    "authorization", "x-amz-security-token", "x-amz-content-sha256"};
+#define PUSH_KEY(L, k) lua_pushvalue((L), lua_upvalueindex(2 + (k)))
+
 typedef struct {
   gls_sigv4 *s;
   gls_sigv4_header *h; /* the request's header lines, reused between calls */
@@ -42,10 +56,11 @@ static lsigner *upsigner(lua_State *L, const char *fn) {
 }
 
 /* Pushes t[field] and leaves it on the stack, so the string it returns stays anchored. */
-static const char *get_str(lua_State *L, int t, const char *field, const char *label, size_t *len,
+static const char *get_str(lua_State *L, int t, int key, const char *label, size_t *len,
                            int required) {
   int ty;
-  lua_getfield(L, t, field);
+  PUSH_KEY(L, key);
+  lua_gettable(L, t);
   ty = lua_type(L, -1);
   if (ty == LUA_TNIL && !required) {
     *len = 0;
@@ -55,12 +70,13 @@ static const char *get_str(lua_State *L, int t, const char *field, const char *l
   return lua_tolstring(L, -1, len);
 }
 
-static int get_bool(lua_State *L, int t, const char *field, int dflt) {
+static int get_bool(lua_State *L, int t, int key, int dflt) {
   int v = dflt, ty;
-  lua_getfield(L, t, field);
+  PUSH_KEY(L, key);
+  lua_gettable(L, t);
   ty = lua_type(L, -1);
   if (ty == LUA_TBOOLEAN) v = lua_toboolean(L, -1);
-  else if (ty != LUA_TNIL) luaL_error(L, "sign: %s must be a boolean", field);
+  else if (ty != LUA_TNIL) luaL_error(L, "sign: %s must be a boolean", KEY_NAMES[key]);
   lua_pop(L, 1);
   return v;
 }
@@ -81,7 +97,8 @@ static void push_header(lua_State *L, lsigner *u, size_t *n, const char *name, s
   (*n)++;
 }
 
-/* The value on top as a string anchored in the table at `anchor` (numbers are converted). */
+/* The value on top as a string; a number is converted and the string kept alive in the table
+ * at `anchor` (a slot below the iteration, filled with a table on first use). */
 static const char *header_value(lua_State *L, int anchor, int *nanchor, size_t *len,
                                 const char *name) {
   int ty = lua_type(L, -1);
@@ -89,6 +106,10 @@ static const char *header_value(lua_State *L, int anchor, int *nanchor, size_t *
   if (ty == LUA_TSTRING) return lua_tolstring(L, -1, len);
   if (ty != LUA_TNUMBER)
     luaL_error(L, "sign: headers[\"%s\"] must be a string or a list of strings", name);
+  if (!lua_istable(L, anchor)) {
+    lua_newtable(L);
+    lua_replace(L, anchor);
+  }
   lua_pushvalue(L, -1);
   p = lua_tolstring(L, -1, len);
   lua_rawseti(L, anchor, ++*nanchor);
@@ -178,9 +199,10 @@ static void merge_header(lua_State *L, int out) {
   lua_settop(L, lname - 1);
 }
 
-static void set_str(lua_State *L, int t, const char *k, const char *v, size_t n) {
+static void set_str(lua_State *L, int t, int key, const char *v, size_t n) {
+  PUSH_KEY(L, key);
   lua_pushlstring(L, v, n);
-  lua_setfield(L, t, k);
+  lua_rawset(L, t);
 }
 
 /* core.sign(t) -> result table | nil, message (bad URL or time). */
@@ -189,30 +211,33 @@ static int l_sign(lua_State *L) {
   gls_sigv4_request r;
   gls_sigv4_result res;
   const char *err;
-  int cred, hidx, anchor, out;
+  int cred, token, hidx, anchor, out;
   lua_Number tn;
 
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checkstack(L, 40, "sign");
   memset(&r, 0, sizeof r);
-  r.method = get_str(L, 1, "method", "method", &r.method_len, 1);
-  r.url = get_str(L, 1, "url", "url", &r.url_len, 1);
-  r.body = get_str(L, 1, "body", "body", &r.body_len, 0);
-  r.region = get_str(L, 1, "region", "region", &r.region_len, 1);
-  r.service = get_str(L, 1, "service", "service", &r.service_len, 1);
-  lua_getfield(L, 1, "credentials");
+  r.method = get_str(L, 1, K_METHOD, "method", &r.method_len, 1);
+  r.url = get_str(L, 1, K_URL, "url", &r.url_len, 1);
+  r.body = get_str(L, 1, K_BODY, "body", &r.body_len, 0);
+  r.region = get_str(L, 1, K_REGION, "region", &r.region_len, 1);
+  r.service = get_str(L, 1, K_SERVICE, "service", &r.service_len, 1);
+  PUSH_KEY(L, K_CREDENTIALS);
+  lua_gettable(L, 1);
   cred = lua_gettop(L);
   if (!lua_istable(L, cred)) luaL_error(L, "sign: credentials must be a table");
-  r.access_key_id = get_str(L, cred, "access_key_id", "credentials.access_key_id",
+  r.access_key_id = get_str(L, cred, K_ACCESS_KEY_ID, "credentials.access_key_id",
                             &r.access_key_id_len, 1);
-  r.secret = get_str(L, cred, "secret_access_key", "credentials.secret_access_key", &r.secret_len, 1);
-  r.session_token = get_str(L, cred, "session_token", "credentials.session_token",
+  r.secret = get_str(L, cred, K_SECRET, "credentials.secret_access_key", &r.secret_len, 1);
+  r.session_token = get_str(L, cred, K_SESSION_TOKEN, "credentials.session_token",
                             &r.session_token_len, 0);
-  r.normalize = get_bool(L, 1, "normalize", 1);
-  r.sign_body = get_bool(L, 1, "sign_body", 0);
-  r.omit_session_token = get_bool(L, 1, "omit_session_token", 0);
+  token = lua_gettop(L);
+  r.normalize = get_bool(L, 1, K_NORMALIZE, 1);
+  r.sign_body = get_bool(L, 1, K_SIGN_BODY, 0);
+  r.omit_session_token = get_bool(L, 1, K_OMIT, 0);
 
-  lua_getfield(L, 1, "time");
+  PUSH_KEY(L, K_TIME);
+  lua_gettable(L, 1);
   if (lua_isnil(L, -1)) {
     r.time = (long long)time(NULL);
   } else {
@@ -224,7 +249,8 @@ static int l_sign(lua_State *L) {
   }
   lua_pop(L, 1);
 
-  lua_getfield(L, 1, "presign");
+  PUSH_KEY(L, K_PRESIGN);
+  lua_gettable(L, 1);
   if (!lua_isnil(L, -1)) {
     if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "sign: presign must be a number");
     tn = lua_tonumber(L, -1);
@@ -234,9 +260,10 @@ static int l_sign(lua_State *L) {
   }
   lua_pop(L, 1);
 
-  lua_newtable(L);
+  lua_pushnil(L);
   anchor = lua_gettop(L);
-  lua_getfield(L, 1, "headers");
+  PUSH_KEY(L, K_HEADERS);
+  lua_gettable(L, 1);
   hidx = lua_gettop(L);
   if (!lua_isnil(L, hidx) && !lua_istable(L, hidx)) luaL_error(L, "sign: headers must be a table");
   if (lua_istable(L, hidx)) r.n_headers = read_headers(L, u, hidx, anchor);
@@ -268,19 +295,24 @@ static int l_sign(lua_State *L) {
       merge_header(L, out);
     }
   }
-  if (!res.host_given) set_str(L, out, "host", res.host, res.host_len);
+  if (!res.host_given) set_str(L, out, K_HOST, res.host, res.host_len);
   if (r.presign <= 0) {
-    set_str(L, out, "x-amz-date", res.amz_date, 16);
-    set_str(L, out, "authorization", res.authorization, res.authorization_len);
-    if (r.session_token && r.session_token_len)
-      set_str(L, out, "x-amz-security-token", r.session_token, r.session_token_len);
-    if (r.sign_body) set_str(L, out, "x-amz-content-sha256", res.payload_hash, 64);
+    set_str(L, out, K_X_AMZ_DATE, res.amz_date, 16);
+    set_str(L, out, K_AUTHORIZATION, res.authorization, res.authorization_len);
+    if (r.session_token && r.session_token_len) {
+      PUSH_KEY(L, K_X_AMZ_TOKEN);
+      lua_pushvalue(L, token);
+      lua_rawset(L, out);
+    }
+    if (r.sign_body) set_str(L, out, K_X_AMZ_SHA256, res.payload_hash, 64);
   }
-  lua_setfield(L, -2, "headers");
-  set_str(L, out - 1, "signature", res.signature, 64);
-  set_str(L, out - 1, "canonical_request", res.canonical_request, res.canonical_request_len);
-  set_str(L, out - 1, "string_to_sign", res.string_to_sign, res.string_to_sign_len);
-  if (res.url) set_str(L, out - 1, "url", res.url, res.url_len);
+  PUSH_KEY(L, K_HEADERS);
+  lua_insert(L, -2);
+  lua_rawset(L, out - 1);
+  set_str(L, out - 1, K_SIGNATURE, res.signature, 64);
+  set_str(L, out - 1, K_CANONICAL_REQUEST, res.canonical_request, res.canonical_request_len);
+  set_str(L, out - 1, K_STRING_TO_SIGN, res.string_to_sign, res.string_to_sign_len);
+  if (res.url) set_str(L, out - 1, K_URL, res.url, res.url_len);
   return 1;
 }
 
@@ -307,6 +339,7 @@ static int l_hmac_sha256(lua_State *L) {
 }
 
 void gls_open_sigv4(lua_State *L) {
+  int i;
   lsigner *u = (lsigner *)lua_newuserdata(L, sizeof *u);
   memset(u, 0, sizeof *u);
   if (luaL_newmetatable(L, SIGNER_MT)) {
@@ -318,7 +351,8 @@ void gls_open_sigv4(lua_State *L) {
   u->s = gls_sigv4_new();
   if (!u->s) luaL_error(L, "gameliftstreams.core: cannot set up SHA-256/HMAC (OpenSSL)");
   lua_pushvalue(L, -1);
-  lua_pushcclosure(L, l_sign, 1);
+  for (i = 0; i < K_COUNT; i++) lua_pushstring(L, KEY_NAMES[i]);
+  lua_pushcclosure(L, l_sign, 1 + K_COUNT);
   lua_setfield(L, -3, "sign");
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, l_sha256_hex, 1);

@@ -39,6 +39,8 @@ struct gls_sigv4 {
   key_entry cache[KEY_CACHE];
   unsigned next_victim;
   unsigned long derivations;
+  long long last_time; /* gmtime is not free: signatures within one second share the date */
+  char last_date[17];
   gls_sigv4_buf creq, sts, auth, url, path, query, qscratch, hnames, hcanon, shdrs, scope, cred;
   hent *h;
   size_t h_cap;
@@ -46,16 +48,36 @@ struct gls_sigv4 {
   size_t q_cap;
 };
 
-static const char HEX_LOWER[] = "0123456789abcdef";
 static const char HEX_UPPER[] = "0123456789ABCDEF";
+/* "000102...ff": two hex digits per byte in one copy. */
+static const char HEX_PAIRS[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+/* RFC 3986 unreserved characters: A-Z a-z 0-9 - _ . ~ */
+static const unsigned char UNRESERVED[256] = {
+    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1};
 
 /* ---- buffers ------------------------------------------------------------------------------ */
 
-static int buf_reserve(gls_sigv4_buf *b, size_t extra) {
-  size_t need = b->len + extra + 1, cap;
+static int buf_grow(gls_sigv4_buf *b, size_t need) {
+  size_t cap = b->cap ? b->cap : 256;
   char *p;
-  if (need <= b->cap) return 0;
-  cap = b->cap ? b->cap : 256;
   while (cap < need) cap *= 2;
   /* Grow by copy so an old block that held a token is wiped, not left to realloc. */
   p = malloc(cap);
@@ -70,7 +92,12 @@ static int buf_reserve(gls_sigv4_buf *b, size_t extra) {
   return 0;
 }
 
-static int buf_add(gls_sigv4_buf *b, const char *s, size_t n) {
+static inline int buf_reserve(gls_sigv4_buf *b, size_t extra) {
+  size_t need = b->len + extra + 1;
+  return need <= b->cap ? 0 : buf_grow(b, need);
+}
+
+static inline int buf_add(gls_sigv4_buf *b, const char *s, size_t n) {
   if (buf_reserve(b, n)) return -1;
   if (n) memcpy(b->p + b->len, s, n);
   b->len += n;
@@ -78,9 +105,14 @@ static int buf_add(gls_sigv4_buf *b, const char *s, size_t n) {
   return 0;
 }
 
-static int buf_adds(gls_sigv4_buf *b, const char *s) { return buf_add(b, s, strlen(s)); }
+static inline int buf_adds(gls_sigv4_buf *b, const char *s) { return buf_add(b, s, strlen(s)); }
 
-static int buf_addc(gls_sigv4_buf *b, char c) { return buf_add(b, &c, 1); }
+static inline int buf_addc(gls_sigv4_buf *b, char c) {
+  if (buf_reserve(b, 1)) return -1;
+  b->p[b->len++] = c;
+  b->p[b->len] = '\0';
+  return 0;
+}
 
 static void buf_reset(gls_sigv4_buf *b) {
   b->len = 0;
@@ -98,10 +130,7 @@ void gls_sigv4_buf_free(gls_sigv4_buf *b) {
 
 /* ---- encoding ----------------------------------------------------------------------------- */
 
-static int unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.' || c == '~';
-}
+static int unreserved(unsigned char c) { return UNRESERVED[c]; }
 
 static int hexval(unsigned char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -257,10 +286,7 @@ int gls_sigv4_canonical_query(gls_sigv4 *s, gls_sigv4_buf *out, const char *quer
 
 static void to_hex(const unsigned char *d, size_t n, char *hex) {
   size_t i;
-  for (i = 0; i < n; i++) {
-    hex[2 * i] = HEX_LOWER[d[i] >> 4];
-    hex[2 * i + 1] = HEX_LOWER[d[i] & 15];
-  }
+  for (i = 0; i < n; i++) memcpy(hex + 2 * i, HEX_PAIRS + 2 * d[i], 2);
   hex[2 * n] = '\0';
 }
 
@@ -428,9 +454,11 @@ int gls_sigv4_header_role(const gls_sigv4_request *r, const char *n, size_t len)
       "user-agent", "expect", "x-amzn-trace-id", "connection", "keep-alive", "proxy-authorization",
       "te", "trailer", "transfer-encoding", "upgrade", NULL};
   size_t i;
-  int token = r->session_token && r->session_token_len > 0;
+  /* Every special name starts with one of these letters: most headers leave at once. */
+  if (len < 2 || !strchr("aceptkuxACEPTKUX", n[0])) return GLS_SIGV4_SIGNED;
   if (name_is(n, len, "authorization") || name_is(n, len, "x-amz-date")) return GLS_SIGV4_REPLACED;
-  if (token && name_is(n, len, "x-amz-security-token")) return GLS_SIGV4_REPLACED;
+  if (r->session_token && r->session_token_len > 0 && name_is(n, len, "x-amz-security-token"))
+    return GLS_SIGV4_REPLACED;
   if (r->sign_body && r->presign <= 0 && name_is(n, len, "x-amz-content-sha256"))
     return GLS_SIGV4_REPLACED;
   for (i = 0; unsigned_names[i]; i++)
@@ -654,7 +682,13 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
 
   memset(out, 0, sizeof *out);
   if ((err = parse_url(r->url, r->url_len, &u, out))) return err;
-  if ((err = format_time(r->time, out->amz_date))) return err;
+  if (s->last_date[0] && r->time == s->last_time) {
+    memcpy(out->amz_date, s->last_date, sizeof out->amz_date);
+  } else {
+    if ((err = format_time(r->time, out->amz_date))) return err;
+    memcpy(s->last_date, out->amz_date, sizeof s->last_date);
+    s->last_time = r->time;
+  }
   if (gls_sigv4_sha256_hex(s, r->body ? r->body : "", r->body ? r->body_len : 0, out->payload_hash))
     return "sha256 failed";
   if ((err = build_headers(s, r, out, query_mode, token_signed))) return err;
