@@ -232,9 +232,15 @@ describe("every operation against the emulator", function()
     assert.same({ env = "prod" }, assert(c:list_tags_for_resource{ ResourceArn = group.Arn }).Tags)
   end)
 
-  it("ListApplicationShaderCaches answers with a list", function()
+  it("ListApplicationShaderCaches lists the cache of an associated application, with a long size", function()
     local out = assert(c:list_application_shader_caches{ Identifier = app.Arn })
-    assert.is_table(out.Items or {})
+    assert.equal(1, #out.Items)
+    local sc = out.Items[1]
+    assert.equal(app.Arn, sc.ApplicationArn)
+    assert.is_true(is_integer(sc.StorageBytes))
+    assert.is_true(sc.StorageBytes > 2 ^ 29)
+    assert.same({ group.Arn }, sc.AssociatedStreamGroups)
+    assert.same({}, assert(c:list_application_shader_caches{ Identifier = app2.Arn }).Items)
   end)
 
   it("reports the service's errors with code, status and request id", function()
