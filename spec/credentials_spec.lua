@@ -684,6 +684,18 @@ describe("EC2 instance metadata", function()
     assert.equal(3, #log_of(srv, "imds"))
   end)
 
+  it("gives up on a silent IMDS after its timeout and one retry", function()
+    ctl(srv, "POST", "config", { hang = true })
+    local core = helpers.core()
+    local t0 = core.monotime()
+    local c, err = credentials.from_config{ imds_timeout = 0.1, getenv = imds_env() }:get()
+    local took = core.monotime() - t0
+    assert.is_nil(c)
+    assert.matches("instance metadata %(no answer: Timeout%)", err.message)
+    assert.equal(2, #log_of(srv, "imds"))
+    assert.is_true(took >= 0.2 and took < 1, "took " .. took)
+  end)
+
   it("counts as not configured when nothing answers", function()
     -- a port that was just free: connection refused at once
     local sock = require("socket").bind("127.0.0.1", 0)

@@ -16,6 +16,7 @@
 --   auth_token   the Authorization value the container endpoint requires (none when unset)
 --   imds_v1      true: the token PUT answers 403 and GETs need no token
 --   role         the IMDS role name (default "standin-role")
+--   hang         true: IMDS requests are never answered
 -- Control: GET /_ctl/log (every request: service, method, path, headers, params),
 --          POST /_ctl/reset (clears the log, restores the start-up knobs; null in /_ctl/config unsets one).
 local httpd = require("gameliftstreams.emulator.httpd")
@@ -175,6 +176,7 @@ local IMDS_TOKEN = "standin-imds-token"
 local CREDS_PATH = "/latest/meta-data/iam/security-credentials/"
 
 local function imds(req)
+  if knobs.hang then return httpd.hang() end
   if req.method == "PUT" and req.path == "/latest/api/token" then
     if knobs.imds_v1 then return 403, {}, "" end
     if not req.headers["x-aws-ec2-metadata-token-ttl-seconds"] then return 400, {}, "missing ttl" end
