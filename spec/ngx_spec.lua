@@ -11,8 +11,67 @@ have_nginx = (have_nginx == true or have_nginx == 0) and io.open(MODULE) ~= nil
 
 local describe_ngx = have_nginx and describe or pending
 
+-- Probes served by the nginx under test: /probe runs sched.http (-> ngx_http) on ?url=,
+-- /tasks runs sched.spawn/run/cancel as light threads.
+local PROBES = [=[
+  server {
+    listen 127.0.0.1:PORT;
+    location = /probe {
+      content_by_lua_block {
+        local sched = require("gameliftstreams.sched")
+        local cjson = require("cjson")
+        local a = ngx.req.get_uri_args()
+        local t0 = sched.now()
+        local res, err = sched.http{ method = a.method or "GET", url = a.url, body = a.body,
+          timeout = tonumber(a.timeout) or 5, max_response_bytes = tonumber(a.max) }
+        local out = res and { status = res.status, headers = res.headers, body = res.body }
+          or { error = { code = err.code, reason = err.reason, message = err.message } }
+        out.elapsed = sched.now() - t0
+        ngx.say(cjson.encode(out))
+      }
+    }
+    location = /tasks {
+      content_by_lua_block {
+        local sched = require("gameliftstreams.sched")
+        local cjson = require("cjson")
+        local t0 = sched.now()
+        local tasks = {}
+        for i = 1, 5 do tasks[i] = sched.spawn(function() sched.sleep(0.3); return i * 10 end) end
+        local victim = sched.spawn(function() sched.sleep(10); return "not cancelled" end)
+        local bad = sched.spawn(function() sched.sleep(0.1); error("boom") end)
+        victim:cancel()
+        local ok, err = sched.run()
+        local out = { elapsed = sched.now() - t0, ok = ok or false, err = tostring(err),
+                      victim = victim.status, bad = bad.status, results = {} }
+        for i = 1, 5 do out.results[i] = tasks[i].result end
+        ngx.say(cjson.encode(out))
+      }
+    }
+  }
+]=]
+
+-- Targets for the probes.
+local TARGETS = [[
+local httpd = require("gameliftstreams.emulator.httpd")
+httpd.main{ handler = function(req)
+  if req.path == "/chunked" then
+    return httpd.raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\nX-A: 2\r\n\r\n" ..
+      "5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n")
+  elseif req.path == "/close" then
+    return httpd.raw("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end", true)
+  elseif req.path == "/big" then
+    return 200, {}, string.rep("x", 5000)
+  elseif req.path == "/hang" then
+    return httpd.hang()
+  elseif req.path == "/reset" then
+    return httpd.reset()
+  end
+  return 200, { ["Content-Type"] = "text/plain" }, req.method .. " " .. req.peer .. " " .. (req.body or "")
+end }
+]]
+
 describe_ngx("OpenResty (nginx + lua-nginx-module)", function()
-  local emu, client, sched, dir, port, nginx_pid, app, group
+  local emu, client, sched, dir, port, nginx_pid, app, group, probe_port, srv
 
   local FAST = { min_delay = 0.02, max_delay = 0.1, max_wait = 20 }
 
@@ -45,10 +104,14 @@ describe_ngx("OpenResty (nginx + lua-nginx-module)", function()
 
     dir = helpers.tmpdir()
     os.execute("mkdir -p " .. helpers.shell_quote(dir .. "/tmp"))
+    srv = helpers.spawn_server(helpers.write_file(dir .. "/targets.lua", TARGETS), {})
     port = free_port()
     local conf = assert(helpers.read_file(helpers.root .. "/examples/openresty/nginx.conf"))
     conf = conf:gsub("listen 127%.0%.0%.1:8089;", "listen 127.0.0.1:" .. port .. ";")
     conf = conf:gsub("build/openresty", dir)
+    -- a second server with probes of the transport and the scheduler, inside nginx
+    probe_port = free_port()
+    conf = conf:gsub("\n  server {", "\n" .. PROBES:gsub("PORT", probe_port) .. "\n  server {", 1)
     helpers.write_file(dir .. "/nginx.conf", conf)
     local cmd = string.format(
       "cd %s && env -u LD_PRELOAD GLS_ENDPOINT=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=us-west-2 " ..
@@ -73,6 +136,7 @@ describe_ngx("OpenResty (nginx + lua-nginx-module)", function()
   teardown(function()
     if nginx_pid then os.execute("kill " .. nginx_pid .. " 2>/dev/null") end
     if emu then emu.stop() end
+    if srv then srv.stop() end
     helpers.rm_rf(dir)
   end)
 
@@ -117,5 +181,68 @@ describe_ngx("OpenResty (nginx + lua-nginx-module)", function()
     assert.equal("WaiterFailure", body.error)
     local _, log = helpers.control(emu, "GET", "requests?operation=TerminateStreamSession")
     assert.is_true(#log.requests >= 1)
+  end)
+  describe("the cosocket transport", function()
+    local cjson = require("cjson")
+    local function probe(target, extra)
+      local url = "http://127.0.0.1:" .. probe_port .. "/probe?url=" ..
+        (srv.url .. target):gsub("[^%w]", function(c) return string.format("%%%02X", c:byte()) end) .. (extra or "")
+      local res = assert(sched.http{ method = "GET", url = url, timeout = 30 })
+      assert.equal(200, res.status, res.body)
+      return cjson.decode(res.body)
+    end
+
+    it("reads a chunked body and joins repeated headers", function()
+      local r = probe("/chunked")
+      assert.equal(200, r.status)
+      assert.equal("hello, world", r.body)
+      assert.equal("1, 2", r.headers["x-a"])
+    end)
+
+    it("reads a body delimited by the connection closing", function()
+      local r = probe("/close")
+      assert.equal("until the end", r.body)
+    end)
+
+    it("sends a body with its length, and keeps the connection alive between requests", function()
+      local a = probe("/echo", "&method=POST&body=abc")
+      local b = probe("/echo", "&method=POST&body=def")
+      local pa, pb = a.body:match("^POST (%S+) abc$"), b.body:match("^POST (%S+) def$")
+      assert.is_string(pa)
+      assert.equal(pa, pb) -- same client port: the pooled connection was reused
+    end)
+
+    it("maps a response over max_response_bytes to ResponseTooLarge", function()
+      local r = probe("/big", "&max=100")
+      assert.equal("ResponseTooLarge", r.error.code)
+      assert.equal(5000, #probe("/big").body)
+    end)
+
+    it("maps a timeout to Timeout and a refused connection to NetworkError", function()
+      local r = probe("/hang", "&timeout=0.3")
+      assert.equal("Timeout", r.error.code)
+      assert.is_true(r.elapsed < 2)
+      local s = require("socket").bind("127.0.0.1", 0)
+      local _, dead = s:getsockname()
+      s:close()
+      local url = "http://127.0.0.1:" .. probe_port .. "/probe?url=http%3A%2F%2F127.0.0.1%3A" .. dead .. "%2F"
+      r = cjson.decode(assert(sched.http{ method = "GET", url = url, timeout = 10 }).body)
+      assert.equal("NetworkError", r.error.code)
+      assert.equal("connect", r.error.reason)
+      r = probe("/reset")
+      assert.equal("NetworkError", r.error.code)
+    end)
+  end)
+
+  it("runs tasks as light threads: concurrent, cancellable, failures reported", function()
+    local res = assert(sched.http{ method = "GET", url = "http://127.0.0.1:" .. probe_port .. "/tasks", timeout = 30 })
+    assert.equal(200, res.status, res.body)
+    local r = require("cjson").decode(res.body)
+    assert.same({ 10, 20, 30, 40, 50 }, r.results)
+    assert.is_true(r.elapsed >= 0.29 and r.elapsed < 1.2, "elapsed " .. r.elapsed) -- 5 x 0.3 s at once
+    assert.equal("cancelled", r.victim)
+    assert.equal("failed", r.bad)
+    assert.is_false(r.ok)
+    assert.matches("boom", r.err)
   end)
 end)
