@@ -83,6 +83,11 @@ describe("retry classification", function()
     assert.is_nil(retry.classify(err{ code = "NotFound", status = 404 }))
   end)
 
+  it("next_delay gives up on something that is not an error object", function()
+    local r = strategy{}
+    assert.is_nil(r:next_delay(r:begin(), "boom"))
+  end)
+
   it("next_delay sets retryable, attempts and backoff on the error", function()
     local r = strategy{ rng = fixed(0.5) }
     local st = r:begin()

@@ -188,6 +188,7 @@ end
 -- err.quota_exhausted when only the quota stopped the retry.
 function _M:next_delay(st, err, resp_headers)
   self:_resolve()
+  if type(err) ~= "table" then return nil end
   local kind = _M.classify(err)
   err.retryable = kind ~= nil
   err.attempts = st.attempts
