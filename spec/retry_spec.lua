@@ -177,6 +177,17 @@ describe("retry max_attempts", function()
     assert.is_nil(r:next_delay(st, err{ code = "Throttling" }))
   end)
 
+  it("reads retry_mode from AWS_RETRY_MODE before the profile", function()
+    local r = strategy{ settings = function() return { retry_mode = "legacy" } end }
+    r:begin()
+    assert.equal("legacy", r.mode)
+    r = strategy{ getenv = env{ AWS_RETRY_MODE = "standard" },
+      settings = function() return { retry_mode = "legacy" } end }
+    r:begin()
+    assert.equal("standard", r.mode)
+    assert.equal(3, r.max_attempts)
+  end)
+
   it("the explicit option beats the environment", function()
     local r = strategy{ max_attempts = 2, getenv = env{ AWS_MAX_ATTEMPTS = "9" } }
     assert.equal(2, (r:begin() and r.max_attempts))
