@@ -141,6 +141,18 @@ before_each(function()
   assert.are.equal(200, (control("POST", "reset", nil, slow_emu)))
 end)
 
+describe("the emulator command", function()
+  it("explains its options and refuses unknown ones", function()
+    local cmd = "env " .. helpers.lua_env() .. " lua5.4 " .. helpers.root .. "/bin/gameliftstreams-emulator"
+    local out, ok = helpers.run(cmd .. " --help")
+    assert.is_true(ok)
+    assert.matches("%-%-delay%-scale", out)
+    out, ok = helpers.run(cmd .. " --bogus")
+    assert.is_false(ok)
+    assert.matches("unknown option %-%-bogus", out)
+  end)
+end)
+
 describe("the emulator protocol", function()
   it("puts a request id and a Date on every response, success or error", function()
     local ok = api("GET", "/applications")
@@ -245,6 +257,8 @@ describe("applications", function()
     local del = api("DELETE", "/applications/" .. url_encode(a.Arn), { target = slow_emu })
     assert.are.equal(204, del.status)
     assert.are.equal("", del.body)
+    assert.are.equal("0", del.headers["content-length"])
+    assert.is_nil(del.headers["content-type"])
     assert.are.equal("DELETING", get_app(a.Id, slow_emu).json.Status)
     control("POST", "advance", { seconds = 1.1 }, slow_emu)
     expect_error(get_app(a.Id, slow_emu), 404, "ResourceNotFoundException")
@@ -436,6 +450,14 @@ describe("stream sessions", function()
     assert.are.equal("maxSessionLengthTimeout", x.StatusReason)
   end)
 
+  it("are terminated with their stream group", function()
+    local s = start_session(group, app).json
+    assert.are.equal(204, api("DELETE", "/streamgroups/" .. group.Id).status)
+    local x = api("GET", session_path(group, s.Arn)).json
+    assert.is_truthy(x.Status == "TERMINATING" or x.Status == "TERMINATED")
+    eventually(function() return api("GET", session_path(group, s.Arn)).status == 404 end)
+  end)
+
   it("go to ERROR when UserId is fail-me", function()
     local s = start_session(group, app, { UserId = "fail-me" }).json
     eventually(function() return api("GET", session_path(group, s.Arn)).json.Status == "ERROR" end)
@@ -448,6 +470,8 @@ describe("stream sessions", function()
     local s = start_session(sg, sa, nil, slow_emu).json
     local path = session_path(sg, s.Arn) .. "/access"
     expect_error(api("POST", path, { target = slow_emu }), 409, "StreamSessionAccessNotReadyException")
+    expect_error(api("POST", session_path(sg, s.Arn) .. "/connections", { target = slow_emu,
+      body = { SignalRequest = "v=0 early" } }), 409, "ConflictException")
     control("POST", "advance", { seconds = 1.1 }, slow_emu)
     local ok = api("POST", path, { target = slow_emu })
     assert.are.equal(200, ok.status)
@@ -826,6 +850,8 @@ describe("fault injection", function()
     local token = "99999999-2222-4333-8444-555555555555"
     expect_error(api("POST", "/applications", { body = with(APP, { ClientToken = token }) }), 500,
       "InternalServerException")
+    local created = api("GET", "/applications").json.Items
+    assert.are.equal(1, #created)
     local retry = api("POST", "/applications", { body = with(APP, { ClientToken = token }) })
     assert.are.equal(201, retry.status)
     assert.are.equal(1, #api("GET", "/applications").json.Items)
