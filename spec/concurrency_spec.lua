@@ -84,4 +84,42 @@ describe("concurrency", function()
     assert.is_true(worst < 0.25, string.format("worst frame %.3f s", worst))
     assert.is_true(frames >= 30, "only " .. frames .. " frames")
   end)
+
+  describe("the examples", function()
+    local emu2
+
+    setup(function() emu2 = helpers.start_emulator{ delay_scale = 0.1 } end)
+    teardown(function() if emu2 then emu2.stop() end end)
+
+    -- Runs an example with the interpreter running this spec, against the emulator.
+    local function run_example(file, extra_env)
+      local root = helpers.root
+      local lua, variant = "lua5.4", "5.4"
+      if rawget(_G, "jit") then lua, variant = "luajit", "jit" end
+      local cmd = string.format("cd %s && env -u LD_PRELOAD LUA_PATH=%s LUA_CPATH=%s GLS_ENDPOINT=%s " ..
+        "AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=us-west-2 AWS_CONFIG_FILE=/dev/null " ..
+        "AWS_SHARED_CREDENTIALS_FILE=/dev/null GLS_POLL_SECONDS=0.05 %s timeout 120 %s %s",
+        helpers.shell_quote(root),
+        helpers.shell_quote(root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;;"),
+        helpers.shell_quote(root .. "/build/" .. variant .. "/?.so;;"),
+        emu2.url, emu2.access_key_id, emu2.secret_access_key, extra_env or "", lua, file)
+      return helpers.run(cmd)
+    end
+
+    it("quickstart.lua goes from nothing to a session and back, and exits 0", function()
+      local out, ok = run_example("examples/quickstart.lua")
+      assert.is_true(ok, out)
+      assert.matches("is READY", out)
+      assert.matches("is ACTIVE", out)
+      assert.matches("1 session%(s%)", out)
+      assert.matches("application deleted", out)
+      assert.matches("quickstart done", out)
+    end)
+
+    it("game_loop.lua streams to every player with one gls.step per frame", function()
+      local out, ok = run_example("examples/game_loop.lua", "GLS_PLAYERS=12")
+      assert.is_true(ok, out)
+      assert.matches("done: 12 players streamed and left", out)
+    end)
+  end)
 end)
