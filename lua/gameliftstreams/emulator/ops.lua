@@ -151,12 +151,27 @@ local function ready_app(st, ident)
   return a
 end
 
+-- ServiceQuotaExceededException when a quota set through the control API is reached
+local function within_quota(st, name, map, what)
+  local limit = st.quotas[name]
+  if not limit then return true end
+  local n = 0
+  for _ in pairs(map) do n = n + 1 end
+  if n >= limit then
+    return nil, { code = "ServiceQuotaExceededException",
+      message = string.format("You have reached the quota of %d %s", limit, what) }
+  end
+  return true
+end
+
 local H = {}
 _M.handlers = H
 
 -- applications ----------------------------------------------------------------------------
 
 function H.CreateApplication(ctx)
+  local ok, err = within_quota(ctx.st, "applications", ctx.st.apps, "applications")
+  if not ok then return nil, err end
   local a = ctx.st:create_app(ctx.input, ctx.region)
   return 201, ctx.st:app_output(a), a
 end
@@ -218,6 +233,8 @@ end
 
 function H.CreateStreamGroup(ctx)
   local ok, err = check_locations_unique(ctx.input.LocationConfigurations)
+  if not ok then return nil, err end
+  ok, err = within_quota(ctx.st, "stream_groups", ctx.st.groups, "stream groups")
   if not ok then return nil, err end
   local app
   if ctx.input.DefaultApplicationIdentifier then
@@ -518,6 +535,9 @@ function H.CreateStreamUrl(ctx)
       return E("ValidationException", "Location " .. name .. " is not in stream group " .. g.id)
     end
   end
+  local ok
+  ok, err = within_quota(st, "stream_urls", st.urls, "stream URLs")
+  if not ok then return nil, err end
   local u = st:create_url(g, a, ctx.input, ctx.base_url)
   return 201, st:url_output(u), u
 end

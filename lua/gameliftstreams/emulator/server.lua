@@ -415,14 +415,24 @@ function _M:control(req, request_id)
       st:set_delay_scale(body.delay_scale)
     end
     if body.auth ~= nil then self.auth = body.auth and true or false end
+    if body.quotas ~= nil then
+      if type(body.quotas) ~= "table" then return no("quotas must be an object") end
+      for name, v in pairs(body.quotas) do
+        if name ~= "applications" and name ~= "stream_groups" and name ~= "stream_urls" then
+          return no("quotas: unknown quota " .. tostring(name))
+        end
+        if v ~= false and (type(v) ~= "number" or v < 0) then return no("quotas: " .. name .. " must be >= 0 or false") end
+        st.quotas[name] = v ~= false and math.floor(v) or nil
+      end
+    end
     if body.log_size ~= nil then
       if type(body.log_size) ~= "number" or body.log_size < 0 then return no("log_size must be >= 0") end
       self.log_size = math.floor(body.log_size)
     end
-    return ok({ delay_scale = st.delay_scale, auth = self.auth, log_size = self.log_size })
+    return ok({ delay_scale = st.delay_scale, auth = self.auth, log_size = self.log_size, quotas = st.quotas })
   elseif path == "config" and m == "GET" then
     return ok({ delay_scale = st.delay_scale, auth = self.auth, log_size = self.log_size,
-                account = st.account, region = st.region })
+                account = st.account, region = st.region, quotas = st.quotas })
   elseif m == "GET" and path:match("^play/") then
     return self:play(req, request_id, path:match("^play/(.*)$"))
   end

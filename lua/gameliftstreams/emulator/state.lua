@@ -56,6 +56,7 @@ function _M:clear()
   self.apps, self.groups, self.sessions, self.urls = {}, {}, {}, {}
   self.tokens = {}
   self.seq = 0
+  self.quotas = {}
 end
 
 -- clocks -----------------------------------------------------------------------
