@@ -123,7 +123,7 @@ end
 function _M:base_headers(request_id)
   return {
     ["x-amzn-requestid"] = request_id,
-    ["Date"] = auth.http_date(self.st:wall()),
+    ["Date"] = auth.http_date(self.st:clock()),
   }
 end
 
@@ -149,7 +149,7 @@ function _M:log_request(req, request_id, op)
   local headers = {}
   for k, v in pairs(req.headers) do headers[k] = v end
   local e = {
-    seq = self.log_seq, time = state.ms(self.st:wall()), method = req.method, path = req.path,
+    seq = self.log_seq, time = state.ms(self.st:clock()), method = req.method, path = req.path,
     query = req.query, headers = headers, body = req.body or "", operation = op,
     request_id = request_id, peer = req.peer,
     connection_request = req.seq,
@@ -374,9 +374,9 @@ function _M:control(req, request_id)
   elseif path == "clock" and m == "POST" then
     if type(body.offset) ~= "number" then return no("offset (seconds) is required") end
     st.clock_offset = body.offset
-    return ok({ offset = st.clock_offset, now = state.ms(st:wall()) })
+    return ok({ offset = st.clock_offset, now = state.ms(st:clock()) })
   elseif path == "clock" and m == "GET" then
-    return ok({ offset = st.clock_offset, now = state.ms(st:wall()) })
+    return ok({ offset = st.clock_offset, now = state.ms(st:clock()) })
   elseif path == "advance" and m == "POST" then
     if type(body.seconds) ~= "number" or body.seconds < 0 then return no("seconds (>= 0) is required") end
     st.advance = st.advance + body.seconds
@@ -499,7 +499,7 @@ function _M:handle(req)
     end
   end
   if self.auth then
-    local info, aerr = auth.verify(req, { credentials = self.creds, now = self.st:wall(), sign = core.sign })
+    local info, aerr = auth.verify(req, { credentials = self.creds, now = self.st:clock(), sign = core.sign })
     if not info then
       entry.auth = { ok = false, code = aerr.code }
       if aerr.info then

@@ -66,9 +66,15 @@ function _M:now()
   return monotime() + self.advance
 end
 
---- Wall-clock epoch seconds of the emulator (with its skew), for a monotonic time.
+--- Epoch seconds of a monotonic time on the resources' clock (with skew and `advance`).
 function _M:wall(t)
   return self.wall0 + ((t or self:now()) - self.mono0) + self.clock_offset
+end
+
+--- The emulator's wall clock for signatures and the Date header: real time plus
+-- the skew set through the control API (not moved by `advance`).
+function _M:clock()
+  return walltime() + self.clock_offset
 end
 
 --- Epoch seconds rounded to milliseconds (timestamps in outputs).
