@@ -284,4 +284,61 @@ describe("paginators", function()
       assert.same({ 40, 40, 40, 40 }, counts)
     end)
   end)
+
+  describe("against the emulator", function()
+    local emu, ec, group
+
+    setup(function()
+      emu = helpers.start_emulator{ delay_scale = 0.01 }
+      ec = helpers.client(emu)
+      local FAST = { min_delay = 0.02, max_delay = 0.1, max_wait = 20 }
+      local app = assert(ec:create_application{
+        Description = "paginate-spec", RuntimeEnvironment = { Type = "PROTON", Version = "20241007" },
+        ExecutablePath = "bin/game", ApplicationSourceUri = "s3://bucket/game/" })
+      assert(ec:wait("application_ready", { Identifier = app.Id }, FAST))
+      group = assert(ec:create_stream_group{
+        Description = "paginate-spec", StreamClass = "gen5n_high", DefaultApplicationIdentifier = app.Id,
+        LocationConfigurations = { { LocationName = "us-west-2" } } })
+      assert(ec:wait("stream_group_active", { Identifier = group.Id }, FAST))
+      for i = 1, 25 do
+        assert(ec:start_stream_session{ Identifier = group.Id, ApplicationIdentifier = app.Id,
+                                        Protocol = "WebRTC", SignalRequest = "offer", UserId = "user-" .. i })
+      end
+    end)
+
+    teardown(function() if emu then emu.stop() end end)
+
+    it("lists every session of a group across pages, and resumes after max_items", function()
+      local seen, pages = {}, 0
+      for page in ec:pages("list_stream_sessions", { Identifier = group.Id }, { page_size = 10 }) do
+        pages = pages + 1
+        assert.is_true(#page.Items <= 10)
+        for _, s in ipairs(page.Items) do seen[s.UserId] = (seen[s.UserId] or 0) + 1 end
+      end
+      assert.equal(3, pages)
+      for i = 1, 25 do assert.equal(1, seen["user-" .. i], "user-" .. i) end
+
+      local first = ec:items("list_stream_sessions", { Identifier = group.Id }, { page_size = 10, max_items = 14 })
+      local ids = {}
+      for s in first do ids[#ids + 1] = s.UserId end
+      assert.equal(14, #ids)
+      for s in ec:items("list_stream_sessions", { Identifier = group.Id },
+                        { page_size = 10, starting_token = first:resume_token() }) do
+        ids[#ids + 1] = s.UserId
+      end
+      assert.equal(25, #ids)
+      local distinct = {}
+      for _, id in ipairs(ids) do distinct[id] = true end
+      for i = 1, 25 do assert.is_true(distinct["user-" .. i]) end
+    end)
+
+    it("lists by account and lists the stream groups", function()
+      local n = 0
+      for _ in ec:items("list_stream_sessions_by_account", {}, { page_size = 7 }) do n = n + 1 end
+      assert.equal(25, n)
+      local groups = {}
+      for g in ec:items("ListStreamGroups", {}, { page_size = 1 }) do groups[#groups + 1] = g.Id end
+      assert.same({ group.Id }, groups)
+    end)
+  end)
 end)
