@@ -459,6 +459,19 @@ describe("stream sessions", function()
     eventually(function() return api("GET", session_path(group, s.Arn)).status == 404 end)
   end)
 
+  it("take a status forced through the control API", function()
+    local s = start_session(group, app).json
+    local code, out = control("POST", "status", { resource = s.Arn, status = "CONNECTED" })
+    assert.are.equal(200, code)
+    assert.are.equal(s.Arn, out.resource)
+    assert.are.equal("CONNECTED", api("GET", session_path(group, s.Arn)).json.Status)
+    control("POST", "status", { resource = group.Id, status = "ERROR", status_reason = "internalError" })
+    local g = get_group(group.Id).json
+    assert.are.equal("ERROR", g.Status)
+    assert.are.equal("internalError", g.StatusReason)
+    assert.are.equal(404, (control("POST", "status", { resource = "sg-nothere00", status = "ACTIVE" })))
+  end)
+
   it("go to ERROR when UserId is fail-me", function()
     local s = start_session(group, app, { UserId = "fail-me" }).json
     eventually(function() return api("GET", session_path(group, s.Arn)).json.Status == "ERROR" end)

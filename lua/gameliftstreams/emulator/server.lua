@@ -433,6 +433,18 @@ function _M:control(req, request_id)
   elseif path == "config" and m == "GET" then
     return ok({ delay_scale = st.delay_scale, auth = self.auth, log_size = self.log_size,
                 account = st.account, region = st.region, quotas = st.quotas })
+  elseif path == "status" and m == "POST" then
+    if type(body.resource) ~= "string" or type(body.status) ~= "string" then
+      return no("resource (ID or ARN) and status are required")
+    end
+    if body.status_reason ~= nil and type(body.status_reason) ~= "string" then
+      return no("status_reason must be a string")
+    end
+    st:sweep()
+    local r = st:find_any(body.resource)
+    if not r then return self:error_response(request_id, "ResourceNotFoundException", "no resource " .. body.resource) end
+    st:schedule(r, { { body.status, reason = body.status_reason } })
+    return ok({ resource = r.arn, status = body.status })
   elseif m == "GET" and path:match("^play/") then
     return self:play(req, request_id, path:match("^play/(.*)$"))
   end

@@ -288,6 +288,16 @@ function _M:find_by_arn(arn)
   return nil
 end
 
+--- An application, stream group or stream session by ID or ARN (control API).
+function _M:find_any(ident)
+  if ident:sub(1, 4) == "arn:" then
+    local r = self:find_by_arn(ident)
+    if r and r.timeline then return r end
+    return nil
+  end
+  return self.apps[ident] or self.groups[ident] or self.sessions[ident]
+end
+
 --- Sorted list of values of a map by creation order.
 local function by_seq(map, keep)
   local out = {}
