@@ -116,33 +116,6 @@ static const char *header_value(lua_State *L, int anchor, int *nanchor, size_t *
   return p;
 }
 
-/* Reads t.headers (at hidx) into u->h; anchor is a scratch table for converted numbers. */
-static size_t read_headers(lua_State *L, lsigner *u, int hidx, int anchor) {
-  size_t n = 0;
-  int nanchor = 0;
-  lua_pushnil(L);
-  while (lua_next(L, hidx)) {
-    size_t nl, vl;
-    const char *name, *v;
-    if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "sign: header names must be strings");
-    name = lua_tolstring(L, -2, &nl);
-    if (lua_type(L, -1) == LUA_TTABLE) {
-      size_t i, len = lua_rawlen(L, -1);
-      for (i = 1; i <= len; i++) {
-        lua_rawgeti(L, -1, (int)i);
-        v = header_value(L, anchor, &nanchor, &vl, name);
-        push_header(L, u, &n, name, nl, v, vl);
-        lua_pop(L, 1);
-      }
-    } else {
-      v = header_value(L, anchor, &nanchor, &vl, name);
-      push_header(L, u, &n, name, nl, v, vl);
-    }
-    lua_pop(L, 1);
-  }
-  return n;
-}
-
 /* Pushes the header name in lower case (reusing the key when it already is). */
 static void push_lower(lua_State *L, int key, const char *name, size_t nl) {
   size_t i;
@@ -197,6 +170,44 @@ static void merge_header(lua_State *L, int out) {
   lua_pushvalue(L, have);
   lua_rawset(L, out);
   lua_settop(L, lname - 1);
+}
+
+/* One pass over t.headers (at hidx): every line goes to u->h for the signer, and every header
+ * the signer does not replace goes to the output table `out` under its lower-case name.
+ * anchor is a stack slot that keeps converted numbers alive. */
+static size_t read_headers(lua_State *L, lsigner *u, const gls_sigv4_request *r, int hidx,
+                           int anchor, int out) {
+  size_t n = 0;
+  int nanchor = 0;
+  lua_pushnil(L);
+  while (lua_next(L, hidx)) {
+    size_t nl, vl, ll;
+    const char *name, *v, *lname;
+    if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "sign: header names must be strings");
+    name = lua_tolstring(L, -2, &nl);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      size_t i, len = lua_rawlen(L, -1);
+      for (i = 1; i <= len; i++) {
+        lua_rawgeti(L, -1, (int)i);
+        v = header_value(L, anchor, &nanchor, &vl, name);
+        push_header(L, u, &n, name, nl, v, vl);
+        lua_pop(L, 1);
+      }
+    } else {
+      v = header_value(L, anchor, &nanchor, &vl, name);
+      push_header(L, u, &n, name, nl, v, vl);
+    }
+    push_lower(L, lua_gettop(L) - 1, name, nl); /* key, value, lname */
+    lname = lua_tolstring(L, -1, &ll);
+    if (gls_sigv4_header_role(r, lname, ll) == GLS_SIGV4_REPLACED) {
+      lua_pop(L, 2);
+      continue;
+    }
+    lua_pushvalue(L, -2); /* key, value, lname, value */
+    merge_header(L, out); /* leaves key, value */
+    lua_pop(L, 1);
+  }
+  return n;
 }
 
 static void set_str(lua_State *L, int t, int key, const char *v, size_t n) {
@@ -266,7 +277,10 @@ static int l_sign(lua_State *L) {
   lua_gettable(L, 1);
   hidx = lua_gettop(L);
   if (!lua_isnil(L, hidx) && !lua_istable(L, hidx)) luaL_error(L, "sign: headers must be a table");
-  if (lua_istable(L, hidx)) r.n_headers = read_headers(L, u, hidx, anchor);
+  lua_createtable(L, 0, 5);
+  lua_createtable(L, 0, 6);
+  out = lua_gettop(L);
+  if (lua_istable(L, hidx)) r.n_headers = read_headers(L, u, &r, hidx, anchor, out);
   r.headers = u->h;
 
   if ((err = gls_sigv4_sign(u->s, &r, &res))) {
@@ -275,26 +289,6 @@ static int l_sign(lua_State *L) {
     return 2;
   }
 
-  lua_createtable(L, 0, 5);
-  lua_createtable(L, 0, (int)r.n_headers + 5);
-  out = lua_gettop(L);
-  if (lua_istable(L, hidx)) {
-    lua_pushnil(L);
-    while (lua_next(L, hidx)) {
-      size_t nl;
-      const char *name = lua_tolstring(L, -2, &nl);
-      const char *lname;
-      size_t ll;
-      push_lower(L, lua_gettop(L) - 1, name, nl);
-      lname = lua_tolstring(L, -1, &ll);
-      if (gls_sigv4_header_role(&r, lname, ll) == GLS_SIGV4_REPLACED) {
-        lua_pop(L, 2);
-        continue;
-      }
-      lua_insert(L, -2); /* key, lname, value */
-      merge_header(L, out);
-    }
-  }
   if (!res.host_given) set_str(L, out, K_HOST, res.host, res.host_len);
   if (r.presign <= 0) {
     set_str(L, out, K_X_AMZ_DATE, res.amz_date, 16);

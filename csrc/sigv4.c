@@ -24,6 +24,7 @@ typedef struct {
 typedef struct {
   const char *name, *value;
   size_t name_len, value_len, name_off, idx;
+  int clean; /* made by the signer: nothing to trim */
 } hent;
 
 typedef struct {
@@ -466,7 +467,9 @@ int gls_sigv4_header_role(const gls_sigv4_request *r, const char *n, size_t len)
   return GLS_SIGV4_SIGNED;
 }
 
-static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+static const unsigned char WS[256] = {[' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1};
+
+static int is_ws(char c) { return WS[(unsigned char)c]; }
 
 /* Trim, and fold every run of whitespace (folded lines included) into one space. */
 static int add_trimmed(gls_sigv4_buf *b, const char *v, size_t n) {
@@ -503,6 +506,7 @@ static void h_set(hent *e, const char *name, size_t nl, const char *v, size_t vl
   e->value = v;
   e->value_len = vl;
   e->idx = idx;
+  e->clean = 0;
 }
 
 /* Fills hcanon ("name:value\n" lines) and shdrs ("a;b;c"). */
@@ -539,13 +543,20 @@ static const char *build_headers(gls_sigv4 *s, const gls_sigv4_request *r, gls_s
   }
   if (s->hnames.p) s->hnames.p[s->hnames.len] = '\0';
   for (i = 0; i < n; i++) s->h[i].name = s->hnames.p + s->h[i].name_off;
-  if (!out->host_given) h_set(&s->h[n++], "host", 4, out->host, out->host_len, (size_t)-1);
+  if (!out->host_given) {
+    h_set(&s->h[n], "host", 4, out->host, out->host_len, (size_t)-1);
+    s->h[n++].clean = 1; /* the URL parser refused white space in the host */
+  }
   if (!query_mode) {
-    h_set(&s->h[n++], "x-amz-date", 10, out->amz_date, 16, (size_t)-1);
+    h_set(&s->h[n], "x-amz-date", 10, out->amz_date, 16, (size_t)-1);
+    s->h[n++].clean = 1;
     if (token_signed)
       h_set(&s->h[n++], "x-amz-security-token", 20, r->session_token, r->session_token_len,
             (size_t)-1);
-    if (r->sign_body) h_set(&s->h[n++], "x-amz-content-sha256", 20, out->payload_hash, 64, (size_t)-1);
+    if (r->sign_body) {
+      h_set(&s->h[n], "x-amz-content-sha256", 20, out->payload_hash, 64, (size_t)-1);
+      s->h[n++].clean = 1;
+    }
   }
   if (n > 1) qsort(s->h, n, sizeof *s->h, h_cmp);
   buf_reset(&s->hcanon);
@@ -561,7 +572,9 @@ static const char *build_headers(gls_sigv4 *s, const gls_sigv4_request *r, gls_s
           buf_add(&s->shdrs, e->name, e->name_len))
         return "out of memory";
     }
-    if (add_trimmed(&s->hcanon, e->value, e->value_len)) return "out of memory";
+    if (e->clean ? buf_add(&s->hcanon, e->value, e->value_len)
+                 : add_trimmed(&s->hcanon, e->value, e->value_len))
+      return "out of memory";
   }
   if (buf_addc(&s->hcanon, '\n')) return "out of memory";
   return NULL;
@@ -614,15 +627,17 @@ static const char *parse_url(const char *u, size_t n, url_parts *p, gls_sigv4_re
         (lower_eq(u, scheme_len, "https") && pl == 3 && memcmp(port, "443", 3) == 0))
       out->host_len = colon - a;
   }
-  p->path = u + e;
-  for (i = e; i < n && u[i] != '?' && u[i] != '#'; i++) {}
-  p->path_len = i - e;
-  p->has_query = i < n && u[i] == '?';
-  p->query = u + (p->has_query ? i + 1 : i);
-  if (p->has_query)
-    for (i = i + 1; i < n && u[i] != '#'; i++) {}
-  p->query_len = p->has_query ? (size_t)(u + i - p->query) : 0;
-  p->base_len = i;
+  {
+    const char *hash = e < n ? memchr(u + e, '#', n - e) : NULL;
+    size_t end = hash ? (size_t)(hash - u) : n; /* the fragment is never sent */
+    const char *q = e < end ? memchr(u + e, '?', end - e) : NULL;
+    p->path = u + e;
+    p->path_len = (q ? (size_t)(q - u) : end) - e;
+    p->has_query = q != NULL;
+    p->query = q ? q + 1 : u + end;
+    p->query_len = q ? (size_t)(u + end - p->query) : 0;
+    p->base_len = end;
+  }
   return NULL;
 }
 
