@@ -33,7 +33,7 @@ local _M = { _VERSION = "0.1" }
 
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
 local co_running, co_status = coroutine.running, coroutine.status
-local select, type, error, pairs, tostring = select, type, error, pairs, tostring
+local select, type, error, pairs, next, tostring = select, type, error, pairs, next, tostring
 local unpack = table.unpack or unpack -- luacheck: ignore
 local math_min, math_max = math.min, math.max
 
@@ -51,7 +51,8 @@ local function pack(...) return { n = select("#", ...), ... } end
 
 -- Scheduler state (per Lua state).
 local MARK = {}          -- what our waits yield, to tell them from a task's own yields
-local live = {}          -- tasks not finished, in spawn order
+local live = {}          -- set of the tasks not finished
+local live_n = 0
 local ready = {}         -- tasks to resume on the next pass (each with t._resume)
 local sleepers = {}      -- task -> true while sleeping (t._wake_at)
 local http_waiters = {}  -- transfer id -> task
@@ -213,9 +214,15 @@ function Task:__tostring()
   return "gameliftstreams task (" .. self.status .. ")"
 end
 
+local function add_live(t)
+  live[t] = true
+  live_n = live_n + 1
+end
+
 local function remove_live(t)
-  for i = 1, #live do
-    if live[i] == t then table.remove(live, i); return end
+  if live[t] then
+    live[t] = nil
+    live_n = live_n - 1
   end
 end
 
@@ -274,7 +281,7 @@ local ngx_failed = {} -- light-thread tasks that failed, reported by the next st
 -- Inside OpenResty a task is an ngx light thread: nginx is the scheduler.
 local function ngx_spawn(fn, args)
   local t = setmetatable({ status = "running", ngx = true }, Task)
-  live[#live + 1] = t
+  add_live(t)
   t.thread = _G.ngx.thread.spawn(function()
     local r = pack(pcall(fn, unpack(args, 1, args.n)))
     if t.status ~= "running" then return end
@@ -305,7 +312,7 @@ function _M.spawn(fn, ...)
   local t = setmetatable({ status = "running" }, Task)
   t.co = co_create(function() return fn(unpack(args, 1, args.n)) end)
   by_co[t.co] = t
-  live[#live + 1] = t
+  add_live(t)
   make_ready(t)
   return t
 end
@@ -440,8 +447,8 @@ end
 function _M.step(max_seconds)
   if in_ngx() then
     local wait = math_max(tonumber(max_seconds) or 0, 0)
-    if #live > 0 then _G.ngx.sleep(wait) end
-    return #live, take_ngx_failed()
+    if live_n > 0 then _G.ngx.sleep(wait) end
+    return live_n, take_ngx_failed()
   end
   if running_task() then error("sched.step: called from inside a task", 2) end
   if stepping then error("sched.step: already running", 2) end
@@ -454,7 +461,7 @@ function _M.step(max_seconds)
       local t_now = now()
       local next_wake = wake_sleepers(t_now)
       local ran = run_ready(failed)
-      if #live == 0 then return end
+      if live_n == 0 then return end
       t_now = now()
       local remaining = deadline - t_now
       if remaining <= 0 then
@@ -474,17 +481,17 @@ function _M.step(max_seconds)
   end)
   stepping = false
   if not ok then error(e, 0) end
-  return #live, (#failed > 0) and failed or nil
+  return live_n, (#failed > 0) and failed or nil
 end
 
 --- Runs until every task has finished. Returns true, or nil, the first failed task's
 -- error and the list of tasks that failed.
 function _M.run()
   if in_ngx() then
-    while #live > 0 do
-      local t = live[1]
+    while live_n > 0 do
+      local t = next(live)
       if t.ngx and t.status == "running" then _G.ngx.thread.wait(t.thread) end
-      if live[1] == t then remove_live(t) end
+      remove_live(t)
     end
     local failed = take_ngx_failed()
     if failed then return nil, failed[1].error, failed end
@@ -492,7 +499,7 @@ function _M.run()
   end
   if running_task() then error("sched.run: called from inside a task", 2) end
   local all_failed = {}
-  while #live > 0 do
+  while live_n > 0 do
     local _, failed = _M.step(1)
     if failed then
       for i = 1, #failed do all_failed[#all_failed + 1] = failed[i] end
@@ -504,7 +511,7 @@ end
 
 --- Number of tasks not finished.
 function _M.count()
-  return #live
+  return live_n
 end
 
 return _M
