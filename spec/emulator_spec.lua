@@ -459,6 +459,21 @@ describe("stream sessions", function()
     eventually(function() return api("GET", session_path(group, s.Arn)).status == 404 end)
   end)
 
+  it("fail with placementTimeout beyond a location's MaximumCapacity, and count capacity", function()
+    local g = active_group(app, { LocationConfigurations = { { LocationName = "us-west-2", MaximumCapacity = 1 } } })
+    local s1 = start_session(g, app).json
+    local s2 = start_session(g, app).json
+    eventually(function() return api("GET", session_path(g, s1.Arn)).json.Status == "ACTIVE" end)
+    local x = eventually(function()
+      local v = api("GET", session_path(g, s2.Arn)).json
+      return v.Status == "ERROR" and v
+    end)
+    assert.are.equal("placementTimeout", x.StatusReason)
+    local loc = get_group(g.Id).json.LocationStates[1]
+    assert.are.equal(1, loc.AllocatedCapacity)
+    assert.are.equal(0, loc.IdleCapacity)
+  end)
+
   it("take a status forced through the control API", function()
     local s = start_session(group, app).json
     local code, out = control("POST", "status", { resource = s.Arn, status = "CONNECTED" })
@@ -472,9 +487,16 @@ describe("stream sessions", function()
     assert.are.equal(404, (control("POST", "status", { resource = "sg-nothere00", status = "ACTIVE" })))
   end)
 
-  it("go to ERROR when UserId is fail-me", function()
+  it("go to ERROR when UserId is fail-me, or the RoleArn cannot be assumed", function()
     local s = start_session(group, app, { UserId = "fail-me" }).json
     eventually(function() return api("GET", session_path(group, s.Arn)).json.Status == "ERROR" end)
+    assert.are.equal("internalError", api("GET", session_path(group, s.Arn)).json.StatusReason)
+    local r = start_session(group, app, { RoleArn = "arn:aws:iam::123456789012:role/fail-me" }).json
+    local x = eventually(function()
+      local v = api("GET", session_path(group, r.Arn)).json
+      return v.Status == "ERROR" and v
+    end)
+    assert.are.equal("assumeRoleFailed", x.StatusReason)
   end)
 
   it("answer the admin shell with StreamSessionAccessNotReadyException until ACTIVE", function()

@@ -608,6 +608,7 @@ function _M:start_session(g, app, input, location, region, url)
     url_id = url and url.id,
   }
   local failing = input.UserId == "fail-me" or tostring(input.Description):find("fail-me", 1, true)
+  if not failing and input.RoleArn and input.RoleArn:find("fail-me", 1, true) then failing = "assumeRoleFailed" end
   local loc = self:find_location(g, location)
   if not failing and loc and loc.cfg.MaximumCapacity
      and self:active_sessions(g, location, now) >= math.max(loc.cfg.MaximumCapacity, loc.cfg.AlwaysOnCapacity or 0) then
@@ -616,7 +617,7 @@ function _M:start_session(g, app, input, location, region, url)
   local act = self:delay("session_activating")
   if failing then
     self:schedule(s, { { "ACTIVATING", act },
-      { "ERROR", reason = failing == "placementTimeout" and failing or "internalError" } }, now)
+      { "ERROR", reason = type(failing) == "string" and failing or "internalError" } }, now)
   elseif input.SessionLengthSeconds then
     -- an explicit session length runs in real seconds (not scaled)
     self:schedule(s, { { "ACTIVATING", act }, { "ACTIVE", input.SessionLengthSeconds, fixed = true },
