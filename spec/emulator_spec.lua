@@ -165,6 +165,16 @@ describe("the emulator protocol", function()
     assert.are_not.equal(ok.headers["x-amzn-requestid"], bad.headers["x-amzn-requestid"])
   end)
 
+  it("can append the service namespace to x-amzn-errortype, as the real service may", function()
+    control("POST", "config", { errortype_suffix = true })
+    local res = api("GET", "/applications/a-doesnotexist")
+    assert.are.equal(404, res.status)
+    assert.are.equal("ResourceNotFoundException:http://internal.amazon.com/coral/com.amazonaws.gameliftstreams/",
+      res.headers["x-amzn-errortype"])
+    local _, log = control("GET", "requests?limit=1")
+    assert.are.equal("ResourceNotFoundException", log.requests[1].error)
+  end)
+
   it("answers an unknown route with UnknownOperationException", function()
     expect_error(api("GET", "/nothing/here"), 404, "UnknownOperationException")
     expect_error(api("PUT", "/applications"), 405, "UnknownOperationException")

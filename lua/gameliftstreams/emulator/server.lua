@@ -16,6 +16,7 @@ local mt = { __index = _M }
 
 _M.DEFAULT_ACCESS_KEY = "AKIDEMULATOR"
 _M.DEFAULT_SECRET = "emulator-secret"
+_M.ERRORTYPE_NAMESPACE = "http://internal.amazon.com/coral/com.amazonaws.gameliftstreams/"
 
 local STATUS = {
   ValidationException = 400, ServiceQuotaExceededException = 402, AccessDeniedException = 403,
@@ -116,6 +117,7 @@ function _M:reset()
   self.log_seq = 0
   self.log_size = opts.log_size or 1000
   self.auth = opts.auth ~= false
+  self.errortype_suffix = false
 end
 
 -- responses -----------------------------------------------------------------------------
@@ -130,7 +132,8 @@ end
 function _M:error_response(request_id, code, message, status, extra)
   local h = self:base_headers(request_id)
   h["Content-Type"] = "application/json"
-  h["x-amzn-errortype"] = code
+  -- the real service may append its namespace; clients must strip it
+  h["x-amzn-errortype"] = self.errortype_suffix and (code .. ":" .. _M.ERRORTYPE_NAMESPACE) or code
   for k, v in pairs(extra or {}) do h[k] = v end
   return status or STATUS[code] or 400, h, json.encode({ message = message })
 end
@@ -415,6 +418,7 @@ function _M:control(req, request_id)
       st:set_delay_scale(body.delay_scale)
     end
     if body.auth ~= nil then self.auth = body.auth and true or false end
+    if body.errortype_suffix ~= nil then self.errortype_suffix = body.errortype_suffix and true or false end
     if body.quotas ~= nil then
       if type(body.quotas) ~= "table" then return no("quotas must be an object") end
       for name, v in pairs(body.quotas) do
@@ -429,10 +433,12 @@ function _M:control(req, request_id)
       if type(body.log_size) ~= "number" or body.log_size < 0 then return no("log_size must be >= 0") end
       self.log_size = math.floor(body.log_size)
     end
-    return ok({ delay_scale = st.delay_scale, auth = self.auth, log_size = self.log_size, quotas = st.quotas })
+    return ok({ delay_scale = st.delay_scale, auth = self.auth, log_size = self.log_size, quotas = st.quotas,
+                errortype_suffix = self.errortype_suffix })
   elseif path == "config" and m == "GET" then
     return ok({ delay_scale = st.delay_scale, auth = self.auth, log_size = self.log_size,
-                account = st.account, region = st.region, quotas = st.quotas })
+                account = st.account, region = st.region, quotas = st.quotas,
+                errortype_suffix = self.errortype_suffix })
   elseif path == "status" and m == "POST" then
     if type(body.resource) ~= "string" or type(body.status) ~= "string" then
       return no("resource (ID or ARN) and status are required")
@@ -495,7 +501,7 @@ function _M:handle(req)
   local function finish(status, headers, body)
     if type(status) == "number" then
       entry.status = status
-      entry.error = headers["x-amzn-errortype"]
+      entry.error = headers["x-amzn-errortype"] and headers["x-amzn-errortype"]:match("^[^:]+")
     end
     return status, headers, body
   end
