@@ -506,6 +506,75 @@ describe("core.http_pool", function()
     end)
   end)
 
+  describe("TLS", function()
+    -- openssl s_server with a fresh self-signed certificate for 127.0.0.1.
+    local dir, tls
+    setup(function()
+      dir = helpers.tmpdir()
+      local _, ok = helpers.run(string.format("cd %s && openssl req -x509 -newkey ec -pkeyopt "
+        .. "ec_paramgen_curve:prime256v1 -nodes -keyout key.pem -out cert.pem -subj /CN=127.0.0.1 "
+        .. "-addext subjectAltName=IP:127.0.0.1 -days 2 && mkdir cas && cp cert.pem cas/ && openssl rehash cas",
+        helpers.shell_quote(dir)))
+      assert(ok, "openssl could not make a certificate")
+      local pipe = assert(io.popen(string.format(
+        "echo $$; exec openssl s_server -www -accept 127.0.0.1:0 -cert %s/cert.pem -key %s/key.pem 2>&1",
+        helpers.shell_quote(dir), helpers.shell_quote(dir))))
+      tls = { pid = tonumber(pipe:read("*l")), pipe = pipe }
+      for _ = 1, 10 do
+        local line = pipe:read("*l")
+        tls.port = line and tonumber(line:match("^ACCEPT 127%.0%.0%.1:(%d+)"))
+        if not line or tls.port then break end
+      end
+      assert(tls.port, "openssl s_server did not start")
+      tls.url = "https://127.0.0.1:" .. tls.port .. "/"
+    end)
+    teardown(function()
+      if tls then
+        os.execute("kill " .. tls.pid .. " 2>/dev/null")
+        tls.pipe:close()
+      end
+      helpers.rm_rf(dir)
+    end)
+
+    it("verifies the server's certificate by default", function()
+      local res = pool:request{ url = tls.url, timeout = 3 }
+      assert.is_table(res.error)
+      assert.equal("TLSError", res.error.code)
+      assert.equal("tls", res.error.reason)
+      assert.matches("^TLS failure %(curl 60: .*certificate", res.error.message)
+    end)
+
+    it("trusts a CA bundle given as ca_file, and a CA directory given as ca_path", function()
+      for _, opts in ipairs{ { ca_file = dir .. "/cert.pem" }, { ca_path = dir .. "/cas" } } do
+        local p = core.http_pool(opts)
+        local res = p:request{ url = tls.url, timeout = 3 }
+        p:close()
+        assert.is_nil(res.error, res.error and res.error.message)
+        assert.equal(200, res.status)
+      end
+    end)
+
+    it("reports a ca_file that cannot be read as a TLS error", function()
+      local p = core.http_pool{ ca_file = dir .. "/missing.pem" }
+      local res = p:request{ url = tls.url, timeout = 3 }
+      p:close()
+      assert.equal("TLSError", res.error.code)
+      assert.matches("curl 77: ", res.error.message)
+    end)
+
+    it("skips verification only when insecure = true", function()
+      local p = core.http_pool{ insecure = true }
+      local res = p:request{ url = tls.url, timeout = 3 }
+      p:close()
+      assert.is_nil(res.error, res.error and res.error.message)
+      assert.equal(200, res.status)
+      p = core.http_pool{ insecure = false }
+      res = p:request{ url = tls.url, timeout = 3 }
+      p:close()
+      assert.equal("TLSError", res.error.code)
+    end)
+  end)
+
   describe("proxy environment", function()
     -- A child process, so the variables reach libcurl exactly as a user would set them.
     local function child(env, url)
