@@ -180,14 +180,16 @@ describe("core.http_pool", function()
       assert.equal(body, data:sub(#head + 1))
     end)
 
-    it("sends the caller's Accept and Content-Type exactly once", function()
+    it("sends the caller's Accept, Content-Type, Host and Content-Length exactly once", function()
       local data = capture(pool, { method = "PUT", url = "http://127.0.0.1:PORT/p",
-        headers = { Accept = "application/json", ["content-type"] = "text/plain" }, body = "b", timeout = 5 },
+        headers = { Accept = "application/json", ["content-type"] = "text/plain", host = "signed.example",
+                    ["content-length"] = "1" }, body = "b", timeout = 5 },
         function(d) return complete(d) and NO_CONTENT end)
-      local _, n_accept = data:lower():gsub("\naccept:", "")
-      local _, n_ct = data:lower():gsub("\ncontent%-type:", "")
-      assert.equal(1, n_accept)
-      assert.equal(1, n_ct)
+      for _, name in ipairs{ "accept", "content%-type", "host", "content%-length" } do
+        local _, n = data:lower():gsub("\n" .. name .. ":", "")
+        assert.equal(1, n, name)
+      end
+      assert.truthy(data:lower():find("\r\nhost: signed.example\r\n", 1, true))
       assert.truthy(data:find("\r\nAccept: application/json\r\n", 1, true))
       assert.truthy(data:find("\r\ncontent-type: text/plain\r\n", 1, true))
     end)
