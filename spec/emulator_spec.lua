@@ -533,6 +533,12 @@ describe("stream sessions", function()
     assert.are.equal(200, res.status)
     assert.matches("^v=0", res.json.SignalResponse)
     expect_error(api("POST", session_path(group, s.Arn) .. "/connections", { body = {} }), 400, "ValidationException")
+    local token = "cccccccc-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+    local c1 = api("POST", session_path(group, s.Arn) .. "/connections",
+      { body = { SignalRequest = "v=0 retry", ClientToken = token } }).json
+    local c2 = api("POST", session_path(group, s.Arn) .. "/connections",
+      { body = { SignalRequest = "v=0 retry", ClientToken = token } }).json
+    assert.are.equal(c1.SignalResponse, c2.SignalResponse)
   end)
 
   it("export files: PENDING, then SUCCEEDED; filter by ExportFilesStatus", function()
