@@ -1,6 +1,7 @@
 /* SigV4 in plain C over reusable buffers: no Lua, no globals, no per-call allocation once warm. */
 #include "sigv4.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -267,7 +268,17 @@ static int q_emit(gls_sigv4 *s, size_t nq, gls_sigv4_buf *out) {
     s->q[i].k = s->qscratch.p + s->q[i].ko;
     s->q[i].v = s->qscratch.p + s->q[i].vo;
   }
-  if (nq > 1) qsort(s->q, nq, sizeof *s->q, q_cmp);
+  if (nq > 16) {
+    qsort(s->q, nq, sizeof *s->q, q_cmp);
+  } else {
+    /* A handful of parameters: insertion sort beats qsort's indirect calls. */
+    for (i = 1; i < nq; i++) {
+      qparam t = s->q[i];
+      size_t j = i;
+      for (; j > 0 && q_cmp(&s->q[j - 1], &t) > 0; j--) s->q[j] = s->q[j - 1];
+      s->q[j] = t;
+    }
+  }
   for (i = 0; i < nq; i++) {
     if ((i && buf_addc(out, '&')) || buf_add(out, s->q[i].k, s->q[i].kl) || buf_addc(out, '=') ||
         buf_add(out, s->q[i].v, s->q[i].vl))
@@ -446,24 +457,31 @@ void gls_sigv4_free(gls_sigv4 *s) {
 
 /* ---- headers ------------------------------------------------------------------------------ */
 
-static int name_is(const char *n, size_t len, const char *lit) {
-  return strlen(lit) == len && memcmp(n, lit, len) == 0;
+#define LIT(s) s, sizeof(s) - 1
+
+static int name_eq(const char *n, size_t len, const char *lit, size_t lit_len) {
+  return lit_len == len && memcmp(n, lit, len) == 0;
 }
 
+
 int gls_sigv4_header_role(const gls_sigv4_request *r, const char *n, size_t len) {
-  static const char *const unsigned_names[] = {
-      "user-agent", "expect", "x-amzn-trace-id", "connection", "keep-alive", "proxy-authorization",
-      "te", "trailer", "transfer-encoding", "upgrade", NULL};
+  static const struct {
+    const char *name;
+    size_t len;
+  } unsigned_names[] = {{LIT("user-agent")}, {LIT("expect")}, {LIT("x-amzn-trace-id")},
+                        {LIT("connection")}, {LIT("keep-alive")}, {LIT("proxy-authorization")},
+                        {LIT("te")}, {LIT("trailer")}, {LIT("transfer-encoding")}, {LIT("upgrade")}};
   size_t i;
   /* Every special name starts with one of these letters: most headers leave at once. */
-  if (len < 2 || !strchr("aceptkuxACEPTKUX", n[0])) return GLS_SIGV4_SIGNED;
-  if (name_is(n, len, "authorization") || name_is(n, len, "x-amz-date")) return GLS_SIGV4_REPLACED;
-  if (r->session_token && r->session_token_len > 0 && name_is(n, len, "x-amz-security-token"))
+  if (len < 2 || !memchr("aceptkux", n[0], 8)) return GLS_SIGV4_SIGNED;
+  if (name_eq(n, len, LIT("authorization")) || name_eq(n, len, LIT("x-amz-date")))
     return GLS_SIGV4_REPLACED;
-  if (r->sign_body && r->presign <= 0 && name_is(n, len, "x-amz-content-sha256"))
+  if (r->session_token && r->session_token_len > 0 && name_eq(n, len, LIT("x-amz-security-token")))
     return GLS_SIGV4_REPLACED;
-  for (i = 0; unsigned_names[i]; i++)
-    if (name_is(n, len, unsigned_names[i])) return GLS_SIGV4_UNSIGNED;
+  if (r->sign_body && r->presign <= 0 && name_eq(n, len, LIT("x-amz-content-sha256")))
+    return GLS_SIGV4_REPLACED;
+  for (i = 0; i < sizeof unsigned_names / sizeof unsigned_names[0]; i++)
+    if (name_eq(n, len, unsigned_names[i].name, unsigned_names[i].len)) return GLS_SIGV4_UNSIGNED;
   return GLS_SIGV4_SIGNED;
 }
 
@@ -472,9 +490,25 @@ static const unsigned char WS[256] = {[' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] 
 static int is_ws(char c) { return WS[(unsigned char)c]; }
 
 /* Trim, and fold every run of whitespace (folded lines included) into one space. */
+/* True when no byte is a control character or a space (8 bytes at a time). */
+static int all_printable(const char *v, size_t n) {
+  const uint64_t highs = 0x8080808080808080u, lim = 0x2121212121212121u;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    memcpy(&x, v + i, 8);
+    /* A byte below 0x21 borrows: the classic "has a byte less than" test. */
+    if ((x - lim) & ~x & highs) return 0;
+  }
+  for (; i < n; i++)
+    if ((unsigned char)v[i] <= 0x20) return 0;
+  return 1;
+}
+
 static int add_trimmed(gls_sigv4_buf *b, const char *v, size_t n) {
   size_t i = 0, j = n;
   char *w;
+  if (all_printable(v, n)) return buf_add(b, v, n);
   while (i < j && is_ws(v[i])) i++;
   while (j > i && is_ws(v[j - 1])) j--;
   if (buf_reserve(b, j - i)) return -1;
@@ -537,7 +571,7 @@ static const char *build_headers(gls_sigv4 *s, const gls_sigv4_request *r, gls_s
     }
     if (gls_sigv4_header_role(r, w, src->name_len) != GLS_SIGV4_SIGNED) continue;
     s->hnames.len += src->name_len;
-    if (name_is(w, src->name_len, "host")) out->host_given = 1;
+    if (name_eq(w, src->name_len, LIT("host"))) out->host_given = 1;
     h_set(&s->h[n], NULL, src->name_len, src->value, src->value_len, i);
     s->h[n++].name_off = off;
   }
@@ -558,7 +592,16 @@ static const char *build_headers(gls_sigv4 *s, const gls_sigv4_request *r, gls_s
       s->h[n++].clean = 1;
     }
   }
-  if (n > 1) qsort(s->h, n, sizeof *s->h, h_cmp);
+  if (n > 16) {
+    qsort(s->h, n, sizeof *s->h, h_cmp);
+  } else {
+    for (i = 1; i < n; i++) { /* stable, so repeated names keep their order */
+      hent t = s->h[i];
+      size_t j = i;
+      for (; j > 0 && h_cmp(&s->h[j - 1], &t) > 0; j--) s->h[j] = s->h[j - 1];
+      s->h[j] = t;
+    }
+  }
   buf_reset(&s->hcanon);
   buf_reset(&s->shdrs);
   for (i = 0; i < n; i++) {
@@ -581,6 +624,17 @@ static const char *build_headers(gls_sigv4 *s, const gls_sigv4_request *r, gls_s
 }
 
 /* ---- URL and time ------------------------------------------------------------------------- */
+
+/* Characters that stop the scan of a URL's authority. */
+enum { A_END = 1, A_BAD, A_AT, A_COLON, A_BRACKET };
+static const unsigned char AUTHORITY[256] = {
+    [0] = A_BAD, [1] = A_BAD, [2] = A_BAD, [3] = A_BAD, [4] = A_BAD, [5] = A_BAD, [6] = A_BAD,
+    [7] = A_BAD, [8] = A_BAD, [9] = A_BAD, [10] = A_BAD, [11] = A_BAD, [12] = A_BAD,
+    [13] = A_BAD, [14] = A_BAD, [15] = A_BAD, [16] = A_BAD, [17] = A_BAD, [18] = A_BAD,
+    [19] = A_BAD, [20] = A_BAD, [21] = A_BAD, [22] = A_BAD, [23] = A_BAD, [24] = A_BAD,
+    [25] = A_BAD, [26] = A_BAD, [27] = A_BAD, [28] = A_BAD, [29] = A_BAD, [30] = A_BAD,
+    [31] = A_BAD, [' '] = A_BAD, [0x7f] = A_BAD, ['/'] = A_END, ['?'] = A_END, ['#'] = A_END,
+    ['@'] = A_AT, [':'] = A_COLON, [']'] = A_BRACKET};
 
 typedef struct {
   const char *path, *query;
@@ -608,12 +662,13 @@ static const char *parse_url(const char *u, size_t n, url_parts *p, gls_sigv4_re
   if (i == 0 || n - i < 3 || memcmp(u + i, "://", 3) != 0) return "url must start with scheme://";
   scheme_len = i;
   a = i + 3;
-  for (e = a; e < n && u[e] != '/' && u[e] != '?' && u[e] != '#'; e++) {
-    unsigned char c = (unsigned char)u[e];
-    if (c <= 0x20 || c == 0x7f) return "url host contains a control character or space";
-    if (c == '@') return "url must not contain user info";
-    if (c == ':') colon = e;
-    if (c == ']') colon = (size_t)-1;
+  for (e = a; e < n; e++) {
+    int cls = AUTHORITY[(unsigned char)u[e]];
+    if (cls == 0) continue;
+    if (cls == A_END) break;
+    if (cls == A_BAD) return "url host contains a control character or space";
+    if (cls == A_AT) return "url must not contain user info";
+    colon = cls == A_COLON ? e : (size_t)-1; /* "]" ends an IPv6 literal and its colons */
   }
   if (e == a || colon == a) return "url has no host";
   out->host = u + a;

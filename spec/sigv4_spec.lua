@@ -226,6 +226,21 @@ describe("sign: headers", function()
     assert.is_nil(res.canonical_request:find("user-agent", 1, true))
   end)
 
+  it("sorts many headers and keeps the order of a repeated one", function()
+    local headers, want = {}, { "x-amz-date:20150830T123600Z" }
+    for i = 20, 1, -1 do
+      local name = string.format("X-H%02d", i)
+      headers[name] = i == 7 and { "z", "a", "m" } or tostring(i)
+    end
+    for i = 1, 20 do
+      want[#want + 1] = string.format("x-h%02d:%s", i, i == 7 and "z,a,m" or tostring(i))
+    end
+    local cr = lines(core.sign(base{ headers = headers }).canonical_request)
+    assert.are.equal("host:example.amazonaws.com", cr[4])
+    local unpack = table.unpack or unpack
+    assert.are.same(want, { unpack(cr, 5, 25) })
+  end)
+
   it("accepts numbers as header values", function()
     local res = core.sign(base{ method = "POST", body = "abc", headers = { ["Content-Length"] = 3 } })
     assert.are.equal("3", res.headers["content-length"])
@@ -277,6 +292,11 @@ describe("sign: canonical URI and query", function()
     local res = core.sign(base{ url = "https://h/p?b=2&tagKeys=team%20name&a=1&a=0&c&tagKeys=env&x=a+b&y=%7e#frag" })
     assert.are.equal("a=0&a=1&b=2&c=&tagKeys=env&tagKeys=team%20name&x=a%2Bb&y=~",
       lines(res.canonical_request)[3])
+    local q, want = {}, {}
+    for i = 30, 1, -1 do q[#q + 1] = string.format("k%02d=%d", i, i) end
+    for i = 1, 30 do want[#want + 1] = string.format("k%02d=%d", i, i) end
+    res = core.sign(base{ url = "https://h/?" .. table.concat(q, "&") })
+    assert.are.equal(table.concat(want, "&"), lines(res.canonical_request)[3])
   end)
 end)
 
