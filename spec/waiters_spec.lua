@@ -220,6 +220,15 @@ describe("waiters", function()
       assert.is_true(dt < 1.5, "took " .. dt)
     end)
 
+    it("stops after max_attempts with WaiterTimeout", function()
+      local rc, times = recording(sc)
+      local _, err = require("gameliftstreams.waiters").wait(rc, "application_ready",
+        { Identifier = "never" }, { min_delay = 0.01, max_delay = 0.02, max_attempts = 3 })
+      assert.equal("WaiterTimeout", err.code)
+      assert.equal(3, err.attempts)
+      assert.equal(3, #times)
+    end)
+
     it("defaults to the model's delays (ApplicationReady: 2 s) and its max wait", function()
       -- rng 0 gives exactly min_delay: one gap of the model's 2 s
       local rc, times = recording(sc)

@@ -10,6 +10,7 @@
 --   min_delay, max_delay  seconds (default: the model's Smithy minDelay / maxDelay);
 --   fail_fast  stream_session_active only, default true: also fail as soon as the
 --              session is TERMINATING or TERMINATED (it can never become ACTIVE);
+--   max_attempts  optional cap on the number of attempts (WaiterTimeout when reached);
 --   cancel     a function returning true, or a table whose `cancelled` field becomes true;
 --   rng        function() -> [0, 1) (default math.random), for tests.
 --
@@ -180,6 +181,10 @@ function _M.wait(client, name, input, opts)
   if opts.max_delay == nil and max_delay < min_delay then max_delay = min_delay end
   if min_delay > max_delay then return nil, errors.invalid("min_delay must not exceed max_delay") end
   max_wait = max_wait or (w.delay or min_delay) * (w.max_attempts or 60)
+  local max_attempts = opts.max_attempts
+  if max_attempts ~= nil and (type(max_attempts) ~= "number" or max_attempts < 1) then
+    return nil, errors.invalid("max_attempts must be a positive number")
+  end
   local rng = opts.rng or math.random
   local cancel = opts.cancel
 
@@ -233,7 +238,7 @@ function _M.wait(client, name, input, opts)
     -- retry
     local now = sched.now()
     local remaining = deadline - now
-    if remaining <= 1e-3 then
+    if remaining <= 1e-3 or (max_attempts and attempt >= max_attempts) then
       return nil, errors.new{
         code = "WaiterTimeout", waiter = label, attempts = attempt, last_output = out, last_error = err,
         message = string.format("waiter %s timed out after %.1f s (%d attempts)", label, now - start, attempt),
