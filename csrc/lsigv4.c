@@ -216,7 +216,16 @@ static void set_str(lua_State *L, int t, int key, const char *v, size_t n) {
   lua_rawset(L, t);
 }
 
-/* core.sign(t) -> result table | nil, message (bad URL or time). */
+/* core.sign(t) -> result | nil, message (bad URL).
+ * t: method, url, headers ({ name = "v" | { "v1", "v2" } }), body, region, service,
+ *    credentials { access_key_id, secret_access_key, session_token }, time (epoch seconds,
+ *    default now), normalize (true), sign_body (false), omit_session_token (false),
+ *    presign (nil | seconds: sign the query instead of the headers).
+ * result: headers (every header to send, names in lower case: the input headers except the ones
+ *    the signer sets, plus host unless given, x-amz-date, authorization, x-amz-security-token,
+ *    x-amz-content-sha256 with sign_body; with presign only the input headers and host; a
+ *    repeated header is a list in order), signature, canonical_request, string_to_sign, and url
+ *    (the URL to send) with presign. Wrong types raise an error naming the field. */
 static int l_sign(lua_State *L) {
   lsigner *u = upsigner(L, "sign");
   gls_sigv4_request r;
