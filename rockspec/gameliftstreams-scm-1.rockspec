@@ -62,7 +62,13 @@ build = {
     ["gameliftstreams.sessions"] = "lua/gameliftstreams/sessions.lua",
     ["gameliftstreams.validate"] = "lua/gameliftstreams/validate.lua",
     ["gameliftstreams.waiters"] = "lua/gameliftstreams/waiters.lua",
+    ["gameliftstreams.emulator.auth"] = "lua/gameliftstreams/emulator/auth.lua",
     ["gameliftstreams.emulator.httpd"] = "lua/gameliftstreams/emulator/httpd.lua",
+    ["gameliftstreams.emulator.json"] = "lua/gameliftstreams/emulator/json.lua",
+    ["gameliftstreams.emulator.ops"] = "lua/gameliftstreams/emulator/ops.lua",
+    ["gameliftstreams.emulator.schema"] = "lua/gameliftstreams/emulator/schema.lua",
+    ["gameliftstreams.emulator.server"] = "lua/gameliftstreams/emulator/server.lua",
+    ["gameliftstreams.emulator.state"] = "lua/gameliftstreams/emulator/state.lua",
   },
   install = {
     bin = { ["gameliftstreams-emulator"] = "bin/gameliftstreams-emulator" },
