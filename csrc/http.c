@@ -245,6 +245,16 @@ static int starts_with(const char *s, const char *prefix) {
 }
 
 /* Fills res.err_* for a failed transfer: one place maps every CURLcode. */
+
+/* Did this transfer get as far as a connected socket (to the server or the proxy)? */
+static int connected(xfer *x)
+{
+  curl_off_t t = 0;
+  if (curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &t) != CURLE_OK)
+    return 1; /* unknown: let the message decide */
+  return t > 0;
+}
+
 static void classify(xfer *x, CURLcode rc) {
   gls_http_result *r = &x->res;
   const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
@@ -279,9 +289,11 @@ static void classify(xfer *x, CURLcode rc) {
     case CURLE_OPERATION_TIMEDOUT:
       r->err_code = "Timeout";
       r->err_reason = "timeout";
-      /* libcurl names the phase it was in: resolving and connecting vs the transfer. */
-      if (starts_with(x->errbuf, "Connection timed out") || starts_with(x->errbuf, "Resolving timed out") ||
-          starts_with(x->errbuf, "Failed to connect"))
+      /* Which phase ran out: a transfer that never finished connecting has no connect time.
+         libcurl's own wording ("Connection timed out", "Connection timeout after", "Resolving
+         timed out", "Failed to connect") varies between versions and code paths. */
+      if ((!connected(x) && !starts_with(x->errbuf, "Operation timed out")) || starts_with(x->errbuf, "Connection time") ||
+          starts_with(x->errbuf, "Resolving timed out") || starts_with(x->errbuf, "Failed to connect"))
       {
         /* whichever limit is shorter applies while connecting */
         int by_connect = x->connect_timeout_ms > 0 && (x->timeout_ms == 0 || x->connect_timeout_ms <= x->timeout_ms);
