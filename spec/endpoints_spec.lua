@@ -4,12 +4,9 @@ local cjson = require("cjson")
 local endpoints = require("gameliftstreams.endpoints")
 local errors = require("gameliftstreams.errors")
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local helpers = require("helpers")
+
+local function read(path) return (assert(helpers.read_file(path), "cannot read " .. path)) end
 
 local function env(t)
   return function(name) return t[name] end

@@ -1,12 +1,9 @@
 -- The generated model: freshness against the official files, and facts from MODEL-NOTES.
 local BOTOCORE = "../shared/model/botocore"
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local helpers = require("helpers")
+
+local function read(path) return (assert(helpers.read_file(path), "cannot read " .. path)) end
 
 local gen = dofile("tools/genmodel.lua")
 local model = require("gameliftstreams.model")

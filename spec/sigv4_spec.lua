@@ -5,12 +5,9 @@ local cjson = require("cjson")
 
 local SUITE = "../shared/testdata/sigv4"
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local helpers = require("helpers")
+
+local function read(path) return (assert(helpers.read_file(path), "cannot read " .. path)) end
 
 local function list_dirs(dir)
   local p = assert(io.popen("ls -1 '" .. dir .. "'"))
