@@ -35,6 +35,22 @@ static inline void gls_set_gc_close(lua_State *L, lua_CFunction closer) {
 #endif
 }
 
+/* Creates (once) the metatable `name` for a userdata class: methods under __index, `closer` as
+   __gc and, where the language has it (5.4), __close, and `tostring` as __tostring. Leaves the
+   stack as it was. */
+static inline void gls_register_class(lua_State *L, const char *name, const luaL_Reg *methods,
+                                      lua_CFunction closer, lua_CFunction tostring) {
+  if (luaL_newmetatable(L, name)) {
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    gls_set_gc_close(L, closer);
+    lua_pushcfunction(L, tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_pop(L, 1);
+}
+
 /* Each concern adds its functions to the module table on top of the stack. */
 void gls_open_sigv4(lua_State *L);
 void gls_open_http(lua_State *L);

@@ -379,15 +379,7 @@ static const luaL_Reg pool_methods[] = {
 };
 
 void gls_open_http(lua_State *L) {
-  if (luaL_newmetatable(L, POOL_MT)) {
-    lua_newtable(L);
-    luaL_setfuncs(L, pool_methods, 0);
-    lua_setfield(L, -2, "__index");
-    gls_set_gc_close(L, lpool_close);
-    lua_pushcfunction(L, lpool_tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_pop(L, 1);
+  gls_register_class(L, POOL_MT, pool_methods, lpool_close, lpool_tostring);
   lua_pushcfunction(L, l_http_pool);
   lua_setfield(L, -2, "http_pool");
 }

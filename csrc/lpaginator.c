@@ -157,15 +157,7 @@ static const luaL_Reg paginator_methods[] = {
 };
 
 void gls_open_paginator(lua_State *L) {
-  if (luaL_newmetatable(L, PAGINATOR_MT)) {
-    lua_newtable(L);
-    luaL_setfuncs(L, paginator_methods, 0);
-    lua_setfield(L, -2, "__index");
-    gls_set_gc_close(L, gls_paginator_close_l);
-    lua_pushcfunction(L, gls_paginator_tostring_l);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_pop(L, 1);
+  gls_register_class(L, PAGINATOR_MT, paginator_methods, gls_paginator_close_l, gls_paginator_tostring_l);
   lua_pushcfunction(L, gls_paginator_new);
   lua_setfield(L, -2, "paginator");
 }
