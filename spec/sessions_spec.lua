@@ -106,6 +106,54 @@ describe("start_session_and_wait", function()
     assert.matches("TERMINAT", status_of(err.session_arn))
   end)
 
+  -- Sessions of the group started for this UserId, as the emulator lists them.
+  local function sessions_of(user)
+    local found = {}
+    for s in client:items("list_stream_sessions", { Identifier = group.Id }) do
+      if s.UserId == user then found[#found + 1] = s end
+    end
+    return found
+  end
+
+  it("terminates a session whose start was cut off by a cancellation (replays its ClientToken)", function()
+    helpers.control(emu, "POST", "faults", { kind = "slow", operation = "StartStreamSession",
+                                             seconds = 1, count = 1 })
+    local given = input{ UserId = "cut-off" }
+    local task = sched.spawn(function()
+      return client:start_session_and_wait(given, FAST)
+    end)
+    local t0 = sched.now()
+    while sched.now() - t0 < 0.3 do sched.step(0.02) end
+    task:cancel()
+    assert.is_true(sched.run())
+    helpers.control(emu, "DELETE", "faults")
+    assert.is_nil(given.ClientToken) -- the caller's table is left alone
+    local err = task.results[2]
+    assert.equal("Cancelled", err.code)
+    assert.is_string(err.session_arn)
+    assert.equal(1, terminations(err.session_arn))
+    local found = sessions_of("cut-off")
+    assert.equal(1, #found)
+    assert.equal(err.session_arn, found[1].Arn)
+    assert.matches("TERMINAT", found[1].Status)
+    -- both starts carried the same token
+    local _, log = helpers.control(emu, "GET", "requests?operation=StartStreamSession")
+    local tokens = {}
+    for _, r in ipairs(log.requests) do
+      if r.client_token then tokens[r.client_token] = (tokens[r.client_token] or 0) + 1 end
+    end
+    local most = 0
+    for _, n in pairs(tokens) do most = math.max(most, n) end
+    assert.is_true(most >= 2, "the replay reused the first start's ClientToken")
+  end)
+
+  it("uses the caller's ClientToken for the start", function()
+    local token = "caller-token-0123456789abcdef0123456789"
+    local s = assert(client:start_session_and_wait(input{ UserId = "own-token", ClientToken = token }, FAST))
+    local again = assert(client:start_stream_session(input{ UserId = "own-token", ClientToken = token }))
+    assert.equal(s.Arn, again.Arn) -- the same token names the same session
+  end)
+
   it("attaches the termination's own error when that fails too", function()
     helpers.control(emu, "POST", "faults", { kind = "error", operation = "TerminateStreamSession",
                                              code = "AccessDeniedException", status = 403, count = 1 })
