@@ -47,6 +47,62 @@ local PROBES = [=[
         ngx.say(cjson.encode(out))
       }
     }
+    location = /tasks-nested {
+      content_by_lua_block {
+        -- a task spawned inside a task: run() from the request joins both (neither is
+        -- waited on through ngx.thread.wait, which only serves the spawning coroutine)
+        local sched = require("gameliftstreams.sched")
+        local cjson = require("cjson")
+        local inner
+        local outer = sched.spawn(function()
+          inner = sched.spawn(function() sched.sleep(0.1); return "inner" end)
+          local ok, v = inner:join()
+          return ok and ("outer+" .. v) or "join failed"
+        end)
+        local ok, err = sched.run()
+        ngx.say(cjson.encode{ ok = ok or false, err = tostring(err), outer = outer.result,
+                              inner = inner and inner.result, count = sched.count() })
+      }
+    }
+    location = /cancel-sleep {
+      content_by_lua_block {
+        local sched = require("gameliftstreams.sched")
+        local cjson = require("cjson")
+        local t0 = sched.now()
+        local cleaned = false
+        local t = sched.spawn(function()
+          local _, err = sched.sleep(10)
+          cleaned = true
+          local again = sched.sleep(0.05) -- delivered once: the next wait runs normally
+          return err and err.code, again
+        end)
+        sched.sleep(0.1)
+        t:cancel()
+        local ok = sched.run()
+        ngx.say(cjson.encode{ ok = ok or false, elapsed = sched.now() - t0, status = t.status,
+                              code = t.results and t.results[1], again = t.results and t.results[2],
+                              cleaned = cleaned })
+      }
+    }
+    location = /cancel-session {
+      content_by_lua_block {
+        local gls = require("gameliftstreams")
+        local cjson = require("cjson")
+        local client = assert(gls.new{ region = "us-west-2", endpoint = os.getenv("GLS_ENDPOINT") })
+        local t = gls.spawn(function()
+          return client:start_session_and_wait({ Identifier = os.getenv("GLS_STREAM_GROUP"),
+            ApplicationIdentifier = os.getenv("GLS_APPLICATION"), Protocol = "WebRTC",
+            UserId = "ngx-cancelled", SignalRequest = "v=0 offer" },
+            { min_delay = 0.05, max_delay = 0.1, max_wait = 60 })
+        end)
+        ngx.sleep(tonumber(ngx.var.arg_after) or 0.2)
+        t:cancel()
+        local ok = gls.run()
+        local err = t.results and t.results[2]
+        ngx.say(cjson.encode{ ok = ok or false, status = t.status, code = err and err.code,
+                              arn = err and err.session_arn })
+      }
+    }
   }
 ]=]
 
@@ -232,6 +288,55 @@ describe_ngx("OpenResty (nginx + lua-nginx-module)", function()
       r = probe("/reset")
       assert.equal("NetworkError", r.error.code)
     end)
+  end)
+
+  local function probe_json(path)
+    local res = assert(sched.http{ method = "GET", url = "http://127.0.0.1:" .. probe_port .. path, timeout = 30 })
+    assert.equal(200, res.status, res.body)
+    return require("cjson").decode(res.body)
+  end
+
+  it("keeps each request's tasks to itself when requests overlap on one worker", function()
+    local tasks = {}
+    for i = 1, 4 do tasks[i] = sched.spawn(probe_json, "/tasks") end
+    assert.is_true(sched.run())
+    for i = 1, 4 do
+      local r = tasks[i].result
+      assert.same({ 10, 20, 30, 40, 50 }, r.results)
+      assert.is_false(r.ok)
+      assert.matches("boom", r.err) -- its own failure, reported once
+      assert.equal("cancelled", r.victim)
+      assert.is_true(r.elapsed < 1.2, "elapsed " .. r.elapsed)
+    end
+  end)
+
+  it("joins tasks spawned inside tasks", function()
+    local r = probe_json("/tasks-nested")
+    assert.is_true(r.ok, r.err)
+    assert.equal("outer+inner", r.outer)
+    assert.equal("inner", r.inner)
+    assert.equal(0, r.count)
+  end)
+
+  it("wakes a sleeping light thread on cancel, and its clean-up code runs", function()
+    local r = probe_json("/cancel-sleep")
+    assert.is_true(r.ok)
+    assert.equal("cancelled", r.status)
+    assert.equal("Cancelled", r.code)
+    assert.is_true(r.again)
+    assert.is_true(r.cleaned)
+    assert.is_true(r.elapsed < 1, "elapsed " .. r.elapsed)
+  end)
+
+  it("terminates the session of a cancelled start_session_and_wait task", function()
+    helpers.control(emu, "POST", "config", { delay_scale = 5 }) -- the session stays ACTIVATING
+    local r = probe_json("/cancel-session?after=0.3")
+    helpers.control(emu, "POST", "config", { delay_scale = 0.5 })
+    assert.equal("cancelled", r.status)
+    assert.equal("Cancelled", r.code)
+    assert.is_string(r.arn)
+    local s = assert(client:get_stream_session{ Identifier = group.Id, StreamSessionIdentifier = r.arn })
+    assert.matches("TERMINAT", s.Status)
   end)
 
   it("runs tasks as light threads: concurrent, cancellable, failures reported", function()

@@ -25,10 +25,14 @@
 -- its second value and `sched.run` returns `nil, first_error, failed_tasks`.
 --
 -- Inside OpenResty, sleeps and HTTP use ngx.sleep and cosockets (also inside tasks),
--- and a task is an ngx light thread (ngx.thread.spawn): `run` waits for them, `step`
--- sleeps, `cancel` kills the thread (no Cancelled error is delivered inside it).
+-- and a task is an ngx light thread (ngx.thread.spawn). Tasks belong to the request
+-- (or timer) that spawned them: their bookkeeping lives in `ngx.ctx`, so `run`, `step`
+-- and `count` of one request never see another request's tasks on the same worker.
+-- Cancellation is cooperative there too: a sleeping task is woken (ngx.semaphore) with
+-- a Cancelled error; a task in an HTTP call gets its response, and the Cancelled error
+-- at its next wait. Its clean-up code runs, as outside OpenResty.
 --
--- All state lives in this module's upvalues, i.e. per Lua state.
+-- All other state lives in this module's upvalues, i.e. per Lua state.
 local _M = { _VERSION = "0.1" }
 
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
@@ -99,18 +103,30 @@ local function in_ngx()
 end
 _M.in_ngx = in_ngx
 
+-- OpenResty: light-thread coroutine -> its task (weak: a killed request's threads go).
+local ngx_tasks = setmetatable({}, { __mode = "k" })
+
 -- The task whose coroutine is running, or nil (main chunk, foreign coroutine).
 local function running_task()
   local co = co_running()
   if not co then return nil end
   local t = by_co[co]
   if t and t == current then return t end
+  t = ngx_tasks[co]
+  if t and t.status == "running" then return t end
   return nil
 end
 
---- True when called from inside a task run by this scheduler.
+--- True when called from inside a task run by this scheduler (or an OpenResty light
+-- thread it spawned).
 function _M.in_task()
   return running_task() ~= nil
+end
+
+--- True when a wait here lets other work run: inside a task, or anywhere in OpenResty
+-- where ngx.sleep works (other requests go on meanwhile).
+function _M.can_yield()
+  return in_ngx() or running_task() ~= nil
 end
 
 --- The running task, or nil.
@@ -149,10 +165,53 @@ local function make_ready(t, ...)
   ready[#ready + 1] = t
 end
 
+-- OpenResty: ngx.semaphore (lua-resty-core) wakes a sleeping light thread on cancel and
+-- a joiner when its task ends; without it, waits are polled in short slices.
+local semaphore
+local function new_sema()
+  if semaphore == nil then
+    local ok, m = pcall(require, "ngx.semaphore")
+    semaphore = ok and type(m) == "table" and m or false
+  end
+  return semaphore and semaphore.new(0) or nil
+end
+
+local NGX_SLICE = 0.05
+
+-- Sleeps a light-thread task; a cancel() wakes it. Returns true or nil, Cancelled.
+local function ngx_task_sleep(t, seconds)
+  local cerr = take_cancel(t)
+  if cerr then return nil, cerr end
+  if seconds <= 0 then
+    _G.ngx.sleep(0)
+  else
+    t._sema = t._sema or new_sema()
+    local deadline = now() + seconds
+    while true do
+      local left = deadline - now()
+      if left <= 0 then break end
+      if t._sema then
+        t._sleeping = true
+        local woken = t._sema:wait(left)
+        t._sleeping = false
+        if not woken then break end
+      else
+        _G.ngx.sleep(math_min(left, NGX_SLICE))
+      end
+      if t.cancel_requested then break end
+    end
+  end
+  cerr = take_cancel(t)
+  if cerr then return nil, cerr end
+  return true
+end
+
 --- Sleeps `seconds`. Returns true, or nil and a `Cancelled` error when the task was cancelled.
 function _M.sleep(seconds)
   seconds = tonumber(seconds) or 0
   if in_ngx() then
+    local t = running_task()
+    if t and t.ngx then return ngx_task_sleep(t, seconds) end
     _G.ngx.sleep(math_max(seconds, 0))
     return true
   end
@@ -188,6 +247,13 @@ end
 function _M.http(req)
   if in_ngx() then
     if not ngx_http then ngx_http = require("gameliftstreams.ngx_http") end
+    local t = running_task()
+    if t and t.ngx then
+      -- a cosocket call cannot be interrupted from another thread: a cancellation that
+      -- arrives during it is delivered at the task's next wait, with this response kept
+      local cerr = take_cancel(t)
+      if cerr then return nil, cerr end
+    end
     return ngx_http.request(req)
   end
   local t = running_task()
@@ -228,6 +294,17 @@ end
 
 local function settle(t, status)
   t.status = status
+  if t.ngx then
+    local st = t._state
+    if st.live[t] then
+      st.live[t] = nil
+      st.n = st.n - 1
+    end
+    if t._ngx_joiners then
+      for sema in pairs(t._ngx_joiners) do sema:post(1) end
+    end
+    return
+  end
   remove_live(t)
   sleepers[t] = nil
   if t.co then by_co[t.co] = nil end
@@ -276,33 +353,61 @@ local function resume(t)
 end
 
 --- Starts `fn(...)` as a task. It runs on the next `sched.step`/`sched.run`.
-local ngx_failed = {} -- light-thread tasks that failed, reported by the next step/run
+
+-- OpenResty: the tasks of the current request (or timer), kept in its ngx.ctx.
+local function ngx_state()
+  local ctx = _G.ngx.ctx
+  local st = ctx.gameliftstreams_tasks
+  if not st then
+    st = { live = {}, n = 0, failed = {} }
+    ctx.gameliftstreams_tasks = st
+  end
+  return st
+end
+
+local function take_ngx_failed(st)
+  if #st.failed == 0 then return nil end
+  local f = st.failed
+  st.failed = {}
+  return f
+end
 
 -- Inside OpenResty a task is an ngx light thread: nginx is the scheduler.
 local function ngx_spawn(fn, args)
-  local t = setmetatable({ status = "running", ngx = true }, Task)
-  add_live(t)
-  t.thread = _G.ngx.thread.spawn(function()
+  local st = ngx_state()
+  local t = setmetatable({ status = "running", ngx = true, _state = st }, Task)
+  st.live[t] = true
+  st.n = st.n + 1
+  local thread, serr = _G.ngx.thread.spawn(function()
+    local co = co_running()
+    ngx_tasks[co] = t
     local r = pack(pcall(fn, unpack(args, 1, args.n)))
+    ngx_tasks[co] = nil
     if t.status ~= "running" then return end
+    local cancelled = t.was_cancelled or t.cancel_requested
     if r[1] then
       t.results = pack(unpack(r, 2, r.n))
       t.result = r[2]
-      settle(t, "done")
+      settle(t, cancelled and "cancelled" or "done")
     else
-      t.error = r[2]
-      settle(t, "failed")
-      ngx_failed[#ngx_failed + 1] = t
+      local e = r[2]
+      t.error = e
+      if type(e) == "string" then t.traceback = debug.traceback(e) end
+      if type(e) == "table" and e.code == "Cancelled" and cancelled then
+        settle(t, "cancelled")
+      else
+        settle(t, "failed")
+        st.failed[#st.failed + 1] = t
+      end
     end
   end)
+  if not thread then
+    t.error = "sched.spawn: " .. tostring(serr)
+    settle(t, "failed")
+    st.failed[#st.failed + 1] = t
+  end
+  t.thread = thread
   return t
-end
-
-local function take_ngx_failed()
-  if #ngx_failed == 0 then return nil end
-  local f = ngx_failed
-  ngx_failed = {}
-  return f
 end
 
 function _M.spawn(fn, ...)
@@ -321,10 +426,9 @@ end
 function Task:cancel()
   if self.status ~= "running" then return false end
   if self.ngx then
-    -- a light thread cannot be interrupted, only killed (no clean-up runs in it)
-    _G.ngx.thread.kill(self.thread)
-    self.error = cancelled_error()
-    settle(self, "cancelled")
+    -- delivered at the thread's current or next wait; its clean-up code still runs
+    self.cancel_requested = true
+    if self._sleeping and self._sema then self._sema:post(1) end
     return true
   end
   if self == current then
@@ -374,7 +478,27 @@ end
 -- the scheduler until the task is finished.
 function Task:join()
   if self.ngx then
-    if self.status == "running" then _G.ngx.thread.wait(self.thread) end
+    -- ngx.thread.wait only serves the spawning coroutine; any coroutine may join here
+    local me = running_task()
+    if me == self then error("task:join: a task cannot join itself", 2) end
+    while self.status == "running" do
+      if me then
+        local cerr = take_cancel(me)
+        if cerr then return false, cerr end
+      end
+      -- wait on our own semaphore: the task's end posts it, and so does a cancel of `me`
+      local sema = me and (me._sema or new_sema()) or new_sema()
+      if sema then
+        if me then me._sema, me._sleeping = sema, true end
+        self._ngx_joiners = self._ngx_joiners or {}
+        self._ngx_joiners[sema] = true
+        sema:wait(60)
+        self._ngx_joiners[sema] = nil
+        if me then me._sleeping = false end
+      else
+        _G.ngx.sleep(NGX_SLICE)
+      end
+    end
     return outcome(self)
   end
   local me = running_task()
@@ -446,9 +570,10 @@ end
 -- the list of tasks that failed during this step (or nil).
 function _M.step(max_seconds)
   if in_ngx() then
+    local st = ngx_state()
     local wait = math_max(tonumber(max_seconds) or 0, 0)
-    if live_n > 0 then _G.ngx.sleep(wait) end
-    return live_n, take_ngx_failed()
+    if st.n > 0 then _G.ngx.sleep(wait) end
+    return st.n, take_ngx_failed(st)
   end
   if running_task() then error("sched.step: called from inside a task", 2) end
   if stepping then error("sched.step: already running", 2) end
@@ -488,12 +613,10 @@ end
 -- error and the list of tasks that failed.
 function _M.run()
   if in_ngx() then
-    while live_n > 0 do
-      local t = next(live)
-      if t.ngx and t.status == "running" then _G.ngx.thread.wait(t.thread) end
-      remove_live(t)
-    end
-    local failed = take_ngx_failed()
+    if running_task() then error("sched.run: called from inside a task", 2) end
+    local st = ngx_state()
+    while st.n > 0 do next(st.live):join() end
+    local failed = take_ngx_failed(st)
     if failed then return nil, failed[1].error, failed end
     return true
   end
@@ -511,6 +634,7 @@ end
 
 --- Number of tasks not finished.
 function _M.count()
+  if in_ngx() then return ngx_state().n end
   return live_n
 end
 
