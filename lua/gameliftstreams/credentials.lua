@@ -175,7 +175,7 @@ function _M.refreshing(name, fetch, opts)
     local c = self.cached
     if c and (not c.expiration or now < c.expiration - window) then return c end
     local sched = lazy_sched()
-    if self.fetching and sched and sched.in_task and sched.in_task() then
+    if self.fetching and sched and sched.can_yield and sched.can_yield() then
       -- Another task is fetching: wait for its answer rather than asking again. A fetch
       -- that was cancelled, or that never ends (its task was dropped), is not waited for.
       local gen = self.generation
