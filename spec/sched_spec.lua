@@ -62,6 +62,8 @@ describe("sched", function()
       assert.is_nil(res)
       assert.is_true(require("gameliftstreams.errors").is(err))
       assert.equal("NetworkError", err.code)
+      assert.equal("connect", err.reason)
+      assert.equal(7, err.curl_code) -- CURLE_COULDNT_CONNECT, kept for debugging
     end)
 
     it("maps a request timeout to a Timeout error object", function()

@@ -146,7 +146,7 @@ function _M.transport_error(e)
   if type(e) ~= "table" then e = { code = "NetworkError", message = tostring(e) } end
   local code = e.code or "NetworkError"
   return get_errors().new{ code = code, message = e.message or code, reason = e.reason,
-                           retryable = TRANSIENT[code] == true }
+                           curl_code = e.curl_code, retryable = TRANSIENT[code] == true }
 end
 local transport_error = _M.transport_error
 
