@@ -587,8 +587,9 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
   }
-  if (p->ca_file) SETOPT(CURLOPT_CAINFO, p->ca_file);
-  if (p->ca_path) SETOPT(CURLOPT_CAPATH, p->ca_path);
+  /* per request, else the pool's: libcurl only reuses a connection made with the same trust */
+  if (req->ca_file || p->ca_file) SETOPT(CURLOPT_CAINFO, req->ca_file ? req->ca_file : p->ca_file);
+  if (req->ca_path || p->ca_path) SETOPT(CURLOPT_CAPATH, req->ca_path ? req->ca_path : p->ca_path);
 
   /* A body goes out as POSTFIELDS (exact length, no chunking); the method is then set
    * explicitly unless it is POST. POST/PUT/PATCH without a body send Content-Length: 0. */

@@ -36,6 +36,8 @@ typedef struct gls_http_request {
   long timeout_ms;                 /* 0: none */
   long connect_timeout_ms;         /* 0: libcurl's default */
   size_t max_response_bytes;       /* 0: GLS_HTTP_DEFAULT_MAX_RESPONSE */
+  const char *ca_file;             /* NULL: the pool's (copied by libcurl) */
+  const char *ca_path;             /* NULL: the pool's */
 } gls_http_request;
 
 #define GLS_HTTP_DEFAULT_MAX_RESPONSE ((size_t)16 * 1024 * 1024)

@@ -102,6 +102,17 @@ static int read_request(lua_State *L, int idx, gls_http_request *r, char *err, s
   }
   lua_pop(L, 1);
 
+  lua_getfield(L, idx, "ca_file");
+  lua_getfield(L, idx, "ca_path");
+  if ((!lua_isnil(L, -2) && lua_type(L, -2) != LUA_TSTRING) || (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)) {
+    snprintf(err, errlen, "ca_file and ca_path must be strings (paths)");
+    return 0;
+  }
+  r->ca_file = lua_tostring(L, -2);
+  r->ca_path = lua_tostring(L, -1);
+  lua_rawseti(L, anchor, ++n_anchor); /* kept alive until the request is added */
+  lua_rawseti(L, anchor, ++n_anchor);
+
   lua_getfield(L, idx, "headers");
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);

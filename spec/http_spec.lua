@@ -556,6 +556,27 @@ describe("core.http_pool", function()
       end
     end)
 
+    it("takes ca_file/ca_path per request, over the pool's, never reusing a connection across trust", function()
+      local p = core.http_pool{}
+      local res = p:request{ url = tls.url, timeout = 3, ca_file = dir .. "/cert.pem" }
+      assert.is_nil(res.error, res.error and res.error.message)
+      assert.equal(200, res.status)
+      -- the same pool, the same server, no CA given: the trusted connection is not reused
+      res = p:request{ url = tls.url, timeout = 3 }
+      assert.equal("TLSError", res.error and res.error.code)
+      res = p:request{ url = tls.url, timeout = 3, ca_path = dir .. "/cas" }
+      assert.equal(200, res.status)
+      -- a request's ca_file wins over the pool's
+      local q = core.http_pool{ ca_file = dir .. "/missing.pem" }
+      res = q:request{ url = tls.url, timeout = 3, ca_file = dir .. "/cert.pem" }
+      assert.equal(200, res.status)
+      q:close()
+      local _, err = p:add{ url = tls.url, ca_file = 42 }
+      assert.equal("InvalidParameter", err.code)
+      assert.matches("ca_file and ca_path must be strings", err.message)
+      p:close()
+    end)
+
     it("reports a ca_file that cannot be read as a TLS error", function()
       local p = core.http_pool{ ca_file = dir .. "/missing.pem" }
       local res = p:request{ url = tls.url, timeout = 3 }
