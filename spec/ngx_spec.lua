@@ -47,6 +47,17 @@ local PROBES = [=[
         ngx.say(cjson.encode(out))
       }
     }
+    location = /drip {
+      content_by_lua_block {
+        -- 10 bytes, one every 0.1 s: no single read waits long, the whole takes 1 s
+        ngx.header["Content-Length"] = 10
+        for _ = 1, 10 do
+          ngx.print("x")
+          ngx.flush(true)
+          ngx.sleep(0.1)
+        end
+      }
+    }
     location = /tasks-nested {
       content_by_lua_block {
         -- a task spawned inside a task: run() from the request joins both (neither is
@@ -287,6 +298,22 @@ describe_ngx("OpenResty (nginx + lua-nginx-module)", function()
       assert.equal("connect", r.error.reason)
       r = probe("/reset")
       assert.equal("NetworkError", r.error.code)
+    end)
+
+    it("bounds the whole exchange by `timeout`, as libcurl does, not each read", function()
+      local function drip(timeout)
+        local url = "http://127.0.0.1:" .. probe_port .. "/probe?url=" ..
+          ("http://127.0.0.1:" .. probe_port .. "/drip"):gsub("[^%w]", function(c)
+            return string.format("%%%02X", c:byte()) end) .. "&timeout=" .. timeout
+        local res = assert(sched.http{ method = "GET", url = url, timeout = 30 })
+        return cjson.decode(res.body)
+      end
+      local r = drip(0.45)
+      assert.equal("Timeout", r.error and r.error.code, require("cjson").encode(r))
+      assert.is_true(r.elapsed >= 0.4 and r.elapsed < 0.8, "elapsed " .. r.elapsed)
+      r = drip(5)
+      assert.equal(200, r.status)
+      assert.equal(string.rep("x", 10), r.body)
     end)
   end)
 

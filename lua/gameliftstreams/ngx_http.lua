@@ -7,7 +7,9 @@
 -- Connections are kept alive in the cosocket pool (per scheme, host, port).
 -- TLS verifies the peer unless req.insecure: nginx needs `lua_ssl_trusted_certificate`
 -- (e.g. /etc/ssl/certs/ca-certificates.crt); host names need a `resolver` directive.
--- Timeouts apply to each socket operation (connect, send, each read).
+-- Timeouts as libcurl's: `timeout` (seconds) bounds the whole exchange (connect, TLS,
+-- send, every read), absent or 0 = no limit; `connect_timeout` bounds the connect and
+-- TLS handshake, absent or 0 = 10 s.
 local _M = { _VERSION = "0.1" }
 
 local type, tonumber, tostring, pairs, ipairs = type, tonumber, tostring, pairs, ipairs
@@ -53,14 +55,54 @@ function _M.parse_url(url)
   return { scheme = scheme, host = host, port = port, target = target, host_header = host_header }
 end
 
-local function ms(s, default)
-  s = tonumber(s) or default
-  if s <= 0 then s = default end
-  return math.floor(s * 1000 + 0.5)
+local NO_LIMIT_MS = 2147483647 -- what a cosocket accepts as its longest timeout
+local DEFAULT_CONNECT = 10
+
+-- A deadline over a whole exchange: `left()` is the milliseconds that remain for the next
+-- socket operation (at least 1), or nil once it has passed.
+local function new_deadline(ngx, seconds)
+  seconds = tonumber(seconds) or 0
+  if seconds <= 0 then return function() return NO_LIMIT_MS end end
+  ngx.update_time()
+  local at = ngx.now() + seconds
+  return function()
+    local left = at - ngx.now()
+    if left <= 0 then return nil end
+    return math.max(1, math.floor(left * 1000 + 0.5))
+  end
+end
+
+local function timed_out(timeout)
+  return fail("Timeout", "timeout", "request timed out (timeout " .. tostring(timeout) .. " s)")
+end
+
+-- Reads exactly n bytes before the deadline. A cosocket's read timeout restarts whenever
+-- bytes arrive, so a server trickling data would outlast it: read what is there
+-- (receiveany) and re-arm the timeout with what remains, until n bytes are in.
+local function read_exact(sock, n, left, timeout, what)
+  if not sock.receiveany then -- lua-nginx-module < 0.10.14
+    local ms = left()
+    if not ms then return timed_out(timeout) end
+    sock:settimeout(ms)
+    local data, err = sock:receive(n)
+    if not data then return io_fail(err, "partial", what) end
+    return data
+  end
+  local parts, got = {}, 0
+  while got < n do
+    local ms = left()
+    if not ms then return timed_out(timeout) end
+    sock:settimeout(ms)
+    local data, err = sock:receiveany(math.min(n - got, 65536))
+    if not data then return io_fail(err, "partial", what) end
+    parts[#parts + 1] = data
+    got = got + #data
+  end
+  return concat(parts)
 end
 
 -- Reads the body; returns body, reusable (the connection can be kept alive).
-local function read_body(sock, method, status, headers, max)
+local function read_body(sock, method, status, headers, max, left, timeout)
   if method == "HEAD" or status == 204 or status == 304 or (status >= 100 and status < 200) then
     return "", true
   end
@@ -68,6 +110,9 @@ local function read_body(sock, method, status, headers, max)
   if te and te:lower():find("chunked", 1, true) then
     local parts, total = {}, 0
     while true do
+      local ms = left()
+      if not ms then return timed_out(timeout) end
+      sock:settimeout(ms)
       local line, err = sock:receive("*l")
       if not line then return io_fail(err, "recv", "reading a chunk size") end
       local size = tonumber(line:match("^%s*(%x+)"), 16)
@@ -82,8 +127,8 @@ local function read_body(sock, method, status, headers, max)
       total = total + size
       if total > max then return fail("ResponseTooLarge", "too_large", "response larger than " .. max .. " bytes") end
       local data
-      data, err = sock:receive(size)
-      if not data then return io_fail(err, "partial", "reading a chunk") end
+      data, err = read_exact(sock, size, left, timeout, "reading a chunk")
+      if not data then return nil, err end
       parts[#parts + 1] = data
       local crlf
       crlf, err = sock:receive(2)
@@ -96,14 +141,18 @@ local function read_body(sock, method, status, headers, max)
     if not len or len < 0 then return fail("NetworkError", "protocol", "bad Content-Length") end
     if len > max then return fail("ResponseTooLarge", "too_large", "response larger than " .. max .. " bytes") end
     if len == 0 then return "", true end
-    local data, err = sock:receive(len)
-    if not data then return io_fail(err, "partial", "reading the body") end
+    local data, err = read_exact(sock, len, left, timeout, "reading the body")
+    if not data then return nil, err end
     return data, true
   end
   -- no length: the body ends when the server closes
   local parts, total = {}, 0
   while true do
-    local data, err, partial = sock:receive(65536)
+    local ms = left()
+    if not ms then return timed_out(timeout) end
+    sock:settimeout(ms)
+    local data, err, partial
+    if sock.receiveany then data, err = sock:receiveany(65536) else data, err, partial = sock:receive(65536) end
     data = data or partial
     if data and #data > 0 then
       total = total + #data
@@ -125,9 +174,19 @@ function _M.request(req)
   local body = req.body
   local max = tonumber(req.max_response_bytes) or DEFAULT_MAX
 
+  local timeout = req.timeout
+  local left = new_deadline(ngx, timeout)
+  local connect_s = tonumber(req.connect_timeout) or 0
+  if connect_s <= 0 then connect_s = DEFAULT_CONNECT end
+  local connect_left = new_deadline(ngx, connect_s)
+  -- connect and TLS: the shorter of the two limits
+  local function setup_ms()
+    local a, b = left(), connect_left()
+    if not a or not b then return nil end
+    return math.min(a, b)
+  end
   local sock = ngx.socket.tcp()
-  local timeout_ms = ms(req.timeout, 30)
-  sock:settimeouts(ms(req.connect_timeout, 10), timeout_ms, timeout_ms)
+  sock:settimeout(setup_ms())
   local pool = u.scheme .. ":" .. u.host .. ":" .. u.port .. (req.insecure and ":insecure" or "")
   local ok, err = sock:connect(u.host, u.port, { pool = pool })
   if not ok then
@@ -136,6 +195,12 @@ function _M.request(req)
     return fail("NetworkError", reason, "cannot connect to " .. u.host .. ":" .. u.port .. ": " .. tostring(err))
   end
   if u.scheme == "https" and (sock:getreusedtimes() or 0) == 0 then
+    local t = setup_ms()
+    if not t then
+      sock:close()
+      return fail("Timeout", "tls", "TLS handshake timed out")
+    end
+    sock:settimeout(t)
     ok, err = sock:sslhandshake(nil, u.host, not req.insecure)
     if not ok then
       sock:close()
@@ -163,6 +228,12 @@ function _M.request(req)
   lines[#lines + 1] = "\r\n"
   if body and #body > 0 then lines[#lines + 1] = body end
   local sent
+  local t = left()
+  if not t then
+    sock:close()
+    return timed_out(timeout)
+  end
+  sock:settimeout(t)
   sent, err = sock:send(lines)
   if not sent then
     sock:close()
@@ -170,6 +241,12 @@ function _M.request(req)
   end
 
   local line
+  t = left()
+  if not t then
+    sock:close()
+    return timed_out(timeout)
+  end
+  sock:settimeout(t)
   line, err = sock:receive("*l")
   if not line then
     sock:close()
@@ -184,6 +261,12 @@ function _M.request(req)
   end
   local headers = {}
   while true do
+    t = left()
+    if not t then
+      sock:close()
+      return timed_out(timeout)
+    end
+    sock:settimeout(t)
     line, err = sock:receive("*l")
     if not line then
       sock:close()
@@ -198,7 +281,7 @@ function _M.request(req)
     end
   end
 
-  local data, reusable = read_body(sock, method, status, headers, max)
+  local data, reusable = read_body(sock, method, status, headers, max, left, timeout)
   if not data then
     sock:close()
     return nil, reusable -- the error object
