@@ -215,6 +215,7 @@ describe("waiters", function()
       -- attempts at 0, 0.3, 0.6, 0.9 and the last one at the deadline, 1.0
       assert.equal(5, #times)
       assert.equal(5, err.attempts)
+      assert.matches("timed out after 1%.%d s %(5 attempts%)", err.message)
       local last = times[#times] - times[1]
       assert.is_true(last >= 0.99 and last < 1.2, "last attempt at " .. last)
       assert.is_true(dt < 1.5, "took " .. dt)

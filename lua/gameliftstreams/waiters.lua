@@ -145,6 +145,11 @@ local function positive(v, what)
   return v
 end
 
+-- "0.046", "2.5", "300.2": enough digits for short test waits and long real ones.
+local function seconds_text(s)
+  return string.format(s < 1 and "%.3f" or "%.1f", s)
+end
+
 -- Sleeps `s` seconds; with a cancel token, in slices so it is noticed. nil, err on cancel.
 local SLICE = 0.1
 local function wait_for(s, cancel)
@@ -241,7 +246,8 @@ function _M.wait(client, name, input, opts)
     if remaining <= 1e-3 or (max_attempts and attempt >= max_attempts) then
       return nil, errors.new{
         code = "WaiterTimeout", waiter = label, attempts = attempt, last_output = out, last_error = err,
-        message = string.format("waiter %s timed out after %.1f s (%d attempts)", label, now - start, attempt),
+        message = string.format("waiter %s timed out after %s s (%d attempts)", label,
+                                seconds_text(now - start), attempt),
       }
     end
     local cap = min_delay * 2 ^ (attempt - 1)
