@@ -509,13 +509,14 @@ describe("core.http_pool", function()
   end)
 
   describe("TLS", function()
-    -- openssl s_server with a fresh self-signed certificate for 127.0.0.1.
+    -- openssl s_server with a fresh self-signed certificate for 127.0.0.1 (and for the
+    -- name gls-proxied.invalid, which only the CONNECT proxy below knows).
     local dir, tls
     setup(function()
       dir = helpers.tmpdir()
       local _, ok = helpers.run(string.format("cd %s && openssl req -x509 -newkey ec -pkeyopt "
         .. "ec_paramgen_curve:prime256v1 -nodes -keyout key.pem -out cert.pem -subj /CN=127.0.0.1 "
-        .. "-addext subjectAltName=IP:127.0.0.1 -days 2 && mkdir cas && cp cert.pem cas/ && openssl rehash cas",
+        .. "-addext subjectAltName=IP:127.0.0.1,DNS:gls-proxied.invalid -days 2 && mkdir cas && cp cert.pem cas/ && openssl rehash cas",
         helpers.shell_quote(dir)))
       assert(ok, "openssl could not make a certificate")
       local pipe = assert(io.popen(string.format(
@@ -583,6 +584,29 @@ describe("core.http_pool", function()
       p:close()
       assert.equal("TLSError", res.error.code)
       assert.matches("curl 77: ", res.error.message)
+    end)
+
+    it("reaches an https URL through https_proxy (CONNECT tunnel), verifying the origin's certificate", function()
+      local log = dir .. "/proxy.log"
+      local proxy = helpers.spawn_server(helpers.root .. "/spec/support/connect_proxy.lua", { log })
+      local function child(ca)
+        local script = string.format([[
+          local core = require("gameliftstreams.core")
+          local res = core.http_pool{ ca_file = %q }:request{ url = %q, timeout = 5 }
+          io.write(res.error and ("ERROR " .. res.error.code .. " " .. res.error.message) or (res.status .. " " .. res.body))
+        ]], ca, "https://gls-proxied.invalid:" .. tls.port .. "/")
+        local cmd = string.format("env -u http_proxy -u HTTP_PROXY -u all_proxy -u ALL_PROXY -u no_proxy -u NO_PROXY "
+          .. "%s https_proxy=%s lua5.4 -e %s", helpers.lua_env(), proxy.url, helpers.shell_quote(script))
+        local out = helpers.run(cmd)
+        return out
+      end
+      local out = child(dir .. "/cert.pem")
+      local wrong = child("/etc/ssl/certs/ca-certificates.crt")
+      proxy.stop()
+      assert.matches("^200 ", out)
+      assert.matches("s_server", out) -- the page openssl s_server -www serves
+      assert.matches("^ERROR TLSError", wrong) -- through the tunnel TLS is still verified end to end
+      assert.equal("gls-proxied.invalid:" .. tls.port .. "\n", helpers.read_file(log):sub(1, #("gls-proxied.invalid:" .. tls.port) + 1))
     end)
 
     it("skips verification only when insecure = true", function()
