@@ -371,6 +371,17 @@ describe("client calls against the emulator", function()
     assert.is_true(math.abs(c.skew + 3600) < 5)
   end)
 
+  it("does not retry a wrong secret (InvalidSignatureException with a correct clock)", function()
+    local c = client{ endpoint = emu.url,
+                      credentials = { access_key_id = emu.access_key_id, secret_access_key = "wrong" } }
+    local out, err = c:list_applications()
+    assert.is_nil(out)
+    assert.equal("InvalidSignatureException", err.code)
+    assert.equal(1, err.attempts)
+    assert.is_false(err.retryable)
+    assert.equal(1, #requests())
+  end)
+
   it("parses RFC 1123 dates itself", function()
     local client_mod = require("gameliftstreams.client")
     assert.equal(784111777, client_mod.parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"))

@@ -63,7 +63,9 @@ function _M.classify(err)
     return "throttling"
   end
   if _M.TRANSIENT_CODES[code] or _M.TRANSIENT_STATUS[err.status] then return "transient" end
-  if _M.CLOCK_SKEW_CODES[code] then return "transient" end
+  -- Clock-skew codes are not retried here: the client corrects its clock from the
+  -- response's Date and resends once when the skew is real (as the JS SDK v3 retries them
+  -- only when the skew was corrected). Retrying them blindly would resend a wrong secret.
   -- The model marks some errors retryable (e.g. StreamSessionAccessNotReadyException).
   if err.retryable == true then return "transient" end
   return nil
