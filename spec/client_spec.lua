@@ -139,6 +139,51 @@ describe("gls.new", function()
     assert.equal("https://gameliftstreams-fips.us-east-1.api.aws", c.endpoint_url)
   end)
 
+  it("takes FIPS from AWS_USE_FIPS_ENDPOINT, then the profile's use_fips_endpoint; the option wins", function()
+    local stop = { get = function() return nil, "stop here" end }
+    local dir = helpers.tmpdir()
+    local cfg = helpers.write_file(dir .. "/config", "[default]\nuse_fips_endpoint = true\n")
+    local cases = {
+      { { getenv = env{ AWS_USE_FIPS_ENDPOINT = "true" } }, "gameliftstreams-fips" },
+      { { getenv = env{ AWS_USE_FIPS_ENDPOINT = "true" }, use_fips = false }, "gameliftstreams" },
+      { { getenv = env{}, config_file = cfg }, "gameliftstreams-fips" },
+      { { getenv = env{ AWS_USE_FIPS_ENDPOINT = "false" }, config_file = cfg }, "gameliftstreams" },
+      { { getenv = env{}, config_file = NO_FILES.config_file }, "gameliftstreams" },
+    }
+    for i, case in ipairs(cases) do
+      local o = { region = "us-east-1", credentials = stop, credentials_file = NO_FILES.credentials_file }
+      for k, v in pairs(case[1]) do o[k] = v end
+      local c = assert(gls.new(o))
+      c:list_applications()
+      assert.equal("https://" .. case[2] .. ".us-east-1.api.aws", c.endpoint_url, "case " .. i)
+    end
+    -- FIPS from the environment with a custom endpoint: the rules refuse it at gls.new
+    local c, err = gls.new{ region = "us-east-1", endpoint = "http://127.0.0.1:1",
+                            getenv = env{ AWS_USE_FIPS_ENDPOINT = "true" } }
+    assert.is_nil(c)
+    assert.equal("EndpointError", err.code)
+    helpers.rm_rf(dir)
+  end)
+
+  it("takes the CA bundle from ca_file, then AWS_CA_BUNDLE, then the profile's ca_bundle", function()
+    local stop = { get = function() return nil, "stop here" end }
+    local dir = helpers.tmpdir()
+    local cfg = helpers.write_file(dir .. "/config", "[default]\nca_bundle = /profile/ca.pem\n")
+    local function ca(o)
+      local t = { region = "us-east-1", credentials = stop, credentials_file = NO_FILES.credentials_file,
+                  config_file = cfg, getenv = env{} }
+      for k, v in pairs(o) do t[k] = v end
+      local c = assert(gls.new(t))
+      c:list_applications()
+      return c.ca_file
+    end
+    assert.equal("/profile/ca.pem", ca{})
+    assert.equal("/env/ca.pem", ca{ getenv = env{ AWS_CA_BUNDLE = "/env/ca.pem" } })
+    assert.equal("/opt/ca.pem", ca{ ca_file = "/opt/ca.pem", getenv = env{ AWS_CA_BUNDLE = "/env/ca.pem" } })
+    assert.is_nil(ca{ config_file = NO_FILES.config_file })
+    helpers.rm_rf(dir)
+  end)
+
   it("has one method per model operation, named in snake_case", function()
     local c = assert(gls.new(opts{ endpoint = "http://127.0.0.1:1" }))
     local n = 0
@@ -211,6 +256,17 @@ describe("client calls against the emulator", function()
                 credentials = { get = function() return nil, "stop here" end } }
     c:list_applications()
     assert.equal("https://gameliftstreams.us-west-2.api.aws", c.endpoint_url)
+    helpers.rm_rf(dir)
+  end)
+
+  it("takes the endpoint from the profile's services section", function()
+    local dir = helpers.tmpdir()
+    local cfg = helpers.write_file(dir .. "/config", "[default]\nservices = local-emu\n"
+      .. "endpoint_url = http://127.0.0.1:1\n\n[services local-emu]\ngameliftstreams =\n  endpoint_url = "
+      .. emu.url .. "\n")
+    local c = client{ config_file = cfg }
+    assert(c:list_applications())
+    assert.equal(emu.url, c.endpoint_url) -- the services section wins over the profile's endpoint_url
     helpers.rm_rf(dir)
   end)
 

@@ -42,8 +42,6 @@ function _M.operation_name(op)
   return op_by_name[op]
 end
 
-local pool_ca -- the CA settings given to the shared HTTP pool, if any
-
 local Client = {}
 local client_mt = { __index = Client }
 client_mt.__tostring = function(self)
@@ -208,10 +206,16 @@ function _M.new(opts)
     self.region = env_value(getenv, "AWS_REGION") or env_value(getenv, "AWS_DEFAULT_REGION")
   end
   self.endpoint_configured = configured_endpoint(o, getenv)
+  -- FIPS: the option, else AWS_USE_FIPS_ENDPOINT, else (first call) the profile's use_fips_endpoint
+  self.use_fips = o.use_fips
+  if self.use_fips == nil then
+    local v = env_value(getenv, "AWS_USE_FIPS_ENDPOINT")
+    if v then self.use_fips = lower(v) == "true" end
+  end
 
   -- Errors the endpoint rules can tell now (FIPS with a custom endpoint, a bad URL).
   if self.endpoint_configured or self.region then
-    local url, eerr = resolve_endpoint{ region = self.region, use_fips = o.use_fips == true,
+    local url, eerr = resolve_endpoint{ region = self.region, use_fips = self.use_fips == true,
                                         endpoint = self.endpoint_configured, getenv = getenv }
     if not url then return nil, eerr end
     if self.endpoint_configured then self.endpoint_url = url end
@@ -242,31 +246,41 @@ function Client:_prepare()
     if not region then return nil, rerr end
     self.region = region
   end
-  if not self.endpoint_url then
-    local endpoint = self.endpoint_configured
-    if not endpoint then
-      local ignore = env_value(self.getenv, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-      if not (ignore and lower(ignore) == "true") then
-        local lok, settings = pcall(config.load, o)
-        if lok and type(settings) == "table"
-            and lower(tostring(settings.ignore_configured_endpoint_urls)) ~= "true" then
-          local ep = settings.endpoint_url
-          if type(ep) == "string" and ep ~= "" then endpoint = ep end
-        end
-      end
+  local settings -- the profile's settings, read at most once here
+  local function profile()
+    if settings == nil then
+      local lok, s = pcall(config.load, o)
+      settings = lok and type(s) == "table" and s or {}
     end
-    local url, eerr = resolve_endpoint{ region = self.region, use_fips = o.use_fips == true,
+    return settings
+  end
+  if self.use_fips == nil then
+    self.use_fips = lower(tostring(profile().use_fips_endpoint)) == "true"
+  end
+  if not self.endpoint_url then
+    -- the profile's services section, then its endpoint_url (the environment was seen in new)
+    local endpoint = self.endpoint_configured or config.configured_endpoint(o, "gameliftstreams", profile())
+    local url, eerr = resolve_endpoint{ region = self.region, use_fips = self.use_fips == true,
                                         endpoint = endpoint, getenv = self.getenv }
     if not url then return nil, eerr end
     self.endpoint_url = url
   end
   self.endpoint_base = self.endpoint_url:gsub("/+$", "")
 
+  -- Trust for TLS, per request (clients with different bundles share the HTTP pool):
+  -- ca_file, else AWS_CA_BUNDLE, else the profile's ca_bundle; libcurl's default otherwise.
+  self.ca_file = o.ca_file or env_value(self.getenv, "AWS_CA_BUNDLE")
+  if not self.ca_file and type(profile().ca_bundle) == "string" and profile().ca_bundle ~= "" then
+    self.ca_file = profile().ca_bundle
+  end
+  self.ca_path = o.ca_path
+
   if not self.provider then
     -- The provider sees the settled region (STS needs one) and the caller's options.
     local copts = {}
     for k, v in pairs(o) do copts[k] = v end
     copts.region = self.region
+    copts.ca_file = self.ca_file
     local p, perr = credentials.from_config(copts)
     if not p then
       if not errors.is(perr) then
@@ -277,18 +291,6 @@ function Client:_prepare()
     self.provider = p
   end
 
-  if o.ca_file or o.ca_path then
-    -- The HTTP pool is shared by the Lua state: its CA settings are set once.
-    local key = tostring(o.ca_file) .. "\0" .. tostring(o.ca_path)
-    if pool_ca ~= key then
-      local sched = require("gameliftstreams.sched")
-      local cok, cerr = pcall(sched.configure, { pool = { ca_file = o.ca_file, ca_path = o.ca_path } })
-      if not cok then
-        return nil, errors.invalid("ca_file/ca_path: cannot apply (" .. tostring(cerr) .. ")")
-      end
-      pool_ca = key
-    end
-  end
   self.prepared = true
   return true
 end
@@ -440,7 +442,7 @@ function Client:call(op, input)
     local resp, terr = sched.http{
       method = method, url = url, headers = signed.headers, body = body,
       timeout = self.timeout, connect_timeout = self.connect_timeout,
-      max_response_bytes = self.max_response_bytes,
+      max_response_bytes = self.max_response_bytes, ca_file = self.ca_file, ca_path = self.ca_path,
     }
 
     local failure

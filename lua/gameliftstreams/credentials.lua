@@ -100,6 +100,7 @@ local fallback_pool
 
 -- One HTTP request through the scheduler seam (blocking pool when sched is unavailable).
 local function http_request(opts, req)
+  if opts.ca_file and req.ca_file == nil then req.ca_file = opts.ca_file end
   if opts.http then return opts.http(req) end
   local sched = lazy_sched()
   if sched and sched.http then return sched.http(req) end
