@@ -93,7 +93,6 @@ local OPTIONS = {
   clock = { function(v) return type(v) == "function" end, "a function (-> epoch seconds)" },
   http = { function(v) return type(v) == "function" end, "a function (req -> resp | nil, err)" },
   sts_endpoint = { function(v) return type(v) == "string" end, "a string (URL)" },
-  sts_region = { function(v) return type(v) == "string" end, "a string" },
   sts_timeout = { check_positive_number, "a positive number of seconds" },
   imds_endpoint = { function(v) return type(v) == "string" end, "a string (URL)" },
   imds_timeout = { check_positive_number, "a positive number of seconds" },
