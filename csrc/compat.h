@@ -56,5 +56,6 @@ void gls_open_sigv4(lua_State *L);
 void gls_open_http(lua_State *L);
 void gls_open_paginator(lua_State *L);
 void gls_open_util(lua_State *L);
+void gls_open_process(lua_State *L);
 
 #endif

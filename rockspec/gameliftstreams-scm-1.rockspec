@@ -41,6 +41,7 @@ build = {
         "csrc/sigv4.c", "csrc/lsigv4.c",
         "csrc/http.c", "csrc/lhttp.c",
         "csrc/paginator.c", "csrc/lpaginator.c",
+        "csrc/lprocess.c",
       },
       defines = { "_POSIX_C_SOURCE=200809L" },
       incdirs = { "csrc", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },

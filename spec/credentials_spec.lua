@@ -248,6 +248,76 @@ printf '{"Version":1,"AccessKeyId":"AK%s","SecretAccessKey":"x","Expiration":"20
   end)
 end)
 
+describe("credential_process inside tasks", function()
+  local sched = require("gameliftstreams.sched")
+  local dir
+  before_each(function() dir = helpers.tmpdir() end)
+  after_each(function() helpers.rm_rf(dir) end)
+
+  local function provider(script)
+    local c = helpers.write_file(dir .. "/config", "[default]\ncredential_process = " .. script .. "\n")
+    return credentials.from_config{ getenv = env{ AWS_CONFIG_FILE = c } }
+  end
+
+  it("reads the command's output without blocking the other tasks", function()
+    local s = shell_script(dir, "slow.sh", [[
+sleep 0.4
+printf '{"Version":1,"AccessKeyId":"AKSLOW","SecretAccessKey":"x"}'
+]])
+    local p = provider(s)
+    local got, ticks, max_gap = nil, 0, 0
+    local fetching = true
+    sched.spawn(function()
+      local c, err = p:get()
+      got = c and c.access_key_id or tostring(err)
+      fetching = false
+    end)
+    sched.spawn(function()
+      local last = sched.now()
+      while fetching do
+        sched.sleep(0.02)
+        local t = sched.now()
+        max_gap = math.max(max_gap, t - last)
+        last = t
+        ticks = ticks + 1
+      end
+    end)
+    assert.is_true(sched.run())
+    assert.equal("AKSLOW", got)
+    assert.is_true(ticks >= 8, "the other task ran " .. ticks .. " times")
+    assert.is_true(max_gap < 0.2, "the other task was held for " .. max_gap .. " s") -- blocking: 0.4 s
+  end)
+
+  it("reports an exit status and bad output as outside tasks", function()
+    local s = shell_script(dir, "fail.sh", "echo '{\"SecretAccessKey\":\"task-secret\"}'\nexit 4\n")
+    local task = sched.spawn(function() return provider(s):get() end)
+    assert.is_true(sched.run())
+    local err = task.results[2]
+    assert.equal("credentials: process provider: command exited with status 4", err.message)
+    refute_secret(err, "task-secret")
+  end)
+
+  it("stops the command (and what it started) when the task is cancelled", function()
+    local pidfile = dir .. "/pid"
+    local s = shell_script(dir, "hang.sh", "echo $$ > " .. pidfile .. "\nsleep 30\n")
+    local task = sched.spawn(function() return provider(s):get() end)
+    local t0 = sched.now()
+    while not helpers.read_file(pidfile) and sched.now() - t0 < 5 do sched.step(0.02) end
+    local pid = assert(tonumber(helpers.read_file(pidfile)), "the command did not start")
+    task:cancel()
+    assert.is_true(sched.run())
+    assert.equal("Cancelled", task.results[2].code)
+    local alive = true
+    t0 = sched.now()
+    while alive and sched.now() - t0 < 2 do
+      alive = os.execute("kill -0 " .. pid .. " 2>/dev/null && ! grep -q '^State:.*Z' /proc/" .. pid .. "/status")
+      alive = alive == true or alive == 0
+      if alive then sched.sleep(0.05) end
+    end
+    assert.is_false(alive, "the command's process " .. pid .. " still runs")
+  end)
+end)
+
 describe("STS AssumeRole from a profile", function()
   local srv, dir
   setup(function() srv = helpers.spawn_server(STANDINS, { "sts" }) end)

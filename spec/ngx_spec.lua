@@ -58,6 +58,27 @@ local PROBES = [=[
         end
       }
     }
+    location = /credential-process {
+      content_by_lua_block {
+        -- three credential_process providers at once, each command taking 0.4 s
+        local credentials = require("gameliftstreams.credentials")
+        local sched = require("gameliftstreams.sched")
+        local cjson = require("cjson")
+        local cmd = [[sleep 0.4; printf '{"Version":1,"AccessKeyId":"AKIDPROC","SecretAccessKey":"s"}']]
+        local t0 = sched.now()
+        local tasks = {}
+        for i = 1, 3 do
+          tasks[i] = sched.spawn(function()
+            local c, e = credentials.process(cmd):get()
+            return c and c.access_key_id or tostring(e)
+          end)
+        end
+        sched.run()
+        local _, failed = credentials.process("exit 3"):get()
+        ngx.say(cjson.encode{ elapsed = sched.now() - t0, keys = { tasks[1].result, tasks[2].result,
+                              tasks[3].result }, failed = tostring(failed) })
+      }
+    }
     location = /tasks-nested {
       content_by_lua_block {
         -- a task spawned inside a task: run() from the request joins both (neither is
@@ -335,6 +356,13 @@ describe_ngx("OpenResty (nginx + lua-nginx-module)", function()
       assert.equal("cancelled", r.victim)
       assert.is_true(r.elapsed < 1.2, "elapsed " .. r.elapsed)
     end
+  end)
+
+  it("runs credential_process without blocking the worker (polled between ngx.sleep calls)", function()
+    local r = probe_json("/credential-process")
+    assert.same({ "AKIDPROC", "AKIDPROC", "AKIDPROC" }, r.keys)
+    assert.is_true(r.elapsed < 0.9, "3 x 0.4 s commands took " .. r.elapsed .. " s") -- blocking: 1.2 s
+    assert.matches("process provider: command exited with status 3", r.failed)
   end)
 
   it("joins tasks spawned inside tasks", function()

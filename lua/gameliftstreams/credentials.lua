@@ -23,8 +23,10 @@
 -- before they expire; a failed refresh keeps the old ones while they are valid; concurrent
 -- sched tasks share one fetch. Error messages never contain secrets or tokens.
 --
--- credential_process runs through io.popen and blocks the Lua state while it runs (as in
--- every SDK); everything else waits through the sched seam (sched.http / sched.sleep).
+-- credential_process: inside a task or OpenResty (sched.can_yield) the command's output is
+-- read without blocking (core.spawn_shell, polled between sched.sleep calls), so the game
+-- loop or the nginx worker goes on meanwhile; elsewhere io.popen blocks, as in every SDK.
+-- Everything else waits through the sched seam (sched.http / sched.sleep).
 --
 -- Test and tuning knobs in opts: getenv, clock (epoch seconds), refresh_window,
 -- fetch_wait (seconds a task waits for another task's fetch, default 30), sts_endpoint,
@@ -254,11 +256,59 @@ end
 ------------------------------------------------------------------------------
 -- credential_process
 
-local function process_fetch(command, name)
-  local pipe = io.popen("(" .. command .. "); printf '\\n__gls_exit=%d\\n' $?", "r")
-  if not pipe then return nil, fail(name, "cannot start the command") end
+-- The command's output, with its exit status printed last by the shell (an nginx worker
+-- reaps children itself, so waitpid cannot be relied on for it).
+local function wrap_command(command)
+  return "(" .. command .. "); printf '\\n__gls_exit=%d\\n' $?"
+end
+
+-- Reads the command's whole output, yielding between reads. raw output, or nil and an
+-- error object (Cancelled) or a message.
+local function read_command_polling(core, sched, command)
+  local proc, err = core.spawn_shell(wrap_command(command))
+  if not proc then return nil, err end
+  local parts, delay = {}, 0.002
+  while true do
+    local chunk, state = proc:read()
+    if chunk then
+      parts[#parts + 1] = chunk
+      delay = 0.002
+    elseif state == "eof" then
+      break
+    elseif state == "again" then
+      local ok, serr = sched.sleep(delay)
+      if not ok then
+        proc:close() -- cancelled: the command (and what it started) is stopped
+        return nil, serr
+      end
+      delay = math.min(delay * 2, 0.05)
+    else
+      proc:close()
+      return nil, "reading its output failed: " .. tostring(state)
+    end
+  end
+  proc:close()
+  return concat(parts)
+end
+
+local function run_command(command)
+  local sched, core = lazy_sched(), lazy_core()
+  if sched and sched.can_yield and sched.can_yield() and core and core.spawn_shell then
+    return read_command_polling(core, sched, command)
+  end
+  local pipe = io.popen(wrap_command(command), "r")
+  if not pipe then return nil, "cannot start the command" end
   local out = pipe:read("*a") or ""
   pipe:close()
+  return out
+end
+
+local function process_fetch(command, name)
+  local out, rerr = run_command(command)
+  if not out then
+    if errors.is(rerr) then return nil, rerr end
+    return nil, fail(name, rerr)
+  end
   local body, status = out:match("^(.*)\n__gls_exit=(%d+)\n$")
   status = tonumber(status)
   if not status then return nil, fail(name, "command ended without an exit status") end
