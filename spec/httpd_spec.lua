@@ -123,4 +123,69 @@ describe("the emulator's HTTP server (httpd)", function()
     s:close()
     assert.equal(400, status)
   end)
+
+  it("answers HEAD with the GET's Content-Length and no body", function()
+    local s = connect(srv.port)
+    local _, get_headers = exchange(s, "GET /same HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert(s:send("HEAD /same HTTP/1.1\r\nHost: h\r\n\r\n"))
+    local status_line = assert(s:receive("*l"))
+    local length
+    while true do
+      local line = assert(s:receive("*l"))
+      if line == "" then break end
+      length = length or tonumber(line:match("^[Cc]ontent%-[Ll]ength:%s*(%d+)"))
+    end
+    assert.matches("^HTTP/1%.1 200", status_line)
+    assert.is_true(tonumber(get_headers["content-length"]) > 0)
+    -- the echo differs only in the method: HEAD is one byte longer than GET
+    assert.equal(tonumber(get_headers["content-length"]) + 1, length)
+    -- no body followed: the next response on the connection starts right away
+    local status = exchange(s, "GET /again HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert.equal(200, status)
+    s:close()
+  end)
+
+  it("answers bytes that are not HTTP (a TLS ClientHello) with 400 at once, and closes", function()
+    local s = connect(srv.port)
+    local t0 = socket.gettime()
+    assert(s:send("\22\3\1\0\165\1\0\0\161\3\3"))
+    local line = s:receive("*l")
+    assert.matches("^HTTP/1%.1 400", line)
+    repeat local more, err = s:receive("*l") until not more
+    assert.is_true(socket.gettime() - t0 < 2)
+    s:close()
+    -- the server goes on serving others
+    local s2 = connect(srv.port)
+    assert.equal(200, (exchange(s2, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")))
+    s2:close()
+  end)
+
+  it("answers an oversized request head with 431", function()
+    local s = connect(srv.port)
+    local status = exchange(s, "GET / HTTP/1.1\r\nX-Big: " .. string.rep("a", 70000) .. "\r\n\r\n")
+    s:close()
+    assert.equal(431, status)
+  end)
+end)
+
+describe("httpd with a short header timeout", function()
+  local srv
+  setup(function()
+    srv = helpers.spawn_server("spec/support/httpd_echo.lua", {}, { env = { "GLS_HEADER_TIMEOUT=0.3" } })
+  end)
+  teardown(function() srv.stop() end)
+
+  it("drops a request that never finishes arriving with 408, serving others meanwhile", function()
+    local slow = connect(srv.port)
+    local t0 = socket.gettime()
+    assert(slow:send("GET / HTTP/1.1\r\nHost: h\r\n")) -- no blank line: the head never ends
+    local other = connect(srv.port)
+    assert.equal(200, (exchange(other, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")))
+    other:close()
+    local line = slow:receive("*l")
+    local took = socket.gettime() - t0
+    assert.matches("^HTTP/1%.1 408", line)
+    assert.is_true(took >= 0.25 and took < 2, "took " .. took)
+    slow:close()
+  end)
 end)

@@ -2,7 +2,7 @@
 local httpd = require("gameliftstreams.emulator.httpd")
 local cjson = require("cjson")
 
-httpd.main{ handler = function(req)
+httpd.main{ header_timeout = tonumber(os.getenv("GLS_HEADER_TIMEOUT") or ""), handler = function(req)
   req.conn.count = (req.conn.count or 0) + 1
   if req.path == "/delay" then
     return httpd.delay(0.3, 200, { ["Content-Type"] = "text/plain" }, "late")

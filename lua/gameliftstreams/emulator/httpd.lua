@@ -14,17 +14,20 @@ local function action(t) return setmetatable(t, ACTION) end
 local REASONS = {
   [200] = "OK", [201] = "Created", [204] = "No Content", [400] = "Bad Request",
   [401] = "Unauthorized", [402] = "Payment Required", [403] = "Forbidden",
-  [404] = "Not Found", [405] = "Method Not Allowed", [409] = "Conflict",
+  [404] = "Not Found", [405] = "Method Not Allowed", [408] = "Request Timeout", [409] = "Conflict",
   [411] = "Length Required", [413] = "Payload Too Large", [429] = "Too Many Requests",
+  [431] = "Request Header Fields Too Large",
   [500] = "Internal Server Error", [502] = "Bad Gateway", [503] = "Service Unavailable",
   [504] = "Gateway Timeout",
 }
 
 local MAX_HEADER_BYTES = 64 * 1024
 local MAX_BODY_BYTES = 64 * 1024 * 1024
+local HEADER_TIMEOUT = 30 -- seconds a started request may take to arrive whole
 
 --- Builds the bytes of a response. headers: name -> value or list of values.
-function _M.response_bytes(status, headers, body, keep_alive)
+-- omit_body (HEAD): the headers announce the body's length, the body is not sent.
+function _M.response_bytes(status, headers, body, keep_alive, omit_body)
   body = body or ""
   local out = { string.format("HTTP/1.1 %d %s\r\n", status, REASONS[status] or "Status") }
   local has_length = false
@@ -39,7 +42,7 @@ function _M.response_bytes(status, headers, body, keep_alive)
   if not has_length then out[#out + 1] = "Content-Length: " .. #body .. "\r\n" end
   if not keep_alive then out[#out + 1] = "Connection: close\r\n" end
   out[#out + 1] = "\r\n"
-  out[#out + 1] = body
+  if not omit_body then out[#out + 1] = body end
   return table.concat(out)
 end
 
@@ -87,7 +90,7 @@ function _M.new(opts)
     sock = srv, port = tonumber(port), host = opts.host or "127.0.0.1",
     handler = opts.handler, conns = {}, timers = {}, stopped = false,
     parent_pid = opts.parent_pid, max_seconds = opts.max_seconds,
-    log = opts.log,
+    log = opts.log, header_timeout = opts.header_timeout or HEADER_TIMEOUT,
   }, mt)
 end
 
@@ -133,7 +136,7 @@ end
 local function finish(self, c, req, status, headers, body)
   if c.closed then return end
   local keep = req.keep_alive and not c.close_after_write
-  queue(c, _M.response_bytes(status, headers, req.method == "HEAD" and "" or body, keep))
+  queue(c, _M.response_bytes(status, headers, body, keep, req.method == "HEAD"))
   if not keep then c.close_after_write = true end
   c.busy = false
 end
@@ -167,8 +170,13 @@ local function parse_request(c)
   local head_end = buf:find("\r\n\r\n", 1, true)
   if not head_end then
     if #buf > MAX_HEADER_BYTES then return false, 431 end
+    -- Not HTTP at all (e.g. a TLS ClientHello, first byte 0x16): say so now rather than
+    -- wait for a blank line that never comes. A request line starts with a method token.
+    local start = buf:sub(1, 17)
+    if not start:match("^%u") or (#start == 17 and not start:find(" ", 1, true)) then return false, 400 end
     return nil
   end
+  if head_end > MAX_HEADER_BYTES then return false, 431 end
   local head = buf:sub(1, head_end - 1)
   local line_end = head:find("\r\n", 1, true) or (#head + 1)
   local method, target, version = head:sub(1, line_end - 1):match("^(%u+) (%S+) HTTP/(%d%.%d)$")
@@ -225,6 +233,7 @@ local function process_input(self, c)
   while not c.busy and not c.hung and not c.closed and not c.close_after_write and #c.inbuf > 0 do
     local req, bad = parse_request(c)
     if req == nil then return end
+    c.partial_since = #c.inbuf > 0 and socket.gettime() or nil
     if req == false then
       queue(c, _M.response_bytes(bad, { ["Content-Type"] = "text/plain" }, "bad request\n", false))
       c.close_after_write = true
@@ -251,7 +260,10 @@ local function read_conn(self, c)
   local data, err, partial = c.sock:receive(65536)
   data = data or partial
   if data and #data > 0 then
-    if not c.hung then c.inbuf = c.inbuf .. data end
+    if not c.hung then
+      if c.inbuf == "" then c.partial_since = socket.gettime() end
+      c.inbuf = c.inbuf .. data
+    end
   end
   if err == "closed" then
     close_conn(self, c)
@@ -324,8 +336,17 @@ function _M:step(timeout)
     end
   end
   -- answers produced this round go out without waiting for the next select
+  now = socket.gettime()
   for _, c in pairs(self.conns) do
     if #c.out > 0 then write_conn(self, c) end
+    -- a request started but never finished: 408 and close (one slow client holds nothing)
+    if not c.closed and not c.busy and not c.hung and not c.close_after_write and #c.inbuf > 0
+        and c.partial_since and now - c.partial_since > self.header_timeout then
+      c.inbuf = ""
+      queue(c, _M.response_bytes(408, { ["Content-Type"] = "text/plain" }, "request timeout\n", false))
+      c.close_after_write = true
+      write_conn(self, c)
+    end
   end
 end
 
