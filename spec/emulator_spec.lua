@@ -858,6 +858,11 @@ describe("fault injection", function()
     assert.are.equal(200, api("GET", "/applications").status)
     local _, left = control("GET", "faults")
     assert.are.equal(0, #left.faults)
+    -- x-amz-retry-after is whole milliseconds: a fraction is refused, a string goes verbatim
+    local st = control("POST", "faults", { kind = "throttle", retry_after = 1.5 })
+    assert.are.equal(400, st)
+    control("POST", "faults", { operation = "ListApplications", kind = "throttle", retry_after = "soon" })
+    assert.are.equal("soon", api("GET", "/applications").headers["x-amz-retry-after"])
   end)
 
   it("returns any error status and code", function()

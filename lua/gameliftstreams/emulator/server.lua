@@ -192,11 +192,17 @@ function _M:add_fault(f)
     return nil, "status must be an HTTP status code"
   end
   if f.headers ~= nil and type(f.headers) ~= "table" then return nil, "headers must be an object" end
+  -- x-amz-retry-after is whole milliseconds; a string goes out verbatim (to test bad hints)
+  local ra = f.retry_after
+  if ra ~= nil and type(ra) ~= "string"
+      and (type(ra) ~= "number" or ra < 0 or math.floor(ra) ~= ra or ra >= 2^53) then
+    return nil, "retry_after must be a whole number of milliseconds (or a string, sent verbatim)"
+  end
   self.fault_seq = self.fault_seq + 1
   local fault = {
     id = self.fault_seq, operation = f.operation or "*", count = math.floor(count), kind = f.kind,
     status = f.status and math.floor(f.status), code = f.code, message = f.message,
-    retry_after = f.retry_after, headers = f.headers, seconds = f.seconds, after = f.after == true,
+    retry_after = ra and (type(ra) == "number" and string.format("%d", ra) or ra), headers = f.headers, seconds = f.seconds, after = f.after == true,
     body = f.body,
   }
   self.faults[#self.faults + 1] = fault
