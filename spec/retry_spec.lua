@@ -394,6 +394,17 @@ describe("retries end to end (client against the emulator)", function()
     local log = logged("CreateStreamGroup")
     assert.equal(3, #log)
     assert.equal(log[1].client_token, log[3].client_token)
+    -- the SDKs' retry headers: the attempt on each, one invocation id per call, not signed
+    local id = log[1].headers["amz-sdk-invocation-id"]
+    assert.matches("^%x+%-%x+%-4%x+%-[89ab]%x+%-%x+$", id)
+    for i = 1, 3 do
+      assert.equal("attempt=" .. i .. "; max=3", log[i].headers["amz-sdk-request"])
+      assert.equal(id, log[i].headers["amz-sdk-invocation-id"])
+      assert.is_nil(log[i].headers.authorization:match("SignedHeaders=[^,]*amz%-sdk"))
+    end
+    client():list_applications()
+    local other = logged("ListApplications")
+    assert.are_not.equal(id, other[#other].headers["amz-sdk-invocation-id"])
   end)
 
   it("does not retry a 400", function()

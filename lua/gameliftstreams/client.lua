@@ -414,6 +414,9 @@ function Client:call(op, input)
   local r = self.retry
   local st = r:begin()
   local skew_retried = false
+  -- As the AWS SDKs send them: one id per logical call, the attempt number on each attempt.
+  -- Added after signing (like user-agent), so a proxy that rewrites them breaks nothing.
+  local invocation_id = core.uuid4()
 
   while true do
     local creds, cerr = self.provider:get()
@@ -438,8 +441,11 @@ function Client:call(op, input)
         message = "cannot sign the request: " .. tostring(sign_err) }, st, opname)
     end
 
+    local send_headers = signed.headers
+    send_headers["amz-sdk-invocation-id"] = invocation_id
+    send_headers["amz-sdk-request"] = "attempt=" .. st.attempts .. "; max=" .. r.max_attempts
     local resp, terr = sched.http{
-      method = method, url = url, headers = signed.headers, body = body,
+      method = method, url = url, headers = send_headers, body = body,
       timeout = self.timeout, connect_timeout = self.connect_timeout,
       max_response_bytes = self.max_response_bytes, ca_file = self.ca_file, ca_path = self.ca_path,
     }
