@@ -161,6 +161,7 @@ describe("shared-file credentials", function()
     local c = helpers.write_file(dir .. "/config", "[default]\nsso_session = corp\nsso_account_id = 1\n")
     local _, err = credentials.from_config{ getenv = env{ AWS_CONFIG_FILE = c } }:get()
     assert.matches("SSO%), which is not supported", err.message)
+    assert.matches("export%-credentials %-%-profile NAME %-%-format process", err.message)
   end)
 
   it("does no I/O when the provider is created", function()

@@ -392,7 +392,7 @@ function Client:call(op, input)
 
   local req, serr = protocol.build_request(model, opname, input)
   if not req then
-    serr.attempts, serr.backoff = 0, 0
+    serr.attempts, serr.backoff, serr.operation = 0, 0, opname
     return nil, serr
   end
 

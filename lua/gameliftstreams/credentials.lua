@@ -764,7 +764,7 @@ local function build_profile(files, pname, opts, visited)
   end
   if s.sso_session or s.sso_start_url then
     return nil, fail("profile", where .. " uses IAM Identity Center (SSO), which is not supported: "
-      .. "use credential_process with `aws configure export-credentials`")
+      .. "use credential_process = aws configure export-credentials --profile NAME --format process")
   end
   return nil, absent(where)
 end
