@@ -76,23 +76,30 @@ local function timed_out(timeout)
   return fail("Timeout", "timeout", "request timed out (timeout " .. tostring(timeout) .. " s)")
 end
 
+-- Gives the next socket operation what remains of the deadline: true, or nil and a
+-- Timeout error once it has passed.
+local function arm(sock, left, timeout)
+  local ms = left()
+  if not ms then return timed_out(timeout) end
+  sock:settimeout(ms)
+  return true
+end
+
 -- Reads exactly n bytes before the deadline. A cosocket's read timeout restarts whenever
 -- bytes arrive, so a server trickling data would outlast it: read what is there
 -- (receiveany) and re-arm the timeout with what remains, until n bytes are in.
 local function read_exact(sock, n, left, timeout, what)
   if not sock.receiveany then -- lua-nginx-module < 0.10.14
-    local ms = left()
-    if not ms then return timed_out(timeout) end
-    sock:settimeout(ms)
+    local armed, terr = arm(sock, left, timeout)
+    if not armed then return nil, terr end
     local data, err = sock:receive(n)
     if not data then return io_fail(err, "partial", what) end
     return data
   end
   local parts, got = {}, 0
   while got < n do
-    local ms = left()
-    if not ms then return timed_out(timeout) end
-    sock:settimeout(ms)
+    local armed, terr = arm(sock, left, timeout)
+    if not armed then return nil, terr end
     local data, err = sock:receiveany(math.min(n - got, 65536))
     if not data then return io_fail(err, "partial", what) end
     parts[#parts + 1] = data
@@ -110,9 +117,8 @@ local function read_body(sock, method, status, headers, max, left, timeout)
   if te and te:lower():find("chunked", 1, true) then
     local parts, total = {}, 0
     while true do
-      local ms = left()
-      if not ms then return timed_out(timeout) end
-      sock:settimeout(ms)
+      local armed, terr = arm(sock, left, timeout)
+      if not armed then return nil, terr end
       local line, err = sock:receive("*l")
       if not line then return io_fail(err, "recv", "reading a chunk size") end
       local size = tonumber(line:match("^%s*(%x+)"), 16)
@@ -148,9 +154,8 @@ local function read_body(sock, method, status, headers, max, left, timeout)
   -- no length: the body ends when the server closes
   local parts, total = {}, 0
   while true do
-    local ms = left()
-    if not ms then return timed_out(timeout) end
-    sock:settimeout(ms)
+    local armed, terr = arm(sock, left, timeout)
+    if not armed then return nil, terr end
     local data, err, partial
     if sock.receiveany then data, err = sock:receiveany(65536) else data, err, partial = sock:receive(65536) end
     data = data or partial
@@ -227,13 +232,15 @@ function _M.request(req)
   if not has["user-agent"] then lines[#lines + 1] = "User-Agent: gameliftstreams-lua\r\n" end
   lines[#lines + 1] = "\r\n"
   if body and #body > 0 then lines[#lines + 1] = body end
-  local sent
-  local t = left()
-  if not t then
-    sock:close()
-    return timed_out(timeout)
+  -- each step below first takes what remains of the deadline (closing the socket if none)
+  local function armed()
+    local ok, terr = arm(sock, left, timeout)
+    if not ok then sock:close() end
+    return ok, terr
   end
-  sock:settimeout(t)
+  local sent, terr
+  sent, terr = armed()
+  if not sent then return nil, terr end
   sent, err = sock:send(lines)
   if not sent then
     sock:close()
@@ -241,12 +248,8 @@ function _M.request(req)
   end
 
   local line
-  t = left()
-  if not t then
-    sock:close()
-    return timed_out(timeout)
-  end
-  sock:settimeout(t)
+  line, terr = armed()
+  if not line then return nil, terr end
   line, err = sock:receive("*l")
   if not line then
     sock:close()
@@ -261,12 +264,8 @@ function _M.request(req)
   end
   local headers = {}
   while true do
-    t = left()
-    if not t then
-      sock:close()
-      return timed_out(timeout)
-    end
-    sock:settimeout(t)
+    line, terr = armed()
+    if not line then return nil, terr end
     line, err = sock:receive("*l")
     if not line then
       sock:close()
