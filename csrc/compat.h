@@ -9,6 +9,11 @@
 #define GLS_LUA51 1
 /* LuaJIT 2.1 already has luaL_setfuncs, luaL_newlib and luaL_testudata. */
 #define lua_rawlen(L, i) lua_objlen((L), (i))
+/* lua_gettable returns the value's type from 5.3 on. */
+static inline int gls_gettable(lua_State *L, int idx) {
+  lua_gettable(L, idx);
+  return lua_type(L, -1);
+}
 
 /* Integers: LuaJIT numbers are doubles; integer-valued results are exact up to 2^53. */
 #define gls_pushinteger(L, n) lua_pushnumber((L), (lua_Number)(n))
@@ -23,6 +28,7 @@ static inline int gls_compat_isinteger(lua_State *L, int i) {
 #define GLS_LUA51 0
 #define gls_pushinteger(L, n) lua_pushinteger((L), (lua_Integer)(n))
 #define gls_isinteger(L, i) lua_isinteger((L), (i))
+#define gls_gettable(L, idx) lua_gettable((L), (idx))
 #endif
 
 /* Registers __gc, and __close where the language has it (5.4). */

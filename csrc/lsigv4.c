@@ -25,6 +25,10 @@ static const char *const KEY_NAMES[K_COUNT] = {
     "presign", "headers", "signature", "canonical_request", "string_to_sign", "host", "x-amz-date",
     "authorization", "x-amz-security-token", "x-amz-content-sha256"};
 #define PUSH_KEY(L, k) lua_pushvalue((L), lua_upvalueindex(2 + (k)))
+/* Two more upvalues hold the last host and x-amz-date strings handed out: consecutive
+ * signatures mostly repeat them, and reusing the Lua string skips hashing and interning it. */
+#define UP_HOST lua_upvalueindex(2 + K_COUNT)
+#define UP_DATE lua_upvalueindex(3 + K_COUNT)
 
 typedef struct {
   gls_sigv4 *s;
@@ -60,8 +64,7 @@ static const char *get_str(lua_State *L, int t, int key, const char *label, size
                            int required) {
   int ty;
   PUSH_KEY(L, key);
-  lua_gettable(L, t);
-  ty = lua_type(L, -1);
+  ty = gls_gettable(L, t);
   if (ty == LUA_TNIL && !required) {
     *len = 0;
     return NULL;
@@ -73,8 +76,7 @@ static const char *get_str(lua_State *L, int t, int key, const char *label, size
 static int get_bool(lua_State *L, int t, int key, int dflt) {
   int v = dflt, ty;
   PUSH_KEY(L, key);
-  lua_gettable(L, t);
-  ty = lua_type(L, -1);
+  ty = gls_gettable(L, t);
   if (ty == LUA_TBOOLEAN) v = lua_toboolean(L, -1);
   else if (ty != LUA_TNIL) luaL_error(L, "sign: %s must be a boolean", KEY_NAMES[key]);
   lua_pop(L, 1);
@@ -216,6 +218,21 @@ static void set_str(lua_State *L, int t, int key, const char *v, size_t n) {
   lua_rawset(L, t);
 }
 
+/* Like set_str, through the one-string cache in upvalue `up`. */
+static void set_cached(lua_State *L, int t, int key, int up, const char *v, size_t n) {
+  size_t cl;
+  const char *c = lua_tolstring(L, up, &cl);
+  PUSH_KEY(L, key);
+  if (c && cl == n && memcmp(c, v, n) == 0) {
+    lua_pushvalue(L, up);
+  } else {
+    lua_pushlstring(L, v, n);
+    lua_pushvalue(L, -1);
+    lua_replace(L, up);
+  }
+  lua_rawset(L, t);
+}
+
 /* core.sign(t) -> result | nil, message (bad URL).
  * t: method, url, headers ({ name = "v" | { "v1", "v2" } }), body, region, service,
  *    credentials { access_key_id, secret_access_key, session_token }, time (epoch seconds,
@@ -231,7 +248,7 @@ static int l_sign(lua_State *L) {
   gls_sigv4_request r;
   gls_sigv4_result res;
   const char *err;
-  int cred, token, hidx, anchor, out;
+  int cred, token, hidx, anchor, out, ty;
   lua_Number tn;
 
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -243,9 +260,9 @@ static int l_sign(lua_State *L) {
   r.region = get_str(L, 1, K_REGION, "region", &r.region_len, 1);
   r.service = get_str(L, 1, K_SERVICE, "service", &r.service_len, 1);
   PUSH_KEY(L, K_CREDENTIALS);
-  lua_gettable(L, 1);
+  ty = gls_gettable(L, 1);
   cred = lua_gettop(L);
-  if (!lua_istable(L, cred)) luaL_error(L, "sign: credentials must be a table");
+  if (ty != LUA_TTABLE) luaL_error(L, "sign: credentials must be a table");
   r.access_key_id = get_str(L, cred, K_ACCESS_KEY_ID, "credentials.access_key_id",
                             &r.access_key_id_len, 1);
   r.secret = get_str(L, cred, K_SECRET, "credentials.secret_access_key", &r.secret_len, 1);
@@ -257,11 +274,11 @@ static int l_sign(lua_State *L) {
   r.omit_session_token = get_bool(L, 1, K_OMIT, 0);
 
   PUSH_KEY(L, K_TIME);
-  lua_gettable(L, 1);
-  if (lua_isnil(L, -1)) {
+  ty = gls_gettable(L, 1);
+  if (ty == LUA_TNIL) {
     r.time = (long long)time(NULL);
   } else {
-    if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "sign: time must be a number");
+    if (ty != LUA_TNUMBER) luaL_error(L, "sign: time must be a number");
     tn = lua_tonumber(L, -1);
     if (!(tn >= -62135596800.0 && tn <= 253402300799.0))
       luaL_error(L, "sign: time must be epoch seconds between years 1 and 9999");
@@ -270,9 +287,9 @@ static int l_sign(lua_State *L) {
   lua_pop(L, 1);
 
   PUSH_KEY(L, K_PRESIGN);
-  lua_gettable(L, 1);
-  if (!lua_isnil(L, -1)) {
-    if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "sign: presign must be a number");
+  ty = gls_gettable(L, 1);
+  if (ty != LUA_TNIL) {
+    if (ty != LUA_TNUMBER) luaL_error(L, "sign: presign must be a number");
     tn = lua_tonumber(L, -1);
     if (!(tn >= 1 && tn <= MAX_PRESIGN) || floor(tn) != tn)
       luaL_error(L, "sign: presign must be whole seconds from 1 to %d", MAX_PRESIGN);
@@ -283,13 +300,13 @@ static int l_sign(lua_State *L) {
   lua_pushnil(L);
   anchor = lua_gettop(L);
   PUSH_KEY(L, K_HEADERS);
-  lua_gettable(L, 1);
+  ty = gls_gettable(L, 1);
   hidx = lua_gettop(L);
-  if (!lua_isnil(L, hidx) && !lua_istable(L, hidx)) luaL_error(L, "sign: headers must be a table");
-  lua_createtable(L, 0, 5);
+  if (ty != LUA_TNIL && ty != LUA_TTABLE) luaL_error(L, "sign: headers must be a table");
+  lua_createtable(L, 0, r.presign > 0 ? 5 : 4);
   lua_createtable(L, 0, 6);
   out = lua_gettop(L);
-  if (lua_istable(L, hidx)) r.n_headers = read_headers(L, u, &r, hidx, anchor, out);
+  if (ty == LUA_TTABLE) r.n_headers = read_headers(L, u, &r, hidx, anchor, out);
   r.headers = u->h;
 
   if ((err = gls_sigv4_sign(u->s, &r, &res))) {
@@ -298,9 +315,9 @@ static int l_sign(lua_State *L) {
     return 2;
   }
 
-  if (!res.host_given) set_str(L, out, K_HOST, res.host, res.host_len);
+  if (!res.host_given) set_cached(L, out, K_HOST, UP_HOST, res.host, res.host_len);
   if (r.presign <= 0) {
-    set_str(L, out, K_X_AMZ_DATE, res.amz_date, 16);
+    set_cached(L, out, K_X_AMZ_DATE, UP_DATE, res.amz_date, 16);
     set_str(L, out, K_AUTHORIZATION, res.authorization, res.authorization_len);
     if (r.session_token && r.session_token_len) {
       PUSH_KEY(L, K_X_AMZ_TOKEN);
@@ -355,7 +372,9 @@ void gls_open_sigv4(lua_State *L) {
   if (!u->s) luaL_error(L, "gameliftstreams.core: cannot set up SHA-256/HMAC (OpenSSL)");
   lua_pushvalue(L, -1);
   for (i = 0; i < K_COUNT; i++) lua_pushstring(L, KEY_NAMES[i]);
-  lua_pushcclosure(L, l_sign, 1 + K_COUNT);
+  lua_pushnil(L); /* last host */
+  lua_pushnil(L); /* last x-amz-date */
+  lua_pushcclosure(L, l_sign, 3 + K_COUNT);
   lua_setfield(L, -3, "sign");
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, l_sha256_hex, 1);

@@ -173,11 +173,37 @@ int gls_sigv4_uri_encode(gls_sigv4_buf *out, const char *p, size_t len, int keep
   return encode_into(out, p, len, keep_slash, 0);
 }
 
+/* Unreserved characters except '.', and '/': a path made of these (starting with '/', with no
+ * empty segment) is its own canonical form, normalised or not. */
+static const unsigned char PLAIN_PATH[256] = {
+    ['-'] = 1, ['_'] = 1, ['~'] = 1, ['/'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1};
+
+static int plain_path(const char *p, size_t len) {
+  size_t i;
+  if (p[0] != '/') return 0;
+  for (i = 1; i < len; i++) {
+    unsigned char c = (unsigned char)p[i];
+    if (!PLAIN_PATH[c] || (c == '/' && p[i - 1] == '/')) return 0;
+  }
+  return 1;
+}
+
 /* Non-S3 rule: the wire path is encoded once more, segment by segment. */
 int gls_sigv4_canonical_uri(gls_sigv4_buf *out, const char *path, size_t len, int normalize) {
   size_t i = 0;
   buf_reset(out);
   if (len == 0) return buf_addc(out, '/');
+  if (plain_path(path, len)) return buf_add(out, path, len);
   if (!normalize) return encode_into(out, path, len, 1, 0);
   while (i < len) {
     size_t start, n;
@@ -734,6 +760,15 @@ static size_t format_u64(char out[24], unsigned long long v) {
   return n;
 }
 
+/* Copies n bytes to w, then the character end unless it is 0; returns the next write position.
+ * Callers reserve the room (buf_reserve counts the terminating NUL) and write the NUL. */
+static inline char *put(char *w, const char *p, size_t n, char end) {
+  if (n) memcpy(w, p, n); /* an empty buffer may still be NULL */
+  w += n;
+  if (end) *w++ = end;
+  return w;
+}
+
 #define TRY(x) \
   do {         \
     if (x) return "out of memory"; \
@@ -744,7 +779,7 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
   const char *err;
   key_entry *key;
   unsigned char mac[32];
-  char creq_hash[65], expires[24];
+  char creq_hash[65], expires[24], *w;
   size_t nq = 0, expires_len = 0;
   int query_mode = r->presign > 0;
   int token = r->session_token && r->session_token_len > 0;
@@ -764,9 +799,12 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
   if ((err = build_headers(s, r, out, query_mode, token_signed))) return err;
 
   buf_reset(&s->scope);
-  TRY(buf_add(&s->scope, out->amz_date, 8) || buf_addc(&s->scope, '/') ||
-      buf_add(&s->scope, r->region, r->region_len) || buf_addc(&s->scope, '/') ||
-      buf_add(&s->scope, r->service, r->service_len) || buf_adds(&s->scope, "/aws4_request"));
+  TRY(buf_reserve(&s->scope, 8 + 1 + r->region_len + 1 + r->service_len + 13));
+  w = put(s->scope.p, out->amz_date, 8, '/');
+  w = put(w, r->region, r->region_len, '/');
+  w = put(w, r->service, r->service_len, 0);
+  w = put(w, "/aws4_request", 14, 0); /* with its NUL */
+  s->scope.len = (size_t)(w - 1 - s->scope.p);
 
   buf_reset(&s->qscratch);
   TRY(q_parse(s, &nq, u.query, u.query_len));
@@ -788,18 +826,27 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
   TRY(gls_sigv4_canonical_uri(&s->path, u.path, u.path_len, r->normalize));
 
   buf_reset(&s->creq);
-  TRY(buf_add(&s->creq, r->method, r->method_len) || buf_addc(&s->creq, '\n') ||
-      buf_add(&s->creq, s->path.p, s->path.len) || buf_addc(&s->creq, '\n') ||
-      buf_add(&s->creq, s->query.p, s->query.len) || buf_addc(&s->creq, '\n') ||
-      buf_add(&s->creq, s->hcanon.p, s->hcanon.len) || buf_addc(&s->creq, '\n') ||
-      buf_add(&s->creq, s->shdrs.p, s->shdrs.len) || buf_addc(&s->creq, '\n') ||
-      buf_add(&s->creq, out->payload_hash, 64));
+  TRY(buf_reserve(&s->creq, r->method_len + s->path.len + s->query.len + s->hcanon.len +
+                                s->shdrs.len + 64 + 5));
+  w = s->creq.p;
+  w = put(w, r->method, r->method_len, '\n');
+  w = put(w, s->path.p, s->path.len, '\n');
+  w = put(w, s->query.p, s->query.len, '\n');
+  w = put(w, s->hcanon.p, s->hcanon.len, '\n');
+  w = put(w, s->shdrs.p, s->shdrs.len, '\n');
+  w = put(w, out->payload_hash, 64, 0);
+  *w = '\0';
+  s->creq.len = (size_t)(w - s->creq.p);
   if (gls_sigv4_sha256_hex(s, s->creq.p, s->creq.len, creq_hash)) return "sha256 failed";
 
   buf_reset(&s->sts);
-  TRY(buf_adds(&s->sts, ALGORITHM "\n") || buf_add(&s->sts, out->amz_date, 16) ||
-      buf_addc(&s->sts, '\n') || buf_add(&s->sts, s->scope.p, s->scope.len) ||
-      buf_addc(&s->sts, '\n') || buf_add(&s->sts, creq_hash, 64));
+  TRY(buf_reserve(&s->sts, sizeof ALGORITHM + 16 + 1 + s->scope.len + 1 + 64));
+  w = put(s->sts.p, ALGORITHM, sizeof ALGORITHM - 1, '\n');
+  w = put(w, out->amz_date, 16, '\n');
+  w = put(w, s->scope.p, s->scope.len, '\n');
+  w = put(w, creq_hash, 64, 0);
+  *w = '\0';
+  s->sts.len = (size_t)(w - s->sts.p);
 
   key = key_get(s, r->secret, r->secret_len, out->amz_date, r->region, r->region_len, r->service,
                 r->service_len);
@@ -825,12 +872,20 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
     out->url = w->p;
     out->url_len = w->len;
   } else {
+    static const char cred[] = ALGORITHM " Credential=", sh[] = ", SignedHeaders=",
+                      sig[] = ", Signature=";
     buf_reset(&s->auth);
-    TRY(buf_adds(&s->auth, ALGORITHM " Credential=") ||
-        buf_add(&s->auth, r->access_key_id, r->access_key_id_len) || buf_addc(&s->auth, '/') ||
-        buf_add(&s->auth, s->scope.p, s->scope.len) || buf_adds(&s->auth, ", SignedHeaders=") ||
-        buf_add(&s->auth, s->shdrs.p, s->shdrs.len) || buf_adds(&s->auth, ", Signature=") ||
-        buf_add(&s->auth, out->signature, 64));
+    TRY(buf_reserve(&s->auth, sizeof cred + r->access_key_id_len + s->scope.len + sizeof sh +
+                                  s->shdrs.len + sizeof sig + 64));
+    w = put(s->auth.p, cred, sizeof cred - 1, 0);
+    w = put(w, r->access_key_id, r->access_key_id_len, '/');
+    w = put(w, s->scope.p, s->scope.len, 0);
+    w = put(w, sh, sizeof sh - 1, 0);
+    w = put(w, s->shdrs.p, s->shdrs.len, 0);
+    w = put(w, sig, sizeof sig - 1, 0);
+    w = put(w, out->signature, 64, 0);
+    *w = '\0';
+    s->auth.len = (size_t)(w - s->auth.p);
     out->authorization = s->auth.p;
     out->authorization_len = s->auth.len;
   }

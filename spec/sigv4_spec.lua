@@ -207,6 +207,18 @@ describe("sign: headers", function()
     assert.are.equal("[::1]:9000", core.sign(base{ url = "http://[::1]:9000/" }).headers.host)
   end)
 
+  it("gives each request its own host and x-amz-date when consecutive requests alternate", function()
+    -- The binding reuses the last host and date strings when they repeat: they must not stick.
+    local urls = { "https://a.example/", "https://b.example/", "https://a.example:8443/" }
+    for i = 1, 9 do
+      local url, t = urls[(i - 1) % 3 + 1], T0 + (i % 2) * 3600
+      local res = core.sign(base{ url = url, time = t })
+      assert.are.equal(url:match("^https://([^/]+)"), res.headers.host)
+      assert.are.equal(os.date("!%Y%m%dT%H%M%SZ", t), res.headers["x-amz-date"])
+      assert.truthy(res.canonical_request:find("\nhost:" .. res.headers.host .. "\n", 1, true))
+    end
+  end)
+
   it("signs a Host header given by the caller as given", function()
     local res = core.sign(base{ headers = { Host = "other.example" } })
     assert.are.equal("other.example", res.headers.host)

@@ -28,6 +28,15 @@ static void test_canonical_uri(void) {
   CHECK_STR(uri(&b, "/example space/", 1), "/example%20space/");
   CHECK_STR(uri(&b, "/\xe1\x88\xb4", 1), "/%E1%88%B4");
   CHECK_STR(uri(&b, "/-._~AZaz09", 1), "/-._~AZaz09");
+  /* Paths that are their own canonical form (copied as they are) and near misses. */
+  CHECK_STR(uri(&b, "/streamgroups/sg-1AB2C3De4/streamsessions", 1),
+            "/streamgroups/sg-1AB2C3De4/streamsessions");
+  CHECK_STR(uri(&b, "/a/b/", 1), "/a/b/");
+  CHECK_STR(uri(&b, "/a//b", 0), "/a//b");
+  CHECK_STR(uri(&b, "/a//b", 1), "/a/b");
+  CHECK_STR(uri(&b, "a/b", 1), "/a/b");
+  CHECK_STR(uri(&b, "a/b", 0), "a/b");
+  CHECK_STR(uri(&b, "/a+b", 1), "/a%2Bb");
   /* Already-encoded wire paths are encoded again (the non-S3 rule). */
   CHECK_STR(uri(&b, "/streamgroups/arn%3Aaws%3Agameliftstreams%3Aus-west-2%3A111122223333%3Astreamgroup%2Fsg-1AB2C3De4/streamsessions", 1),
             "/streamgroups/arn%253Aaws%253Agameliftstreams%253Aus-west-2%253A111122223333%253Astreamgroup%252Fsg-1AB2C3De4/streamsessions");
@@ -42,6 +51,77 @@ static void test_canonical_uri(void) {
   }
   gls_sigv4_buf_free(&b);
   CHECK(b.p == NULL && b.len == 0);
+}
+
+/* A slow, obviously right canonical URI: split, normalise, encode segment by segment. */
+static void ref_uri(const char *p, size_t n, int normalize, char *out) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t i = 0, o = 0;
+  if (n == 0) {
+    strcpy(out, "/");
+    return;
+  }
+  if (!normalize) {
+    for (i = 0; i < n; i++) {
+      unsigned char c = (unsigned char)p[i];
+      if (c == '/' || c == '-' || c == '.' || c == '_' || c == '~' || (c >= 'a' && c <= 'z') ||
+          (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+        out[o++] = (char)c;
+      } else {
+        out[o++] = '%';
+        out[o++] = hex[c >> 4];
+        out[o++] = hex[c & 15];
+      }
+    }
+    out[o] = '\0';
+    return;
+  }
+  while (i < n) {
+    size_t start, k;
+    while (i < n && p[i] == '/') i++;
+    start = i;
+    while (i < n && p[i] != '/') i++;
+    if (i == start || (i - start == 1 && p[start] == '.')) continue;
+    if (i - start == 2 && p[start] == '.' && p[start + 1] == '.') {
+      while (o > 0 && out[o - 1] != '/') o--;
+      if (o > 0) o--;
+      continue;
+    }
+    out[o++] = '/';
+    for (k = start; k < i; k++) {
+      char seg[2] = {p[k], 0};
+      ref_uri(seg, 1, 0, out + o);
+      o += strlen(out + o);
+    }
+  }
+  if (o == 0) out[o++] = '/';
+  else if (p[n - 1] == '/') out[o++] = '/';
+  out[o] = '\0';
+}
+
+/* Every path up to 6 characters over a small alphabet agrees with the reference, whichever
+ * route (the plain-path copy or the segment walk) the signer takes. */
+static void test_canonical_uri_exhaustive(void) {
+  static const char alpha[] = "/a.~ %";
+  gls_sigv4_buf b = {0, 0, 0};
+  char path[8], want[64];
+  size_t len, k, a = sizeof alpha - 1, bad = 0;
+  for (len = 0; len <= 6; len++) {
+    size_t total = 1, idx;
+    for (k = 0; k < len; k++) total *= a;
+    for (idx = 0; idx < total; idx++) {
+      size_t x = idx;
+      int norm;
+      for (k = 0; k < len; k++, x /= a) path[k] = alpha[x % a];
+      path[len] = '\0';
+      for (norm = 0; norm <= 1; norm++) {
+        ref_uri(path, len, norm, want);
+        if (gls_sigv4_canonical_uri(&b, path, len, norm) != 0 || strcmp(b.p, want) != 0) bad++;
+      }
+    }
+  }
+  CHECK(bad == 0);
+  gls_sigv4_buf_free(&b);
 }
 
 static const char *query(gls_sigv4 *s, gls_sigv4_buf *b, const char *q) {
@@ -227,6 +307,7 @@ static void test_bad_urls(void) {
 
 int main(void) {
   test_canonical_uri();
+  test_canonical_uri_exhaustive();
   test_canonical_query();
   test_hashes();
   test_get_vanilla();
