@@ -32,12 +32,36 @@ local function fresh() return sign(request()) end
 local same = request()
 local function reused() return sign(same) end
 
+-- No signing at all: read the fields a signer reads and build a result of the same shape (the
+-- input headers copied plus host, x-amz-date, authorization and the token; fresh strings of the
+-- lengths a signature produces). What handing a result back to Lua costs by itself.
+local filler = string.rep("0123456789abcdef", 64)
+local sub, nxt, calls = string.sub, next, 0
+local function result_only()
+  local r = same
+  local c = r.credentials
+  local _ = { r.method, r.url, r.body, r.region, r.service, r.time, r.presign, r.normalize,
+              r.sign_body, r.omit_session_token, c.access_key_id, c.secret_access_key }
+  calls = calls + 1
+  local o = calls % 200
+  local h = {}
+  for k, v in nxt, r.headers do h[k] = v end
+  h.host = "gameliftstreams.us-west-2.api.aws"
+  h["x-amz-date"] = "20261123T010740Z"
+  h.authorization = sub(filler, 1 + o, 206 + o)
+  h["x-amz-security-token"] = c.session_token
+  return { headers = h, signature = sub(filler, 1 + o, 64 + o),
+           canonical_request = sub(filler, 1 + o, 367 + o), string_to_sign = sub(filler, 1 + o, 146 + o) }
+end
+
+local kept -- every result is stored here, so LuaJIT cannot drop an allocation nobody reads
 local function round(fn, limit)
   local n, t0 = 0, os.clock()
   repeat
-    for _ = 1, 2000 do fn() end
+    for _ = 1, 2000 do kept = fn() end
     n = n + 2000
   until os.clock() - t0 >= limit
+  assert(kept.signature)
   return (os.clock() - t0) / n
 end
 
@@ -51,3 +75,4 @@ end
 
 io.write(string.format("%s/new-table %.1f\n", via, best(fresh)))
 io.write(string.format("%s/same-table %.1f\n", via, best(reused)))
+io.write(string.format("result-only %.1f\n", best(result_only)))
