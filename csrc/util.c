@@ -1,9 +1,13 @@
-/* Small utilities for the Lua layer: clocks, sleep, UUIDv4, base64. */
+/* Small utilities for the Lua layer: clocks, sleep, UUIDv4, base64, SHA-1 names, private files. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "compat.h"
@@ -131,9 +135,73 @@ bad:
   return 1;
 }
 
+/* core.sha1_hex(s) -> 40 lower-case hex digits. Not for security: it names the SSO token cache
+ * files the way the AWS CLI does (the hash of the session name or start URL). */
+static int l_sha1_hex(lua_State *L) {
+  static const char digits[] = "0123456789abcdef";
+  size_t n, i;
+  const char *s = luaL_checklstring(L, 1, &n);
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int dl = 0;
+  char hex[40];
+  if (!EVP_Digest(s, n, d, &dl, EVP_sha1(), NULL) || dl != 20)
+    return luaL_error(L, "sha1_hex: digest failed");
+  for (i = 0; i < 20; i++) {
+    hex[2 * i] = digits[d[i] >> 4];
+    hex[2 * i + 1] = digits[d[i] & 15];
+  }
+  lua_pushlstring(L, hex, 40);
+  return 1;
+}
+
+/* core.write_private(path, data) -> true | nil, message.
+ * Replaces the file at path with data, readable by its owner only (0600, like the AWS CLI's
+ * token cache): written to a temporary file in the same directory, then renamed over path,
+ * so a reader sees the old file or the new one, never half of one. */
+static int l_write_private(lua_State *L) {
+  size_t plen, n, done = 0;
+  const char *path = luaL_checklstring(L, 1, &plen);
+  const char *data = luaL_checklstring(L, 2, &n);
+  char *tmp;
+  int fd, err = 0;
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addlstring(&b, path, plen);
+  luaL_addstring(&b, ".tmp-XXXXXX");
+  luaL_pushresult(&b);
+  tmp = (char *)lua_newuserdata(L, lua_rawlen(L, -1) + 1); /* mkstemp rewrites the X's */
+  memcpy(tmp, lua_tostring(L, -2), lua_rawlen(L, -2) + 1);
+  fd = mkstemp(tmp);
+  if (fd < 0) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "cannot create a file next to %s: %s", path, strerror(errno));
+    return 2;
+  }
+  while (done < n) {
+    ssize_t w = write(fd, data + done, n - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    done += (size_t)w;
+  }
+  if (close(fd) != 0 && !err) err = errno;
+  if (!err && rename(tmp, path) != 0) err = errno;
+  if (err) {
+    unlink(tmp);
+    lua_pushnil(L);
+    lua_pushfstring(L, "cannot write %s: %s", path, strerror(err));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static const luaL_Reg util_funcs[] = {
   {"monotime", l_monotime}, {"time", l_time},           {"sleep", l_sleep},
   {"uuid4", l_uuid4},       {"b64encode", l_b64encode}, {"b64decode", l_b64decode},
+  {"sha1_hex", l_sha1_hex}, {"write_private", l_write_private},
   {NULL, NULL},
 };
 

@@ -107,3 +107,64 @@ describe("core.monotime, core.time and core.sleep", function()
     assert.has_error(function() core.sleep(0 / 0) end)
   end)
 end)
+
+describe("core.sha1_hex", function()
+  it("matches the FIPS 180 test vectors", function()
+    assert.equal("da39a3ee5e6b4b0d3255bfef95601890afd80709", core.sha1_hex(""))
+    assert.equal("a9993e364706816aba3e25717850c26c9cd0d89d", core.sha1_hex("abc"))
+    assert.equal("84983e441c3bd26ebaae4aa1f95129e5e54670f1",
+      core.sha1_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"))
+    assert.equal("34aa973cd4c4daa4f61eeb2bdbad27316534016f", core.sha1_hex(("a"):rep(1000000)))
+  end)
+end)
+
+describe("core.write_private", function()
+  local helpers = require("helpers")
+  local dir
+  before_each(function() dir = helpers.tmpdir() end)
+  after_each(function() helpers.rm_rf(dir) end)
+
+  local function mode_of(path)
+    local p = io.popen("stat -c %a " .. helpers.shell_quote(path))
+    local m = p:read("*l")
+    p:close()
+    return m
+  end
+
+  local function entries()
+    local p = io.popen("ls -A " .. helpers.shell_quote(dir))
+    local out = {}
+    for l in p:lines() do out[#out + 1] = l end
+    p:close()
+    table.sort(out)
+    return out
+  end
+
+  it("replaces a file with the data, readable by its owner only, leaving no temporary file", function()
+    local path = dir .. "/token.json"
+    helpers.write_file(path, "old contents that are longer than the new ones")
+    os.execute("chmod 644 " .. helpers.shell_quote(path))
+    assert.is_true(core.write_private(path, "new\0bytes"))
+    assert.equal("new\0bytes", helpers.read_file(path))
+    assert.equal("600", mode_of(path))
+    assert.same({ "token.json" }, entries())
+    local big = ("x"):rep(3 * 1024 * 1024)
+    assert.is_true(core.write_private(path, big))
+    assert.equal(big, helpers.read_file(path))
+  end)
+
+  it("returns nil and a message naming the path when the directory is missing", function()
+    local ok, msg = core.write_private(dir .. "/missing/token.json", "x")
+    assert.is_nil(ok)
+    assert.matches("cannot create a file next to .*/missing/token%.json: No such file", msg)
+  end)
+
+  it("returns nil and a message when the target cannot be replaced, and cleans up", function()
+    assert(os.execute("mkdir " .. helpers.shell_quote(dir .. "/adir")))
+    helpers.write_file(dir .. "/adir/inside", "x")
+    local ok, msg = core.write_private(dir .. "/adir", "x") -- rename over a non-empty directory
+    assert.is_nil(ok)
+    assert.matches("cannot write .*/adir: ", msg)
+    assert.same({ "adir" }, entries())
+  end)
+end)

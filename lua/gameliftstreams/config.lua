@@ -120,6 +120,7 @@ local function expand_home(path, getenv)
   end
   return path
 end
+_M.expand_home = expand_home
 
 --- The paths of the config and credentials files.
 -- opts.config_file / opts.credentials_file, else AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE,

@@ -2,8 +2,10 @@
 --   sts        POST /  (query protocol: AssumeRole, AssumeRoleWithWebIdentity)
 --   imds       PUT /latest/api/token, GET /latest/meta-data/iam/security-credentials/[role]
 --   container  GET /v2/credentials/<id> (relative URI) and GET /creds (full URI)
--- Usage: lua5.4 aws_standins.lua [sts] [imds] [container] [--knob value]...
--- (no service named: all three). Prints "listening <port>".
+--   sso        GET /federation/credentials?account_id=&role_name= (IAM Identity Center portal)
+--   oidc       POST /token (SSO OIDC CreateToken, refresh_token grant)
+-- Usage: lua5.4 aws_standins.lua [sts] [imds] [container] [sso] [oidc] [--knob value]...
+-- (no service named: all of them). Prints "listening <port>".
 -- Knobs (start-up args, or POST /_ctl/config with a JSON object, merged):
 --   expires_in   seconds until issued credentials expire (default 3600)
 --   delay        seconds before answering a credentials request (default 0)
@@ -17,6 +19,15 @@
 --   imds_v1      true: the token PUT answers 403 and GETs need no token
 --   role         the IMDS role name (default "standin-role")
 --   hang         true: IMDS requests are never answered
+--   sso_token    the bearer token the SSO portal accepts (default "standin-sso-token"); a refresh
+--                through oidc replaces it with the token it issues
+--   sso_account  the account id (default "111122223333") and sso_role the role (default
+--                "standin-sso-role") the portal knows; others get 403 ForbiddenException
+--   oidc_client  the clientId/clientSecret pair oidc accepts ("standin-client"/"standin-secret")
+--   refresh_token the refresh token oidc accepts (default "standin-refresh"); each refresh
+--                issues a new one
+--   oidc_error   { error=, type=, status= }: every CreateToken call answers this error (body
+--                error, x-amzn-ErrorType type, default InvalidGrantException)
 -- Control: GET /_ctl/log (every request: service, method, path, headers, params),
 --          POST /_ctl/reset (clears the log, restores the start-up knobs; null in /_ctl/config unsets one).
 local httpd = require("gameliftstreams.emulator.httpd")
@@ -24,7 +35,10 @@ local cjson = require("cjson")
 local socket = require("socket")
 
 local serve = {}
-local knobs = { expires_in = 3600, delay = 0, fail = 0, fail_status = 500, role = "standin-role" }
+local knobs = { expires_in = 3600, delay = 0, fail = 0, fail_status = 500, role = "standin-role",
+                sso_token = "standin-sso-token", sso_account = "111122223333", sso_role = "standin-sso-role",
+                oidc_client = "standin-client", oidc_secret = "standin-secret",
+                refresh_token = "standin-refresh" }
 local log, issued = {}, 0
 
 local i = 1
@@ -43,7 +57,7 @@ while i <= #arg do
 end
 local initial = {}
 for k, v in pairs(knobs) do initial[k] = v end
-if not next(serve) then serve = { sts = true, imds = true, container = true } end
+if not next(serve) then serve = { sts = true, imds = true, container = true, sso = true, oidc = true } end
 
 local function iso8601(t)
   return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t))
@@ -201,6 +215,52 @@ local function container(req)
   return json_creds()
 end
 
+local function json_answer(status, doc, etype)
+  local h = { ["Content-Type"] = "application/json" }
+  if etype then h["x-amzn-ErrorType"] = etype .. ":http://internal.amazon.com/coral/com.amazonaws.switchboard.portal/" end
+  return answer(status, h, cjson.encode(doc))
+end
+
+local function sso(req)
+  if req.method ~= "GET" or req.path ~= "/federation/credentials" then return 404, {}, "" end
+  if req.headers["x-amz-sso_bearer_token"] ~= knobs.sso_token then
+    return json_answer(401, { message = "Session token not found or invalid" }, "UnauthorizedException")
+  end
+  local q = parse_form(req.query)
+  if q.account_id ~= knobs.sso_account or q.role_name ~= knobs.sso_role then
+    return json_answer(403, { message = "No access" }, "ForbiddenException")
+  end
+  if failing() then return json_answer(knobs.fail_status, { message = "stand-in failure" }, "InternalServerException") end
+  local c = new_creds()
+  return json_answer(200, { roleCredentials = { accessKeyId = c.id, secretAccessKey = c.secret,
+    sessionToken = c.token, expiration = math.floor((socket.gettime() + knobs.expires_in) * 1000) } })
+end
+
+local oidc_issued = 0
+local function oidc(req)
+  if req.method ~= "POST" or req.path ~= "/token" then return 404, {}, "" end
+  if knobs.oidc_error then
+    local e = knobs.oidc_error
+    return json_answer(e.status or 400, { error = e.error or "invalid_grant", error_description = "stand-in" },
+      e.type or "InvalidGrantException")
+  end
+  local ok, b = pcall(cjson.decode, req.body or "")
+  if not ok or type(b) ~= "table" or b.grantType ~= "refresh_token" then
+    return json_answer(400, { error = "invalid_request" }, "InvalidRequestException")
+  end
+  if b.clientId ~= knobs.oidc_client or b.clientSecret ~= knobs.oidc_secret then
+    return json_answer(401, { error = "invalid_client" }, "InvalidClientException")
+  end
+  if b.refreshToken ~= knobs.refresh_token then
+    return json_answer(400, { error = "invalid_grant" }, "InvalidGrantException")
+  end
+  oidc_issued = oidc_issued + 1
+  knobs.sso_token = "standin-sso-token-" .. oidc_issued
+  knobs.refresh_token = "standin-refresh-" .. oidc_issued
+  return json_answer(200, { accessToken = knobs.sso_token, expiresIn = knobs.expires_in,
+                            refreshToken = knobs.refresh_token, tokenType = "Bearer" })
+end
+
 local function handler(req)
   if req.path == "/_ctl/log" then
     return 200, { ["Content-Type"] = "application/json" }, cjson.encode(log)
@@ -234,12 +294,21 @@ local function handler(req)
     service = "container"
   elseif serve.sts and req.method == "POST" and req.path == "/" then
     service = "sts"
+  elseif serve.sso and req.path == "/federation/credentials" then
+    service = "sso"
+  elseif serve.oidc and req.path == "/token" then
+    service = "oidc"
   end
   entry.service = service or "unknown"
   log[#log + 1] = entry
   if service == "imds" then return imds(req) end
   if service == "container" then return container(req) end
   if service == "sts" then return sts(req, entry) end
+  if service == "sso" then
+    entry.query = req.query
+    return sso(req)
+  end
+  if service == "oidc" then return oidc(req) end
   return 404, {}, "not found"
 end
 
