@@ -1111,6 +1111,26 @@ describe("credentials end to end (client against the emulator)", function()
     return e.headers.authorization:match("Credential=([^/]+)/"), e.headers["x-amz-security-token"]
   end
 
+  it("signs calls with IAM Identity Center credentials from an sso-session profile", function()
+    local sso = helpers.spawn_server(STANDINS, { "sso" }) -- a fresh stand-in: it issues key 1
+    finally(function() sso.stop() end)
+    helpers.control(emu, "POST", "credentials", { access_key_id = "ASIASTANDIN00001",
+      secret_access_key = "standin-secret-1", session_token = "standin-token-1" })
+    local cache = dir .. "/sso-cache"
+    assert(os.execute("mkdir -p " .. helpers.shell_quote(cache)))
+    helpers.write_file(cache .. "/" .. helpers.core().sha1_hex("corp") .. ".json", cjson.encode{
+      accessToken = "standin-sso-token", expiresAt = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() + 3600) })
+    local cfg = helpers.write_file(dir .. "/config", "[profile dev]\nsso_session = corp\n"
+      .. "sso_account_id = 111122223333\nsso_role_name = standin-sso-role\n"
+      .. "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n")
+    local c = client{ profile = "dev", sso_cache_dir = cache,
+                      getenv = env{ AWS_CONFIG_FILE = cfg, AWS_ENDPOINT_URL_SSO = sso.url } }
+    for _ = 1, 2 do assert(c:list_stream_groups{}) end
+    local key, token = signer_of_last()
+    assert.equal("ASIASTANDIN00001", key)
+    assert.equal("standin-token-1", token)
+  end)
+
   it("signs calls with credentials from credential_process", function()
     local s = shell_script(dir, "p.sh", string.format(
       "echo '{\"Version\":1,\"AccessKeyId\":\"%s\",\"SecretAccessKey\":\"%s\"}'\n",

@@ -97,6 +97,8 @@ local OPTIONS = {
   imds_endpoint = { function(v) return type(v) == "string" end, "a string (URL)" },
   imds_timeout = { check_positive_number, "a positive number of seconds" },
   container_endpoint = { function(v) return type(v) == "string" end, "a string (URL)" },
+  sso_cache_dir = { function(v) return type(v) == "string" end, "a string (path)" },
+  fetch_wait = { check_positive_number, "a positive number of seconds" },
 }
 _M.OPTIONS = OPTIONS
 
