@@ -398,6 +398,23 @@ local function sts_endpoint(opts, settings)
 end
 _M.sts_endpoint = sts_endpoint
 
+-- The retry strategy of the clients of STS, SSO and SSO OIDC: standard mode, 3 attempts, as
+-- the SDKs' own clients (opts.rng / opts.sts_retry_base make the back-off testable).
+local function service_retry(opts)
+  return retry.new{ max_attempts = 3, mode = "standard", rng = opts.rng, base = opts.sts_retry_base,
+                    new_2026 = false, getenv = function() return nil end }
+end
+
+-- Waits `delay` seconds through the scheduler (a task or nginx worker goes on meanwhile).
+-- Returns the error when the wait was cancelled.
+local function back_off(delay)
+  local sched = delay > 0 and lazy_sched()
+  if sched and sched.sleep then
+    local ok, serr = sched.sleep(delay)
+    if not ok and serr then return serr end
+  end
+end
+
 -- One STS call. `creds` signs it (AssumeRole) or nil (AssumeRoleWithWebIdentity, unsigned).
 local function sts_call(opts, settings, name, action, params, creds)
   local url, region = sts_endpoint(opts, settings)
@@ -413,10 +430,8 @@ local function sts_call(opts, settings, name, action, params, creds)
     if not signed then return nil, fail(name, "cannot sign the STS request: " .. tostring(serr)) end
     headers = signed.headers
   end
-  -- Throttling, 5xx and connection failures are retried as the SDKs' STS clients do
-  -- (standard mode, 3 attempts; opts.rng / opts.sts_retry_base make the back-off testable).
-  local r = retry.new{ max_attempts = 3, mode = "standard", rng = opts.rng, base = opts.sts_retry_base,
-                       new_2026 = false, getenv = function() return nil end }
+  -- Throttling, 5xx and connection failures are retried as the SDKs' STS clients do.
+  local r = service_retry(opts)
   local st = r:begin()
   while true do
     local resp, err = http_request(opts, { method = "POST", url = url, headers = headers, body = body,
@@ -443,13 +458,8 @@ local function sts_call(opts, settings, name, action, params, creds)
       failure.attempts = st.attempts
       return nil, failure
     end
-    if delay > 0 then
-      local sched = lazy_sched()
-      if sched and sched.sleep then
-        local ok, serr = sched.sleep(delay)
-        if not ok and serr then return nil, serr end
-      end
-    end
+    local serr = back_off(delay)
+    if serr then return nil, serr end
     -- A new signature for the new attempt (x-amz-date moves on).
     if creds then
       local core = lazy_core()
@@ -748,11 +758,10 @@ local function write_token_file(path, doc)
   return core.write_private(path, cjson.encode(doc))
 end
 
--- POST to an AWS JSON endpoint without signing (SSO and SSO OIDC take a bearer token or a
--- client secret instead). Transport failures, throttling and 5xx are retried like STS calls.
-local function sso_http(opts, name, req)
-  local r = retry.new{ max_attempts = 3, mode = "standard", rng = opts.rng, base = opts.sts_retry_base,
-                       new_2026 = false, getenv = function() return nil end }
+-- A request to SSO or SSO OIDC, unsigned (they take a bearer token or a client secret instead).
+-- Transport failures, throttling and 5xx are retried like STS calls.
+local function sso_http(opts, req)
+  local r = service_retry(opts)
   local st = r:begin()
   while true do
     req.timeout, req.connect_timeout = opts.sts_timeout or 10, opts.connect_timeout or 5
@@ -768,13 +777,8 @@ local function sso_http(opts, name, req)
     end
     local delay = r:next_delay(st, probe, nil)
     if not delay then return resp, err end
-    if delay > 0 then
-      local sched = lazy_sched()
-      if sched and sched.sleep then
-        local ok, serr = sched.sleep(delay)
-        if not ok and serr then return nil, serr end
-      end
-    end
+    local serr = back_off(delay)
+    if serr then return nil, serr end
   end
 end
 
@@ -820,7 +824,7 @@ local function sso_token(c, pname, opts, state)
   if can_refresh and (not state.refresh_failed_at or now - state.refresh_failed_at >= SSO_REFRESH_PAUSE) then
     local cjson = require("cjson")
     local base = config.configured_endpoint(opts, "sso oidc") or ("https://oidc." .. c.region .. ".amazonaws.com")
-    local resp, err = sso_http(opts, name, { method = "POST", url = base:gsub("/+$", "") .. "/token",
+    local resp, err = sso_http(opts, { method = "POST", url = base:gsub("/+$", "") .. "/token",
       headers = { ["content-type"] = "application/json" },
       body = cjson.encode{ clientId = doc.clientId, clientSecret = doc.clientSecret,
                            refreshToken = doc.refreshToken, grantType = "refresh_token" } })
@@ -858,7 +862,7 @@ function _M.sso(c, pname, opts)
     local url = base:gsub("/+$", "") .. "/federation/credentials?account_id=" .. form_escape(c.account_id)
       .. "&role_name=" .. form_escape(c.role_name)
     local resp
-    resp, err = sso_http(opts, name, { method = "GET", url = url,
+    resp, err = sso_http(opts, { method = "GET", url = url,
       headers = { ["x-amz-sso_bearer_token"] = token } })
     if not resp and err and err.code == "Cancelled" then return nil, err end
     if not resp or resp.status ~= 200 then
