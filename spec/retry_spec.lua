@@ -339,6 +339,85 @@ describe("retry 2026 revision", function()
   end)
 end)
 
+describe("retry adaptive mode (client-side rate limiting)", function()
+  local THROTTLE = { code = "ThrottlingException", status = 400 }
+  local function near(a, b) return math.abs(a - b) < 1e-9 end
+
+  local function adaptive()
+    local now = 0
+    local r = strategy{ mode = "adaptive", clock = function() return now end }
+    return r, function(t) now = t end
+  end
+
+  it("does not limit anything before the first throttling answer", function()
+    local r, at = adaptive()
+    for i = 1, 50 do
+      at(i * 0.01)
+      assert.equal(0, r:send_delay())
+      r:record(i % 7 == 0 and err{ code = "InternalError", status = 500 } or nil)
+    end
+    assert.is_false(r:rate_state().enabled)
+  end)
+
+  it("follows the SDKs' numbers: 0.7x the measured rate on throttling, CUBIC back up, capped at 2x measured", function()
+    local r, at = adaptive()
+    at(0)
+    assert.equal(0, r:send_delay())
+    -- Five answers in the first half second: the measured rate is 0.8 * 10/s.
+    for _, t in ipairs{ 0.1, 0.2, 0.3, 0.4, 0.5 } do
+      at(t)
+      r:record(nil)
+    end
+    assert.is_true(near(8, r:rate_state().measured))
+    assert.equal(0.5, r:rate_state().fill_rate) -- the floor: CUBIC from zero is still tiny
+    at(0.6)
+    r:record(err(THROTTLE))
+    local s = r:rate_state()
+    assert.is_true(s.enabled)
+    assert.is_true(near(8 * 0.7, s.fill_rate))
+    -- The bucket held 0.25 tokens (0.5/s since 0.1 s): the next send waits for the rest.
+    local wait = r:send_delay()
+    assert.is_true(near(0.75 / 5.6, wait))
+    at(0.6 + wait)
+    assert.equal(0, r:send_delay())
+    assert.is_true(r:send_delay() > 0) -- that took the token
+    -- At CUBIC's zero point the rate is back to where it was throttled (8/s), but the measured
+    -- rate fell (2 answers over 1.5 s): twice that caps it.
+    local k = (8 * 0.3 / 0.4) ^ (1 / 3)
+    at(0.6 + k)
+    r:record(nil)
+    local measured = (2 / 1.5) * 0.8 + 8 * 0.2
+    assert.is_true(near(measured, r:rate_state().measured))
+    assert.is_true(near(2 * measured, r:rate_state().fill_rate))
+  end)
+
+  it("spaces sends at the fill rate once throttled", function()
+    local r, at = adaptive()
+    at(0)
+    r:record(err(THROTTLE)) -- nothing measured yet: the floor, 0.5/s
+    assert.equal(0.5, r:rate_state().fill_rate)
+    local t, sent = 0, 0
+    while t < 10 do
+      local w = r:send_delay()
+      if w == 0 then sent = sent + 1 else t = t + w; at(t) end
+    end
+    assert.is_true(sent >= 4 and sent <= 6, "sent " .. sent .. " in 10 s at 0.5/s")
+  end)
+
+  it("never limits in standard or legacy mode", function()
+    for _, mode in ipairs{ "standard", "legacy" } do
+      local r = strategy{ mode = mode, clock = function() return 0 end }
+      r:record(err(THROTTLE))
+      assert.equal(0, r:send_delay())
+      assert.is_nil(r:rate_state())
+    end
+  end)
+
+  it("refuses a clock that is not a function", function()
+    assert.has_error(function() retry.new{ clock = 5 } end, "retry.new: clock must be a function")
+  end)
+end)
+
 describe("retries end to end (client against the emulator)", function()
   local helpers = require("helpers")
   local emu
@@ -368,6 +447,29 @@ describe("retries end to end (client against the emulator)", function()
   end
 
   local INPUT = { Description = "retry test", StreamClass = "gen5n_win2022" }
+
+  it("in adaptive mode, waits for the rate limiter after a throttle; standard mode does not", function()
+    local core = helpers.core()
+    local function timed(mode)
+      helpers.control(emu, "DELETE", "faults")
+      fault{ kind = "throttle", operation = "ListApplications", count = 1 }
+      local c = client{ retry_mode = mode }
+      local t0 = core.monotime()
+      assert(c:list_applications{})
+      return core.monotime() - t0, c
+    end
+    local fast, std = timed("standard")
+    assert.is_nil(std.retry:rate_state())
+    local slow, c = timed("adaptive")
+    -- The throttle came with at most one answer measured (1.6/s, or none if the half-second
+    -- bucket had not turned): the bucket refills at 0.7 * 1.6 or the floor of 0.5 token/s
+    -- from empty, so the retry waited 0.9 to 2 s for its token (back-off itself is ~0 here).
+    local s = c.retry:rate_state()
+    assert.is_true(s.enabled)
+    assert.is_true(slow >= 0.85, "adaptive retry after " .. slow .. " s")
+    assert.is_true(fast < 0.5, "standard retry after " .. fast .. " s")
+    assert.equal(2, #logged("ListApplications") - 2) -- 2 attempts each time, 4 in all
+  end)
 
   it("retries a throttled call with the same ClientToken", function()
     fault{ kind = "throttle", operation = "CreateStreamGroup", count = 1 }

@@ -443,6 +443,17 @@ function Client:call(op, input)
         message = "cannot sign the request: " .. tostring(sign_err) }, st, opname)
     end
 
+    -- Adaptive mode: wait for the client-side rate limiter's token (0 in other modes).
+    local wait = r:send_delay()
+    while wait > 0 do
+      local sok, slp_err = sched.sleep(wait)
+      if not sok then
+        st.attempts = st.attempts - 1 -- this attempt was never sent
+        return finish(slp_err, st, opname)
+      end
+      wait = r:send_delay()
+    end
+
     local send_headers = signed.headers
     send_headers["amz-sdk-invocation-id"] = invocation_id
     send_headers["amz-sdk-request"] = "attempt=" .. st.attempts .. "; max=" .. r.max_attempts
@@ -456,6 +467,7 @@ function Client:call(op, input)
     if resp then
       local status = resp.status or 0
       if status >= 200 and status < 300 then
+        r:record(nil)
         local out, parse_err = protocol.parse_response(model, opname, resp)
         if out then
           r:succeeded(st)
@@ -471,6 +483,7 @@ function Client:call(op, input)
       end
       if failure.code == "Cancelled" then return finish(failure, st, opname) end
     end
+    r:record(failure)
 
     local delay
     if not skew_retried and _M.is_clock_skew_error(failure) then

@@ -14,7 +14,11 @@
 --   * x-amz-retry-after (integer milliseconds) replaces that delay, clamped to
 --     [delay, delay + 5 s] (the 20 s cap does not apply to the hint).
 --   * a throttling retry costs 5 tokens, any other retry 14 (no separate timeout cost).
--- retry_mode "adaptive" behaves as "standard" (no client-side rate limiting);
+-- retry_mode "adaptive" is standard mode plus the SDKs' client-side rate limiter: after the
+-- first throttling answer every attempt takes a token from a bucket whose fill rate follows
+-- CUBIC (cut to 0.7x the measured send rate on throttling, grown back on successes, never
+-- above twice the measured rate, never below 0.5/s). send_delay() says how long to wait
+-- before an attempt; record() feeds each answer back.
 -- "legacy" retries the same errors with the same back-off but without a quota
 -- and defaults to 5 attempts.
 local _M = { _VERSION = "0.1" }
@@ -49,6 +53,10 @@ _M.TRANSIENT_STATUS = set{ 500, 502, 503, 504 }
 _M.CONNECTION_CODES = set{ "NetworkError", "Timeout" }
 
 local MAX_BACKOFF = 20
+-- Adaptive mode (the constants of the SDKs' client rate limiter).
+local CUBIC_SCALE, CUBIC_BETA = 0.4, 0.7
+local MIN_FILL_RATE, MIN_CAPACITY = 0.5, 1
+local RATE_SMOOTHING, RATE_BUCKET = 0.8, 0.5
 local QUOTA_SIZE = 500
 local NO_RETRY_INCREMENT = 1
 
@@ -89,7 +97,8 @@ end
 -- new_2026 (boolean), base (seconds: overrides every base delay, for tests),
 -- quota (table { tokens = n } to share a bucket, optional), quota_size (default 500),
 -- getenv (default os.getenv), settings (function -> table of profile settings, called
--- lazily on the first begin() when max_attempts or mode were not given).
+-- lazily on the first begin() when max_attempts or mode were not given), clock (function ->
+-- seconds, monotonic; adaptive mode's rate limiter, default core.monotime).
 -- Raises on a bad explicit option (a programming error).
 function _M.new(opts)
   opts = opts or {}
@@ -103,6 +112,9 @@ function _M.new(opts)
   if opts.rng ~= nil and type(opts.rng) ~= "function" then
     error("retry.new: rng must be a function", 2)
   end
+  if opts.clock ~= nil and type(opts.clock) ~= "function" then
+    error("retry.new: clock must be a function", 2)
+  end
   local size = opts.quota_size or QUOTA_SIZE
   local self = {
     mode = mode,
@@ -115,8 +127,107 @@ function _M.new(opts)
     settings = opts.settings,
     quota = opts.quota or { tokens = size },
     quota_size = size,
+    clock = opts.clock,
   }
   return setmetatable(self, mt)
+end
+
+local function default_clock()
+  local ok, core = pcall(require, "gameliftstreams.core")
+  if ok and core.monotime then return core.monotime end
+  return os.clock
+end
+
+-- The adaptive limiter's state, made on first use.
+local function limiter(self)
+  local l = self.limiter
+  if l then return l end
+  local now = (self.clock or default_clock())()
+  l = {
+    enabled = false,
+    -- token bucket
+    fill_rate = MIN_FILL_RATE, capacity = MIN_CAPACITY, tokens = 0, last_refill = nil,
+    -- measured send rate (answers per second, smoothed over half-second buckets)
+    measured = 0, count = 0, last_bucket = math_floor(now),
+    -- CUBIC
+    w_max = 0, k = 0, last_throttle = now,
+  }
+  self.limiter = l
+  return l
+end
+
+local function refill(l, now)
+  if l.last_refill then
+    l.tokens = math_min(l.capacity, l.tokens + (now - l.last_refill) * l.fill_rate)
+  end
+  l.last_refill = now
+end
+
+local function set_max_rate(l, rate, now)
+  if rate < MIN_FILL_RATE then rate = MIN_FILL_RATE end
+  refill(l, now)
+  l.fill_rate = rate
+  l.capacity = rate > MIN_CAPACITY and rate or MIN_CAPACITY
+  if l.tokens > l.capacity then l.tokens = l.capacity end
+end
+
+local function cubic_zero(w_max)
+  return (w_max * (1 - CUBIC_BETA) / CUBIC_SCALE) ^ (1 / 3)
+end
+
+--- Before an attempt: 0 when it may go now (it took its token), else the seconds to wait
+-- before asking again. Always 0 outside adaptive mode and before the first throttling.
+function _M:send_delay()
+  self:_resolve()
+  if self.mode ~= "adaptive" then return 0 end
+  local l = limiter(self)
+  if not l.enabled then return 0 end
+  local now = (self.clock or default_clock())()
+  refill(l, now)
+  -- (a wait of exactly the delay given refills to 1 minus a rounding error: that is a token)
+  if l.tokens >= 1 - 1e-9 then
+    l.tokens = l.tokens > 1 and l.tokens - 1 or 0
+    return 0
+  end
+  return (1 - l.tokens) / l.fill_rate
+end
+
+--- After an answer (err = the failure, nil on success): adapts the send rate in adaptive mode.
+function _M:record(err)
+  self:_resolve()
+  if self.mode ~= "adaptive" then return end
+  local l = limiter(self)
+  local now = (self.clock or default_clock())()
+  -- The measured rate of answers, in half-second buckets, smoothed.
+  local bucket = math_floor(now / RATE_BUCKET) * RATE_BUCKET
+  l.count = l.count + 1
+  if bucket > l.last_bucket then
+    local current = l.count / (bucket - l.last_bucket)
+    l.measured = current * RATE_SMOOTHING + l.measured * (1 - RATE_SMOOTHING)
+    l.count = 0
+    l.last_bucket = bucket
+  end
+  local new_rate
+  if err and _M.classify(err) == "throttling" then
+    local rate = l.enabled and math_min(l.measured, l.fill_rate) or l.measured
+    l.w_max = rate
+    l.k = cubic_zero(rate)
+    l.last_throttle = now
+    new_rate = rate * CUBIC_BETA
+    l.enabled = true
+  else
+    new_rate = CUBIC_SCALE * (now - l.last_throttle - l.k) ^ 3 + l.w_max
+  end
+  set_max_rate(l, math_min(new_rate, 2 * l.measured), now)
+end
+
+--- The limiter's numbers, for tests and diagnostics: enabled, fill_rate (tokens per second),
+-- measured (answers per second). nil outside adaptive mode.
+function _M:rate_state()
+  self:_resolve()
+  if self.mode ~= "adaptive" then return nil end
+  local l = limiter(self)
+  return { enabled = l.enabled, fill_rate = l.fill_rate, measured = l.measured }
 end
 
 -- Settles mode, max_attempts and the 2026 switch from env and profile, once.
