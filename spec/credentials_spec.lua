@@ -913,9 +913,7 @@ sso_role_name = standin-sso-role
     -- The portal was asked with the new token (the stand-in accepts only the newest).
     assert.equal("standin-sso-token-1", log_of(srv, "sso")[1].headers["x-amz-sso_bearer_token"])
     local saved = cjson.decode(helpers.read_file(path))
-    local st = io.popen("stat -c %a " .. helpers.shell_quote(path))
-    assert.equal("600", st:read("*l")) -- the token stays private to its owner
-    st:close()
+    assert.equal("600\n", (helpers.run("stat -c %a " .. helpers.shell_quote(path)))) -- private to its owner
     assert.equal("standin-sso-token-1", saved.accessToken)
     assert.equal("standin-refresh-1", saved.refreshToken)
     assert.equal("standin-secret", saved.clientSecret) -- the rest of the file is kept

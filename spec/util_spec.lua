@@ -125,17 +125,12 @@ describe("core.write_private", function()
   after_each(function() helpers.rm_rf(dir) end)
 
   local function mode_of(path)
-    local p = io.popen("stat -c %a " .. helpers.shell_quote(path))
-    local m = p:read("*l")
-    p:close()
-    return m
+    return (helpers.run("stat -c %a " .. helpers.shell_quote(path)):match("^%d+"))
   end
 
   local function entries()
-    local p = io.popen("ls -A " .. helpers.shell_quote(dir))
     local out = {}
-    for l in p:lines() do out[#out + 1] = l end
-    p:close()
+    for name in helpers.run("ls -A " .. helpers.shell_quote(dir)):gmatch("[^\n]+") do out[#out + 1] = name end
     table.sort(out)
     return out
   end

@@ -142,8 +142,10 @@ end
 local function limiter(self)
   local l = self.limiter
   if l then return l end
-  local now = (self.clock or default_clock())()
+  local clock = self.clock or default_clock()
+  local now = clock()
   l = {
+    clock = clock,
     enabled = false,
     -- token bucket
     fill_rate = MIN_FILL_RATE, capacity = MIN_CAPACITY, tokens = 0, last_refill = nil,
@@ -182,7 +184,7 @@ function _M:send_delay()
   if self.mode ~= "adaptive" then return 0 end
   local l = limiter(self)
   if not l.enabled then return 0 end
-  local now = (self.clock or default_clock())()
+  local now = l.clock()
   refill(l, now)
   -- (a wait of exactly the delay given refills to 1 minus a rounding error: that is a token)
   if l.tokens >= 1 - 1e-9 then
@@ -197,7 +199,7 @@ function _M:record(err)
   self:_resolve()
   if self.mode ~= "adaptive" then return end
   local l = limiter(self)
-  local now = (self.clock or default_clock())()
+  local now = l.clock()
   -- The measured rate of answers, in half-second buckets, smoothed.
   local bucket = math_floor(now / RATE_BUCKET) * RATE_BUCKET
   l.count = l.count + 1
