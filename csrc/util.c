@@ -159,18 +159,14 @@ static int l_sha1_hex(lua_State *L) {
  * token cache): written to a temporary file in the same directory, then renamed over path,
  * so a reader sees the old file or the new one, never half of one. */
 static int l_write_private(lua_State *L) {
+  static const char suffix[] = ".tmp-XXXXXX"; /* mkstemp rewrites the X's */
   size_t plen, n, done = 0;
   const char *path = luaL_checklstring(L, 1, &plen);
   const char *data = luaL_checklstring(L, 2, &n);
-  char *tmp;
+  char *tmp = (char *)lua_newuserdata(L, plen + sizeof suffix);
   int fd, err = 0;
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addlstring(&b, path, plen);
-  luaL_addstring(&b, ".tmp-XXXXXX");
-  luaL_pushresult(&b);
-  tmp = (char *)lua_newuserdata(L, lua_rawlen(L, -1) + 1); /* mkstemp rewrites the X's */
-  memcpy(tmp, lua_tostring(L, -2), lua_rawlen(L, -2) + 1);
+  memcpy(tmp, path, plen);
+  memcpy(tmp + plen, suffix, sizeof suffix);
   fd = mkstemp(tmp);
   if (fd < 0) {
     lua_pushnil(L);

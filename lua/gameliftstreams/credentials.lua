@@ -40,6 +40,7 @@ local _M = { _VERSION = "0.1" }
 local config = require("gameliftstreams.config")
 local errors = require("gameliftstreams.errors")
 local retry = require("gameliftstreams.retry")
+local protocol = require("gameliftstreams.protocol")
 
 local type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error =
   type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error
@@ -758,6 +759,11 @@ local function write_token_file(path, doc)
   return core.write_private(path, cjson.encode(doc))
 end
 
+-- The x-amzn-errortype of an AWS JSON answer, cleaned as the service client cleans it.
+local function error_type(resp)
+  return protocol.clean_code(protocol.header(resp.headers, "x-amzn-errortype"))
+end
+
 -- A request to SSO or SSO OIDC, unsigned (they take a bearer token or a client secret instead).
 -- Transport failures, throttling and 5xx are retried like STS calls.
 local function sso_http(opts, req)
@@ -770,8 +776,7 @@ local function sso_http(opts, req)
     if resp and resp.status < 400 then return resp end
     local probe
     if resp then
-      local etype = resp.headers and resp.headers["x-amzn-errortype"]
-      probe = { code = etype and etype:match("^[^:]+"), status = resp.status }
+      probe = { code = error_type(resp), status = resp.status }
     else
       probe = { code = err and err.code }
     end
@@ -789,8 +794,7 @@ local function http_failure(what, resp, err)
       { cause = err }
   end
   local doc = decode_json(resp.body or "") or {}
-  local etype = resp.headers and resp.headers["x-amzn-errortype"]
-  local code = (etype and etype:match("^[^:]+")) or doc.error or doc.__type or "UnknownError"
+  local code = error_type(resp) or doc.error or protocol.clean_code(doc.__type) or "UnknownError"
   local msg = doc.message or doc.Message or doc.error_description or ""
   return format("%s failed: %s%s (HTTP %d)", what, tostring(code),
     msg ~= "" and (": " .. tostring(msg)) or "", resp.status), { status = resp.status, sso_code = code }
