@@ -368,7 +368,7 @@ void gls_open_sigv4(lua_State *L) {
     lua_setfield(L, -2, "__tostring");
   }
   lua_setmetatable(L, -2);
-  u->s = gls_sigv4_new();
+  u->s = gls_sigv4_new(0);
   if (!u->s) luaL_error(L, "gameliftstreams.core: cannot set up SHA-256/HMAC (OpenSSL)");
   lua_pushvalue(L, -1);
   for (i = 0; i < K_COUNT; i++) lua_pushstring(L, KEY_NAMES[i]);

@@ -6,10 +6,20 @@
 #include <string.h>
 #include <time.h>
 
+/* The SHA256_* functions are deprecated in OpenSSL 3 but not removed; they are the only way to
+ * hash there without an allocation per digest (EVP re-creates its provider context on every
+ * init). A build without them, and a process in FIPS mode, go through EVP instead. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <openssl/sha.h>
+#if !defined(OPENSSL_NO_DEPRECATED_3_0)
+#define GLS_LOW_LEVEL 1
+#else
+#define GLS_LOW_LEVEL 0
+#endif
 
 #define KEY_CACHE 4
 #define ALGORITHM "AWS4-HMAC-SHA256"
@@ -19,7 +29,10 @@ typedef struct {
   size_t secret_len, region_len, service_len;
   char date[8];
   unsigned char key[32];
-  EVP_MAC_CTX *mac; /* keyed with the signing key: a re-init reuses the HMAC pad states */
+  EVP_MAC_CTX *mac; /* EVP mode: keyed with the signing key, a re-init reuses its pad states */
+#if GLS_LOW_LEVEL
+  SHA256_CTX ipad, opad; /* low-level mode: the HMAC states after the key's inner/outer block */
+#endif
 } key_entry;
 
 typedef struct {
@@ -34,6 +47,7 @@ typedef struct {
 } qparam;
 
 struct gls_sigv4 {
+  int evp; /* hash through EVP (forced, FIPS mode, or no SHA256_* in this OpenSSL) */
   EVP_MD *md;
   EVP_MAC *hmac;
   EVP_MD_CTX *mdctx;
@@ -321,12 +335,23 @@ static void to_hex(const unsigned char *d, size_t n, char *hex) {
   hex[2 * n] = '\0';
 }
 
-int gls_sigv4_sha256_hex(gls_sigv4 *s, const void *data, size_t len, char hex[65]) {
-  unsigned char d[32];
+static int sha256(gls_sigv4 *s, const void *data, size_t len, unsigned char d[32]) {
   unsigned int n = 0;
+#if GLS_LOW_LEVEL
+  if (!s->evp) {
+    SHA256_CTX c;
+    return SHA256_Init(&c) && SHA256_Update(&c, data, len) && SHA256_Final(d, &c) ? 0 : -1;
+  }
+#endif
   if (!EVP_DigestInit_ex2(s->mdctx, s->md, NULL) || !EVP_DigestUpdate(s->mdctx, data, len) ||
       !EVP_DigestFinal_ex(s->mdctx, d, &n) || n != 32)
     return -1;
+  return 0;
+}
+
+int gls_sigv4_sha256_hex(gls_sigv4 *s, const void *data, size_t len, char hex[65]) {
+  unsigned char d[32];
+  if (sha256(s, data, len, d)) return -1;
   to_hex(d, 32, hex);
   return 0;
 }
@@ -370,8 +395,45 @@ static void entry_clear(key_entry *e) {
     free(e->blob);
   }
   OPENSSL_cleanse(e->key, sizeof e->key);
+#if GLS_LOW_LEVEL
+  OPENSSL_cleanse(&e->ipad, sizeof e->ipad);
+  OPENSSL_cleanse(&e->opad, sizeof e->opad);
+#endif
   e->blob = NULL;
   e->secret_len = e->region_len = e->service_len = 0;
+}
+
+/* Prepares the entry's HMAC with its fresh key: the keyed EVP context, or the two pad states. */
+static int key_ready(gls_sigv4 *s, key_entry *e) {
+#if GLS_LOW_LEVEL
+  if (!s->evp) {
+    unsigned char pad[64];
+    size_t i;
+    int ok;
+    memset(pad, 0x36, sizeof pad);
+    for (i = 0; i < sizeof e->key; i++) pad[i] ^= e->key[i];
+    ok = SHA256_Init(&e->ipad) && SHA256_Update(&e->ipad, pad, sizeof pad);
+    for (i = 0; i < sizeof pad; i++) pad[i] ^= 0x36 ^ 0x5c;
+    ok = ok && SHA256_Init(&e->opad) && SHA256_Update(&e->opad, pad, sizeof pad);
+    OPENSSL_cleanse(pad, sizeof pad);
+    return ok ? 0 : -1;
+  }
+#endif
+  return EVP_MAC_init(e->mac, e->key, 32, NULL) ? 0 : -1;
+}
+
+/* HMAC-SHA256 of msg with the entry's key. */
+static int key_mac(gls_sigv4 *s, key_entry *e, const void *msg, size_t len, unsigned char mac[32]) {
+#if GLS_LOW_LEVEL
+  if (!s->evp) {
+    SHA256_CTX c = e->ipad;
+    int ok = SHA256_Update(&c, msg, len) && SHA256_Final(mac, &c);
+    c = e->opad;
+    /* No wipe needed: SHA256_Final wipes the block buffer, and the state it leaves is the MAC. */
+    return ok && SHA256_Update(&c, mac, 32) && SHA256_Final(mac, &c) ? 0 : -1;
+  }
+#endif
+  return mac_once(e->mac, NULL, 0, msg, len, mac);
 }
 
 static key_entry *key_get(gls_sigv4 *s, const char *secret, size_t sl, const char *date8,
@@ -392,7 +454,7 @@ static key_entry *key_get(gls_sigv4 *s, const char *secret, size_t sl, const cha
   if (i == KEY_CACHE) i = s->next_victim++ % KEY_CACHE;
   e = &s->cache[i];
   entry_clear(e);
-  if (!e->mac && !(e->mac = mac_new(s))) return NULL;
+  if (s->evp && !e->mac && !(e->mac = mac_new(s))) return NULL;
   ks = sl + 4 <= sizeof stackbuf ? stackbuf : malloc(sl + 4);
   if (!ks) return NULL;
   memcpy(ks, "AWS4", 4);
@@ -400,8 +462,8 @@ static key_entry *key_get(gls_sigv4 *s, const char *secret, size_t sl, const cha
   ok = !mac_once(s->mac, ks, sl + 4, date8, 8, k1) &&
        !mac_once(s->mac, k1, 32, region, rl, e->key) &&
        !mac_once(s->mac, e->key, 32, service, svl, k1) &&
-       !mac_once(s->mac, k1, 32, "aws4_request", 12, e->key) &&
-       EVP_MAC_init(e->mac, e->key, 32, NULL) && (e->blob = malloc(sl + rl + svl + 1)) != NULL;
+       !mac_once(s->mac, k1, 32, "aws4_request", 12, e->key) && !key_ready(s, e) &&
+       (e->blob = malloc(sl + rl + svl + 1)) != NULL;
   OPENSSL_cleanse(ks, sl + 4);
   if (ks != stackbuf) free(ks);
   OPENSSL_cleanse(k1, sizeof k1);
@@ -430,12 +492,14 @@ int gls_sigv4_signing_key(gls_sigv4 *s, const char *secret, size_t secret_len, c
 }
 
 unsigned long gls_sigv4_derivations(const gls_sigv4 *s) { return s->derivations; }
+int gls_sigv4_uses_evp(const gls_sigv4 *s) { return s->evp; }
 
 /* ---- life cycle --------------------------------------------------------------------------- */
 
-gls_sigv4 *gls_sigv4_new(void) {
+gls_sigv4 *gls_sigv4_new(int flags) {
   gls_sigv4 *s = calloc(1, sizeof *s);
   if (!s) return NULL;
+  s->evp = !GLS_LOW_LEVEL || (flags & GLS_SIGV4_EVP) || EVP_default_properties_is_fips_enabled(NULL);
   s->md = EVP_MD_fetch(NULL, "SHA256", NULL);
   s->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
   s->mdctx = EVP_MD_CTX_new();
@@ -787,8 +851,8 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
     memcpy(s->last_date, out->amz_date, sizeof s->last_date);
     s->last_time = r->time;
   }
-  if (gls_sigv4_sha256_hex(s, r->body ? r->body : "", r->body ? r->body_len : 0, out->payload_hash))
-    return "sha256 failed";
+  if (sha256(s, r->body ? r->body : "", r->body ? r->body_len : 0, mac)) return "sha256 failed";
+  to_hex(mac, 32, out->payload_hash);
   if ((err = build_headers(s, r, out, query_mode, token_signed))) return err;
 
   buf_reset(&s->scope);
@@ -830,7 +894,8 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
   w = put(w, out->payload_hash, 64, 0);
   *w = '\0';
   s->creq.len = (size_t)(w - s->creq.p);
-  if (gls_sigv4_sha256_hex(s, s->creq.p, s->creq.len, creq_hash)) return "sha256 failed";
+  if (sha256(s, s->creq.p, s->creq.len, mac)) return "sha256 failed";
+  to_hex(mac, 32, creq_hash);
 
   buf_reset(&s->sts);
   TRY(buf_reserve(&s->sts, sizeof ALGORITHM + 16 + 1 + s->scope.len + 1 + 64));
@@ -844,7 +909,7 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
   key = key_get(s, r->secret, r->secret_len, out->amz_date, r->region, r->region_len, r->service,
                 r->service_len);
   if (!key) return "signing key derivation failed";
-  if (mac_once(key->mac, NULL, 0, s->sts.p, s->sts.len, mac)) return "hmac failed";
+  if (key_mac(s, key, s->sts.p, s->sts.len, mac)) return "hmac failed";
   to_hex(mac, 32, out->signature);
 
   if (query_mode) {

@@ -2,7 +2,8 @@
  *
  * A gls_sigv4 owns everything a signature needs: the pre-fetched SHA-256 digest and HMAC,
  * reused hash contexts, growable scratch buffers and a small cache of derived signing keys
- * keyed by (secret, date, region, service). One signer per Lua state (no globals); it is not
+ * keyed by (secret, date, region, service), each with its HMAC pad states. Signatures hash
+ * through OpenSSL's SHA256_* functions, which need no allocation, or through EVP in FIPS mode. One signer per Lua state (no globals); it is not
  * thread-safe. Results point into the signer's buffers and stay valid until the next call. */
 #ifndef GLS_SIGV4_H
 #define GLS_SIGV4_H
@@ -77,7 +78,11 @@ enum {
   GLS_SIGV4_REPLACED = 2  /* dropped: the signer sets it (authorization, x-amz-date, ...) */
 };
 
-gls_sigv4 *gls_sigv4_new(void);
+/* flags: 0, or GLS_SIGV4_EVP to hash through EVP even where the allocation-free SHA256_*
+ * functions are there (they are not used in FIPS mode, whatever the flags). */
+#define GLS_SIGV4_EVP 1
+gls_sigv4 *gls_sigv4_new(int flags);
+int gls_sigv4_uses_evp(const gls_sigv4 *s);
 void gls_sigv4_free(gls_sigv4 *s); /* wipes secrets; NULL is fine */
 
 /* Signs req. Returns NULL on success, else a static message (bad URL, bad time, no memory,

@@ -2,6 +2,7 @@
 #include "ctest.h"
 #include "sigv4.h"
 
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,7 +131,7 @@ static const char *query(gls_sigv4 *s, gls_sigv4_buf *b, const char *q) {
 }
 
 static void test_canonical_query(void) {
-  gls_sigv4 *s = gls_sigv4_new();
+  gls_sigv4 *s = gls_sigv4_new(0);
   gls_sigv4_buf b = {0, 0, 0};
   CHECK(s != NULL);
   CHECK_STR(query(s, &b, ""), "");
@@ -146,8 +147,8 @@ static void test_canonical_query(void) {
   gls_sigv4_free(s);
 }
 
-static void test_hashes(void) {
-  gls_sigv4 *s = gls_sigv4_new();
+static void test_hashes(int flags) {
+  gls_sigv4 *s = gls_sigv4_new(flags);
   char hex[65];
   unsigned char mac[32];
   static const unsigned char jefe[32] = {
@@ -180,8 +181,8 @@ static gls_sigv4_request vanilla(void) {
   return r;
 }
 
-static void test_get_vanilla(void) {
-  gls_sigv4 *s = gls_sigv4_new();
+static void test_get_vanilla(int flags) {
+  gls_sigv4 *s = gls_sigv4_new(flags);
   gls_sigv4_request r = vanilla();
   gls_sigv4_result out;
   CHECK(gls_sigv4_sign(s, &r, &out) == NULL);
@@ -217,8 +218,8 @@ static void test_get_vanilla(void) {
   gls_sigv4_free(s);
 }
 
-static void test_headers_and_token(void) {
-  gls_sigv4 *s = gls_sigv4_new();
+static void test_headers_and_token(int flags) {
+  gls_sigv4 *s = gls_sigv4_new(flags);
   gls_sigv4_request r = vanilla();
   gls_sigv4_result out;
   gls_sigv4_header h[] = {{"My-Header1", 10, "value4", 6}, {"User-Agent", 10, "ua", 2},
@@ -245,8 +246,8 @@ static void test_headers_and_token(void) {
   gls_sigv4_free(s);
 }
 
-static void test_key_cache(void) {
-  gls_sigv4 *s = gls_sigv4_new();
+static void test_key_cache(int flags) {
+  gls_sigv4 *s = gls_sigv4_new(flags);
   unsigned char k1[32], k2[32], k3[32];
   /* The signing key from the SigV4 documentation's example (secret ...EXAMPLEKEY, 20150830,
    * us-east-1, iam). */
@@ -288,7 +289,7 @@ static void test_key_cache(void) {
 }
 
 static void test_bad_urls(void) {
-  gls_sigv4 *s = gls_sigv4_new();
+  gls_sigv4 *s = gls_sigv4_new(0);
   gls_sigv4_request r = vanilla();
   gls_sigv4_result out;
   const char *bad[] = {"example.com/", "https:///", "https://u@h/", "https://h:8x/", "://h/", NULL};
@@ -305,14 +306,72 @@ static void test_bad_urls(void) {
   gls_sigv4_free(s);
 }
 
+/* The allocation-free SHA256_* path and the EVP path give the same bytes: every body length
+ * over the block boundaries, header and query signing, a session token, and keys that come and
+ * go through the cache (five regions for four entries). */
+static void test_modes_agree(void) {
+  gls_sigv4 *fast = gls_sigv4_new(0), *evp = gls_sigv4_new(GLS_SIGV4_EVP);
+  static const char *const regions[] = {"us-east-1", "us-west-2", "eu-west-1", "ap-south-1",
+                                        "sa-east-1"};
+  char body[300], hex1[65], hex2[65];
+  gls_sigv4_header h = {"content-type", 12, "application/json", 16};
+  size_t n, mismatches = 0, signatures = 0;
+  CHECK(gls_sigv4_uses_evp(evp) == 1);
+#ifdef OPENSSL_NO_DEPRECATED_3_0
+  CHECK(gls_sigv4_uses_evp(fast) == 1); /* no SHA256_* in this OpenSSL */
+#else
+  CHECK(gls_sigv4_uses_evp(fast) == !!EVP_default_properties_is_fips_enabled(NULL));
+#endif
+  for (n = 0; n < sizeof body; n++) body[n] = (char)('a' + n % 26);
+  for (n = 0; n <= sizeof body; n++) {
+    gls_sigv4_request r = vanilla();
+    gls_sigv4_result a, b;
+    char sig[65], creq[1024];
+    if (gls_sigv4_sha256_hex(fast, body, n, hex1) || gls_sigv4_sha256_hex(evp, body, n, hex2) ||
+        strcmp(hex1, hex2) != 0)
+      mismatches++;
+    r.body = body;
+    r.body_len = n;
+    r.headers = &h;
+    r.n_headers = 1;
+    r.region = regions[n % 5];
+    r.region_len = strlen(r.region);
+    r.time = T0 + (long long)(n / 100) * 86400; /* a new day every 100 bodies */
+    r.session_token = n % 2 ? "TOKEN" : NULL;
+    r.session_token_len = n % 2 ? 5 : 0;
+    r.presign = n % 3 == 0 ? 900 : 0;
+    if (gls_sigv4_sign(fast, &r, &a) != NULL) {
+      mismatches++;
+      continue;
+    }
+    memcpy(sig, a.signature, sizeof sig);
+    snprintf(creq, sizeof creq, "%s", a.canonical_request);
+    if (gls_sigv4_sign(evp, &r, &b) != NULL || strcmp(sig, b.signature) != 0 ||
+        strcmp(creq, b.canonical_request) != 0)
+      mismatches++;
+    signatures++;
+  }
+  CHECK(signatures == sizeof body + 1);
+  CHECK(mismatches == 0);
+  CHECK(gls_sigv4_derivations(fast) == gls_sigv4_derivations(evp));
+  CHECK(gls_sigv4_derivations(fast) > 5); /* the cache turned over */
+  gls_sigv4_free(fast);
+  gls_sigv4_free(evp);
+}
+
 int main(void) {
+  int modes[] = {0, GLS_SIGV4_EVP};
+  size_t m;
   test_canonical_uri();
   test_canonical_uri_exhaustive();
   test_canonical_query();
-  test_hashes();
-  test_get_vanilla();
-  test_headers_and_token();
-  test_key_cache();
+  for (m = 0; m < 2; m++) {
+    test_hashes(modes[m]);
+    test_get_vanilla(modes[m]);
+    test_headers_and_token(modes[m]);
+    test_key_cache(modes[m]);
+  }
+  test_modes_agree();
   test_bad_urls();
   return CTEST_DONE();
 }
