@@ -1,6 +1,7 @@
 #!/bin/sh
 # SigV4 signing speed on one StartStreamSession request (602-byte JSON body, session token):
-# gls.sign under lua5.4 and luajit, the C signer alone, the bare OpenSSL hashing floor,
+# gls.sign under lua5.4 and luajit, the C signer alone (both hashing modes), the bare OpenSSL
+# hashing floor (SHA256_* and EVP),
 # botocore's SigV4Auth and @smithy/signature-v4. CPU time per signature: the best of 3 rounds
 # in each of REPS processes (separate processes because a shared machine makes whole runs
 # slower or faster).
@@ -46,12 +47,14 @@ awk '
     if (!(name in ns)) { order[++n] = name; ns[name] = $NF }
     if ($NF + 0 < ns[name] + 0) ns[name] = $NF
   }
-  END { bare = ns["bare_hash"]; smithy = ns["smithy"]; print sizes }
+  END { bare = ns["bare_hash"]; evp = ns["bare_hash_evp"]; smithy = ns["smithy"]; print sizes }
   END {
-    printf "%-30s %10s %12s %10s %12s\n", "signer", "ns/sign", "signs/s", "x bare", "x faster than smithy"
+    printf "%-30s %10s %12s %8s %10s %12s\n", "signer", "ns/sign", "signs/s", "x bare", "x bare_evp",
+      "x faster than smithy"
     for (i = 1; i <= n; i++) {
       k = order[i]
-      printf "%-30s %10.0f %12.0f %10s %12s\n", k, ns[k], 1e9 / ns[k],
-        bare ? sprintf("%.2f", ns[k] / bare) : "-", smithy ? sprintf("%.1f", smithy / ns[k]) : "-"
+      printf "%-30s %10.0f %12.0f %8s %10s %12s\n", k, ns[k], 1e9 / ns[k],
+        bare ? sprintf("%.2f", ns[k] / bare) : "-", evp ? sprintf("%.2f", ns[k] / evp) : "-",
+        smithy ? sprintf("%.1f", smithy / ns[k]) : "-"
     }
   }' "$out"
