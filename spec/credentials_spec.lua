@@ -482,6 +482,62 @@ aws_secret_access_key = source-secret
     assert.equal(2, #log_of(srv, "sts"))
   end)
 
+  describe("mfa_serial", function()
+    local MFA = "[profile dev]\nrole_arn = arn:aws:iam::1:role/dev\nsource_profile = base\n"
+      .. "mfa_serial = arn:aws:iam::1:mfa/alice\n"
+      .. "[profile base]\naws_access_key_id = AKSOURCE\naws_secret_access_key = source-secret\n"
+
+    it("asks mfa_code_provider for a code on every AssumeRole and sends it with the serial", function()
+      ctl(srv, "POST", "config", { expires_in = 900 })
+      local core = helpers.core()
+      local skew, asked, codes = 0, {}, { "123456", "654321" }
+      local p = credentials.from_config(opts_for(MFA, nil, { profile = "dev",
+        clock = function() return core.time() + skew end,
+        mfa_code_provider = function(serial)
+          asked[#asked + 1] = serial
+          return codes[#asked]
+        end }))
+      local c1 = assert(p:get())
+      assert.equal(c1, p:get()) -- cached: no new code asked
+      skew = 900 - 290 -- the refresh needs a fresh code
+      local c2 = assert(p:get())
+      assert.are_not.equal(c1.access_key_id, c2.access_key_id)
+      assert.same({ "arn:aws:iam::1:mfa/alice", "arn:aws:iam::1:mfa/alice" }, asked)
+      local log = log_of(srv, "sts")
+      assert.equal(2, #log)
+      for i, e in ipairs(log) do
+        assert.equal("arn:aws:iam::1:mfa/alice", e.params.SerialNumber)
+        assert.equal(codes[i], e.params.TokenCode)
+        assert.is_true(e.signature_ok)
+      end
+    end)
+
+    it("refuses the profile without mfa_code_provider, before any request", function()
+      local _, err = credentials.from_config(opts_for(MFA, nil, { profile = "dev" })):get()
+      assert.equal("CredentialsError", err.code)
+      assert.equal('credentials: profile provider: profile "dev" sets mfa_serial: give the client an'
+        .. " mfa_code_provider option (a function: serial -> the 6-digit code)", err.message)
+      assert.equal(0, #log_of(srv, "sts"))
+    end)
+
+    it("checks the code and reports a failing provider, sending nothing", function()
+      local cases = {
+        { function() return 123456 end, " must return the 6-digit code as a string, got number" },
+        { function() return "12345" end, " must return the 6-digit code as a string, got 5 characters" },
+        { function() return "12345a" end, " must return the 6-digit code as a string, got 6 characters" },
+        { function() return nil end, " must return the 6-digit code as a string, got nil" },
+        { function() error("no terminal to ask", 0) end, " failed: no terminal to ask" },
+      }
+      for _, case in ipairs(cases) do
+        local _, err = credentials.from_config(opts_for(MFA, nil, { profile = "dev",
+          mfa_code_provider = case[1] })):get()
+        assert.equal("CredentialsError", err.code)
+        assert.equal("credentials: assume role provider: mfa_code_provider" .. case[2], err.message)
+      end
+      assert.equal(0, #log_of(srv, "sts"))
+    end)
+  end)
+
   it("keeps valid credentials when a refresh fails, and fails once they expired", function()
     ctl(srv, "POST", "config", { expires_in = 900 })
     local core = helpers.core()
@@ -1152,6 +1208,23 @@ describe("credentials end to end (client against the emulator)", function()
     assert.equal("ASIASTANDIN00001", id)
     assert.equal("standin-token-1", token)
     assert.equal(1, #log_of(sts, "sts"))
+  end)
+
+  it("signs calls with credentials of a role that needs MFA, the code from mfa_code_provider", function()
+    local sts = helpers.spawn_server(STANDINS, { "sts" }) -- a fresh stand-in: it issues key 1
+    finally(function() sts.stop() end)
+    helpers.control(emu, "POST", "credentials", { access_key_id = "ASIASTANDIN00001",
+      secret_access_key = "standin-secret-1", session_token = "standin-token-1" })
+    local cfg = helpers.write_file(dir .. "/config", "[default]\nrole_arn = arn:aws:iam::1:role/r\n"
+      .. "source_profile = base\nmfa_serial = arn:aws:iam::1:mfa/bob\n"
+      .. "[profile base]\naws_access_key_id = AKSOURCE\naws_secret_access_key = s\n")
+    local c = client{ getenv = env{ AWS_CONFIG_FILE = cfg }, sts_endpoint = sts.url,
+                      mfa_code_provider = function() return "024680" end }
+    assert(c:list_stream_groups{})
+    assert.equal("ASIASTANDIN00001", (signer_of_last()))
+    local log = log_of(sts, "sts")
+    assert.equal(1, #log)
+    assert.same({ "arn:aws:iam::1:mfa/bob", "024680" }, { log[1].params.SerialNumber, log[1].params.TokenCode })
   end)
 
   it("fails the call with the provider's CredentialsError", function()

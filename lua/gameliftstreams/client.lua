@@ -99,6 +99,8 @@ local OPTIONS = {
   container_endpoint = { function(v) return type(v) == "string" end, "a string (URL)" },
   sso_cache_dir = { function(v) return type(v) == "string" end, "a string (path)" },
   fetch_wait = { check_positive_number, "a positive number of seconds" },
+  mfa_code_provider = { function(v) return type(v) == "function" end,
+    "a function (mfa serial -> the 6-digit code as a string)" },
 }
 _M.OPTIONS = OPTIONS
 

@@ -34,7 +34,8 @@
 -- imds_endpoint, container_endpoint (base for the relative URI), config_file,
 -- credentials_file, sso_cache_dir (default ~/.aws/sso/cache), rng and sts_retry_base (STS,
 -- SSO and SSO OIDC back-off), sts_timeout (also SSO), imds_timeout,
--- http (a transport: req -> resp | nil, err).
+-- http (a transport: req -> resp | nil, err), mfa_code_provider (serial -> 6-digit code string,
+-- asked on each AssumeRole of a profile with mfa_serial).
 local _M = { _VERSION = "0.1" }
 
 local config = require("gameliftstreams.config")
@@ -477,8 +478,24 @@ local function session_name(opts, given)
   return "gameliftstreams-" .. format("%d", floor(clock()))
 end
 
+-- The MFA code for `serial` from opts.mfa_code_provider, checked before anything is sent.
+local function mfa_code(opts, name, serial)
+  local ok, code = pcall(opts.mfa_code_provider, serial)
+  if not ok then
+    if errors.is(code) and code.code == "Cancelled" then return nil, code end
+    return nil, fail(name, "mfa_code_provider failed: " .. tostring(code))
+  end
+  if type(code) ~= "string" or not code:match("^%d%d%d%d%d%d$") then
+    return nil, fail(name, "mfa_code_provider must return the 6-digit code as a string, got "
+      .. (type(code) == "string" and format("%d characters", #code) or type(code)))
+  end
+  return code
+end
+
 --- AssumeRole with the credentials of `source` (a provider). role: { role_arn,
--- role_session_name, external_id, duration_seconds }, settings: the profile (for region/endpoint).
+-- role_session_name, external_id, duration_seconds, mfa_serial }, settings: the profile (for
+-- region/endpoint). With mfa_serial, every fetch asks opts.mfa_code_provider(mfa_serial) for a
+-- fresh code (as the JS SDK's mfaCodeProvider).
 function _M.assume_role(source, role, opts, settings)
   opts = opts or {}
   local name = "assume role"
@@ -492,6 +509,11 @@ function _M.assume_role(source, role, opts, settings)
     local params = { RoleArn = role.role_arn, RoleSessionName = session_name(opts, role.role_session_name) }
     if role.external_id then params.ExternalId = role.external_id end
     if role.duration_seconds then params.DurationSeconds = role.duration_seconds end
+    if role.mfa_serial then
+      local code, cerr = mfa_code(opts, name, role.mfa_serial)
+      if not code then return nil, cerr end
+      params.SerialNumber, params.TokenCode = role.mfa_serial, code
+    end
     return sts_call(opts, settings, name, "AssumeRole", params, screds)
   end, opts)
 end
@@ -901,7 +923,8 @@ end
 
 local function role_of(s)
   return { role_arn = s.role_arn, role_session_name = s.role_session_name, external_id = s.external_id,
-           duration_seconds = tonumber(s.duration_seconds), token_file = s.web_identity_token_file }
+           duration_seconds = tonumber(s.duration_seconds), token_file = s.web_identity_token_file,
+           mfa_serial = s.mfa_serial ~= "" and s.mfa_serial or nil }
 end
 
 -- Builds the provider for profile `pname` from loaded files. Returns provider, or nil and err
@@ -945,8 +968,9 @@ local function build_profile(files, pname, opts, visited)
       return nil, fail("profile", where .. " sets role_arn without source_profile, credential_source"
         .. " or web_identity_token_file")
     end
-    if s.mfa_serial then
-      return nil, fail("profile", where .. ": mfa_serial is not supported (no way to prompt for a code)")
+    if role.mfa_serial and type(opts.mfa_code_provider) ~= "function" then
+      return nil, fail("profile", where .. " sets mfa_serial: give the client an mfa_code_provider"
+        .. " option (a function: serial -> the 6-digit code)")
     end
     return _M.assume_role(source, role, opts, s)
   end
