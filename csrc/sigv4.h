@@ -3,8 +3,9 @@
  * A gls_sigv4 owns everything a signature needs: the pre-fetched SHA-256 digest and HMAC,
  * reused hash contexts, growable scratch buffers and a small cache of derived signing keys
  * keyed by (secret, date, region, service), each with its HMAC pad states. Signatures hash
- * through OpenSSL's SHA256_* functions, which need no allocation, or through EVP in FIPS mode. One signer per Lua state (no globals); it is not
- * thread-safe. Results point into the signer's buffers and stay valid until the next call. */
+ * through OpenSSL's SHA256_* functions, which need no allocation, or through EVP in FIPS mode.
+ * One signer per Lua state (no globals); it is not thread-safe. Results point into the
+ * signer's buffers and stay valid until the next call. */
 #ifndef GLS_SIGV4_H
 #define GLS_SIGV4_H
 
