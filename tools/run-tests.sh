@@ -17,6 +17,10 @@ add() { # add "passed failed" from file $1, or count the suite as one failure
   fi
 }
 
+tally() { # the "N passed, N failed" line of a C test run ($tmp/out) as "N N" in $tmp/c
+  tail -n 1 "$tmp/out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' > "$tmp/c"
+}
+
 asan_rt=$(clang -print-file-name=libclang_rt.asan-x86_64.so 2>/dev/null)
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
@@ -24,21 +28,28 @@ for t in build/ctest/test_*; do
   [ -x "$t" ] || continue
   echo "== C unit: $t"
   "$t" > "$tmp/out" 2>&1; cat "$tmp/out"
-  tail -n 1 "$tmp/out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' > "$tmp/c"; add "$tmp/c"
+  tally; add "$tmp/c"
   s="build/ctest-asan/${t##*/}"
   echo "== C unit (ASan+UBSan): $s"
   ASAN_OPTIONS=detect_leaks=1 "$s" > "$tmp/out" 2>&1; rc=$?; cat "$tmp/out"
-  tail -n 1 "$tmp/out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' > "$tmp/c"
+  tally
   [ $rc -eq 0 ] || : > "$tmp/c"
   add "$tmp/c"
   if command -v valgrind >/dev/null 2>&1; then
     echo "== C unit (valgrind): $t"
     valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
       "$t" > "$tmp/out" 2>&1; rc=$?; cat "$tmp/out"
-    tail -n 1 "$tmp/out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' > "$tmp/c"
+    tally
     [ $rc -eq 0 ] || : > "$tmp/c"
     add "$tmp/c"
   fi
+done
+
+for t in build/ctest-scalar/test_*; do
+  [ -x "$t" ] || continue
+  echo "== C unit (no SIMD): $t"
+  "$t" > "$tmp/out" 2>&1; cat "$tmp/out"
+  tally; add "$tmp/c"
 done
 
 run_busted() { # label, busted run name, extra env

@@ -125,6 +125,31 @@ static void test_canonical_uri_exhaustive(void) {
   gls_sigv4_buf_free(&b);
 }
 
+/* Long paths take the 16-bytes-at-a-time check: every position of a 41-byte path holds each
+ * byte that matters to it once, and the result agrees with the reference. */
+static void test_canonical_uri_long(void) {
+  static const char probe[] = "/.%~-_ aZz09@[`{:\x80\xff";
+  gls_sigv4_buf b = {0, 0, 0};
+  char path[48], want[256];
+  size_t len = 41, k, c, bad = 0;
+  for (k = 0; k < len; k++) {
+    for (c = 0; c < sizeof probe - 1; c++) {
+      int norm;
+      memset(path, 'a', len);
+      path[0] = '/';
+      path[20] = '/';
+      path[k] = probe[c];
+      path[len] = '\0';
+      for (norm = 0; norm <= 1; norm++) {
+        ref_uri(path, len, norm, want);
+        if (gls_sigv4_canonical_uri(&b, path, len, norm) != 0 || strcmp(b.p, want) != 0) bad++;
+      }
+    }
+  }
+  CHECK(bad == 0);
+  gls_sigv4_buf_free(&b);
+}
+
 static const char *query(gls_sigv4 *s, gls_sigv4_buf *b, const char *q) {
   CHECK(gls_sigv4_canonical_query(s, b, q, strlen(q)) == 0);
   return b->p ? b->p : "";
@@ -306,6 +331,47 @@ static void test_bad_urls(void) {
   gls_sigv4_free(s);
 }
 
+/* A 40-byte host takes the 16-bytes-at-a-time scan: each byte that stops it, at every position,
+ * gives the host or the error the byte-by-byte rules give. */
+static void test_long_host(void) {
+  static const char stops[] = " \x01\x7f@/?#:]\x80\xff";
+  gls_sigv4 *s = gls_sigv4_new(0);
+  gls_sigv4_request r = vanilla();
+  gls_sigv4_result out;
+  char url[96], want[64];
+  size_t k, c, n = 40, bad = 0;
+  for (k = 0; k <= n; k++) {
+    for (c = 0; c < sizeof stops - 1; c++) {
+      char ch = stops[c];
+      const char *err, *want_err = NULL;
+      size_t len = 0;
+      len += (size_t)sprintf(url, "https://");
+      memset(url + len, 'h', k);
+      len += k;
+      url[len++] = ch;
+      memset(url + len, 'h', n - k);
+      len += n - k;
+      memcpy(url + len, "/p", 3);
+      len += 2;
+      want[0] = '\0';
+      if (ch == ' ' || ch == '\x01' || ch == '\x7f') want_err = "control character";
+      else if (ch == '@') want_err = "user info";
+      else if ((ch == '/' || ch == '?' || ch == '#' || ch == ':') && k == 0) want_err = "no host";
+      else if (ch == ':' && k < n) want_err = "port is not a number";
+      else if (ch == '/' || ch == '?' || ch == '#' || ch == ':') snprintf(want, sizeof want, "%.*s", (int)k, url + 8);
+      else snprintf(want, sizeof want, "%.*s", (int)(n + 1), url + 8);
+      r.url = url;
+      r.url_len = len;
+      err = gls_sigv4_sign(s, &r, &out);
+      if (want_err ? !err || !strstr(err, want_err)
+                   : err || out.host_len != strlen(want) || memcmp(out.host, want, out.host_len) != 0)
+        bad++;
+    }
+  }
+  CHECK(bad == 0);
+  gls_sigv4_free(s);
+}
+
 /* The allocation-free SHA256_* path and the EVP path give the same bytes: every body length
  * over the block boundaries, header and query signing, a session token, and keys that come and
  * go through the cache (five regions for four entries). */
@@ -364,6 +430,7 @@ int main(void) {
   size_t m;
   test_canonical_uri();
   test_canonical_uri_exhaustive();
+  test_canonical_uri_long();
   test_canonical_query();
   for (m = 0; m < 2; m++) {
     test_hashes(modes[m]);
@@ -373,5 +440,6 @@ int main(void) {
   }
   test_modes_agree();
   test_bad_urls();
+  test_long_host();
   return CTEST_DONE();
 }
