@@ -2,6 +2,7 @@
  * The signer state (hash contexts, buffers, signing-key cache) is a userdata upvalue shared
  * by the three functions, so each Lua state has its own and nothing is global. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -358,6 +359,39 @@ static int l_hmac_sha256(lua_State *L) {
   return 1;
 }
 
+/* ---- the LuaJIT FFI entry (lua/gameliftstreams/sign_ffi.lua) -------------------------------
+ * Under LuaJIT, gls.sign fills gls_sigv4_request cdata and calls the signer through these two
+ * pointers: a C call from compiled code costs a few nanoseconds, where this binding's table
+ * reads and writes through the C API cost hundreds. The Lua side checks the struct layout
+ * string below against its own ffi.cdef and keeps to this binding when they differ. */
+typedef struct {
+  const char *(*sign)(void *signer, const gls_sigv4_request *req, gls_sigv4_result *out);
+  int (*header_role)(const gls_sigv4_request *req, const char *lname, size_t len);
+} ffi_api;
+
+static const char *ffi_sign(void *signer, const gls_sigv4_request *req, gls_sigv4_result *out) {
+  lsigner *u = (lsigner *)signer;
+  if (!u->s) return "signer is closed";
+  return gls_sigv4_sign(u->s, req, out);
+}
+
+static const ffi_api FFI_API = {ffi_sign, gls_sigv4_header_role};
+
+#define OFF(type, field) ((int)offsetof(type, field))
+
+/* core._ffi() -> signer userdata, api pointer, layout string. */
+static int l_ffi(lua_State *L) {
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushlightuserdata(L, (void *)&FFI_API);
+  lua_pushfstring(L, "h%d r%d,%d,%d,%d,%d s%d,%d,%d,%d,%d", (int)sizeof(gls_sigv4_header),
+                  (int)sizeof(gls_sigv4_request), OFF(gls_sigv4_request, session_token_len),
+                  OFF(gls_sigv4_request, time), OFF(gls_sigv4_request, omit_session_token),
+                  OFF(gls_sigv4_request, presign), (int)sizeof(gls_sigv4_result),
+                  OFF(gls_sigv4_result, host_given), OFF(gls_sigv4_result, signature),
+                  OFF(gls_sigv4_result, payload_hash), OFF(gls_sigv4_result, amz_date));
+  return 3;
+}
+
 void gls_open_sigv4(lua_State *L) {
   int i;
   lsigner *u = (lsigner *)lua_newuserdata(L, sizeof *u);
@@ -376,6 +410,9 @@ void gls_open_sigv4(lua_State *L) {
   lua_pushnil(L); /* last x-amz-date */
   lua_pushcclosure(L, l_sign, 3 + K_COUNT);
   lua_setfield(L, -3, "sign");
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, l_ffi, 1);
+  lua_setfield(L, -3, "_ffi");
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, l_sha256_hex, 1);
   lua_setfield(L, -3, "sha256_hex");

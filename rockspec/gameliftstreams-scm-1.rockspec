@@ -61,6 +61,7 @@ build = {
     ["gameliftstreams.retry"] = "lua/gameliftstreams/retry.lua",
     ["gameliftstreams.sched"] = "lua/gameliftstreams/sched.lua",
     ["gameliftstreams.sessions"] = "lua/gameliftstreams/sessions.lua",
+    ["gameliftstreams.signer"] = "lua/gameliftstreams/signer.lua",
     ["gameliftstreams.validate"] = "lua/gameliftstreams/validate.lua",
     ["gameliftstreams.waiters"] = "lua/gameliftstreams/waiters.lua",
     ["gameliftstreams.emulator.auth"] = "lua/gameliftstreams/emulator/auth.lua",

@@ -151,303 +151,356 @@ local function lines(s)
   return t
 end
 
-describe("sign: the AWS SigV4 test suite", function()
-  local cases = list_dirs(SUITE)
+-- Every case runs against each signer this runtime has: the C binding (core.sign) and, under
+-- LuaJIT, the same signer through the FFI (gameliftstreams.signer), which must behave the same.
+local signer = require("gameliftstreams.signer")
+local SIGNERS = { { "sign (C binding)", core.sign } }
+if signer ~= core.sign then SIGNERS[2] = { "sign (LuaJIT FFI)", signer } end
 
-  it("finds all 38 cases in " .. SUITE, function()
-    assert.are.equal(38, #cases)
+describe("the signer gls.sign uses", function()
+  it("goes through the FFI under LuaJIT unless GLS_NO_FFI is set, else is core.sign", function()
+    local ffi_wanted = jit ~= nil and os.getenv("GLS_NO_FFI") == nil
+    assert.are.equal(ffi_wanted, signer ~= core.sign)
+    assert.are.equal(signer, require("gameliftstreams").sign)
   end)
+end)
 
-  for _, name in ipairs(cases) do
-    local dir = SUITE .. "/" .. name
-    for _, variant in ipairs({ "header", "query" }) do
-      it(name .. " (" .. variant .. " signing)", function()
-        local res = assert(core.sign(suite_input(dir, variant)))
-        assert.are.equal(read(dir .. "/" .. variant .. "-canonical-request.txt"), res.canonical_request)
-        assert.are.equal(read(dir .. "/" .. variant .. "-string-to-sign.txt"), res.string_to_sign)
-        assert.are.equal(read(dir .. "/" .. variant .. "-signature.txt"), res.signature)
-        local signed = parse_request(read(dir .. "/" .. variant .. "-signed-request.txt"))
-        assert.are.same(as_lists(header_table(signed.headers)), as_lists(res.headers))
-        if variant == "query" then
-          assert.are.equal("https://" .. host_of(signed) .. signed.target, res.url)
-        else
-          assert.is_nil(res.url)
+if signer ~= core.sign then
+  describe("sign (LuaJIT FFI) against the C binding", function()
+    it("gives the same result for 600 varied requests, once the JIT has compiled it", function()
+      local names = { "Content-Type", "x-a", "X-A", "X-Num", "Host", "Authorization", "User-Agent",
+                      "X-Amz-Security-Token", "X-Amz-Content-Sha256", "x-list" }
+      local values = { "v", " a  b ", 42, 1.5, { "l1", "l2" }, { 3, "x" }, {}, "" }
+      local tokens = { nil, "TOKEN", "" }
+      for i = 1, 600 do
+        local headers = {}
+        for k = 1, i % 5 do
+          headers[names[(i * 7 + k * 3) % #names + 1]] = values[(i + k) % #values + 1]
         end
-      end)
-    end
-  end
-end)
-
-describe("sign: headers", function()
-  it("signs a list-valued header as one line joined with commas, in order, and sends the list", function()
-    local res = core.sign(base{ headers = { ["X-Multi"] = { "b", " a  z " }, Accept = "*/*" } })
-    local cr = lines(res.canonical_request)
-    assert.are.equal("accept:*/*", cr[4])
-    assert.are.equal("host:example.amazonaws.com", cr[5])
-    assert.are.equal("x-amz-date:20150830T123600Z", cr[6])
-    assert.are.equal("x-multi:b,a z", cr[7])
-    assert.are.equal("accept;host;x-amz-date;x-multi", cr[9])
-    assert.are.same({ "b", " a  z " }, res.headers["x-multi"])
-    assert.are.equal("*/*", res.headers.accept)
+        local t = base{
+          method = i % 2 == 0 and "POST" or "GET",
+          url = "https://h" .. i % 3 .. ".example" .. (i % 4 == 0 and ":8443" or "") .. "/a/./b/" .. i % 7
+            .. (i % 3 == 0 and "?z=1&a=" .. i or ""),
+          headers = headers, body = string.rep("b", i % 130),
+          credentials = { access_key_id = "AKID", secret_access_key = "S" .. i % 6,
+                          session_token = tokens[i % 3 + 1] },
+          time = T0 + i * 37, normalize = i % 4 ~= 1, sign_body = i % 5 == 0,
+          omit_session_token = i % 7 == 0, presign = i % 6 == 0 and 300 or nil,
+        }
+        assert.are.same(core.sign(t), signer(t))
+      end
+    end)
   end)
+end
 
-  it("merges names that differ only in case into one list", function()
-    local res = core.sign(base{ headers = { ["X-A"] = "1", ["x-a"] = "2" } })
-    assert.are.equal(2, #res.headers["x-a"])
-    assert.is_nil(res.headers["X-A"])
-    assert.truthy(res.canonical_request:find("\nx%-a:[12],[12]\n"))
-  end)
+for _, S in ipairs(SIGNERS) do
+  local label, sign = S[1], S[2]
 
-  it("takes the Host header from the URL, keeping a non-default port", function()
-    assert.are.equal("127.0.0.1:8000",
-      core.sign(base{ url = "http://127.0.0.1:8000/x" }).headers.host)
-    assert.are.equal("h.example", core.sign(base{ url = "https://h.example:443/" }).headers.host)
-    assert.are.equal("h.example", core.sign(base{ url = "http://h.example:80" }).headers.host)
-    assert.are.equal("h.example:443", core.sign(base{ url = "http://h.example:443/" }).headers.host)
-    assert.are.equal("[::1]:9000", core.sign(base{ url = "http://[::1]:9000/" }).headers.host)
-  end)
+  describe(label .. ": the AWS SigV4 test suite", function()
+    local cases = list_dirs(SUITE)
 
-  it("gives each request its own host and x-amz-date when consecutive requests alternate", function()
-    -- The binding reuses the last host and date strings when they repeat: they must not stick.
-    local urls = { "https://a.example/", "https://b.example/", "https://a.example:8443/" }
-    for i = 1, 9 do
-      local url, t = urls[(i - 1) % 3 + 1], T0 + (i % 2) * 3600
-      local res = core.sign(base{ url = url, time = t })
-      assert.are.equal(url:match("^https://([^/]+)"), res.headers.host)
-      assert.are.equal(os.date("!%Y%m%dT%H%M%SZ", t), res.headers["x-amz-date"])
-      assert.truthy(res.canonical_request:find("\nhost:" .. res.headers.host .. "\n", 1, true))
-    end
-  end)
+    it("finds all 38 cases in " .. SUITE, function()
+      assert.are.equal(38, #cases)
+    end)
 
-  it("signs a Host header given by the caller as given", function()
-    local res = core.sign(base{ headers = { Host = "other.example" } })
-    assert.are.equal("other.example", res.headers.host)
-    assert.truthy(res.canonical_request:find("\nhost:other.example\n", 1, true))
-  end)
-
-  it("sends user-agent and expect without signing them, and replaces a stale authorization", function()
-    local res = core.sign(base{ headers = { ["User-Agent"] = "x/1", Expect = "100-continue",
-                                            Authorization = "stale", ["X-Amz-Date"] = "stale" } })
-    assert.are.equal("x/1", res.headers["user-agent"])
-    assert.are.equal("100-continue", res.headers.expect)
-    assert.are.equal("20150830T123600Z", res.headers["x-amz-date"])
-    assert.truthy(res.headers.authorization:find("SignedHeaders=host;x-amz-date, ", 1, true))
-    assert.is_nil(res.canonical_request:find("user-agent", 1, true))
-  end)
-
-  it("sorts many headers and keeps the order of a repeated one", function()
-    local headers, want = {}, { "x-amz-date:20150830T123600Z" }
-    for i = 20, 1, -1 do
-      local name = string.format("X-H%02d", i)
-      headers[name] = i == 7 and { "z", "a", "m" } or tostring(i)
-    end
-    for i = 1, 20 do
-      want[#want + 1] = string.format("x-h%02d:%s", i, i == 7 and "z,a,m" or tostring(i))
-    end
-    local cr = lines(core.sign(base{ headers = headers }).canonical_request)
-    assert.are.equal("host:example.amazonaws.com", cr[4])
-    local unpack = table.unpack or unpack
-    assert.are.same(want, { unpack(cr, 5, 25) })
-  end)
-
-  it("accepts numbers as header values", function()
-    local res = core.sign(base{ method = "POST", body = "abc", headers = { ["Content-Length"] = 3 } })
-    assert.are.equal("3", res.headers["content-length"])
-    assert.truthy(res.canonical_request:find("\ncontent-length:3\n", 1, true))
-  end)
-end)
-
-describe("sign: body", function()
-  local body = '{"Identifier":"sg-1AB2C3De4"}'
-
-  it("hashes the body into the canonical request without sign_body", function()
-    local res = core.sign(base{ method = "POST", body = body })
-    local cr = lines(res.canonical_request)
-    assert.are.equal(core.sha256_hex(body), cr[#cr])
-    assert.is_nil(res.headers["x-amz-content-sha256"])
-  end)
-
-  it("adds and signs x-amz-content-sha256 with sign_body", function()
-    local res = core.sign(base{ method = "POST", body = body, sign_body = true })
-    assert.are.equal(core.sha256_hex(body), res.headers["x-amz-content-sha256"])
-    assert.truthy(res.headers.authorization:find("SignedHeaders=host;x-amz-content-sha256;x-amz-date,", 1, true))
-  end)
-
-  it("hashes the empty body when body is absent", function()
-    local t = base()
-    t.body = nil
-    local cr = lines(core.sign(t).canonical_request)
-    assert.are.equal("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", cr[#cr])
-  end)
-end)
-
-describe("sign: canonical URI and query", function()
-  it("double-encodes a GameLift Streams ARN path label (the non-S3 rule)", function()
-    local res = core.sign(base{ method = "POST", region = "us-west-2", service = "gameliftstreams",
-      url = "https://gameliftstreams.us-west-2.api.aws/streamgroups/arn%3Aaws%3Agameliftstreams%3Aus-west-2%3A111122223333%3Astreamgroup%2Fsg-1AB2C3De4/streamsessions" })
-    assert.are.equal("/streamgroups/arn%253Aaws%253Agameliftstreams%253Aus-west-2%253A111122223333%253Astreamgroup%252Fsg-1AB2C3De4/streamsessions",
-      lines(res.canonical_request)[2])
-  end)
-
-  it("normalises only when asked", function()
-    assert.are.equal("/a/c/", lines(core.sign(base{ url = "https://h/a/./b/../c//" }).canonical_request)[2])
-    assert.are.equal("/a/./b/../c//",
-      lines(core.sign(base{ url = "https://h/a/./b/../c//", normalize = false }).canonical_request)[2])
-    assert.are.equal("/", lines(core.sign(base{ url = "https://h" }).canonical_request)[2])
-    assert.are.equal("/", lines(core.sign(base{ url = "https://h/../.." }).canonical_request)[2])
-  end)
-
-  it("sorts the query by key then value, decodes and re-encodes, and gives a bare key an empty value", function()
-    local res = core.sign(base{ url = "https://h/p?b=2&tagKeys=team%20name&a=1&a=0&c&tagKeys=env&x=a+b&y=%7e#frag" })
-    assert.are.equal("a=0&a=1&b=2&c=&tagKeys=env&tagKeys=team%20name&x=a%2Bb&y=~",
-      lines(res.canonical_request)[3])
-    local q, want = {}, {}
-    for i = 30, 1, -1 do q[#q + 1] = string.format("k%02d=%d", i, i) end
-    for i = 1, 30 do want[#want + 1] = string.format("k%02d=%d", i, i) end
-    res = core.sign(base{ url = "https://h/?" .. table.concat(q, "&") })
-    assert.are.equal(table.concat(want, "&"), lines(res.canonical_request)[3])
-  end)
-end)
-
-describe("sign: session token", function()
-  local creds = { access_key_id = "AKID", secret_access_key = "SECRET", session_token = "TOKEN/+=" }
-
-  it("signs x-amz-security-token by default", function()
-    local res = core.sign(base{ credentials = creds })
-    assert.are.equal("TOKEN/+=", res.headers["x-amz-security-token"])
-    assert.truthy(res.canonical_request:find("\nx-amz-security-token:TOKEN/+=\n", 1, true))
-    assert.truthy(res.headers.authorization:find("SignedHeaders=host;x-amz-date;x-amz-security-token,", 1, true))
-  end)
-
-  it("sends the token unsigned with omit_session_token", function()
-    local res = core.sign(base{ credentials = creds, omit_session_token = true })
-    assert.are.equal("TOKEN/+=", res.headers["x-amz-security-token"])
-    assert.is_nil(res.canonical_request:find("security-token", 1, true))
-  end)
-
-  it("puts the token in the presigned query, signed or not", function()
-    local signed = core.sign(base{ credentials = creds, presign = 60 })
-    assert.truthy(signed.canonical_request:find("&X-Amz-Security-Token=TOKEN%2F%2B%3D&", 1, true))
-    assert.truthy(signed.url:find("&X-Amz-Security-Token=TOKEN%2F%2B%3D&X-Amz-Signature=", 1, true))
-    assert.is_nil(signed.headers["x-amz-security-token"])
-    local omitted = core.sign(base{ credentials = creds, presign = 60, omit_session_token = true })
-    assert.is_nil(omitted.canonical_request:find("Security-Token", 1, true))
-    assert.truthy(omitted.url:find("&X-Amz-Security-Token=TOKEN%2F%2B%3D&X-Amz-Signature=", 1, true))
-  end)
-
-  it("treats an empty token as none", function()
-    local res = core.sign(base{ credentials = { access_key_id = "A", secret_access_key = "S", session_token = "" } })
-    assert.is_nil(res.headers["x-amz-security-token"])
-  end)
-end)
-
-describe("sign: presign", function()
-  it("signs the query and returns the URL to send", function()
-    local res = core.sign(base{ url = "https://h.example/p?z=1#f", presign = 900 })
-    assert.is_nil(res.headers.authorization)
-    assert.is_nil(res.headers["x-amz-date"])
-    assert.are.same({ host = "h.example" }, res.headers)
-    assert.are.equal("https://h.example/p?z=1&X-Amz-Algorithm=AWS4-HMAC-SHA256"
-      .. "&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2Faws4_request"
-      .. "&X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host&X-Amz-Expires=900"
-      .. "&X-Amz-Signature=" .. res.signature, res.url)
-    assert.truthy(lines(res.canonical_request)[3]:find("X-Amz-Expires=900&", 1, true))
-    assert.are.equal(expected_signature(CREDS.secret_access_key, "20150830", "us-east-1", "service",
-      res.string_to_sign), res.signature)
-  end)
-
-  it("adds a ? when the URL has no query", function()
-    assert.truthy(core.sign(base{ url = "https://h/p", presign = 5 }).url:find("^https://h/p%?X%-Amz%-Algorithm="))
-  end)
-end)
-
-describe("sign: signing-key cache", function()
-  it("gives the right signature whenever the secret, date, region or service changes", function()
-    -- Six combinations, more than the cache holds, visited twice in a shuffled order.
-    local combos = {
-      { "s1", T0, "us-east-1", "service" }, { "s2", T0, "us-east-1", "service" },
-      { "s1", T0 + 86400, "us-east-1", "service" }, { "s1", T0, "us-west-2", "service" },
-      { "s1", T0, "us-east-1", "gameliftstreams" }, { "s1x", T0 + 86400 * 40, "eu-west-1", "s" },
-    }
-    local order = { 1, 2, 1, 3, 4, 5, 6, 1, 6, 2, 5, 3, 4, 1 }
-    for _, i in ipairs(order) do
-      local c = combos[i]
-      local res = core.sign(base{ credentials = { access_key_id = "A", secret_access_key = c[1] },
-                                  time = c[2], region = c[3], service = c[4] })
-      local date8 = os.date("!%Y%m%d", c[2])
-      assert.are.equal(expected_signature(c[1], date8, c[3], c[4], res.string_to_sign), res.signature)
+    for _, name in ipairs(cases) do
+      local dir = SUITE .. "/" .. name
+      for _, variant in ipairs({ "header", "query" }) do
+        it(name .. " (" .. variant .. " signing)", function()
+          local res = assert(sign(suite_input(dir, variant)))
+          assert.are.equal(read(dir .. "/" .. variant .. "-canonical-request.txt"), res.canonical_request)
+          assert.are.equal(read(dir .. "/" .. variant .. "-string-to-sign.txt"), res.string_to_sign)
+          assert.are.equal(read(dir .. "/" .. variant .. "-signature.txt"), res.signature)
+          local signed = parse_request(read(dir .. "/" .. variant .. "-signed-request.txt"))
+          assert.are.same(as_lists(header_table(signed.headers)), as_lists(res.headers))
+          if variant == "query" then
+            assert.are.equal("https://" .. host_of(signed) .. signed.target, res.url)
+          else
+            assert.is_nil(res.url)
+          end
+        end)
+      end
     end
   end)
 
-  it("matches the suite's known signature after other keys were used", function()
-    core.sign(base{ credentials = { access_key_id = "A", secret_access_key = "other" } })
-    assert.are.equal("5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31",
-      core.sign(base()).signature)
+  describe(label .. ": headers", function()
+    it("signs a list-valued header as one line joined with commas, in order, and sends the list", function()
+      local res = sign(base{ headers = { ["X-Multi"] = { "b", " a  z " }, Accept = "*/*" } })
+      local cr = lines(res.canonical_request)
+      assert.are.equal("accept:*/*", cr[4])
+      assert.are.equal("host:example.amazonaws.com", cr[5])
+      assert.are.equal("x-amz-date:20150830T123600Z", cr[6])
+      assert.are.equal("x-multi:b,a z", cr[7])
+      assert.are.equal("accept;host;x-amz-date;x-multi", cr[9])
+      assert.are.same({ "b", " a  z " }, res.headers["x-multi"])
+      assert.are.equal("*/*", res.headers.accept)
+    end)
+
+    it("merges names that differ only in case into one list", function()
+      local res = sign(base{ headers = { ["X-A"] = "1", ["x-a"] = "2" } })
+      assert.are.equal(2, #res.headers["x-a"])
+      assert.is_nil(res.headers["X-A"])
+      assert.truthy(res.canonical_request:find("\nx%-a:[12],[12]\n"))
+    end)
+
+    it("takes the Host header from the URL, keeping a non-default port", function()
+      assert.are.equal("127.0.0.1:8000",
+        sign(base{ url = "http://127.0.0.1:8000/x" }).headers.host)
+      assert.are.equal("h.example", sign(base{ url = "https://h.example:443/" }).headers.host)
+      assert.are.equal("h.example", sign(base{ url = "http://h.example:80" }).headers.host)
+      assert.are.equal("h.example:443", sign(base{ url = "http://h.example:443/" }).headers.host)
+      assert.are.equal("[::1]:9000", sign(base{ url = "http://[::1]:9000/" }).headers.host)
+    end)
+
+    it("gives each request its own host and x-amz-date when consecutive requests alternate", function()
+      -- The binding reuses the last host and date strings when they repeat: they must not stick.
+      local urls = { "https://a.example/", "https://b.example/", "https://a.example:8443/" }
+      for i = 1, 9 do
+        local url, t = urls[(i - 1) % 3 + 1], T0 + (i % 2) * 3600
+        local res = sign(base{ url = url, time = t })
+        assert.are.equal(url:match("^https://([^/]+)"), res.headers.host)
+        assert.are.equal(os.date("!%Y%m%dT%H%M%SZ", t), res.headers["x-amz-date"])
+        assert.truthy(res.canonical_request:find("\nhost:" .. res.headers.host .. "\n", 1, true))
+      end
+    end)
+
+    it("signs a Host header given by the caller as given", function()
+      local res = sign(base{ headers = { Host = "other.example" } })
+      assert.are.equal("other.example", res.headers.host)
+      assert.truthy(res.canonical_request:find("\nhost:other.example\n", 1, true))
+    end)
+
+    it("sends user-agent and expect without signing them, and replaces a stale authorization", function()
+      local res = sign(base{ headers = { ["User-Agent"] = "x/1", Expect = "100-continue",
+                                              Authorization = "stale", ["X-Amz-Date"] = "stale" } })
+      assert.are.equal("x/1", res.headers["user-agent"])
+      assert.are.equal("100-continue", res.headers.expect)
+      assert.are.equal("20150830T123600Z", res.headers["x-amz-date"])
+      assert.truthy(res.headers.authorization:find("SignedHeaders=host;x-amz-date, ", 1, true))
+      assert.is_nil(res.canonical_request:find("user-agent", 1, true))
+    end)
+
+    it("sorts many headers and keeps the order of a repeated one", function()
+      local headers, want = {}, { "x-amz-date:20150830T123600Z" }
+      for i = 20, 1, -1 do
+        local name = string.format("X-H%02d", i)
+        headers[name] = i == 7 and { "z", "a", "m" } or tostring(i)
+      end
+      for i = 1, 20 do
+        want[#want + 1] = string.format("x-h%02d:%s", i, i == 7 and "z,a,m" or tostring(i))
+      end
+      local cr = lines(sign(base{ headers = headers }).canonical_request)
+      assert.are.equal("host:example.amazonaws.com", cr[4])
+      local unpack = table.unpack or unpack
+      assert.are.same(want, { unpack(cr, 5, 25) })
+    end)
+
+    it("accepts numbers as header values", function()
+      local res = sign(base{ method = "POST", body = "abc", headers = { ["Content-Length"] = 3 } })
+      assert.are.equal("3", res.headers["content-length"])
+      assert.truthy(res.canonical_request:find("\ncontent-length:3\n", 1, true))
+    end)
   end)
-end)
 
-describe("sign: time", function()
-  it("defaults to now", function()
-    local before = os.time()
-    local res = core.sign({ method = "GET", url = "https://h/", region = "r", service = "s", credentials = CREDS })
-    local after = os.time()
-    local d = res.headers["x-amz-date"]
-    assert.truthy(d == os.date("!%Y%m%dT%H%M%SZ", before) or d == os.date("!%Y%m%dT%H%M%SZ", after))
+  describe(label .. ": body", function()
+    local body = '{"Identifier":"sg-1AB2C3De4"}'
+
+    it("hashes the body into the canonical request without sign_body", function()
+      local res = sign(base{ method = "POST", body = body })
+      local cr = lines(res.canonical_request)
+      assert.are.equal(core.sha256_hex(body), cr[#cr])
+      assert.is_nil(res.headers["x-amz-content-sha256"])
+    end)
+
+    it("adds and signs x-amz-content-sha256 with sign_body", function()
+      local res = sign(base{ method = "POST", body = body, sign_body = true })
+      assert.are.equal(core.sha256_hex(body), res.headers["x-amz-content-sha256"])
+      assert.truthy(res.headers.authorization:find("SignedHeaders=host;x-amz-content-sha256;x-amz-date,", 1, true))
+    end)
+
+    it("hashes the empty body when body is absent", function()
+      local t = base()
+      t.body = nil
+      local cr = lines(sign(t).canonical_request)
+      assert.are.equal("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", cr[#cr])
+    end)
   end)
 
-  it("floors fractional seconds", function()
-    assert.are.equal("20150830T123600Z", core.sign(base{ time = T0 + 0.9 }).headers["x-amz-date"])
-  end)
-end)
+  describe(label .. ": canonical URI and query", function()
+    it("double-encodes a GameLift Streams ARN path label (the non-S3 rule)", function()
+      local res = sign(base{ method = "POST", region = "us-west-2", service = "gameliftstreams",
+        url = "https://gameliftstreams.us-west-2.api.aws/streamgroups/arn%3Aaws%3Agameliftstreams%3Aus-west-2%3A111122223333%3Astreamgroup%2Fsg-1AB2C3De4/streamsessions" })
+      assert.are.equal("/streamgroups/arn%253Aaws%253Agameliftstreams%253Aus-west-2%253A111122223333%253Astreamgroup%252Fsg-1AB2C3De4/streamsessions",
+        lines(res.canonical_request)[2])
+    end)
 
-describe("sign: bad input", function()
-  local secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+    it("normalises only when asked", function()
+      assert.are.equal("/a/c/", lines(sign(base{ url = "https://h/a/./b/../c//" }).canonical_request)[2])
+      assert.are.equal("/a/./b/../c//",
+        lines(sign(base{ url = "https://h/a/./b/../c//", normalize = false }).canonical_request)[2])
+      assert.are.equal("/", lines(sign(base{ url = "https://h" }).canonical_request)[2])
+      assert.are.equal("/", lines(sign(base{ url = "https://h/../.." }).canonical_request)[2])
+    end)
 
-  local function err_of(t)
-    local ok, e = pcall(core.sign, t)
-    assert.is_false(ok)
-    assert.is_nil(tostring(e):find(secret, 1, true))
-    return tostring(e)
-  end
-
-  it("names the field that is missing or of the wrong type", function()
-    local t = base()
-    t.credentials = nil
-    assert.truthy(err_of(t):find("sign: credentials must be a table", 1, true))
-    assert.truthy(err_of(base{ credentials = { access_key_id = "A", secret_access_key = 5 } })
-      :find("sign: credentials.secret_access_key must be a string", 1, true))
-    assert.truthy(err_of(base{ credentials = { secret_access_key = secret } })
-      :find("sign: credentials.access_key_id must be a string", 1, true))
-    assert.truthy(err_of(base{ credentials = { access_key_id = "A", secret_access_key = secret, session_token = true } })
-      :find("sign: credentials.session_token must be a string", 1, true))
-    t = base()
-    t.method = nil
-    assert.truthy(err_of(t):find("sign: method must be a string", 1, true))
-    assert.truthy(err_of(base{ url = 7 }):find("sign: url must be a string", 1, true))
-    assert.truthy(err_of(base{ region = false }):find("sign: region must be a string", 1, true))
-    assert.truthy(err_of(base{ service = {} }):find("sign: service must be a string", 1, true))
-    assert.truthy(err_of(base{ body = 1 }):find("sign: body must be a string", 1, true))
-    assert.truthy(err_of(base{ headers = "x" }):find("sign: headers must be a table", 1, true))
-    assert.truthy(err_of(base{ headers = { X = true } }):find('sign: headers["X"] must be a string or a list of strings', 1, true))
-    assert.truthy(err_of(base{ headers = { X = { "a", {} } } }):find('sign: headers["X"]', 1, true))
-    assert.truthy(err_of(base{ headers = { "a" } }):find("sign: header names must be strings", 1, true))
-    assert.truthy(err_of(base{ normalize = "yes" }):find("sign: normalize must be a boolean", 1, true))
-    assert.truthy(err_of(base{ time = "now" }):find("sign: time must be a number", 1, true))
-    assert.truthy(err_of(base{ time = 1 / 0 }):find("sign: time must be epoch seconds", 1, true))
-    assert.truthy(err_of(base{ presign = 0 }):find("sign: presign must be whole seconds", 1, true))
-    assert.truthy(err_of(base{ presign = 604801 }):find("sign: presign must be whole seconds", 1, true))
-    assert.truthy(err_of(base{ presign = 1.5 }):find("sign: presign must be whole seconds", 1, true))
-    assert.truthy(tostring(select(2, pcall(core.sign, "x"))):find("table expected", 1, true))
+    it("sorts the query by key then value, decodes and re-encodes, and gives a bare key an empty value", function()
+      local res = sign(base{ url = "https://h/p?b=2&tagKeys=team%20name&a=1&a=0&c&tagKeys=env&x=a+b&y=%7e#frag" })
+      assert.are.equal("a=0&a=1&b=2&c=&tagKeys=env&tagKeys=team%20name&x=a%2Bb&y=~",
+        lines(res.canonical_request)[3])
+      local q, want = {}, {}
+      for i = 30, 1, -1 do q[#q + 1] = string.format("k%02d=%d", i, i) end
+      for i = 1, 30 do want[#want + 1] = string.format("k%02d=%d", i, i) end
+      res = sign(base{ url = "https://h/?" .. table.concat(q, "&") })
+      assert.are.equal(table.concat(want, "&"), lines(res.canonical_request)[3])
+    end)
   end)
 
-  it("returns nil and a message for a bad URL", function()
-    for _, url in ipairs({ "example.com/", "https:///p", "https://u:p@h/", "https://h:x/", "https://h h/" }) do
-      local res, msg = core.sign(base{ url = url })
-      assert.is_nil(res)
-      assert.truthy(msg:find("^sign: url"), url .. " -> " .. tostring(msg))
+  describe(label .. ": session token", function()
+    local creds = { access_key_id = "AKID", secret_access_key = "SECRET", session_token = "TOKEN/+=" }
+
+    it("signs x-amz-security-token by default", function()
+      local res = sign(base{ credentials = creds })
+      assert.are.equal("TOKEN/+=", res.headers["x-amz-security-token"])
+      assert.truthy(res.canonical_request:find("\nx-amz-security-token:TOKEN/+=\n", 1, true))
+      assert.truthy(res.headers.authorization:find("SignedHeaders=host;x-amz-date;x-amz-security-token,", 1, true))
+    end)
+
+    it("sends the token unsigned with omit_session_token", function()
+      local res = sign(base{ credentials = creds, omit_session_token = true })
+      assert.are.equal("TOKEN/+=", res.headers["x-amz-security-token"])
+      assert.is_nil(res.canonical_request:find("security-token", 1, true))
+    end)
+
+    it("puts the token in the presigned query, signed or not", function()
+      local signed = sign(base{ credentials = creds, presign = 60 })
+      assert.truthy(signed.canonical_request:find("&X-Amz-Security-Token=TOKEN%2F%2B%3D&", 1, true))
+      assert.truthy(signed.url:find("&X-Amz-Security-Token=TOKEN%2F%2B%3D&X-Amz-Signature=", 1, true))
+      assert.is_nil(signed.headers["x-amz-security-token"])
+      local omitted = sign(base{ credentials = creds, presign = 60, omit_session_token = true })
+      assert.is_nil(omitted.canonical_request:find("Security-Token", 1, true))
+      assert.truthy(omitted.url:find("&X-Amz-Security-Token=TOKEN%2F%2B%3D&X-Amz-Signature=", 1, true))
+    end)
+
+    it("treats an empty token as none", function()
+      local res = sign(base{ credentials = { access_key_id = "A", secret_access_key = "S", session_token = "" } })
+      assert.is_nil(res.headers["x-amz-security-token"])
+    end)
+  end)
+
+  describe(label .. ": presign", function()
+    it("signs the query and returns the URL to send", function()
+      local res = sign(base{ url = "https://h.example/p?z=1#f", presign = 900 })
+      assert.is_nil(res.headers.authorization)
+      assert.is_nil(res.headers["x-amz-date"])
+      assert.are.same({ host = "h.example" }, res.headers)
+      assert.are.equal("https://h.example/p?z=1&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        .. "&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2Faws4_request"
+        .. "&X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host&X-Amz-Expires=900"
+        .. "&X-Amz-Signature=" .. res.signature, res.url)
+      assert.truthy(lines(res.canonical_request)[3]:find("X-Amz-Expires=900&", 1, true))
+      assert.are.equal(expected_signature(CREDS.secret_access_key, "20150830", "us-east-1", "service",
+        res.string_to_sign), res.signature)
+    end)
+
+    it("adds a ? when the URL has no query", function()
+      assert.truthy(sign(base{ url = "https://h/p", presign = 5 }).url:find("^https://h/p%?X%-Amz%-Algorithm="))
+    end)
+
+    it("drops a stale Authorization or X-Amz-Date header instead of sending it", function()
+      local res = sign(base{ presign = 60, headers = { Authorization = "stale", ["x-amz-date"] = "old",
+                                                       ["X-Keep"] = "k" } })
+      assert.are.same({ host = "example.amazonaws.com", ["x-keep"] = "k" }, res.headers)
+      assert.truthy(res.url:find("X-Amz-SignedHeaders=host%3Bx-keep&", 1, true))
+    end)
+  end)
+
+  describe(label .. ": signing-key cache", function()
+    it("gives the right signature whenever the secret, date, region or service changes", function()
+      -- Six combinations, more than the cache holds, visited twice in a shuffled order.
+      local combos = {
+        { "s1", T0, "us-east-1", "service" }, { "s2", T0, "us-east-1", "service" },
+        { "s1", T0 + 86400, "us-east-1", "service" }, { "s1", T0, "us-west-2", "service" },
+        { "s1", T0, "us-east-1", "gameliftstreams" }, { "s1x", T0 + 86400 * 40, "eu-west-1", "s" },
+      }
+      local order = { 1, 2, 1, 3, 4, 5, 6, 1, 6, 2, 5, 3, 4, 1 }
+      for _, i in ipairs(order) do
+        local c = combos[i]
+        local res = sign(base{ credentials = { access_key_id = "A", secret_access_key = c[1] },
+                                    time = c[2], region = c[3], service = c[4] })
+        local date8 = os.date("!%Y%m%d", c[2])
+        assert.are.equal(expected_signature(c[1], date8, c[3], c[4], res.string_to_sign), res.signature)
+      end
+    end)
+
+    it("matches the suite's known signature after other keys were used", function()
+      sign(base{ credentials = { access_key_id = "A", secret_access_key = "other" } })
+      assert.are.equal("5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31",
+        sign(base()).signature)
+    end)
+  end)
+
+  describe(label .. ": time", function()
+    it("defaults to now", function()
+      local before = os.time()
+      local res = sign({ method = "GET", url = "https://h/", region = "r", service = "s", credentials = CREDS })
+      local after = os.time()
+      local d = res.headers["x-amz-date"]
+      assert.truthy(d == os.date("!%Y%m%dT%H%M%SZ", before) or d == os.date("!%Y%m%dT%H%M%SZ", after))
+    end)
+
+    it("floors fractional seconds", function()
+      assert.are.equal("20150830T123600Z", sign(base{ time = T0 + 0.9 }).headers["x-amz-date"])
+    end)
+  end)
+
+  describe(label .. ": bad input", function()
+    local secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+    local function err_of(t)
+      local ok, e = pcall(sign, t)
+      assert.is_false(ok)
+      assert.is_nil(tostring(e):find(secret, 1, true))
+      return tostring(e)
     end
+
+    it("names the field that is missing or of the wrong type", function()
+      local t = base()
+      t.credentials = nil
+      assert.truthy(err_of(t):find("sign: credentials must be a table", 1, true))
+      assert.truthy(err_of(base{ credentials = { access_key_id = "A", secret_access_key = 5 } })
+        :find("sign: credentials.secret_access_key must be a string", 1, true))
+      assert.truthy(err_of(base{ credentials = { secret_access_key = secret } })
+        :find("sign: credentials.access_key_id must be a string", 1, true))
+      assert.truthy(err_of(base{ credentials = { access_key_id = "A", secret_access_key = secret, session_token = true } })
+        :find("sign: credentials.session_token must be a string", 1, true))
+      t = base()
+      t.method = nil
+      assert.truthy(err_of(t):find("sign: method must be a string", 1, true))
+      assert.truthy(err_of(base{ url = 7 }):find("sign: url must be a string", 1, true))
+      assert.truthy(err_of(base{ region = false }):find("sign: region must be a string", 1, true))
+      assert.truthy(err_of(base{ service = {} }):find("sign: service must be a string", 1, true))
+      assert.truthy(err_of(base{ body = 1 }):find("sign: body must be a string", 1, true))
+      assert.truthy(err_of(base{ headers = "x" }):find("sign: headers must be a table", 1, true))
+      assert.truthy(err_of(base{ headers = { X = true } }):find('sign: headers["X"] must be a string or a list of strings', 1, true))
+      assert.truthy(err_of(base{ headers = { X = { "a", {} } } }):find('sign: headers["X"]', 1, true))
+      assert.truthy(err_of(base{ headers = { "a" } }):find("sign: header names must be strings", 1, true))
+      assert.truthy(err_of(base{ normalize = "yes" }):find("sign: normalize must be a boolean", 1, true))
+      assert.truthy(err_of(base{ time = "now" }):find("sign: time must be a number", 1, true))
+      assert.truthy(err_of(base{ time = 1 / 0 }):find("sign: time must be epoch seconds", 1, true))
+      assert.truthy(err_of(base{ presign = 0 }):find("sign: presign must be whole seconds", 1, true))
+      assert.truthy(err_of(base{ presign = 604801 }):find("sign: presign must be whole seconds", 1, true))
+      assert.truthy(err_of(base{ presign = 1.5 }):find("sign: presign must be whole seconds", 1, true))
+      assert.truthy(tostring(select(2, pcall(sign, "x"))):find("table expected", 1, true))
+    end)
+
+    it("returns nil and a message for a bad URL", function()
+      for _, url in ipairs({ "example.com/", "https:///p", "https://u:p@h/", "https://h:x/", "https://h h/" }) do
+        local res, msg = sign(base{ url = url })
+        assert.is_nil(res)
+        assert.truthy(msg:find("^sign: url"), url .. " -> " .. tostring(msg))
+      end
+    end)
   end)
-end)
+end
 
 describe("sha256_hex and hmac_sha256", function()
   it("match the published test vectors", function()

@@ -2,6 +2,7 @@
 -- validate -> ClientToken -> serialise -> endpoint/credentials (lazy) ->
 -- { sign -> send -> parse; retry with back-off } -> output or error object.
 local core = require("gameliftstreams.core")
+local sign = require("gameliftstreams.signer")
 local errors = require("gameliftstreams.errors")
 local model = require("gameliftstreams.model")
 local validate = require("gameliftstreams.validate")
@@ -434,7 +435,7 @@ function Client:call(op, input)
 
     local headers = { ["user-agent"] = self.user_agent }
     for k, v in pairs(req.headers) do headers[k] = v end
-    local signed, sign_err = core.sign{
+    local signed, sign_err = sign{
       method = method, url = url, headers = headers, body = body or "",
       region = self.region, service = SERVICE, credentials = creds,
       time = floor(core.time() + self.skew), normalize = true,

@@ -1,9 +1,9 @@
 --- gameliftstreams: a Lua SDK for the Amazon GameLift Streams API.
 -- `gls.new(opts)` makes a client; `gls.sign` is the standalone SigV4 signer;
 -- `gls.spawn/run/step` drive the SDK's scheduler; `gls.errors` is the error module.
-local core = require("gameliftstreams.core")
 local errors = require("gameliftstreams.errors")
 local client = require("gameliftstreams.client")
+local signer = require("gameliftstreams.signer")
 
 local _M = { _VERSION = client._VERSION }
 
@@ -14,8 +14,8 @@ function _M.new(opts)
   return client.new(opts)
 end
 
---- The standalone SigV4 signer (core.sign).
-_M.sign = core.sign
+--- The standalone SigV4 signer: core.sign, or the same signer through the FFI under LuaJIT.
+_M.sign = signer
 
 --- Starts `fn(...)` as a task of the SDK's scheduler.
 function _M.spawn(fn, ...)
