@@ -79,6 +79,22 @@ local PROBES = [=[
                               tasks[3].result }, failed = tostring(failed) })
       }
     }
+    location = /signer {
+      content_by_lua_block {
+        -- which signer the client and gls.sign use inside nginx, and whether it agrees with core.sign
+        local core = require("gameliftstreams.core")
+        local signer = require("gameliftstreams.signer")
+        local t = { method = "POST", url = "https://h.example/p", headers = { ["Content-Type"] = "a" },
+                    body = "{}", region = "us-west-2", service = "gameliftstreams", time = 1440938160,
+                    credentials = { access_key_id = "A", secret_access_key = "S", session_token = "T" } }
+        local same = true
+        for i = 1, 200 do
+          t.time = 1440938160 + i
+          if signer(t).headers.authorization ~= core.sign(t).headers.authorization then same = false end
+        end
+        ngx.say(require("cjson").encode{ ffi = signer ~= core.sign, same = same })
+      }
+    }
     location = /tasks-nested {
       content_by_lua_block {
         -- a task spawned inside a task: run() from the request joins both (neither is
@@ -363,6 +379,12 @@ describe_ngx("OpenResty (nginx + lua-nginx-module)", function()
     assert.same({ "AKIDPROC", "AKIDPROC", "AKIDPROC" }, r.keys)
     assert.is_true(r.elapsed < 0.9, "3 x 0.4 s commands took " .. r.elapsed .. " s") -- blocking: 1.2 s
     assert.matches("process provider: command exited with status 3", r.failed)
+  end)
+
+  it("signs through the FFI inside nginx, with the C binding's results", function()
+    local r = probe_json("/signer")
+    assert.is_true(r.ffi)
+    assert.is_true(r.same)
   end)
 
   it("joins tasks spawned inside tasks", function()

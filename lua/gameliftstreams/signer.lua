@@ -11,7 +11,8 @@
 local core = require("gameliftstreams.core")
 
 local ok, ffi = pcall(require, "ffi")
-if not ok or type(core._ffi) ~= "function" or os.getenv("GLS_NO_FFI") then return core.sign end
+local no_ffi = os.getenv("GLS_NO_FFI")
+if not ok or type(core._ffi) ~= "function" or (no_ffi and no_ffi ~= "") then return core.sign end
 
 -- Declared once per process: another copy of this module (a second Lua state) reuses them.
 if not pcall(ffi.typeof, "gls_ffi_sigv4_api") then
