@@ -31,10 +31,13 @@ i=0
 while [ "$i" -lt "$reps" ]; do
   i=$((i + 1))
   build/bench/sign_hash "$body" "$secs" >> "$out" || echo "C bench failed" >&2
-  for v in 5.4 jit; do
-    lua=lua5.4; [ "$v" = jit ] && lua=luajit
-    LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/$v/?.so;;" \
-      "$lua" bench/sign_bench.lua "$body" "$secs" | sed "s/^/$lua /" >> "$out" || echo "$lua bench failed" >&2
+  # luajit signs through the FFI (gameliftstreams.signer); luajit-capi through the C binding
+  for run in lua5.4:5.4 luajit:jit luajit-capi:jit; do
+    label=${run%%:*} v=${run#*:} lua=lua5.4
+    [ "$v" = jit ] && lua=luajit
+    noffi=; [ "$label" = luajit-capi ] && noffi=1
+    GLS_NO_FFI=$noffi LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/$v/?.so;;" \
+      "$lua" bench/sign_bench.lua "$body" "$secs" | sed "s/^/$label /" >> "$out" || echo "$label bench failed" >&2
   done
   [ "$have_boto" = 1 ] && /usr/bin/python3 bench/sign_bench.py "$body" "$secs" >> "$out"
   [ "$have_smithy" = 1 ] && (cd bench && node sign_bench.js sign_body.json "$secs") >> "$out"
