@@ -6,15 +6,19 @@
 -- (spec/sigv4_spec.lua runs every case against both).
 --
 -- core.sign is used where the FFI path cannot be: not LuaJIT, no FFI, the C module's struct
--- layout differs from the declarations below, or GLS_NO_FFI set in the environment (the tests
--- set it to run the C binding under LuaJIT too).
+-- layout differs from the declarations below, or GLS_NO_FFI set (non-empty) in the environment
+-- (bench/sign_bench.sh sets it to measure the C binding under LuaJIT).
 local core = require("gameliftstreams.core")
 
-local ok, ffi = pcall(require, "ffi")
+-- LuaJIT only: an FFI module for PUC Lua (cffi-lua) would load, but it is not what this is for.
 local no_ffi = os.getenv("GLS_NO_FFI")
-if not ok or type(core._ffi) ~= "function" or (no_ffi and no_ffi ~= "") then return core.sign end
+if type(jit) ~= "table" or type(core._ffi) ~= "function" or (no_ffi and no_ffi ~= "") then
+  return core.sign
+end
+local ok, ffi = pcall(require, "ffi")
+if not ok then return core.sign end
 
--- Declared once per process: another copy of this module (a second Lua state) reuses them.
+-- Declared once per Lua state: loading this module again (package.loaded cleared) reuses them.
 if not pcall(ffi.typeof, "gls_ffi_sigv4_api") then
   ffi.cdef[[
     typedef struct { const char *name; size_t name_len; const char *value; size_t value_len; }
