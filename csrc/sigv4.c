@@ -21,7 +21,8 @@
 #define GLS_LOW_LEVEL 0
 #endif
 
-/* SSE2 (every x86-64) speeds up the hex encoding; GLS_NO_SIMD builds the portable code alone,
+/* With SSE2 (every x86-64) the hex encoding, the scan of the URL's host and the check for an
+ * already canonical path go 16 bytes at a time. GLS_NO_SIMD builds the portable code alone,
  * which the C tests also run. */
 #if defined(__SSE2__) && !defined(GLS_NO_SIMD)
 #include <emmintrin.h>
