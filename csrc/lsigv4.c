@@ -1,6 +1,6 @@
-/* core.sign, core.sha256_hex, core.hmac_sha256: thin glue over sigv4.c.
+/* core.sign, core.sha256_hex, core.hmac_sha256, core._ffi: thin glue over sigv4.c.
  * The signer state (hash contexts, buffers, signing-key cache) is a userdata upvalue shared
- * by the three functions, so each Lua state has its own and nothing is global. */
+ * by the four functions, so each Lua state has its own and nothing is global. */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -359,7 +359,7 @@ static int l_hmac_sha256(lua_State *L) {
   return 1;
 }
 
-/* ---- the LuaJIT FFI entry (lua/gameliftstreams/sign_ffi.lua) -------------------------------
+/* ---- the LuaJIT FFI entry (lua/gameliftstreams/signer.lua) ---------------------------------
  * Under LuaJIT, gls.sign fills gls_sigv4_request cdata and calls the signer through these two
  * pointers: a C call from compiled code costs a few nanoseconds, where this binding's table
  * reads and writes through the C API cost hundreds. The Lua side checks the struct layout
