@@ -88,14 +88,19 @@ local keep, n_keep = {}, 0
 -- never outlives it.
 keep.signer = signer_ud
 
+local function release()
+  for i = n_keep, 1, -1 do keep[i] = nil end
+  n_keep = 0
+end
+
 local function need_string(v, label)
   if type(v) ~= "string" then error("sign: " .. label .. " must be a string", 0) end
   return v
 end
 
 local function opt_string(v, label)
-  if v ~= nil and type(v) ~= "string" then error("sign: " .. label .. " must be a string", 0) end
-  return v
+  if v == nil then return nil end
+  return need_string(v, label)
 end
 
 local function flag(v, label, default)
@@ -148,8 +153,7 @@ local function merge(out, lname, value, list)
 end
 
 local function sign(t)
-  for i = n_keep, 1, -1 do keep[i] = nil end -- what a call that raised an error left
-  n_keep = 0
+  release() -- what a call that raised an error left
   if type(t) ~= "table" then
     error(format("bad argument #1 to 'sign' (table expected, got %s)", type(t)), 0)
   end
@@ -224,8 +228,7 @@ local function sign(t)
   req.headers, req.n_headers = lines, n
 
   local err = api.sign(signer, req, res)
-  for i = n_keep, 1, -1 do keep[i] = nil end
-  n_keep = 0
+  release()
   if err ~= nil then
     err = ffi_string(err)
     if err == "signer is closed" then error("sign: signer is closed", 0) end
