@@ -158,9 +158,24 @@ local SIGNERS = { { "sign (C binding)", core.sign } }
 if signer ~= core.sign then SIGNERS[2] = { "sign (LuaJIT FFI)", signer } end
 
 describe("the signer gls.sign uses", function()
-  it("goes through the FFI under LuaJIT unless GLS_NO_FFI is set, else is core.sign", function()
+  if jit then
+    it("is core.sign when the JIT is off (interpreted, the FFI path is the slower one)", function()
+      local probe = "local c = require('gameliftstreams.core'); "
+        .. "print(require('gameliftstreams.signer') == c.sign, (jit.status()))"
+      local cmd = "cd " .. helpers.shell_quote(helpers.root) .. " && GLS_NO_FFI= LUA_PATH='lua/?.lua;;' "
+        .. "LUA_CPATH='build/jit/?.so;;' luajit %s -e " .. helpers.shell_quote(probe)
+      local out, ok = helpers.run(string.format(cmd, "-joff"))
+      assert.is_true(ok, out)
+      assert.are.equal("true\tfalse\n", out)
+      out, ok = helpers.run(string.format(cmd, ""))
+      assert.is_true(ok, out)
+      assert.are.equal("false\ttrue\n", out)
+    end)
+  end
+
+  it("goes through the FFI under LuaJIT with its JIT on unless GLS_NO_FFI is set, else is core.sign", function()
     local off = os.getenv("GLS_NO_FFI")
-    local ffi_wanted = jit ~= nil and (off == nil or off == "")
+    local ffi_wanted = jit ~= nil and jit.status() and (off == nil or off == "")
     assert.are.equal(ffi_wanted, signer ~= core.sign)
     assert.are.equal(signer, require("gameliftstreams").sign)
   end)
