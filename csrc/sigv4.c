@@ -914,7 +914,7 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
   url_parts u;
   const char *err;
   key_entry *key;
-  unsigned char mac[32];
+  unsigned char digest[32]; /* each digest and the MAC in turn, hex-encoded at once */
   char creq_hash[65], expires[24], *w;
   size_t nq = 0, expires_len = 0;
   int query_mode = r->presign > 0;
@@ -932,8 +932,8 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
     memcpy(s->last_date, out->amz_date, sizeof s->last_date);
     s->last_time = r->time;
   }
-  if (sha256(s, r->body ? r->body : "", r->body ? r->body_len : 0, mac)) return "sha256 failed";
-  hex32(mac, out->payload_hash);
+  if (sha256(s, r->body ? r->body : "", r->body ? r->body_len : 0, digest)) return "sha256 failed";
+  hex32(digest, out->payload_hash);
   if ((err = build_headers(s, r, out, query_mode, token_signed))) return err;
 
   buf_reset(&s->scope);
@@ -975,8 +975,8 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
   w = put(w, out->payload_hash, 64, 0);
   *w = '\0';
   s->creq.len = (size_t)(w - s->creq.p);
-  if (sha256(s, s->creq.p, s->creq.len, mac)) return "sha256 failed";
-  hex32(mac, creq_hash);
+  if (sha256(s, s->creq.p, s->creq.len, digest)) return "sha256 failed";
+  hex32(digest, creq_hash);
 
   buf_reset(&s->sts);
   TRY(buf_reserve(&s->sts, sizeof ALGORITHM + 16 + 1 + s->scope.len + 1 + 64));
@@ -990,8 +990,8 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
   key = key_get(s, r->secret, r->secret_len, out->amz_date, r->region, r->region_len, r->service,
                 r->service_len);
   if (!key) return "signing key derivation failed";
-  if (key_mac(s, key, s->sts.p, s->sts.len, mac)) return "hmac failed";
-  hex32(mac, out->signature);
+  if (key_mac(s, key, s->sts.p, s->sts.len, digest)) return "hmac failed";
+  hex32(digest, out->signature);
 
   if (query_mode) {
     gls_sigv4_buf *w = &s->url;
@@ -1028,7 +1028,7 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
     out->authorization = s->auth.p;
     out->authorization_len = s->auth.len;
   }
-  OPENSSL_cleanse(mac, sizeof mac);
+  OPENSSL_cleanse(digest, sizeof digest);
   out->canonical_request = s->creq.p;
   out->canonical_request_len = s->creq.len;
   out->string_to_sign = s->sts.p;
