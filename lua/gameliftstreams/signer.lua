@@ -46,7 +46,8 @@ if not pcall(ffi.typeof, "gls_ffi_sigv4_api") then
       char signature[65]; char payload_hash[65]; char amz_date[17];
     } gls_ffi_sigv4_result;
     typedef struct {
-      const char *(*sign)(void *signer, const gls_ffi_sigv4_request *req, gls_ffi_sigv4_result *out);
+      const char *(*sign)(void *signer, const gls_ffi_sigv4_request *req,
+                          gls_ffi_sigv4_result *out);
       int (*header_role)(const gls_ffi_sigv4_request *req, const char *lname, size_t len);
     } gls_ffi_sigv4_api;
   ]]
@@ -206,7 +207,8 @@ local function sign(t)
   req.method, req.method_len, req.url, req.url_len = method, #method, url, #url
   req.body, req.body_len = body, body and #body or 0
   req.region, req.region_len, req.service, req.service_len = region, #region, service, #service
-  req.access_key_id, req.access_key_id_len, req.secret, req.secret_len = akid, #akid, secret, #secret
+  req.access_key_id, req.access_key_id_len = akid, #akid
+  req.secret, req.secret_len = secret, #secret
   req.session_token, req.session_token_len = token, token and #token or 0
   req.time, req.normalize, req.sign_body, req.omit_session_token, req.presign =
     time, normalize, sign_body, omit, presign
