@@ -1,8 +1,8 @@
 #!/bin/sh
 # SigV4 signing speed on one StartStreamSession request (602-byte JSON body, session token):
 # gls.sign under lua5.4 and luajit, the C signer alone (both hashing modes), the bare OpenSSL
-# hashing floor (SHA256_* and EVP),
-# botocore's SigV4Auth and @smithy/signature-v4. CPU time per signature: the best of 3 rounds
+# hashing floor (SHA256_* and EVP), botocore's SigV4Auth and @smithy/signature-v4.
+# CPU time per signature: the best of 3 rounds
 # in each of REPS processes (separate processes because a shared machine makes whole runs
 # slower or faster).
 # Usage: sh bench/sign_bench.sh [seconds per round]   (env REPS, default 3)

@@ -6,9 +6,9 @@
 -- (spec/sigv4_spec.lua runs every case against both).
 --
 -- core.sign is used where the FFI path cannot be or would be slower: not LuaJIT 2.1, its JIT
--- off when this module is loaded, no FFI, the C module's struct
--- layout differs from the declarations below, or GLS_NO_FFI set (non-empty) in the environment
--- (bench/sign_bench.sh sets it to measure the C binding under LuaJIT).
+-- off when this module is loaded, no FFI, the C module's struct layout differs from the
+-- declarations below, or GLS_NO_FFI set (non-empty) in the environment (bench/sign_bench.sh
+-- sets it to measure the C binding under LuaJIT).
 local core = require("gameliftstreams.core")
 
 -- LuaJIT 2.1 with its JIT on, only. An FFI module for PUC Lua (cffi-lua) would load, but it is
