@@ -76,3 +76,11 @@ end
 io.write(string.format("%s/new-table %.1f\n", via, best(fresh)))
 io.write(string.format("%s/same-table %.1f\n", via, best(reused)))
 io.write(string.format("result-only %.1f\n", best(result_only)))
+
+-- No signing, through the C API: the least a binding must do to hand back a result of this
+-- shape (bench/result_floor.c). Only when sign_bench.sh built it for this runtime.
+local has_floor, make_floor = pcall(require, "result_floor")
+if has_floor then
+  local floor = make_floor(sign(same))
+  io.write(string.format("result-floor-capi %.1f\n", best(floor)))
+end

@@ -17,6 +17,11 @@ make --no-print-directory all >/dev/null || exit 1
 mkdir -p build/bench
 cc -O2 -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Icsrc -o build/bench/sign_hash \
   bench/sign_hash.c csrc/sigv4.c $(pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto) || exit 1
+for v in 5.4:lua5.4 jit:luajit; do
+  mkdir -p "build/bench/${v%%:*}"
+  cc -O2 -std=c99 -Wall -Wextra -Werror -fPIC -shared $(pkg-config --cflags "${v#*:}") \
+    -o "build/bench/${v%%:*}/result_floor.so" bench/result_floor.c || exit 1
+done
 
 if [ ! -d bench/node_modules/@smithy/signature-v4 ] || [ ! -d bench/node_modules/@smithy/hash-node ]; then
   (cd bench && npm install --no-save --no-audit --no-fund --prefix . \
@@ -35,8 +40,10 @@ while [ "$i" -lt "$reps" ]; do
   for run in lua5.4:5.4 luajit:jit luajit-capi:jit; do
     label=${run%%:*} v=${run#*:} lua=lua5.4
     [ "$v" = jit ] && lua=luajit
-    noffi=; [ "$label" = luajit-capi ] && noffi=1
-    GLS_NO_FFI=$noffi LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/$v/?.so;;" \
+    # result-floor-capi rows only where the C binding signs (not beside the FFI path)
+    noffi= floor="build/bench/$v/?.so;"; [ "$label" = luajit-capi ] && noffi=1
+    [ "$label" = luajit ] && floor=
+    GLS_NO_FFI=$noffi LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/$v/?.so;$floor;" \
       "$lua" bench/sign_bench.lua "$body" "$secs" | sed "s/^/$label /" >> "$out" || echo "$label bench failed" >&2
   done
   [ "$have_boto" = 1 ] && /usr/bin/python3 bench/sign_bench.py "$body" "$secs" >> "$out"
