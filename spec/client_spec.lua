@@ -94,11 +94,51 @@ describe("gls.new", function()
     assert.matches("FIPS and custom endpoint", err.message)
   end)
 
-  it("reports FIPS with an endpoint from the environment at once", function()
-    local c, err = gls.new{ region = "us-west-2", use_fips = true,
-                            getenv = env{ AWS_ENDPOINT_URL = "http://127.0.0.1:8000" } }
+  it("reports FIPS with an endpoint from the environment at once when the environment decides",
+     function()
+    local c, err = gls.new{ region = "us-west-2", use_fips = true, getenv = env{
+      AWS_ENDPOINT_URL = "http://127.0.0.1:8000", AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = "false" } }
     assert.is_nil(c)
     assert.equal("EndpointError", err.code)
+  end)
+
+  it("reports FIPS with an endpoint from the environment on the first call, before sending, "
+     .. "when the profile may still turn it off", function()
+    local dir = helpers.tmpdir()
+    local cfg = helpers.write_file(dir .. "/config", "[default]\nregion = us-west-2\n")
+    local c = assert(gls.new{ region = "us-west-2", use_fips = true, credentials = KEYS, config_file = cfg,
+                              credentials_file = NO_FILES.credentials_file,
+                              getenv = env{ AWS_ENDPOINT_URL = "http://127.0.0.1:8000" } })
+    local out, err = c:list_applications()
+    assert.is_nil(out)
+    assert.equal("EndpointError", err.code)
+    assert.matches("FIPS and custom endpoint", err.message)
+    assert.equal(0, err.attempts)
+    -- with the profile's ignore switch on, the same client settings are fine: the rules decide
+    cfg = helpers.write_file(dir .. "/config", "[default]\nignore_configured_endpoint_urls = true\n")
+    c = assert(gls.new{ region = "us-west-2", use_fips = true, config_file = cfg,
+                        credentials = { get = function() return nil, "stop here" end },
+                        credentials_file = NO_FILES.credentials_file,
+                        getenv = env{ AWS_ENDPOINT_URL = "http://127.0.0.1:8000" } })
+    c:list_applications()
+    assert.equal("https://gameliftstreams-fips.us-west-2.api.aws", c.endpoint_url)
+    helpers.rm_rf(dir)
+  end)
+
+  it("refuses FIPS from the profile with an endpoint option, on every call, before sending", function()
+    local dir = helpers.tmpdir()
+    local cfg = helpers.write_file(dir .. "/config", "[default]\nuse_fips_endpoint = true\n")
+    local c = assert(gls.new{ region = "us-west-2", credentials = KEYS, config_file = cfg,
+                              credentials_file = NO_FILES.credentials_file, getenv = env{},
+                              endpoint = "http://127.0.0.1:1", max_attempts = 1 })
+    for _ = 1, 2 do
+      local out, err = c:list_applications()
+      assert.is_nil(out)
+      assert.equal("EndpointError", err.code)
+      assert.matches("FIPS and custom endpoint", err.message)
+      assert.equal(0, err.attempts)
+    end
+    helpers.rm_rf(dir)
   end)
 
   it("reports a missing region on the first call, after looking at the profile", function()
@@ -257,6 +297,28 @@ describe("client calls against the emulator", function()
                 credentials = { get = function() return nil, "stop here" end } }
     c:list_applications()
     assert.equal("https://gameliftstreams.us-west-2.api.aws", c.endpoint_url)
+    helpers.rm_rf(dir)
+  end)
+
+  it("lets the profile's ignore_configured_endpoint_urls turn the environment's endpoint off", function()
+    local dir = helpers.tmpdir()
+    local cfg = helpers.write_file(dir .. "/config", "[default]\nignore_configured_endpoint_urls = true\n")
+    local stop = { get = function() return nil, "stop here" end }
+    -- the profile says ignore: AWS_ENDPOINT_URL* are not used, the rules' endpoint is
+    local c = client{ config_file = cfg, credentials = stop,
+                      getenv = env{ AWS_ENDPOINT_URL_GAMELIFTSTREAMS = emu.url, AWS_ENDPOINT_URL = emu.url } }
+    c:list_applications()
+    assert.equal("https://gameliftstreams.us-west-2.api.aws", c.endpoint_url)
+    -- AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=false wins over the profile
+    c = client{ config_file = cfg, getenv = env{ AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = "false",
+                                                 AWS_ENDPOINT_URL = emu.url } }
+    assert(c:list_applications())
+    assert.equal(emu.url, c.endpoint_url)
+    -- an explicit endpoint is used whatever the switches say
+    c = client{ config_file = cfg, endpoint = emu.url,
+                getenv = env{ AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = "true" } }
+    assert(c:list_applications())
+    assert.equal(2, #requests("ListApplications"))
     helpers.rm_rf(dir)
   end)
 

@@ -147,6 +147,18 @@ describe("endpoints.for_client", function()
     assert.are.equal("http://explicit:3", ep.url)
   end)
 
+  it("reads no environment with env = false: the caller has settled the endpoint", function()
+    local seen = {}
+    local getenv = function(name) seen[#seen + 1] = name; return both[name] end
+    local ep = assert(endpoints.for_client{ region = "us-east-1", getenv = getenv, env = false })
+    assert.are.equal("https://gameliftstreams.us-east-1.api.aws", ep.url)
+    assert.are.equal("rules", ep.source)
+    ep = assert(endpoints.for_client{ region = "us-east-1", endpoint = "http://settled:4/", getenv = getenv,
+                                      env = false })
+    assert.are.equal("http://settled:4", ep.url)
+    assert.same({}, seen)
+  end)
+
   it("applies the FIPS rule to an endpoint from the environment", function()
     local ep, err = endpoints.for_client{ region = "us-west-2", use_fips = true, getenv = env(both) }
     assert.is_nil(ep)

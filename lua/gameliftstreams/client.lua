@@ -21,7 +21,9 @@ local lower, find = string.lower, string.find
 local os_getenv = os.getenv
 
 local SERVICE = model.metadata.signing_name or "gameliftstreams"
-local ENV_SUFFIX = model.metadata.env_suffix or "GAMELIFTSTREAMS"
+-- The service's key in AWS_ENDPOINT_URL_<KEY> and a profile's services section.
+local SERVICE_KEY = (model.metadata.env_suffix or "GAMELIFTSTREAMS"):lower()
+local NO_PROFILE = {} -- profile settings for config.configured_endpoint: the environment alone
 
 local lua_id
 if type(jit) == "table" and jit.version then -- luacheck: ignore
@@ -142,18 +144,17 @@ local function check_options(opts)
   return true
 end
 
-local function env_value(getenv, name)
-  local v = getenv(name)
-  if v == nil or v == "" then return nil end
-  return v
-end
+local env_value = config.env
 
 ---------------------------------------------------------------------------
 -- Endpoint
 ---------------------------------------------------------------------------
 
-local function resolve_endpoint(params)
-  local ep, msg = endpoints.for_client(params)
+-- The rules' endpoint for `configured` (the configured endpoint URL, or nil for none). The
+-- client settles configured endpoints itself, so the rules must not read the environment again.
+local function resolve_endpoint(region, use_fips, configured)
+  local ep, msg = endpoints.for_client{ region = region, use_fips = use_fips, endpoint = configured,
+                                        env = false }
   if not ep then
     if errors.is(msg) then return nil, msg end
     return nil, errors.new{ code = "EndpointError", message = tostring(msg) }
@@ -165,12 +166,14 @@ local function resolve_endpoint(params)
   return url
 end
 
--- The configured endpoint URL (explicit option, then the environment), if any.
-local function configured_endpoint(opts, getenv)
-  if opts.endpoint then return opts.endpoint end
-  local ignore = env_value(getenv, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-  if ignore and lower(ignore) == "true" then return nil end
-  return env_value(getenv, "AWS_ENDPOINT_URL_" .. ENV_SUFFIX) or env_value(getenv, "AWS_ENDPOINT_URL")
+-- The endpoint gls.new can settle without reading a file: the option, else the environment's
+-- when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is set. When it is not, the profile's
+-- ignore_configured_endpoint_urls may still turn AWS_ENDPOINT_URL* off, so the first call, which
+-- reads the profile, decides.
+local function endpoint_at_new(o)
+  if o.endpoint ~= nil and o.endpoint ~= "" then return o.endpoint end
+  if not env_value(config.getenv_of(o), "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") then return nil end
+  return config.configured_endpoint(o, SERVICE_KEY, NO_PROFILE)
 end
 
 ---------------------------------------------------------------------------
@@ -209,7 +212,7 @@ function _M.new(opts)
   if not self.region then
     self.region = env_value(getenv, "AWS_REGION") or env_value(getenv, "AWS_DEFAULT_REGION")
   end
-  self.endpoint_configured = configured_endpoint(o, getenv)
+  self.endpoint_configured = endpoint_at_new(o)
   -- FIPS: the option, else AWS_USE_FIPS_ENDPOINT, else (first call) the profile's use_fips_endpoint
   self.use_fips = o.use_fips
   if self.use_fips == nil then
@@ -219,8 +222,7 @@ function _M.new(opts)
 
   -- Errors the endpoint rules can tell now (FIPS with a custom endpoint, a bad URL).
   if self.endpoint_configured or self.region then
-    local url, eerr = resolve_endpoint{ region = self.region, use_fips = self.use_fips == true,
-                                        endpoint = self.endpoint_configured, getenv = getenv }
+    local url, eerr = resolve_endpoint(self.region, self.use_fips == true, self.endpoint_configured)
     if not url then return nil, eerr end
     if self.endpoint_configured then self.endpoint_url = url end
   end
@@ -261,11 +263,13 @@ function Client:_prepare()
   if self.use_fips == nil then
     self.use_fips = lower(tostring(profile().use_fips_endpoint)) == "true"
   end
-  if not self.endpoint_url then
-    -- the profile's services section, then its endpoint_url (the environment was seen in new)
-    local endpoint = self.endpoint_configured or config.configured_endpoint(o, "gameliftstreams", profile())
-    local url, eerr = resolve_endpoint{ region = self.region, use_fips = self.use_fips == true,
-                                        endpoint = endpoint, getenv = self.getenv }
+  -- An endpoint gls.new settled is checked again when FIPS is on: it can only have come from the
+  -- profile since, and the rules refuse FIPS with a custom endpoint.
+  if not self.endpoint_url or self.use_fips then
+    -- AWS_ENDPOINT_URL*, the profile's services section, then its endpoint_url, unless either
+    -- ignore switch (environment first, then profile) says not to
+    local endpoint = self.endpoint_configured or config.configured_endpoint(o, SERVICE_KEY, profile())
+    local url, eerr = resolve_endpoint(self.region, self.use_fips == true, endpoint)
     if not url then return nil, eerr end
     self.endpoint_url = url
   end

@@ -301,16 +301,12 @@ function _M.resolve(params)
   return _M.evaluate(model.endpoint_rules, params, model.partitions)
 end
 
-local function env_value(getenv, name)
-  local v = getenv(name)
-  if v == nil or v == "" then return nil end
-  return v
-end
-
 --- Client-level resolution: explicit endpoint, else AWS_ENDPOINT_URL_GAMELIFTSTREAMS,
 -- else AWS_ENDPOINT_URL (both ignored when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true),
 -- then the rule set. A trailing "/" of a configured endpoint is dropped.
--- @tparam table opts `{ region=, use_fips=, endpoint=, getenv = os.getenv }`
+-- @tparam table opts `{ region=, use_fips=, endpoint=, getenv = os.getenv, env = true }`;
+--   `env = false` when the caller has settled the configured endpoint itself (`endpoint`, or nil
+--   for none): the environment is not read
 -- @return `{ url=, properties=, headers=, source = "explicit"|"env_service"|"env_global"|"rules" }`
 --   or `nil, err` (EndpointError)
 function _M.for_client(opts)
@@ -322,7 +318,8 @@ function _M.for_client(opts)
   if endpoint ~= nil and type(endpoint) ~= "string" then
     return nil, make_error("endpoint must be a string")
   end
-  if endpoint == nil then
+  if endpoint == nil and opts.env ~= false then
+    local env_value = require("gameliftstreams.config").env
     local ignore = env_value(getenv, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
     if not (ignore and lower(ignore) == "true") then
       local model = require("gameliftstreams.model")
@@ -335,8 +332,8 @@ function _M.for_client(opts)
         source = "env_global"
       end
     end
-    if endpoint == nil then source = "rules" end
   end
+  if endpoint == nil then source = "rules" end
   if endpoint ~= nil then
     if not parse_url((endpoint:gsub("/+$", ""))) then
       return nil, make_error("invalid endpoint URL (from " .. source .. ")")
