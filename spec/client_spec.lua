@@ -351,6 +351,38 @@ describe("client calls against the emulator", function()
     assert.matches("^gameliftstreams%-lua/[%d.]+ lua[%a]*/[%d.]+ mygame/1%.2$", r.headers["user-agent"])
   end)
 
+  it("sends the application id as app/<id>: the option, AWS_SDK_UA_APP_ID, then the profile's",
+     function()
+    local dir = helpers.tmpdir()
+    local cfg = helpers.write_file(dir .. "/config", "[default]\nsdk_ua_app_id = from profile\n")
+    local function ua(extra)
+      helpers.control(emu, "DELETE", "requests")
+      extra.endpoint = emu.url
+      assert(client(extra):list_stream_groups())
+      return requests()[1].headers["user-agent"]
+    end
+    assert.matches("^gameliftstreams%-lua/[%d.]+ lua[%a]*/[%d.]+ app/my%-game%.v2 mygame/1%.2$",
+      ua{ app_id = "my-game.v2", user_agent_suffix = "mygame/1.2", config_file = cfg,
+          getenv = env{ AWS_SDK_UA_APP_ID = "from-env" } })
+    -- from the environment: characters a token cannot hold become "-"
+    assert.matches(" app/from%-env%-x%-y$",
+      ua{ config_file = cfg, getenv = env{ AWS_SDK_UA_APP_ID = "from env/x\ty" } })
+    assert.matches(" app/from%-profile$", ua{ config_file = cfg })
+    assert.matches("lua[%a]*/[%d.]+$", ua{}) -- none anywhere: no app/ part
+    helpers.rm_rf(dir)
+  end)
+
+  it("refuses an app_id option that is empty, too long or not a token", function()
+    for _, bad in ipairs{ "", string.rep("a", 51), "my app", "a/b", "caf\195\169", 7 } do
+      local c, err = gls.new(opts{ app_id = bad })
+      assert.is_nil(c)
+      assert.equal("InvalidParameter", err.code)
+      assert.matches("app_id", err.message)
+      assert.matches("1 to 50", err.message)
+    end
+    assert(gls.new(opts{ app_id = string.rep("a", 50) }))
+  end)
+
   it("asks a credentials provider on each call and signs with what it returns", function()
     local calls = 0
     local provider = { get = function() calls = calls + 1; return KEYS end }

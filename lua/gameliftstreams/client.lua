@@ -70,6 +70,15 @@ local function check_positive_integer(v)
   return type(v) == "number" and v >= 1 and floor(v) == v and v < math.huge
 end
 
+-- The characters of an HTTP token (RFC 9110), which a User-Agent product name may hold (ranges,
+-- not %w, whose letters follow the C locale).
+local NOT_TOKEN = "[^A-Za-z0-9!#$%%&'*+%-.^_`|~]"
+local APP_ID_MAX = 50 -- the AWS SDKs' limit for an application id
+
+local function check_app_id(v)
+  return type(v) == "string" and #v >= 1 and #v <= APP_ID_MAX and not find(v, NOT_TOKEN)
+end
+
 -- name -> { check, description }
 local OPTIONS = {
   region = { function(v) return type(v) == "string" end, "a string" },
@@ -87,6 +96,7 @@ local OPTIONS = {
   ca_path = { function(v) return type(v) == "string" end, "a string (path)" },
   max_response_bytes = { check_positive_integer, "a positive integer" },
   user_agent_suffix = { function(v) return type(v) == "string" end, "a string" },
+  app_id = { check_app_id, "a string of 1 to 50 letters, digits or !#$%&'*+-.^_`|~" },
   config_file = { function(v) return type(v) == "string" end, "a string (path)" },
   credentials_file = { function(v) return type(v) == "string" end, "a string (path)" },
   getenv = { function(v) return type(v) == "function" end, "a function (name -> value)" },
@@ -176,6 +186,16 @@ local function endpoint_at_new(o)
   return config.configured_endpoint(o, SERVICE_KEY, NO_PROFILE)
 end
 
+-- The User-Agent: ours, then app/<application id>, then the caller's suffix. An id from the
+-- environment or the profile is used as the AWS SDKs use it: characters a token cannot hold
+-- become "-" (botocore does the same); the option itself is checked instead.
+local function user_agent(app_id, suffix)
+  local ua = USER_AGENT
+  if app_id then ua = ua .. " app/" .. app_id:gsub(NOT_TOKEN, "-") end
+  if suffix then ua = ua .. " " .. suffix end
+  return ua
+end
+
 ---------------------------------------------------------------------------
 -- Client construction
 ---------------------------------------------------------------------------
@@ -183,7 +203,7 @@ end
 --- Makes a client. No I/O: the profile, credentials and connections are used
 -- on the first call.
 -- @tparam[opt] table opts the options of `gls.new` (DESIGN.md) plus ca_file,
---   ca_path, max_response_bytes, user_agent_suffix, config_file,
+--   ca_path, max_response_bytes, user_agent_suffix, app_id, config_file,
 --   credentials_file, getenv, new_2026_retries
 -- @return the client, or nil and an `InvalidParameter`/`EndpointError` error
 function _M.new(opts)
@@ -205,8 +225,10 @@ function _M.new(opts)
     timeout = o.timeout or 30,
     connect_timeout = o.connect_timeout or 5,
     max_response_bytes = o.max_response_bytes,
-    user_agent = o.user_agent_suffix and (USER_AGENT .. " " .. o.user_agent_suffix) or USER_AGENT,
+    -- the application id: the option, AWS_SDK_UA_APP_ID, else (first call) the profile's
+    app_id = o.app_id or env_value(getenv, "AWS_SDK_UA_APP_ID"),
   }, client_mt)
+  self.user_agent = user_agent(self.app_id, o.user_agent_suffix)
 
   self.region = o.region ~= "" and o.region or nil
   if not self.region then
@@ -274,6 +296,10 @@ function Client:_prepare()
     self.endpoint_url = url
   end
   self.endpoint_base = self.endpoint_url:gsub("/+$", "")
+  if not self.app_id and type(profile().sdk_ua_app_id) == "string" and profile().sdk_ua_app_id ~= "" then
+    self.app_id = profile().sdk_ua_app_id
+    self.user_agent = user_agent(self.app_id, o.user_agent_suffix)
+  end
 
   -- Trust for TLS, per request (clients with different bundles share the HTTP pool):
   -- ca_file, else AWS_CA_BUNDLE, else the profile's ca_bundle; libcurl's default otherwise.
