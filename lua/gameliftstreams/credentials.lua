@@ -637,10 +637,11 @@ end
 
 local IMDS_CREDS_PATH = "/latest/meta-data/iam/security-credentials/"
 
-local function imds_get(opts, req)
-  req.timeout, req.connect_timeout = opts.imds_timeout or 1, opts.imds_timeout or 1
+-- One IMDS request, sent up to im.attempts times while it gets no answer or a 5xx.
+local function imds_get(opts, im, req)
+  req.timeout, req.connect_timeout = im.timeout, im.timeout
   local resp, err
-  for _ = 1, 2 do -- one retry
+  for _ = 1, im.attempts do
     resp, err = http_request(opts, req)
     if resp and resp.status < 500 then return resp end
     if not resp and err and err.code == "Cancelled" then break end
@@ -648,30 +649,36 @@ local function imds_get(opts, req)
   return resp, err
 end
 
-local function imds_fetch(opts, base, explicit, v1_disabled)
+local function imds_fetch(opts, im, explicit)
   local name = "instance metadata"
   local function none(why, err)
     if err and err.code == "Cancelled" then return nil, err end
     if explicit then return nil, fail(name, why) end
     return nil, absent(name .. " (" .. why .. ")")
   end
-  local resp, err = imds_get(opts, { method = "PUT", url = base .. "/latest/api/token",
+  local base = im.base
+  local resp, err = imds_get(opts, im, { method = "PUT", url = base .. "/latest/api/token",
     headers = { ["x-aws-ec2-metadata-token-ttl-seconds"] = "21600" } })
-  if not resp then return none("no answer: " .. tostring(err and err.code), err) end
   local headers = {}
-  if resp.status == 200 then
+  -- IMDSv1 fallback, as botocore and the JS SDK do, when the token call is refused or gets no
+  -- answer at all: an instance whose hop limit keeps the PUT's answer from a container still
+  -- answers its GETs.
+  if not resp then
+    if err and err.code == "Cancelled" then return nil, err end
+    if im.v1_disabled then
+      return none("no answer to the token request: " .. tostring(err and err.code), err)
+    end
+  elseif resp.status == 200 then
     headers["x-aws-ec2-metadata-token"] = resp.body
-  elseif (resp.status == 403 or resp.status == 404 or resp.status == 405) and not v1_disabled then
-    headers = {} -- IMDSv1 fallback, as the SDKs do when the token call is refused
-  else
+  elseif not ((resp.status == 403 or resp.status == 404 or resp.status == 405) and not im.v1_disabled) then
     return none("token request answered HTTP " .. resp.status)
   end
-  resp, err = imds_get(opts, { method = "GET", url = base .. IMDS_CREDS_PATH, headers = headers })
+  resp, err = imds_get(opts, im, { method = "GET", url = base .. IMDS_CREDS_PATH, headers = headers })
   if not resp then return none("no answer: " .. tostring(err and err.code), err) end
   if resp.status ~= 200 then return none("role request answered HTTP " .. resp.status) end
   local role = trim(resp.body or ""):match("^[^\r\n]+")
   if not role then return none("no role attached") end
-  resp, err = imds_get(opts, { method = "GET", url = base .. IMDS_CREDS_PATH .. role, headers = headers })
+  resp, err = imds_get(opts, im, { method = "GET", url = base .. IMDS_CREDS_PATH .. role, headers = headers })
   if not resp then return none("no answer: " .. tostring(err and err.code), err) end
   if resp.status ~= 200 then return none("credentials request answered HTTP " .. resp.status) end
   local doc = decode_json(resp.body)
@@ -697,20 +704,26 @@ function _M.imds(opts, settings, explicit)
       return nil, absent("instance metadata (disabled)")
     end
     if not inner then
-      local base, v1_disabled = _M.imds_endpoint(opts, settings)
+      local im = {}
+      im.base, im.v1_disabled, im.timeout, im.attempts = _M.imds_endpoint(opts, settings)
       inner = _M.refreshing("instance metadata", function()
-        return imds_fetch(opts, base, explicit, v1_disabled)
+        return imds_fetch(opts, im, explicit)
       end, opts)
     end
     return inner:get()
   end }
 end
 
---- The IMDS base URL and whether the IMDSv1 fallback is off: opts.imds_endpoint,
--- AWS_EC2_METADATA_SERVICE_ENDPOINT, profile ec2_metadata_service_endpoint, else the
--- IPv4 address, or the IPv6 one when AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE (profile
--- ec2_metadata_service_endpoint_mode) is IPv6. AWS_EC2_METADATA_V1_DISABLED (profile
--- ec2_metadata_v1_disabled) = true forbids the fallback.
+--- How to reach IMDS: the base URL, whether the IMDSv1 fallback is off, the timeout of each
+-- request (seconds) and how many times each is sent.
+-- Base: opts.imds_endpoint, AWS_EC2_METADATA_SERVICE_ENDPOINT, profile
+-- ec2_metadata_service_endpoint, else the IPv4 address, or the IPv6 one when
+-- AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE (profile ec2_metadata_service_endpoint_mode) is IPv6.
+-- AWS_EC2_METADATA_V1_DISABLED (profile ec2_metadata_v1_disabled) = true forbids the fallback.
+-- Timeout: opts.imds_timeout, AWS_METADATA_SERVICE_TIMEOUT, profile metadata_service_timeout,
+-- else 1; attempts: AWS_METADATA_SERVICE_NUM_ATTEMPTS, profile metadata_service_num_attempts,
+-- else 1 (botocore's defaults). A value that is not a positive number (a positive whole
+-- number for attempts) is passed over, as botocore's own settings are.
 function _M.imds_endpoint(opts, settings)
   local getenv = config.getenv_of(opts)
   local s = settings
@@ -726,7 +739,15 @@ function _M.imds_endpoint(opts, settings)
   end
   local v1 = env(getenv, "AWS_EC2_METADATA_V1_DISABLED")
   if v1 == nil then v1 = profile().ec2_metadata_v1_disabled end
-  return (base:gsub("/+$", "")), is_true(v1)
+  local function setting(env_name, key, whole)
+    for _, v in ipairs{ env(getenv, env_name) or false, profile()[key] or false } do
+      local n = tonumber(v)
+      if n and n > 0 and n < math.huge and (not whole or n == floor(n)) then return n end
+    end
+  end
+  local timeout = opts.imds_timeout or setting("AWS_METADATA_SERVICE_TIMEOUT", "metadata_service_timeout") or 1
+  local attempts = setting("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "metadata_service_num_attempts", true) or 1
+  return (base:gsub("/+$", "")), is_true(v1), timeout, attempts
 end
 
 ------------------------------------------------------------------------------

@@ -19,6 +19,8 @@
 --   imds_v1      true: the token PUT answers 403 and GETs need no token
 --   role         the IMDS role name (default "standin-role")
 --   hang         true: IMDS requests are never answered
+--   token_hang   true: the IMDS token PUT is never answered and GETs need no token (an instance
+--                whose PUT answers a container cannot reach, hop limit 1, with IMDSv1 allowed)
 --   sso_token    the bearer token the SSO portal accepts (default "standin-sso-token"); a refresh
 --                through oidc replaces it with the token it issues
 --   sso_account  the account id (default "111122223333") and sso_role the role (default
@@ -192,11 +194,12 @@ local CREDS_PATH = "/latest/meta-data/iam/security-credentials/"
 local function imds(req)
   if knobs.hang then return httpd.hang() end
   if req.method == "PUT" and req.path == "/latest/api/token" then
+    if knobs.token_hang then return httpd.hang() end
     if knobs.imds_v1 then return 403, {}, "" end
     if not req.headers["x-aws-ec2-metadata-token-ttl-seconds"] then return 400, {}, "missing ttl" end
     return 200, { ["x-aws-ec2-metadata-token-ttl-seconds"] = "21600" }, IMDS_TOKEN
   end
-  if not knobs.imds_v1 and req.headers["x-aws-ec2-metadata-token"] ~= IMDS_TOKEN then
+  if not knobs.imds_v1 and not knobs.token_hang and req.headers["x-aws-ec2-metadata-token"] ~= IMDS_TOKEN then
     return 401, {}, ""
   end
   if req.path == CREDS_PATH then return 200, { ["Content-Type"] = "text/plain" }, knobs.role end
