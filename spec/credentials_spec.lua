@@ -845,6 +845,23 @@ describe("EC2 instance metadata", function()
     helpers.rm_rf(dir)
   end)
 
+  it("keeps using credentials IMDS hands out expired (an outage) for 5 to 10 minutes", function()
+    ctl(srv, "POST", "config", { expires_in = -60 })
+    local now = os.time()
+    local p = credentials.from_config{ getenv = imds_env(), rng = function() return 0.5 end }
+    local c = assert(p:get())
+    -- 300 s of refresh window, then 300 to 600 s more (here 450): IMDS is asked again after that
+    assert.is_true(c.expiration >= now + 749 and c.expiration <= now + 752, "expiration " .. c.expiration - now)
+    assert(p:get())
+    assert(p:get())
+    assert.equal(3, #log_of(srv, "imds")) -- one fetch, not one per call
+    -- credentials with time left are kept as IMDS gives them
+    ctl(srv, "POST", "reset")
+    now = os.time()
+    c = assert(credentials.from_config{ getenv = imds_env() }:get())
+    assert.is_true(c.expiration >= now + 3598 and c.expiration <= now + 3601)
+  end)
+
   it("is skipped when AWS_EC2_METADATA_DISABLED=true", function()
     local c, err = credentials.from_config{ getenv = imds_env{ AWS_EC2_METADATA_DISABLED = "TRUE" } }:get()
     assert.is_nil(c)

@@ -686,9 +686,18 @@ local function imds_fetch(opts, im, explicit)
       or type(doc.SecretAccessKey) ~= "string" then
     return nil, fail(name, "answer is not a credentials document")
   end
+  local expiration = _M.parse_time(doc.Expiration)
+  -- Static stability, as botocore and the JS SDK have it: credentials that come back expired, or
+  -- too close to expiry to be cached, mean IMDS cannot issue new ones (an outage). EC2 goes on
+  -- accepting them, so they are used for 5 to 10 minutes past the refresh window before IMDS is
+  -- asked again, rather than IMDS being asked on every call.
+  local now = (opts.clock or default_clock)()
+  local window = opts.refresh_window or REFRESH_WINDOW
+  if expiration and expiration - window <= now then
+    expiration = now + window + 300 + floor(300 * (opts.rng or math.random)())
+  end
   return make_creds({ access_key_id = doc.AccessKeyId, secret_access_key = doc.SecretAccessKey,
-    session_token = type(doc.Token) == "string" and doc.Token or nil,
-    expiration = _M.parse_time(doc.Expiration) }, name)
+    session_token = type(doc.Token) == "string" and doc.Token or nil, expiration = expiration }, name)
 end
 
 --- EC2 instance metadata credentials. Endpoint: opts.imds_endpoint,
