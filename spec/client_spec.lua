@@ -151,6 +151,38 @@ describe("gls.new", function()
     assert.equal(0, err.attempts)
   end)
 
+  it("refuses, on the first call, a profile named by the option or AWS_PROFILE that no file has",
+     function()
+    local dir = helpers.tmpdir()
+    local cfg = helpers.write_file(dir .. "/config", "[default]\nregion = us-east-1\n[profile dev]\nregion = eu-west-1\n")
+    local cred = helpers.write_file(dir .. "/credentials", "[ci]\naws_access_key_id = AKIDCI\n"
+      .. "aws_secret_access_key = ci-secret\n")
+    local function first_call(extra)
+      local o = { credentials = KEYS, config_file = cfg, credentials_file = cred, getenv = env{},
+                  region = "us-west-2", endpoint = "http://127.0.0.1:1", max_attempts = 1,
+                  connect_timeout = 1 }
+      for k, v in pairs(extra) do o[k] = v end
+      local c = assert(gls.new(o))
+      local _, err = c:list_applications()
+      return err
+    end
+    local err = first_call{ profile = "dve" }
+    assert.equal("InvalidParameter", err.code)
+    assert.equal(0, err.attempts)
+    assert.matches('profile "dve" %(from the profile option%) is in neither', err.message)
+    assert.matches(cfg, err.message, 1, true)
+    assert.matches(cred, err.message, 1, true)
+    err = first_call{ getenv = env{ AWS_PROFILE = "dve" } }
+    assert.matches('profile "dve" %(from AWS_PROFILE%)', err.message)
+    -- existing profiles, in either file, and the implicit default (even with no files) pass on
+    for _, extra in ipairs{ { profile = "dev" }, { profile = "ci" }, { getenv = env{ AWS_PROFILE = "default" } },
+                            { config_file = NO_FILES.config_file } } do
+      err = first_call(extra)
+      assert.equal("NetworkError", err.code) -- got as far as sending
+    end
+    helpers.rm_rf(dir)
+  end)
+
   it("takes the region from AWS_REGION, then AWS_DEFAULT_REGION, then the profile", function()
     local c = assert(gls.new{ credentials = KEYS, getenv = env{ AWS_REGION = "eu-central-1", AWS_DEFAULT_REGION = "x" } })
     assert.equal("eu-central-1", c.region)

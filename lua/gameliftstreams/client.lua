@@ -269,18 +269,30 @@ end
 function Client:_prepare()
   if self.prepared then return true end
   local o = self.opts
+  local settings, found -- the profile's settings, read at most once here, and whether it exists
+  local function profile()
+    if settings == nil then
+      local lok, s, f = pcall(config.load, o)
+      settings = lok and type(s) == "table" and s or {}
+      found = lok and f
+    end
+    return settings
+  end
+  -- A profile named by the option or AWS_PROFILE must exist (botocore's ProfileNotFound): a
+  -- misspelt name would otherwise surface as a missing region or missing credentials.
+  local pname, explicit = config.profile_name(o)
+  if explicit then
+    profile()
+    if not found then
+      local cfg, cred = config.paths(o)
+      return nil, errors.invalid(string.format("profile %q (from %s) is in neither %s nor %s", pname,
+        o.profile ~= nil and "the profile option" or "AWS_PROFILE", cfg, cred))
+    end
+  end
   if not self.region then
     local region, rerr = config.resolve_region(o)
     if not region then return nil, rerr end
     self.region = region
-  end
-  local settings -- the profile's settings, read at most once here
-  local function profile()
-    if settings == nil then
-      local lok, s = pcall(config.load, o)
-      settings = lok and type(s) == "table" and s or {}
-    end
-    return settings
   end
   if self.use_fips == nil then
     self.use_fips = lower(tostring(profile().use_fips_endpoint)) == "true"
