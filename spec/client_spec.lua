@@ -6,6 +6,8 @@ local model = require("gameliftstreams.model")
 
 local KEYS = { access_key_id = "AKIDEMULATOR", secret_access_key = "emulator-secret" }
 local NO_FILES = { config_file = "/nonexistent/gls-config", credentials_file = "/nonexistent/gls-credentials" }
+-- A credentials provider that fails: a call settles region and endpoint, then stops before sending.
+local STOP = { get = function() return nil, "stop here" end }
 
 -- getenv stand-in: only the given variables exist.
 local function env(vars)
@@ -117,7 +119,7 @@ describe("gls.new", function()
     -- with the profile's ignore switch on, the same client settings are fine: the rules decide
     cfg = helpers.write_file(dir .. "/config", "[default]\nignore_configured_endpoint_urls = true\n")
     c = assert(gls.new{ region = "us-west-2", use_fips = true, config_file = cfg,
-                        credentials = { get = function() return nil, "stop here" end },
+                        credentials = STOP,
                         credentials_file = NO_FILES.credentials_file,
                         getenv = env{ AWS_ENDPOINT_URL = "http://127.0.0.1:8000" } })
     c:list_applications()
@@ -213,7 +215,6 @@ describe("gls.new", function()
   end)
 
   it("takes FIPS from AWS_USE_FIPS_ENDPOINT, then the profile's use_fips_endpoint; the option wins", function()
-    local stop = { get = function() return nil, "stop here" end }
     local dir = helpers.tmpdir()
     local cfg = helpers.write_file(dir .. "/config", "[default]\nuse_fips_endpoint = true\n")
     local cases = {
@@ -224,7 +225,7 @@ describe("gls.new", function()
       { { getenv = env{}, config_file = NO_FILES.config_file }, "gameliftstreams" },
     }
     for i, case in ipairs(cases) do
-      local o = { region = "us-east-1", credentials = stop, credentials_file = NO_FILES.credentials_file }
+      local o = { region = "us-east-1", credentials = STOP, credentials_file = NO_FILES.credentials_file }
       for k, v in pairs(case[1]) do o[k] = v end
       local c = assert(gls.new(o))
       c:list_applications()
@@ -239,11 +240,10 @@ describe("gls.new", function()
   end)
 
   it("takes the CA bundle from ca_file, then AWS_CA_BUNDLE, then the profile's ca_bundle", function()
-    local stop = { get = function() return nil, "stop here" end }
     local dir = helpers.tmpdir()
     local cfg = helpers.write_file(dir .. "/config", "[default]\nca_bundle = /profile/ca.pem\n")
     local function ca(o)
-      local t = { region = "us-east-1", credentials = stop, credentials_file = NO_FILES.credentials_file,
+      local t = { region = "us-east-1", credentials = STOP, credentials_file = NO_FILES.credentials_file,
                   config_file = cfg, getenv = env{} }
       for k, v in pairs(o) do t[k] = v end
       local c = assert(gls.new(t))
@@ -326,7 +326,7 @@ describe("client calls against the emulator", function()
     assert.equal(emu.url, c.endpoint_url)
     -- AWS_IGNORE_CONFIGURED_ENDPOINT_URLS turns it off: the rules' endpoint is used
     c = client{ config_file = cfg, getenv = env{ AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = "true" },
-                credentials = { get = function() return nil, "stop here" end } }
+                credentials = STOP }
     c:list_applications()
     assert.equal("https://gameliftstreams.us-west-2.api.aws", c.endpoint_url)
     helpers.rm_rf(dir)
@@ -335,9 +335,8 @@ describe("client calls against the emulator", function()
   it("lets the profile's ignore_configured_endpoint_urls turn the environment's endpoint off", function()
     local dir = helpers.tmpdir()
     local cfg = helpers.write_file(dir .. "/config", "[default]\nignore_configured_endpoint_urls = true\n")
-    local stop = { get = function() return nil, "stop here" end }
     -- the profile says ignore: AWS_ENDPOINT_URL* are not used, the rules' endpoint is
-    local c = client{ config_file = cfg, credentials = stop,
+    local c = client{ config_file = cfg, credentials = STOP,
                       getenv = env{ AWS_ENDPOINT_URL_GAMELIFTSTREAMS = emu.url, AWS_ENDPOINT_URL = emu.url } }
     c:list_applications()
     assert.equal("https://gameliftstreams.us-west-2.api.aws", c.endpoint_url)
