@@ -308,8 +308,9 @@ function Client:_prepare()
     self.endpoint_url = url
   end
   self.endpoint_base = self.endpoint_url:gsub("/+$", "")
-  if not self.app_id and type(profile().sdk_ua_app_id) == "string" and profile().sdk_ua_app_id ~= "" then
-    self.app_id = profile().sdk_ua_app_id
+  local profile_app_id = profile().sdk_ua_app_id
+  if not self.app_id and type(profile_app_id) == "string" and profile_app_id ~= "" then
+    self.app_id = profile_app_id
     self.user_agent = user_agent(self.app_id, o.user_agent_suffix)
   end
 

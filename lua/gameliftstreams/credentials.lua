@@ -659,19 +659,20 @@ local function imds_fetch(opts, im, explicit)
   local base = im.base
   local resp, err = imds_get(opts, im, { method = "PUT", url = base .. "/latest/api/token",
     headers = { ["x-aws-ec2-metadata-token-ttl-seconds"] = "21600" } })
+  if not resp and err and err.code == "Cancelled" then return nil, err end
   local headers = {}
-  -- IMDSv1 fallback, as botocore and the JS SDK do, when the token call is refused or gets no
-  -- answer at all: an instance whose hop limit keeps the PUT's answer from a container still
-  -- answers its GETs.
-  if not resp then
-    if err and err.code == "Cancelled" then return nil, err end
-    if im.v1_disabled then
-      return none("no answer to the token request: " .. tostring(err and err.code), err)
-    end
-  elseif resp.status == 200 then
+  if resp and resp.status == 200 then
     headers["x-aws-ec2-metadata-token"] = resp.body
-  elseif not ((resp.status == 403 or resp.status == 404 or resp.status == 405) and not im.v1_disabled) then
-    return none("token request answered HTTP " .. resp.status)
+  else
+    -- IMDSv1 fallback, as botocore and the JS SDK do, when the token call is refused or gets no
+    -- answer at all: an instance whose hop limit keeps the PUT's answer from a container still
+    -- answers its GETs.
+    local refused = resp and (resp.status == 403 or resp.status == 404 or resp.status == 405)
+    if not resp and im.v1_disabled then
+      return none("no answer to the token request: " .. tostring(err and err.code), err)
+    elseif resp and (im.v1_disabled or not refused) then
+      return none("token request answered HTTP " .. resp.status)
+    end
   end
   resp, err = imds_get(opts, im, { method = "GET", url = base .. IMDS_CREDS_PATH, headers = headers })
   if not resp then return none("no answer: " .. tostring(err and err.code), err) end
