@@ -15,7 +15,7 @@ HDR     := $(wildcard csrc/*.h)
 PURE    := $(filter-out csrc/core.c csrc/util.c $(wildcard csrc/l*.c),$(SRC))
 CTESTS  := $(patsubst spec/c/%.c,%,$(wildcard spec/c/test_*.c))
 
-.PHONY: all deps test test-c test-lua test-jit test-asan demo emulator bench clean model rock
+.PHONY: all deps test test-c test-lua test-jit test-asan demo emulator bench fuzz clean model rock
 
 all: build/5.4/gameliftstreams/core.so build/jit/gameliftstreams/core.so
 
@@ -67,6 +67,10 @@ demo: deps
 
 bench: deps all
 	@sh bench/run.sh
+
+# by hand, like bench: libFuzzer on the C signer, then SSE2 against scalar (FUZZ_SECONDS=120)
+fuzz: deps
+	@sh tools/fuzz.sh
 
 clean:
 	rm -rf build
