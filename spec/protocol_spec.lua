@@ -193,6 +193,25 @@ describe("protocol (restJson1)", function()
       assert.is_nil(out.LocationStates[1].Extra)
     end)
 
+    it("reads a member from its JSON name, and follows a shape that contains itself", function()
+      -- no member of this model has a jsonName or is recursive: a made-up model has both
+      local m = { shapes = {
+        Node = { type = "structure", members = {
+          Name = { shape = "Str", json_name = "name" },
+          Size = { shape = "Int" },
+          Children = { shape = "NodeList" },
+          Tag = { shape = "Str", location = "header", name = "x-tag" },
+        } },
+        NodeList = { type = "list", member = { shape = "Node" } },
+        Str = { type = "string" }, Int = { type = "integer" },
+      } }
+      local out = protocol.convert(m, "Node", cjson.decode('{"name":"root","Name":"wrong","Size":2.0,'
+        .. '"Tag":"from body","Children":[{"name":"leaf","Size":1,"Children":[null]},null],"Extra":1}'))
+      assert.same({ Name = "root", Size = 2, Children = { { Name = "leaf", Size = 1, Children = {} } } }, out)
+      assert.is_true(is_integer(out.Size))
+      assert.is_true(is_integer(out.Children[1].Size))
+    end)
+
     it("returns an empty table for an empty 204 body and for {}", function()
       assert.same({}, parse("DeleteApplication", "", 204))
       assert.same({}, parse("TerminateStreamSession", nil, 204))

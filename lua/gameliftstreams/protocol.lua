@@ -17,7 +17,7 @@ local errors = require("gameliftstreams.errors")
 
 local _M = {}
 
-local type, pairs, next, tostring, tonumber, pcall = type, pairs, next, tostring, tonumber, pcall
+local type, pairs, ipairs, next, tostring, tonumber, pcall = type, pairs, ipairs, next, tostring, tonumber, pcall
 local floor, huge, abs = math.floor, math.huge, math.abs
 local tointeger = math.tointeger
 local math_type = math.type
@@ -374,58 +374,137 @@ local function parse_iso8601(s)
 end
 _M.parse_iso8601 = parse_iso8601
 
-local convert
-convert = function(shapes, shape_name, v)
-  if v == nil or v == json_null then return nil end
-  local shape = shapes[shape_name]
-  if not shape then return v end
-  local t = shape.type
-  if t == "structure" then
-    if type(v) ~= "table" then return v end
-    local out = {}
-    for m, mdef in pairs(shape.members or {}) do
-      if not mdef.location then
-        local cv = convert(shapes, ref_name(mdef), v[mdef.json_name or m])
-        if cv ~= nil then out[m] = cv end
-      end
-    end
-    return out
-  elseif t == "list" then
-    if type(v) ~= "table" then return v end
-    local out = {}
-    local member = ref_name(shape.member)
-    for i = 1, #v do
-      local cv = convert(shapes, member, v[i])
-      if cv ~= nil then out[#out + 1] = cv end
-    end
-    return out
-  elseif t == "map" then
-    if type(v) ~= "table" then return v end
-    local out = {}
-    local value_shape = ref_name(shape.value)
-    for k, mv in pairs(v) do
-      local cv = convert(shapes, value_shape, mv)
-      if cv ~= nil then out[k] = cv end
-    end
-    return out
-  elseif t == "integer" or t == "long" then
-    if type(v) == "number" and is_integral(v) then return to_int(v) end
+-- Converting a decoded JSON value to the model's types. Each shape gets a converter function,
+-- made on first use and cached per shapes table: a structure walks the keys the JSON has (not
+-- every member the model lists) through a key -> member table, so a sparse answer costs only
+-- what it holds, and converts the decoded table in place when no member is renamed (no new
+-- tables to fill and grow). Unknown keys and JSON nulls are dropped; header-bound members
+-- (`location`) are never read from the body.
+local function keep(v) return v end
+
+local function to_integer(v)
+  if type(v) == "number" and is_integral(v) then return to_int(v) end
+  return v
+end
+
+local function to_timestamp(v)
+  if type(v) == "number" then
+    if is_integral(v) then return to_int(v) end
     return v
-  elseif t == "timestamp" then
-    if type(v) == "number" then
-      if is_integral(v) then return to_int(v) end
-      return v
-    elseif type(v) == "string" then
-      local n = tonumber(v)
-      if n then return is_integral(n) and to_int(n) or n end
-      return parse_iso8601(v) or v
-    end
-    return v
+  elseif type(v) == "string" then
+    local n = tonumber(v)
+    if n then return is_integral(n) and to_int(n) or n end
+    return parse_iso8601(v) or v
   end
   return v
 end
 
---- Converts a decoded JSON value to the model's types, following `shape_name`.
+local converters = setmetatable({}, { __mode = "k" }) -- shapes table -> { [shape name] = fn }
+
+local converter
+converter = function(shapes, cache, name)
+  local fn = cache[name]
+  if fn then return fn end
+  local shape = shapes[name]
+  local t = shape and shape.type
+  if t == "structure" then
+    -- JSON key -> member name, and its converter (false: the value is kept as it is)
+    local member_of, conv_of, renamed = {}, {}, false
+    fn = function(v)
+      if type(v) ~= "table" then return v end
+      if renamed then
+        local out = {}
+        for k, jv in next, v do
+          local m = member_of[k]
+          if m and jv ~= json_null then
+            local c = conv_of[k]
+            if c then jv = c(jv) end
+            out[m] = jv
+          end
+        end
+        return out
+      end
+      -- in place: only existing fields are changed or cleared while traversing, as next allows
+      for k, jv in next, v do
+        if not member_of[k] or jv == json_null then
+          v[k] = nil
+        else
+          local c = conv_of[k]
+          -- (assigned even when equal: 3.0 == 3, but the integer is what is wanted)
+          if c then v[k] = c(jv) end
+        end
+      end
+      return v
+    end
+    cache[name] = fn -- before the members, so a shape that contains itself finds it
+    for m, mdef in pairs(shape.members or {}) do
+      if not mdef.location then
+        local key = mdef.json_name or m
+        member_of[key] = m
+        if key ~= m then renamed = true end
+        local c = converter(shapes, cache, ref_name(mdef))
+        conv_of[key] = c ~= keep and c
+      end
+    end
+    return fn
+  elseif t == "list" or t == "map" then
+    local conv
+    if t == "list" then
+      fn = function(v)
+        if type(v) ~= "table" then return v end
+        local out, n = {}, 0
+        for i = 1, #v do
+          local e = v[i]
+          if e ~= nil and e ~= json_null then
+            local cv = conv(e)
+            if cv ~= nil then
+              n = n + 1
+              out[n] = cv
+            end
+          end
+        end
+        return out
+      end
+    else
+      fn = function(v) -- in place, as a structure
+        if type(v) ~= "table" then return v end
+        for k, mv in next, v do
+          if mv == json_null then
+            v[k] = nil
+          elseif conv ~= keep then
+            v[k] = conv(mv)
+          end
+        end
+        return v
+      end
+    end
+    cache[name] = fn
+    conv = converter(shapes, cache, ref_name(t == "list" and shape.member or shape.value))
+    return fn
+  elseif t == "integer" or t == "long" then
+    fn = to_integer
+  elseif t == "timestamp" then
+    fn = to_timestamp
+  else
+    fn = keep -- strings, enums, booleans, ... and shapes the model does not have
+  end
+  cache[name] = fn
+  return fn
+end
+
+local function convert(shapes, shape_name, v)
+  if v == nil or v == json_null then return nil end
+  local cache = converters[shapes]
+  if not cache then
+    cache = {}
+    converters[shapes] = cache
+  end
+  return converter(shapes, cache, shape_name)(v)
+end
+
+--- Converts a decoded JSON value to the model's types, following `shape_name`. The value's
+-- tables are reused and changed (structures and maps in place): pass a value of your own only
+-- if you are done with it.
 function _M.convert(model, shape_name, value)
   return convert(model.shapes, shape_name, value)
 end
@@ -442,6 +521,28 @@ local function header(headers, name)
   return v
 end
 _M.header = header
+
+-- The members of an output shape that come from the response's headers or status code, as
+-- { { member name, member def }, ... }, found once per shape.
+local located = setmetatable({}, { __mode = "k" }) -- shapes table -> { [shape name] = list }
+
+local function located_members(shapes, name)
+  local cache = located[shapes]
+  if not cache then
+    cache = {}
+    located[shapes] = cache
+  end
+  local list = cache[name]
+  if not list then
+    list = {}
+    local shape = shapes[name]
+    for m, mdef in pairs(shape and shape.members or {}) do
+      if mdef.location == "header" or mdef.location == "statusCode" then list[#list + 1] = { m, mdef } end
+    end
+    cache[name] = list
+  end
+  return list
+end
 
 --- Parses a successful (2xx) response.
 -- @return the output table, or nil and a `SerializationError` error object
@@ -462,13 +563,13 @@ function _M.parse_response(model, op, resp)
   if type(decoded) ~= "table" then decoded = {} end
   if not out_shape then return {} end
   local out = convert(model.shapes, out_shape, decoded)
-  -- header-bound output members (none in this model today)
-  local shape = model.shapes[out_shape]
-  for m, mdef in pairs(shape and shape.members or {}) do
+  -- header-bound and status-code output members (none in this model today)
+  for _, lm in ipairs(located_members(model.shapes, out_shape)) do
+    local m, mdef = lm[1], lm[2]
     if mdef.location == "header" then
       local hv = header(resp.headers, lower(mdef.name or m))
       if hv ~= nil then out[m] = convert(model.shapes, ref_name(mdef), hv) end
-    elseif mdef.location == "statusCode" then
+    else
       out[m] = resp.status
     end
   end
