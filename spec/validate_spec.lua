@@ -173,6 +173,10 @@ describe("validate", function()
   describe("lengths and ranges", function()
     it("counts string length in UTF-8 code points", function()
       assert.equal(3, validate.utf8_len("a\195\169\226\130\172"))
+      assert.equal(0, validate.utf8_len(""))
+      -- any bytes have a length: continuation bytes (0x80-0xBF) are not counted, the rest are
+      assert.equal(3, validate.utf8_len("\0\128\191\192\255"))
+      assert.equal(5000 + 2 * 3000, validate.utf8_len(("a"):rep(5000) .. ("\240\159\152\128x"):rep(3000)))
       -- Description: 1..80 characters; 80 two-byte characters are fine, 81 are not.
       assert.is_true(check("UpdateApplication", { Identifier = "a-1", Description = ("\195\169"):rep(80) }))
       assert_invalid("UpdateApplication", { Identifier = "a-1", Description = ("\195\169"):rep(81) },

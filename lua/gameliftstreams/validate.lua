@@ -31,15 +31,9 @@ local function is_required(shape, name)
 end
 _M.is_required = is_required
 
---- Number of UTF-8 code points in `s` (continuation bytes are not counted).
-function _M.utf8_len(s)
-  local n = 0
-  for i = 1, #s do
-    local b = byte(s, i)
-    if b < 0x80 or b >= 0xC0 then n = n + 1 end
-  end
-  return n
-end
+--- Number of UTF-8 code points in `s` (continuation bytes are not counted), counted in C: a
+-- byte loop in Lua 5.4, or a pattern scan, took 50 to 140 µs for a 5 KB SignalRequest.
+_M.utf8_len = require("gameliftstreams.core").utf8_len
 local utf8_len = _M.utf8_len
 
 local function lua_type(v)
