@@ -87,6 +87,20 @@ describe("protocol (restJson1)", function()
         protocol.json_string("a\"b\\c\n\r\t\b\f\1\31/\195\169\240\159\142\174"))
       local req = build("UpdateApplication", { Identifier = "a-1", Description = "x\"y\n\195\169" })
       assert.equal("x\"y\n\195\169", cjson.decode(req.body).Description)
+      -- NUL is escaped, DEL is not (JSON allows it); every byte below 0x80 reads back as it was
+      assert.equal('"\\u0000\127"', protocol.json_string("\0\127"))
+      assert.equal('""', protocol.json_string(""))
+      local seed = 7
+      local function rng(n) -- a small LCG: the same strings on every run
+        seed = (seed * 1103515245 + 12345) % 2147483648
+        return seed % (n + 1)
+      end
+      for _ = 1, 300 do
+        local bytes = {}
+        for j = 1, rng(40) do bytes[j] = string.char(rng(127)) end
+        local s = table.concat(bytes)
+        assert.equal(s, cjson.decode(protocol.json_string(s)))
+      end
     end)
 
     it("writes maps with sorted keys and escaped key names", function()

@@ -74,22 +74,10 @@ function _M.format_number(v)
 end
 local format_number = _M.format_number
 
-local json_escapes = {
-  ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
-  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
-}
-
---- Quotes a string for JSON: escapes quote, backslash and control characters;
--- UTF-8 bytes pass through unchanged.
-function _M.json_string(s)
-  return '"' .. gsub(s, '[%c"\\]', function(c)
-    local e = json_escapes[c]
-    if e then return e end
-    local b = byte(c)
-    if b < 0x20 then return format("\\u%04x", b) end
-    return c -- DEL (0x7F) is legal in JSON strings
-  end) .. '"'
-end
+--- Quotes a string for JSON: escapes quote, backslash and control characters; UTF-8 bytes and
+-- DEL pass through unchanged. In C (core.json_quote): a Lua pattern scan cost about 10 ns a
+-- byte, some 90 µs for the SignalRequest of a StartStreamSession under Lua 5.4.
+_M.json_string = require("gameliftstreams.core").json_quote
 local json_string = _M.json_string
 
 local function sorted_keys(t)
