@@ -387,6 +387,16 @@ local function to_timestamp(v)
   return v
 end
 
+-- What is worked out once per shape, in a table per shapes table (held weakly).
+local function per_shapes(store, shapes)
+  local t = store[shapes]
+  if not t then
+    t = {}
+    store[shapes] = t
+  end
+  return t
+end
+
 local converters = setmetatable({}, { __mode = "k" }) -- shapes table -> { [shape name] = fn }
 
 local converter
@@ -482,12 +492,7 @@ end
 
 local function convert(shapes, shape_name, v)
   if v == nil or v == json_null then return nil end
-  local cache = converters[shapes]
-  if not cache then
-    cache = {}
-    converters[shapes] = cache
-  end
-  return converter(shapes, cache, shape_name)(v)
+  return converter(shapes, per_shapes(converters, shapes), shape_name)(v)
 end
 
 --- Converts a decoded JSON value to the model's types, following `shape_name`. The value's
@@ -515,11 +520,7 @@ _M.header = header
 local located = setmetatable({}, { __mode = "k" }) -- shapes table -> { [shape name] = list }
 
 local function located_members(shapes, name)
-  local cache = located[shapes]
-  if not cache then
-    cache = {}
-    located[shapes] = cache
-  end
+  local cache = per_shapes(located, shapes)
   local list = cache[name]
   if not list then
     list = {}
