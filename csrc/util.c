@@ -218,9 +218,10 @@ static int l_json_quote(lua_State *L) {
   luaL_addchar(&b, '"');
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    char esc[6] = {'\\', 0, 0, 0, 0, 0};
+    char esc[6];
     size_t elen = 2;
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (c >= 0x20 && c != '"' && c != '\\') continue; /* most bytes: kept, in the current run */
+    esc[0] = '\\';
     switch (c) {
     case '"': esc[1] = '"'; break;
     case '\\': esc[1] = '\\'; break;
