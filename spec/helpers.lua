@@ -28,7 +28,8 @@ end
 
 --- Starts `lua5.4 script args...` in the background. The script prints
 -- "listening <port>" first. Returns { port, url, pid, stop }.
--- opts.env: extra "NAME=value" strings; opts.log: stderr file (default /dev/null).
+-- opts.env: extra "NAME=value" strings; opts.log: stderr file (default /dev/null);
+-- opts.ready: the pattern of that first line instead (its capture becomes proc.ready).
 function helpers.spawn_server(script, args, opts)
   opts = opts or {}
   local argv = {}
@@ -41,12 +42,12 @@ function helpers.spawn_server(script, args, opts)
   local pipe = assert(io.popen(cmd, "r"))
   local pid = pipe:read("*l")
   local line = pipe:read("*l")
-  local port = line and line:match("^listening (%d+)")
+  local port = line and line:match(opts.ready or "^listening (%d+)")
   if not port then
     pipe:close()
     error("server " .. script .. " did not start (got: " .. tostring(line) .. ")")
   end
-  local proc = { pid = tonumber(pid), port = tonumber(port), pipe = pipe }
+  local proc = { pid = tonumber(pid), port = tonumber(port), ready = port, pipe = pipe }
   proc.url = "http://127.0.0.1:" .. proc.port
   function proc.stop()
     if proc.stopped then return end

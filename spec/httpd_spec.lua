@@ -189,3 +189,180 @@ describe("httpd with a short header timeout", function()
     slow:close()
   end)
 end)
+
+-- Reads one whole response from a socket that the server may close after it: status, headers, body.
+local function read_response(s)
+  local line, err = s:receive("*l")
+  if not line then return nil, err end
+  local headers = {}
+  while true do
+    local l = assert(s:receive("*l"))
+    if l == "" then break end
+    local k, v = l:match("^([^:]+):%s*(.*)$")
+    headers[k:lower()] = v
+  end
+  local body = s:receive(tonumber(headers["content-length"] or 0))
+  return tonumber(line:match("^HTTP/1%.1 (%d+)")), headers, body
+end
+
+-- The server still answers a well-formed request on a new connection.
+local function still_serving(port)
+  local s = connect(port)
+  local status = exchange(s, "GET /alive HTTP/1.1\r\nHost: h\r\n\r\n")
+  s:close()
+  return status == 200
+end
+
+describe("httpd against hostile request framing", function()
+  local srv
+  setup(function()
+    srv = helpers.spawn_server("spec/support/httpd_echo.lua", {}, { env = { "GLS_MAX_BODY_BYTES=100000" } })
+  end)
+  teardown(function() srv.stop() end)
+
+  local function answer(bytes)
+    local s = connect(srv.port)
+    assert(s:send(bytes))
+    local status = read_response(s)
+    s:close()
+    return status
+  end
+
+  local CHUNKED = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+  for _, case in ipairs({
+    { "a chunk size that is not hex", "zz\r\n" },
+    { "a negative chunk size", "-1\r\nx\r\n0\r\n\r\n" },
+    { "a chunk size with junk after it", "3 x\r\nabc\r\n0\r\n\r\n" },
+    { "an empty chunk size line", "\r\nabc\r\n0\r\n\r\n" },
+    { "chunk data longer than its size", "3\r\nabcdef\r\n0\r\n\r\n" },
+    { "a chunk size line ended by a bare LF", "3\nabc\r\n0\r\n\r\n" },
+    { "a chunk size line without end", string.rep("1", 5000) },
+    { "a trailer line without a name", "3\r\nabc\r\n0\r\nnot a field\r\n\r\n" },
+  }) do
+    it("answers " .. case[1] .. " with 400 and goes on serving", function()
+      assert.equal(400, answer(CHUNKED .. case[2]))
+      assert.is_true(still_serving(srv.port))
+    end)
+  end
+
+  it("accepts chunk extensions, trailers and leading zeros", function()
+    local s = connect(srv.port)
+    local _, _, body = exchange(s, CHUNKED .. "003;name=value\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\n")
+    s:close()
+    assert.equal("abc", cjson.decode(body).body)
+  end)
+
+  it("applies the body limit to chunked bodies (413), however the chunks are cut", function()
+    local chunk = string.format("%x\r\n%s\r\n", 60000, string.rep("c", 60000))
+    assert.equal(413, answer(CHUNKED .. chunk .. chunk .. "0\r\n\r\n"))
+    assert.equal(413, answer(CHUNKED .. "ffffffffffffffffffff\r\n"))
+    assert.equal(413, answer("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100001\r\n\r\n"))
+    assert.equal(413, answer("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999999\r\n\r\n"))
+    assert.is_true(still_serving(srv.port))
+  end)
+
+  it("refuses ambiguous framing: Content-Length with Transfer-Encoding, conflicting or bad lengths", function()
+    assert.equal(400, answer("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"))
+    assert.equal(400, answer("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"))
+    assert.equal(400, answer("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n"))
+    assert.equal(400, answer("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0x10\r\n\r\n"))
+    assert.equal(501, answer("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"))
+    -- the same length twice is one length
+    local s = connect(srv.port)
+    local _, _, body = exchange(s, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok")
+    s:close()
+    assert.equal("ok", cjson.decode(body).body)
+  end)
+
+  it("answers a handler that raises with 500 on that connection only", function()
+    assert.equal(500, answer("GET /raise HTTP/1.1\r\nHost: h\r\n\r\n"))
+    assert.is_true(still_serving(srv.port))
+  end)
+
+  it("receives a body sent one byte at a time, chunked, with the head cut anywhere", function()
+    local s = connect(srv.port)
+    local req = CHUNKED .. "5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n"
+    for i = 1, #req do assert(s:send(req:sub(i, i))) end
+    local status, _, body = read_response(s)
+    s:close()
+    assert.equal(200, status)
+    assert.equal("hello!", cjson.decode(body).body)
+  end)
+end)
+
+describe("httpd with slow, idle and too many connections", function()
+  local srv
+  setup(function()
+    srv = helpers.spawn_server("spec/support/httpd_echo.lua", {}, { env = {
+      "GLS_HEADER_TIMEOUT=0.5", "GLS_BODY_TIMEOUT=0.5", "GLS_IDLE_TIMEOUT=0.5", "GLS_MAX_CONNECTIONS=30" } })
+  end)
+  teardown(function() srv.stop() end)
+
+  local function stats()
+    local s = connect(srv.port)
+    local _, _, body = exchange(s, "GET /stats HTTP/1.1\r\nHost: h\r\n\r\n")
+    s:close()
+    return cjson.decode(body)
+  end
+
+  it("closes a connection that sends nothing after the idle timeout", function()
+    local s = connect(srv.port)
+    s:settimeout(3)
+    local t0 = socket.gettime()
+    local data, err = s:receive(1)
+    s:close()
+    assert.is_nil(data)
+    assert.equal("closed", err)
+    assert.is_true(socket.gettime() - t0 < 2)
+  end)
+
+  it("answers 408 to a body that trickles past its deadline", function()
+    local s = connect(srv.port)
+    s:settimeout(3)
+    assert(s:send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n"))
+    local t0 = socket.gettime()
+    local status
+    for _ = 1, 30 do
+      if not s:send("x") then break end
+      socket.sleep(0.1)
+      s:settimeout(0)
+      local line = s:receive("*l")
+      s:settimeout(3)
+      if line then status = tonumber(line:match("^HTTP/1%.1 (%d+)")) break end
+    end
+    s:close()
+    assert.equal(408, status)
+    assert.is_true(socket.gettime() - t0 < 2)
+  end)
+
+  it("holds at most its cap of connections and still answers a new one at once", function()
+    local before = stats()
+    local held = {}
+    for i = 1, 80 do held[i] = connect(srv.port) end
+    local t0 = socket.gettime()
+    assert.is_true(still_serving(srv.port))
+    assert.is_true(socket.gettime() - t0 < 1)
+    local after = stats()
+    assert.is_true(after.open <= 30, "open " .. after.open)
+    assert.is_true(after.evicted - before.evicted >= 50, "evicted " .. (after.evicted - before.evicted))
+    for _, s in ipairs(held) do s:close() end
+  end)
+
+  it("stays up with more connections than select can watch (1,100 from two processes)", function()
+    local procs = {}
+    for i = 1, 2 do
+      procs[i] = helpers.spawn_server("spec/support/idle_clients.lua", { tostring(srv.port), "550" },
+        { ready = "^opened (%d+)" })
+    end
+    local ok, err = pcall(function()
+      for _, p in ipairs(procs) do assert.equal("550", p.ready) end
+      local t0 = socket.gettime()
+      assert.is_true(still_serving(srv.port))
+      assert.is_true(socket.gettime() - t0 < 1)
+      assert.is_true(stats().open <= 30)
+    end)
+    for _, p in ipairs(procs) do p.stop() end
+    assert(ok, err)
+  end)
+end)
