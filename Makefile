@@ -56,7 +56,7 @@ test: deps
 	@sh tools/run-tests.sh
 
 model:
-	lua5.4 tools/genmodel.lua ../shared/model/botocore lua/gameliftstreams/model.lua
+	lua5.4 tools/genmodel.lua model/botocore lua/gameliftstreams/model.lua
 
 emulator: deps all
 	LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/5.4/?.so;;" lua5.4 bin/gameliftstreams-emulator

@@ -1,5 +1,6 @@
--- The generated model: freshness against the official files, and facts from MODEL-NOTES.
-local BOTOCORE = "../shared/model/botocore"
+-- The generated model: freshness against the vendored official files (model/), and facts
+-- from MODEL-NOTES.
+local BOTOCORE = "model/botocore"
 
 local helpers = require("helpers")
 
@@ -49,26 +50,69 @@ describe("generated model", function()
     end
   end)
 
-  it("contains none of the model's documentation strings", function()
-    local text = read("lua/gameliftstreams/model.lua")
-    local svc = require("cjson").decode(read(BOTOCORE .. "/service-2.json"))
-    local checked = 0
-    local function check(doc)
-      if type(doc) ~= "string" then return end
-      local plain = doc:gsub("<[^>]*>", " "):gsub("%s+", " "):gsub("^ ", "")
-      local probe = plain:sub(1, 24)
-      if #probe >= 24 then
-        checked = checked + 1
-        assert.is_nil(text:find(probe, 1, true), "documentation leaked: " .. probe)
+  -- The vendored files are the upstream files minus their documentation (tools/vendor-model.lua):
+  -- nothing of the prose is left in them, so none can reach model.lua either.
+  local VENDORED = { "botocore/service-2.json", "botocore/paginators-1.json", "botocore/waiters-2.json",
+                     "botocore/endpoint-rule-set-1.json", "botocore/endpoint-tests-1.json",
+                     "gameliftstreams.smithy.json" }
+
+  it("is generated from vendored files that hold no documentation text", function()
+    local cjson = require("cjson")
+    local strings = 0
+    local function walk(v, where)
+      if type(v) == "table" then
+        for k, x in pairs(v) do
+          if type(k) == "string" then
+            assert.is_nil(k:lower():find("documentation", 1, true), "documentation member at " .. where .. "." .. k)
+          end
+          walk(x, where .. "." .. tostring(k))
+        end
+      elseif type(v) == "string" then
+        strings = strings + 1
+        assert.is_nil(v:find("<p>", 1, true), "HTML prose at " .. where)
+        local words = 0
+        for _ in v:gmatch("%a+%s") do words = words + 1 end
+        -- deprecation messages are the only sentences the data keeps (a short notice each)
+        assert.is_true(words < 8 or where:find("deprecat") ~= nil, "prose at " .. where .. ": " .. v)
       end
     end
-    check(svc.documentation)
-    for _, op in pairs(svc.operations) do check(op.documentation) end
-    for _, shape in pairs(svc.shapes) do
-      check(shape.documentation)
-      for _, m in pairs(shape.members or {}) do check(m.documentation) end
+    for _, file in ipairs(VENDORED) do walk(cjson.decode(read("model/" .. file)), file) end
+    assert.is_true(strings > 1000)
+  end)
+
+  it("records origin, version and upstream sha256 of every vendored file in model/SOURCES.md", function()
+    local sources = read("model/SOURCES.md")
+    for _, file in ipairs(VENDORED) do
+      local row = sources:match("\n| `" .. file:gsub("%p", "%%%0") .. "` |([^\n]*)")
+      assert.truthy(row, file .. " is not in model/SOURCES.md")
+      assert.truthy(row:find("| `%x+` |$"), "no sha256 for " .. file)
+      assert.are.equal(64, #row:match("| `(%x+)` |$"))
     end
-    assert.is_true(checked > 300)
+  end)
+
+  it("the vendor tool removes documentation and keeps everything else, deterministically", function()
+    local dir = helpers.tmpdir()
+    os.execute("mkdir -p " .. helpers.shell_quote(dir .. "/up/botocore"))
+    for _, file in ipairs(VENDORED) do
+      local text = read("model/" .. file)
+      if file == "botocore/service-2.json" then
+        -- put prose back in: the tool must take it out again and give the vendored file
+        text = text:gsub('\n    "AddStreamGroupLocations":{\n',
+          '\n    "AddStreamGroupLocations":{\n      "documentation":"<p>Some \\"quoted\\" words of prose.</p>",\n'
+          .. '      "documentationUrl":"https://example.com/doc",\n', 1)
+        assert.truthy(text:find("documentationUrl", 1, true))
+      end
+      helpers.write_file(dir .. "/up/" .. file, text)
+    end
+    local out, ok = helpers.run("lua5.4 tools/vendor-model.lua " .. helpers.shell_quote(dir .. "/up") .. " "
+                                .. helpers.shell_quote(dir .. "/out") .. " 2>&1")
+    assert.is_true(ok, out)
+    for _, file in ipairs(VENDORED) do
+      assert.is_true(read(dir .. "/out/" .. file) == read("model/" .. file), file .. " differs")
+    end
+    local sources = read(dir .. "/out/SOURCES.md")
+    assert.truthy(sources:find("| `botocore/service%-2%.json` |[^\n]*| 2 |"), sources)
+    helpers.rm_rf(dir)
   end)
 end)
 

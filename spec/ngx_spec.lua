@@ -216,6 +216,11 @@ describe_ngx("OpenResty (nginx + lua-nginx-module)", function()
     -- a second server with probes of the transport and the scheduler, inside nginx
     probe_port = free_port()
     conf = conf:gsub("\n  server {", "\n" .. PROBES:gsub("PORT", probe_port) .. "\n  server {", 1)
+    -- Started by root, nginx runs its workers as `nobody`, who cannot read a checkout under a
+    -- private (0700) folder such as root's home: keep the workers root then. Started by any
+    -- other user, the workers are that user and read what the checkout's owner can.
+    local uid = helpers.run("id -u"):match("%d+")
+    if uid == "0" then conf = "user root;\n" .. conf end
     helpers.write_file(dir .. "/nginx.conf", conf)
     local cmd = string.format(
       "cd %s && env -u LD_PRELOAD GLS_ENDPOINT=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=us-west-2 " ..

@@ -1,9 +1,9 @@
--- core.sign (gls.sign): the AWS SigV4 test suite read from ../shared/testdata/sigv4, plus the
+-- core.sign (gls.sign): the AWS SigV4 test suite (spec/data/sigv4, from awslabs/aws-c-auth), plus the
 -- behaviours the suite does not cover (lists, presigning, tokens, GameLift paths, key cache, errors).
 local core = require("gameliftstreams.core")
 local cjson = require("cjson")
 
-local SUITE = "../shared/testdata/sigv4"
+local SUITE = "spec/data/sigv4"
 
 local helpers = require("helpers")
 

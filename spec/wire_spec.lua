@@ -1,6 +1,6 @@
 -- What goes on the wire for every one of the 30 operations, as the emulator
 -- received it (GET /_emulator/requests). The expectations below are written
--- from ../shared/docs/MODEL-NOTES.md (the official SDKs' behaviour), not from
+-- from the official SDKs' documented behaviour (the project's model notes), not from
 -- model.lua, so a wrong generated model is caught here.
 local helpers = require("helpers")
 local cjson = require("cjson")

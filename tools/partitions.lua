@@ -1,6 +1,6 @@
 -- Hand-kept AWS partition data for the `aws.partition` endpoint function.
--- Not part of ../shared/model: the facts follow the SDKs' shared partitions.json
--- (see ../shared/docs/MODEL-NOTES.md for the dualStackDnsSuffix values).
+-- Not part of the vendored model (model/): the facts follow the SDKs' shared partitions.json
+-- (botocore's and the AWS JS SDK's, including their dualStackDnsSuffix values).
 -- tools/genmodel.lua converts each region_regex into plain Lua patterns and
 -- copies this table into lua/gameliftstreams/model.lua. Order matters: exact
 -- region names are checked first, then the regexes in this order; a region
