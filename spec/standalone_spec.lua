@@ -7,10 +7,13 @@ local FORBIDDEN = ".." .. "/shared" -- spelled in two parts, so this file does n
 
 local function tracked_files(root)
   local q = helpers.shell_quote(root)
-  local out, ok = helpers.run("git -C " .. q .. " ls-files -z 2>/dev/null")
+  -- the exit status, as a suffix: LuaJIT's popen close does not give it
+  local p = io.popen("(git -C " .. q .. " ls-files -z && printf OK) 2>/dev/null")
+  local out = p:read("*a")
+  p:close()
   local files = {}
-  if ok and out ~= "" then
-    for name in out:gmatch("([^%z]+)") do files[#files + 1] = name end
+  if out:sub(-2) == "OK" then
+    for name in out:sub(1, -3):gmatch("([^%z]+)") do files[#files + 1] = name end
     return files, "git ls-files"
   end
   out = helpers.run("cd " .. q .. " && find . -path ./.git -prune -o -path ./build -prune -o -type f -print")
