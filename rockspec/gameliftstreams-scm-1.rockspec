@@ -60,6 +60,7 @@ build = {
     ["gameliftstreams.protocol"] = "lua/gameliftstreams/protocol.lua",
     ["gameliftstreams.retry"] = "lua/gameliftstreams/retry.lua",
     ["gameliftstreams.sched"] = "lua/gameliftstreams/sched.lua",
+    ["gameliftstreams.shared_cache"] = "lua/gameliftstreams/shared_cache.lua",
     ["gameliftstreams.sessions"] = "lua/gameliftstreams/sessions.lua",
     ["gameliftstreams.signer"] = "lua/gameliftstreams/signer.lua",
     ["gameliftstreams.validate"] = "lua/gameliftstreams/validate.lua",

@@ -101,6 +101,10 @@ local OPTIONS = {
   credentials_file = { function(v) return type(v) == "string" end, "a string (path)" },
   getenv = { function(v) return type(v) == "function" end, "a function (name -> value)" },
   new_2026_retries = { function(v) return type(v) == "boolean" end, "a boolean" },
+  -- OpenResty: credentials and clock skew shared by the workers (shared_cache.lua)
+  shared_dict = { function(v) return type(v) == "string" and v ~= "" end,
+                  "the name of a lua_shared_dict (a non-empty string)" },
+  shared_dict_lock_timeout = { check_positive_number, "a positive number of seconds" },
   -- knobs of credentials.lua (tests, unusual hosts)
   refresh_window = { function(v) return type(v) == "number" and v >= 0 end, "a number of seconds >= 0" },
   clock = { function(v) return type(v) == "function" end, "a function (-> epoch seconds)" },
@@ -217,11 +221,18 @@ function _M.new(opts)
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
   local getenv = o.getenv or os_getenv
+  local shared
+  if o.shared_dict then
+    local serr
+    shared, serr = require("gameliftstreams.shared_cache").dict(o.shared_dict)
+    if not shared then return nil, serr end
+  end
 
   local self = setmetatable({
     opts = o,
     getenv = getenv,
     skew = 0,
+    shared = shared, -- the lua_shared_dict of the shared_dict option, or nil
     timeout = o.timeout or 30,
     connect_timeout = o.connect_timeout or 5,
     max_response_bytes = o.max_response_bytes,
@@ -376,6 +387,20 @@ function _M.parse_http_date(s)
     + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
 end
 
+-- The offset to add to the local clock when signing: this client's, or the one every nginx
+-- worker shares with the shared_dict option.
+function Client:_skew()
+  local d = self.shared
+  if d then return require("gameliftstreams.shared_cache").skew(d, self.endpoint_base) or 0 end
+  return self.skew
+end
+
+function Client:_set_skew(offset)
+  self.skew = offset
+  local d = self.shared
+  if d then require("gameliftstreams.shared_cache").set_skew(d, self.endpoint_base, offset) end
+end
+
 local SKEW_CODES = { RequestTimeTooSkewed = true, RequestExpired = true, RequestInTheFuture = true }
 local SKEW_TEXT_CODES = { InvalidSignatureException = true, SignatureDoesNotMatch = true,
                           AuthFailure = true }
@@ -481,7 +506,7 @@ function Client:call(op, input)
     local signed, sign_err = sign{
       method = method, url = url, headers = headers, body = body or "",
       region = self.region, service = SERVICE, credentials = creds,
-      time = floor(core.time() + self.skew), normalize = true,
+      time = floor(core.time() + self:_skew()), normalize = true,
     }
     if not signed then
       st.attempts = st.attempts - 1
@@ -536,8 +561,8 @@ function Client:call(op, input)
       local server_time = resp and _M.parse_http_date(protocol.header(resp.headers, "date"))
       if server_time then
         local new_skew = server_time - core.time()
-        if abs(new_skew - self.skew) >= 1 then
-          self.skew = new_skew
+        if abs(new_skew - self:_skew()) >= 1 then
+          self:_set_skew(new_skew)
           skew_retried = true
           st.attempts = st.attempts + 1
           delay = 0

@@ -171,11 +171,29 @@ end
 ------------------------------------------------------------------------------
 -- Caching: refresh before expiry, keep valid ones on failure, one fetch at a time.
 
---- Wraps fetch() -> creds | nil, err into a caching provider.
-function _M.refreshing(name, fetch, opts)
+-- The key a provider's credentials are shared under (shared_dict): what they were fetched for.
+local function share_key(...)
+  local parts = { ... }
+  for i = 1, select("#", ...) do parts[i] = tostring(parts[i] == nil and "" or parts[i]) end
+  return concat(parts, "\n")
+end
+
+--- Wraps fetch() -> creds | nil, err into a caching provider. `key` names what fetch() gets
+-- (role, URL, ...): with opts.shared_dict the credentials are shared under it by every nginx
+-- worker (shared_cache.lua); without a key they never are.
+function _M.refreshing(name, fetch, opts, key)
   opts = opts or {}
   local clock = opts.clock or default_clock
   local window = opts.refresh_window or REFRESH_WINDOW
+  if key and opts.shared_dict then
+    local shared_cache = require("gameliftstreams.shared_cache")
+    local dict = shared_cache.dict(opts.shared_dict) -- checked by gls.new already
+    if dict then
+      return shared_cache.provider(dict, { key = key, name = name, fetch = fetch, clock = clock,
+        window = window, lock_timeout = opts.shared_dict_lock_timeout, fetch_wait = opts.fetch_wait,
+        fail = fail, make = function(t, provider) return make_creds(t, provider or name) end })
+    end
+  end
   local p = { name = name, fetches = 0 }
   function p.get(self)
     local now = clock()
@@ -515,7 +533,8 @@ function _M.assume_role(source, role, opts, settings)
       params.SerialNumber, params.TokenCode = role.mfa_serial, code
     end
     return sts_call(opts, settings, name, "AssumeRole", params, screds)
-  end, opts)
+  end, opts, share_key("assume-role", role.role_arn, role.role_session_name, role.external_id,
+                       role.duration_seconds, role.mfa_serial))
 end
 
 --- AssumeRoleWithWebIdentity with the token read from `token_file` on every fetch (unsigned).
@@ -530,7 +549,8 @@ function _M.web_identity(role, opts, settings)
                      WebIdentityToken = token }
     if role.duration_seconds then params.DurationSeconds = role.duration_seconds end
     return sts_call(opts, settings, name, "AssumeRoleWithWebIdentity", params, nil)
-  end, opts)
+  end, opts, share_key("web-identity", role.role_arn, role.role_session_name, role.token_file,
+                       role.duration_seconds))
 end
 
 --- Web identity from AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN (+ AWS_ROLE_SESSION_NAME).
@@ -625,7 +645,8 @@ function _M.container(opts)
       return nil, absent("container")
     end
     if not cached or cached.url ~= url then
-      cached = _M.refreshing("container", function() return container_fetch(opts, url, getenv) end, opts)
+      cached = _M.refreshing("container", function() return container_fetch(opts, url, getenv) end, opts,
+        share_key("container", url))
       cached.url = url
     end
     return cached:get()
@@ -718,7 +739,7 @@ function _M.imds(opts, settings, explicit)
       im.base, im.v1_disabled, im.timeout, im.attempts = _M.imds_endpoint(opts, settings)
       inner = _M.refreshing("instance metadata", function()
         return imds_fetch(opts, im, explicit)
-      end, opts)
+      end, opts, share_key("imds", im.base))
     end
     return inner:get()
   end }
@@ -936,7 +957,7 @@ function _M.sso(c, pname, opts)
     return make_creds({ access_key_id = rc.accessKeyId, secret_access_key = rc.secretAccessKey,
       session_token = type(rc.sessionToken) == "string" and rc.sessionToken or nil,
       expiration = exp and exp / 1000 or nil }, name)
-  end, opts)
+  end, opts, share_key("sso", c.start_url, c.account_id, c.role_name))
 end
 
 ------------------------------------------------------------------------------

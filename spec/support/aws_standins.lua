@@ -19,6 +19,7 @@
 --   imds_v1      true: the token PUT answers 403 and GETs need no token
 --   role         the IMDS role name (default "standin-role")
 --   hang         true: IMDS requests are never answered
+--   sts_hang     number of STS calls to leave unanswered (a refresh stalled mid-way), counted down
 --   token_hang   true: the IMDS token PUT is never answered and GETs need no token (an instance
 --                whose PUT answers a container cannot reach, hop limit 1, with IMDSv1 allowed)
 --   sso_token    the bearer token the SSO portal accepts (default "standin-sso-token"); a refresh
@@ -30,7 +31,7 @@
 --                issues a new one
 --   oidc_error   { error=, type=, status= }: every CreateToken call answers this error (body
 --                error, x-amzn-ErrorType type, default InvalidGrantException)
--- Control: GET /_ctl/log (every request: service, method, path, headers, params),
+-- Control: GET /_ctl/log (every request: service, method, path, headers, params, at = epoch s),
 --          POST /_ctl/reset (clears the log, restores the start-up knobs; null in /_ctl/config unsets one).
 local httpd = require("gameliftstreams.emulator.httpd")
 local cjson = require("cjson")
@@ -146,6 +147,11 @@ local port
 local function sts(req, entry)
   local p = parse_form(req.body)
   entry.params = p
+  if (knobs.sts_hang or 0) > 0 then
+    knobs.sts_hang = knobs.sts_hang - 1
+    entry.hung = true
+    return httpd.hang()
+  end
   if knobs.sts_error then
     local e = knobs.sts_error
     return answer(sts_error(e.code or "AccessDenied", e.message or "denied", e.status or 403))
@@ -289,7 +295,8 @@ local function handler(req)
     end
     return 204, {}, ""
   end
-  local entry = { method = req.method, path = req.path, headers = req.headers, body = req.body }
+  local entry = { method = req.method, path = req.path, headers = req.headers, body = req.body,
+                  at = socket.gettime() }
   local service
   if serve.imds and req.path:sub(1, 8) == "/latest/" then
     service = "imds"

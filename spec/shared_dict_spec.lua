@@ -1,0 +1,379 @@
+-- The shared_dict option for real: Debian's nginx with 4 worker processes shares the
+-- credentials of an assumed role (a stand-in STS on 127.0.0.1 counts its calls) and the
+-- clock-skew offset through a lua_shared_dict; every worker signs calls to the emulator with them.
+local helpers = require("helpers")
+local cjson = require("cjson")
+
+local MODULE = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
+local have_nginx = os.execute("command -v nginx >/dev/null 2>&1")
+have_nginx = (have_nginx == true or have_nginx == 0) and io.open(MODULE) ~= nil
+  and io.open(helpers.root .. "/build/jit/gameliftstreams/core.so") ~= nil
+
+describe("the shared_dict option outside OpenResty", function()
+  it("is refused with InvalidParameter, before anything is sent", function()
+    local gls = require("gameliftstreams")
+    local c, err = gls.new{ region = "us-west-2", shared_dict = "gls_cache",
+                            credentials = { access_key_id = "AKID", secret_access_key = "s" } }
+    assert.is_nil(c)
+    assert.equal("InvalidParameter", err.code)
+    assert.matches("shared_dict", err.message)
+    assert.matches("OpenResty", err.message)
+    c, err = gls.new{ shared_dict = 3 }
+    assert.is_nil(c)
+    assert.matches("option 'shared_dict' must be the name of a lua_shared_dict", err.message)
+    c, err = gls.new{ shared_dict_lock_timeout = -1 }
+    assert.is_nil(c)
+    assert.matches("shared_dict_lock_timeout", err.message)
+  end)
+end)
+
+-- Each worker keeps one client per profile (role) for its life, as an application would.
+local HANDLER = [=[
+local gls = require("gameliftstreams")
+local cjson = require("cjson.safe")
+local _M = {}
+local clients = {}
+
+local function reply(t)
+  ngx.header["Content-Type"] = "application/json"
+  ngx.say(cjson.encode(t))
+end
+
+local function client_for(a)
+  local key = (a.profile or "static") .. " " .. (a.window or "") .. " " .. (a.lock or "")
+  if not clients[key] then
+    local o = { region = "us-west-2", endpoint = os.getenv("GLS_ENDPOINT"), shared_dict = "gls_cache",
+                config_file = os.getenv("GLS_DIR") .. "/config",
+                credentials_file = os.getenv("GLS_DIR") .. "/credentials",
+                sts_endpoint = os.getenv("GLS_STS"), sts_timeout = 30,
+                refresh_window = tonumber(a.window) or 0,
+                shared_dict_lock_timeout = tonumber(a.lock) or 15 }
+    if a.profile then
+      o.profile = a.profile
+    else
+      o.credentials = { access_key_id = "AKIDEMULATOR", secret_access_key = "emulator-secret" }
+    end
+    clients[key] = assert(gls.new(o))
+  end
+  return clients[key]
+end
+
+function _M.call()
+  local a = ngx.req.get_uri_args()
+  local c = client_for(a)
+  local out, err = c:list_stream_groups{ MaxResults = 1 }
+  local creds = c.provider and c.provider:get()
+  reply{ pid = ngx.worker.pid(), ok = out ~= nil, code = err and err.code,
+         message = err and err.message, attempts = err and err.attempts,
+         key = creds and creds.access_key_id }
+end
+
+-- The locks the SDK holds in the dict now: their values start with the holder's pid.
+function _M.locks()
+  local d = ngx.shared.gls_cache
+  local out = {}
+  for _, k in ipairs(d:get_keys(0)) do
+    if k:sub(-5) == ":lock" then out[#out + 1] = d:get(k) end
+  end
+  reply{ locks = out }
+end
+
+function _M.bad_dict()
+  local c, err = gls.new{ region = "us-west-2", shared_dict = "no_such_dict" }
+  reply{ ok = c ~= nil, code = err and err.code, message = err and err.message }
+end
+
+-- Everything the dict holds, to look for secrets where they should not be.
+function _M.dump()
+  local d = ngx.shared.gls_cache
+  local out = {}
+  for _, k in ipairs(d:get_keys(0)) do out[#out + 1] = k end
+  reply{ keys = out }
+end
+
+return _M
+]=]
+
+local CONF = [=[
+load_module /usr/lib/nginx/modules/ndk_http_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
+@USER@
+master_process on;
+worker_processes 4;
+daemon off;
+pid @DIR@/nginx.pid;
+error_log @DIR@/error.log info;
+env GLS_ENDPOINT;
+env GLS_STS;
+env GLS_DIR;
+events { worker_connections 512; }
+http {
+  access_log off;
+  client_body_temp_path @DIR@/tmp;
+  proxy_temp_path @DIR@/tmp;
+  fastcgi_temp_path @DIR@/tmp;
+  uwsgi_temp_path @DIR@/tmp;
+  scgi_temp_path @DIR@/tmp;
+  lua_package_path "@ROOT@/lua/?.lua;@ROOT@/lua/?/init.lua;@DIR@/?.lua;;";
+  lua_package_cpath "@ROOT@/build/jit/?.so;;";
+  lua_shared_dict gls_cache 1m;
+  server {
+    listen 127.0.0.1:@PORT@ reuseport;
+    location = /call { content_by_lua_block { require("shared_handler").call() } }
+    location = /locks { content_by_lua_block { require("shared_handler").locks() } }
+    location = /bad-dict { content_by_lua_block { require("shared_handler").bad_dict() } }
+    location = /dump { content_by_lua_block { require("shared_handler").dump() } }
+  }
+}
+]=]
+
+local PROFILES = [[
+[profile base]
+region = us-west-2
+
+[profile herd]
+role_arn = arn:aws:iam::123456789012:role/herd
+source_profile = base
+role_session_name = herd
+
+[profile expiry]
+role_arn = arn:aws:iam::123456789012:role/expiry
+source_profile = base
+role_session_name = expiry
+
+[profile expired]
+role_arn = arn:aws:iam::123456789012:role/expired
+source_profile = base
+role_session_name = expired
+
+[profile crash]
+role_arn = arn:aws:iam::123456789012:role/crash
+source_profile = base
+role_session_name = crash
+]]
+
+local CREDENTIALS = [[
+[base]
+aws_access_key_id = AKIDSHAREDBASE
+aws_secret_access_key = shared-base-secret
+]]
+
+;(have_nginx and describe or pending)("credentials shared by 4 nginx workers (lua_shared_dict)", function()
+  local emu, sts, dir, port, nginx_pid, sched
+
+  local function free_port()
+    local socket = require("socket")
+    local s = socket.bind("127.0.0.1", 0)
+    local _, p = s:getsockname()
+    s:close()
+    return tonumber(p)
+  end
+
+  local function get(path)
+    local res, err = sched.http{ method = "GET", url = "http://127.0.0.1:" .. port .. path, timeout = 60 }
+    if not res then return nil, err end
+    local ok, body = pcall(cjson.decode, res.body)
+    return ok and body or { status = res.status, raw = res.body }
+  end
+
+  local function ctl(path, body)
+    helpers._pool = helpers._pool or helpers.core().http_pool{}
+    local res = helpers._pool:request{ method = body and "POST" or "GET", url = sts.url .. path,
+      body = body and cjson.encode(body) or nil, timeout = 10,
+      headers = body and { ["content-type"] = "application/json" } or {} }
+    assert(not res.error, res.error and res.error.message)
+    return res.body ~= "" and cjson.decode(res.body) or nil
+  end
+
+  -- The AssumeRole calls STS got for a role (including any left unanswered).
+  local function sts_calls(role)
+    local out = {}
+    for _, e in ipairs(ctl("/_ctl/log")) do
+      if e.service == "sts" and e.params and e.params.RoleArn == "arn:aws:iam::123456789012:role/" .. role then
+        out[#out + 1] = e
+      end
+    end
+    return out
+  end
+
+  -- n requests at once (tasks of the SDK's scheduler over one curl multi pool).
+  local function burst(n, path, spread)
+    local tasks = {}
+    for i = 1, n do
+      tasks[i] = sched.spawn(function()
+        if spread then sched.sleep(spread * (i - 1) / n) end
+        return get(path)
+      end)
+    end
+    assert(sched.run())
+    local out = {}
+    for i = 1, n do out[i] = tasks[i].result end
+    return out
+  end
+
+  local function pids_of(results)
+    local set, n = {}, 0
+    for _, r in ipairs(results) do
+      if r.pid and not set[r.pid] then set[r.pid], n = true, n + 1 end
+    end
+    return set, n
+  end
+
+  setup(function()
+    sched = require("gameliftstreams.sched")
+    emu = helpers.start_emulator{}
+    -- the emulator accepts what the stand-in STS will issue: ASIASTANDIN00001, ... (see aws_standins)
+    for i = 1, 40 do
+      helpers.control(emu, "POST", "credentials", { access_key_id = string.format("ASIASTANDIN%05d", i),
+        secret_access_key = "standin-secret-" .. i, session_token = "standin-token-" .. i })
+    end
+    sts = helpers.spawn_server(helpers.root .. "/spec/support/aws_standins.lua", { "sts" })
+    dir = helpers.tmpdir()
+    os.execute("mkdir -p " .. helpers.shell_quote(dir .. "/tmp"))
+    helpers.write_file(dir .. "/shared_handler.lua", HANDLER)
+    helpers.write_file(dir .. "/config", PROFILES)
+    helpers.write_file(dir .. "/credentials", CREDENTIALS)
+    port = free_port()
+    -- As root nginx's workers would run as nobody, who cannot read a checkout or a temporary
+    -- folder under a 0700 directory: they stay root (the directive is refused otherwise).
+    local uid = helpers.run("id -u"):match("%d+")
+    local conf = CONF:gsub("@USER@", uid == "0" and "user root;" or "")
+      :gsub("@DIR@", dir):gsub("@ROOT@", helpers.root):gsub("@PORT@", tostring(port))
+    helpers.write_file(dir .. "/nginx.conf", conf)
+    local cmd = string.format("env -u LD_PRELOAD GLS_ENDPOINT=%s GLS_STS=%s GLS_DIR=%s nginx -p %s -e %s -c %s >%s 2>&1 & echo $!",
+      emu.url, sts.url .. "/", helpers.shell_quote(dir), helpers.shell_quote(dir),
+      helpers.shell_quote(dir .. "/error.log"), helpers.shell_quote(dir .. "/nginx.conf"),
+      helpers.shell_quote(dir .. "/nginx.out"))
+    local p = io.popen(cmd)
+    nginx_pid = tonumber(p:read("*l"))
+    p:close()
+    local t0 = sched.now()
+    while sched.now() - t0 < 10 do
+      local r = get("/bad-dict")
+      if r and r.code then return end
+      sched.sleep(0.1)
+    end
+    error("nginx did not start: " .. tostring(helpers.read_file(dir .. "/nginx.out")) ..
+          tostring(helpers.read_file(dir .. "/error.log")))
+  end)
+
+  teardown(function()
+    if nginx_pid then os.execute("kill " .. nginx_pid .. " 2>/dev/null") end
+    if emu then emu.stop() end
+    if sts then sts.stop() end
+    if os.getenv("GLS_KEEP") then print("kept " .. dir) else helpers.rm_rf(dir) end
+  end)
+
+  it("refuses a dict nginx does not have, naming it", function()
+    local r = get("/bad-dict")
+    assert.is_false(r.ok)
+    assert.equal("InvalidParameter", r.code)
+    assert.matches("no lua_shared_dict named 'no_such_dict'", r.message)
+  end)
+
+  it("asks STS once for 200 concurrent first calls across the 4 workers", function()
+    local results = burst(200, "/call?profile=herd")
+    for _, r in ipairs(results) do assert.is_true(r.ok, cjson.encode(r)) end
+    local _, workers = pids_of(results)
+    assert.equal(4, workers) -- every worker served, and none of them asked on its own
+    assert.equal(1, #sts_calls("herd"))
+  end)
+
+  it("refreshes once, in one worker, while the others keep using the old set", function()
+    -- issued sets live 6 s; the window is 3 s: a set is refreshed 3 s after it was issued
+    ctl("/_ctl/config", { expires_in = 6 })
+    local first = burst(8, "/call?profile=expiry&window=3")
+    assert.equal(1, #sts_calls("expiry"))
+    ctl("/_ctl/config", { expires_in = 3600 }) -- the refreshed set lasts
+    -- 200 calls spread over the next 4.5 s: before, at and after the refresh point, before expiry
+    local results = burst(200, "/call?profile=expiry&window=3", 4.5)
+    local keys = {}
+    for _, r in ipairs(results) do
+      assert.is_true(r.ok, cjson.encode(r))
+      keys[r.key] = true
+    end
+    assert.equal(2, #sts_calls("expiry")) -- the first set, and exactly one refresh
+    assert.is_true(keys[first[1].key])    -- the burst began on the old set...
+    local n = 0
+    for _ in pairs(keys) do n = n + 1 end
+    assert.equal(2, n)                    -- ...and ended on the new one
+  end)
+
+  it("waits for one refresh when the set has expired (no refresh window)", function()
+    ctl("/_ctl/config", { expires_in = 3 })
+    burst(4, "/call?profile=expired&window=0&lock=5")
+    assert.equal(1, #sts_calls("expired"))
+    ctl("/_ctl/config", { expires_in = 3600 })
+    local results = burst(200, "/call?profile=expired&window=0&lock=5", 4)
+    local keys = {}
+    for _, r in ipairs(results) do
+      assert.is_true(r.ok, cjson.encode(r))
+      keys[r.key] = true
+    end
+    assert.equal(2, #sts_calls("expired"))
+    local n = 0
+    for _ in pairs(keys) do n = n + 1 end
+    assert.equal(2, n) -- across the expiry point
+  end)
+
+  it("lets another worker take over after the lock timeout when the refreshing one dies", function()
+    ctl("/_ctl/config", { sts_hang = 1 }) -- the first AssumeRole of the role is never answered
+    local victim_task = sched.spawn(get, "/call?profile=crash&lock=2")
+    local holder, t0 = nil, sched.now()
+    while not holder and sched.now() - t0 < 10 do
+      sched.step(0.05)
+      local r = get("/locks")
+      for _, v in ipairs(r.locks) do holder = tonumber(v:match("^(%d+) ")) end
+    end
+    assert.is_number(holder, "no worker took the lock")
+    local calls = sts_calls("crash")
+    assert.equal(1, #calls)
+    assert.is_true(calls[1].hung)
+    os.execute("kill -9 " .. holder)
+    local killed_at = sched.now()
+    -- new calls find no set and the lock still held: they wait until it times out
+    local results = burst(20, "/call?profile=crash&lock=2")
+    victim_task:join()
+    for _, r in ipairs(results) do
+      assert.is_true(r.ok, cjson.encode(r))
+      assert.not_equal(holder, r.pid)
+    end
+    calls = sts_calls("crash")
+    assert.equal(2, #calls)
+    local gap = calls[2].at - calls[1].at
+    assert.is_true(gap >= 1.8 and gap < 6, "took over after " .. gap .. " s")
+    assert.is_true(sched.now() - killed_at < 8)
+  end)
+
+  it("shares the clock-skew offset: one rejected call for all the workers", function()
+    helpers.control(emu, "POST", "clock", { offset = 3600 })
+    helpers.control(emu, "DELETE", "requests")
+    -- one call, in one worker: rejected as skewed, corrected, resent
+    local one = get("/call")
+    assert.is_true(one.ok, cjson.encode(one))
+    local _, log = helpers.control(emu, "GET", "requests?operation=ListStreamGroups")
+    assert.equal(2, #log.requests)
+    assert.equal(403, log.requests[1].status)
+    helpers.control(emu, "DELETE", "requests")
+    -- then every worker signs with the shared offset from its first attempt
+    local results = burst(40, "/call")
+    for _, r in ipairs(results) do assert.is_true(r.ok, cjson.encode(r)) end
+    local _, workers = pids_of(results)
+    assert.is_true(workers >= 3, workers .. " workers served")
+    _, log = helpers.control(emu, "GET", "requests?operation=ListStreamGroups")
+    assert.equal(40, #log.requests)
+    for _, e in ipairs(log.requests) do assert.equal(200, e.status) end
+    helpers.control(emu, "POST", "clock", { offset = 0 })
+  end)
+
+  it("keeps the secrets out of the dict's keys and out of nginx's error log", function()
+    local r = get("/dump")
+    local keys = table.concat(r.keys, "\n")
+    assert.is_nil(keys:find("ASIA", 1, true))
+    assert.is_nil(keys:find("arn:", 1, true))
+    local log = helpers.read_file(dir .. "/error.log") or ""
+    assert.is_nil(log:find("standin-secret", 1, true))
+    assert.is_nil(log:find("standin-token", 1, true))
+    assert.is_nil(log:find("shared-base-secret", 1, true))
+  end)
+end)
