@@ -2,6 +2,7 @@
 #include "sigv4.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -67,6 +68,7 @@ struct gls_sigv4 {
   unsigned long derivations;
   long long last_time; /* gmtime is not free: signatures within one second share the date */
   char last_date[17];
+  char err[192]; /* a message that names a header (static messages need no room) */
   gls_sigv4_buf creq, sts, auth, url, path, query, qscratch, hnames, hcanon, shdrs, scope, cred;
   hent *h;
   size_t h_cap;
@@ -685,6 +687,42 @@ static void h_set(hent *e, const char *name, size_t nl, const char *v, size_t vl
   e->clean = 0;
 }
 
+/* True when p holds CR, LF or NUL: what would end a header line early, or start another, in the
+ * caller's HTTP layer. 8 bytes at a time (the "has a zero byte" test, on x, x ^ LF and x ^ CR). */
+static int has_line_break(const char *p, size_t n) {
+  const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x, lf, cr;
+    memcpy(&x, p + i, 8);
+    lf = x ^ (ones * '\n');
+    cr = x ^ (ones * '\r');
+    if (((x - ones) & ~x & highs) | ((lf - ones) & ~lf & highs) | ((cr - ones) & ~cr & highs))
+      return 1;
+  }
+  for (; i < n; i++)
+    if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0') return 1;
+  return 0;
+}
+
+/* A header value may hold a line break only as an obsolete fold: CR LF or LF followed by a space
+ * or tab (the AWS SigV4 suite's get-header-value-multiline), which continues the line and cannot
+ * start a header of its own. NUL, a bare CR and any other line break are refused. */
+static int bad_header_value(const char *p, size_t n) {
+  size_t i;
+  if (!has_line_break(p, n)) return 0;
+  for (i = 0; i < n; i++) {
+    char c = p[i];
+    if (c == '\0') return 1;
+    if (c == '\r') {
+      if (i + 1 >= n || p[i + 1] != '\n') return 1;
+      c = p[++i];
+    }
+    if (c == '\n' && (i + 1 >= n || (p[i + 1] != ' ' && p[i + 1] != '\t'))) return 1;
+  }
+  return 0;
+}
+
 /* Fills hcanon ("name:value\n" lines) and shdrs ("a;b;c"). */
 static const char *build_headers(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_result *out,
                                  int query_mode, int token_signed) {
@@ -705,6 +743,14 @@ static const char *build_headers(gls_sigv4 *s, const gls_sigv4_request *r, gls_s
     size_t off = s->hnames.len, k;
     char *w;
     if (src->name_len == 0) return "header name is empty";
+    if (has_line_break(src->name, src->name_len)) return "header names must not contain CR, LF or NUL";
+    if (bad_header_value(src->value, src->value_len)) {
+      snprintf(s->err, sizeof s->err,
+               "headers[\"%.*s\"] must not contain NUL, CR or LF (except a line break before a "
+               "space or tab)",
+               (int)(src->name_len > 64 ? 64 : src->name_len), src->name);
+      return s->err;
+    }
     if (buf_reserve(&s->hnames, src->name_len)) return "out of memory";
     w = s->hnames.p + off;
     for (k = 0; k < src->name_len; k++) {
@@ -905,6 +951,19 @@ static inline char *put(char *w, const char *p, size_t n, char end) {
   return w;
 }
 
+/* The fields that end up in a header or the request line the caller sends (the URL, the scope in
+ * authorization, the token): refused when they could break the line. */
+static const char *check_fields(const gls_sigv4_request *r) {
+  if (has_line_break(r->url, r->url_len)) return "url must not contain CR, LF or NUL";
+  if (has_line_break(r->region, r->region_len)) return "region must not contain CR, LF or NUL";
+  if (has_line_break(r->service, r->service_len)) return "service must not contain CR, LF or NUL";
+  if (has_line_break(r->access_key_id, r->access_key_id_len))
+    return "credentials.access_key_id must not contain CR, LF or NUL";
+  if (r->session_token && has_line_break(r->session_token, r->session_token_len))
+    return "credentials.session_token must not contain CR, LF or NUL";
+  return NULL;
+}
+
 #define TRY(x) \
   do {         \
     if (x) return "out of memory"; \
@@ -924,6 +983,7 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
   /* Every other field is written below (a full memset costs more than the rest of the setup). */
   out->authorization = out->url = NULL;
   out->authorization_len = out->url_len = 0;
+  if ((err = check_fields(r))) return err;
   if ((err = parse_url(r->url, r->url_len, &u, out))) return err;
   if (s->last_date[0] && r->time == s->last_time) {
     memcpy(out->amz_date, s->last_date, sizeof out->amz_date);

@@ -86,8 +86,9 @@ gls_sigv4 *gls_sigv4_new(int flags);
 int gls_sigv4_uses_evp(const gls_sigv4 *s);
 void gls_sigv4_free(gls_sigv4 *s); /* wipes secrets; NULL is fine */
 
-/* Signs req. Returns NULL on success, else a static message (bad URL, bad time, no memory,
- * crypto failure). Never includes request data in the message. */
+/* Signs req. Returns NULL on success, else a message (bad URL, bad time, a line break where it
+ * could end a header line, no memory, crypto failure): static, or in the signer until its next
+ * call. Never includes request data in the message, except a header's name. */
 const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *req, gls_sigv4_result *out);
 
 /* The role of an input header; lname is the lower-case name. */

@@ -508,6 +508,54 @@ for _, S in ipairs(SIGNERS) do
       assert.truthy(tostring(select(2, pcall(sign, "x"))):find("table expected", 1, true))
     end)
 
+    it("refuses NUL, CR and LF where they would reach a header line or the request line, naming the field", function()
+      -- Returned like a bad URL (nil, message): the value is data, not a wrong type. The message
+      -- never holds the value.
+      local long = string.rep("v", 19)
+      local VALUE = 'headers["X-Evil"] must not contain NUL, CR or LF (except a line break before a space or tab)'
+      local cases = {
+        { { headers = { ["X-Evil"] = "a\r\nInjected: yes" } }, VALUE },
+        { { headers = { ["X-Evil"] = long .. "\n" .. long } }, VALUE },
+        { { headers = { ["X-Evil"] = long .. "\r" .. long } }, VALUE },
+        { { headers = { ["X-Evil"] = long .. "\0" .. long } }, VALUE },
+        { { headers = { ["X-Evil"] = "ends with a line break\r\n" } }, VALUE },
+        { { headers = { ["X-Evil"] = "fold then break\n \r\nX: y" } }, VALUE },
+        { { headers = { ["X-Evil"] = { "fine", "b\nc" } } }, VALUE },
+        { { headers = { ["X-Evil"] = "a\rb" }, presign = 60 }, VALUE },
+        { { headers = { ["User-Agent"] = "ua\r\nX: y" } },
+          'headers["User-Agent"] must not contain NUL, CR or LF' },
+        { { headers = { ["X-Evil\r\nInjected"] = "v" } }, "header names must not contain CR, LF or NUL" },
+        { { headers = { ["X\0"] = "v" } }, "header names must not contain CR, LF or NUL" },
+        { { region = "us-east-1\r\nX-Injected: yes" }, "region must not contain CR, LF or NUL" },
+        { { region = "us-east-1\0" }, "region must not contain CR, LF or NUL" },
+        { { service = "service\n" }, "service must not contain CR, LF or NUL" },
+        { { service = "s\rs" }, "service must not contain CR, LF or NUL" },
+        { { credentials = { access_key_id = "AKID\r\nX: y", secret_access_key = secret } },
+          "credentials.access_key_id must not contain CR, LF or NUL" },
+        { { credentials = { access_key_id = "AKID", secret_access_key = secret, session_token = "T\nX: y" } },
+          "credentials.session_token must not contain CR, LF or NUL" },
+        { { url = "https://h.example/p\r\nX-Injected: yes" }, "url must not contain CR, LF or NUL" },
+        { { url = "https://h.example/p?q=\0", presign = 60 }, "url must not contain CR, LF or NUL" },
+      }
+      for i, c in ipairs(cases) do
+        local res, msg = sign(base(c[1]))
+        assert.is_nil(res, "case " .. i)
+        assert.is_string(msg, "case " .. i)
+        assert.are.equal("sign: ", msg:sub(1, 6), "case " .. i)
+        assert.truthy(msg:find(c[2], 1, true), "case " .. i .. ": " .. msg)
+        assert.is_nil(msg:find("Injected", 1, true), "case " .. i)
+        assert.is_nil(msg:find(long, 1, true), "case " .. i)
+      end
+    end)
+
+    it("keeps a folded value, tabs and bytes that only look like CR or LF in their low bits", function()
+      for _, v in ipairs({ "a\n  b", "a\r\n\tb", "tab\there", "\xc4\x8d\xc4\x8a\x8d\x0b\x0c\x8a long enough" }) do
+        local res = assert(sign(base{ headers = { ["X-V"] = v } }))
+        assert.are.equal(v, res.headers["x-v"])
+      end
+      assert(sign(base{ region = "\xc4\x8a", service = "\x8d\x8d\x8d\x8d\x8d\x8d\x8d\x8d\x8d" }))
+    end)
+
     it("returns nil and a message for a bad URL", function()
       for _, url in ipairs({ "example.com/", "https:///p", "https://u:p@h/", "https://h:x/", "https://h h/" }) do
         local res, msg = sign(base{ url = url })
