@@ -2,6 +2,8 @@
 #ifndef GLS_COMPAT_H
 #define GLS_COMPAT_H
 
+#include <math.h>
+
 #include <lua.h>
 #include <lauxlib.h>
 
@@ -17,19 +19,33 @@ static inline int gls_gettable(lua_State *L, int idx) {
 
 /* Integers: LuaJIT numbers are doubles; integer-valued results are exact up to 2^53. */
 #define gls_pushinteger(L, n) lua_pushnumber((L), (lua_Number)(n))
-#define gls_isinteger(L, i) gls_compat_isinteger((L), (i))
-static inline int gls_compat_isinteger(lua_State *L, int i) {
-  lua_Number n;
-  if (lua_type(L, i) != LUA_TNUMBER) return 0;
-  n = lua_tonumber(L, i);
-  return n == (lua_Number)(long long)n;
-}
 #else
 #define GLS_LUA51 0
 #define gls_pushinteger(L, n) lua_pushinteger((L), (lua_Integer)(n))
-#define gls_isinteger(L, i) lua_isinteger((L), (i))
 #define gls_gettable(L, idx) lua_gettable((L), (idx))
 #endif
+
+/* The value at i as an integer in [lo, hi]: 1 with *out set, or 0 when it is not a number, not
+ * an integer (Lua 5.4: of integer subtype; LuaJIT: a whole double) or out of range. Every
+ * lua_Number -> integer conversion of the glue goes through here or checks its range first:
+ * casting a double that does not fit is undefined behaviour. */
+static inline int gls_tointeger_in(lua_State *L, int i, long long lo, long long hi, long long *out) {
+  long long v;
+#if GLS_LUA51
+  lua_Number n;
+  if (lua_type(L, i) != LUA_TNUMBER) return 0;
+  n = lua_tonumber(L, i);
+  /* [-2^63, 2^63): the doubles a long long holds; NaN fails both compares */
+  if (!(n >= -9223372036854775808.0 && n < 9223372036854775808.0) || n != floor(n)) return 0;
+  v = (long long)n;
+#else
+  if (!lua_isinteger(L, i)) return 0;
+  v = (long long)lua_tointeger(L, i);
+#endif
+  if (v < lo || v > hi) return 0;
+  *out = v;
+  return 1;
+}
 
 /* Registers __gc, and __close where the language has it (5.4). */
 static inline void gls_set_gc_close(lua_State *L, lua_CFunction closer) {

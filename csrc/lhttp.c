@@ -359,9 +359,11 @@ static int l_http_pool(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_getfield(L, 1, "max_host_connections");
     if (!lua_isnil(L, -1)) {
-      if (lua_type(L, -1) != LUA_TNUMBER || lua_tonumber(L, -1) < 0)
-        return luaL_error(L, "http_pool: max_host_connections must be a non-negative number");
-      o.max_host_connections = (long)lua_tonumber(L, -1);
+      lua_Number d = lua_tonumber(L, -1);
+      /* the range first: casting a double a long does not hold is undefined behaviour */
+      if (lua_type(L, -1) != LUA_TNUMBER || !(d >= 0 && d <= 2147483647.0) || d != floor(d))
+        return luaL_error(L, "http_pool: max_host_connections must be a whole number from 0 to 2147483647");
+      o.max_host_connections = (long)d;
     }
     lua_pop(L, 1);
     o.ca_file = opt_string(L, 1, "ca_file");

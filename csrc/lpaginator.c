@@ -2,6 +2,7 @@
 #include "compat.h"
 #include "paginator.h"
 
+#include <limits.h>
 #include <string.h>
 
 #define PAGINATOR_MT "gameliftstreams.paginator"
@@ -23,9 +24,8 @@ static long long opt_count(lua_State *L, int t, const char *name) {
   long long v = 0;
   lua_getfield(L, t, name);
   if (!lua_isnil(L, -1)) {
-    if (!gls_isinteger(L, -1) || lua_tonumber(L, -1) < 1)
+    if (!gls_tointeger_in(L, -1, 1, LLONG_MAX, &v))
       luaL_error(L, "paginator: %s must be a positive integer", name);
-    v = (long long)lua_tonumber(L, -1);
   }
   lua_pop(L, 1);
   return v;
@@ -86,9 +86,8 @@ static int gls_paginator_feed_l(lua_State *L) {
   long long n, first, last;
   int rc;
   if (!lua_isnoneornil(L, 2)) tok = luaL_checklstring(L, 2, &tok_len);
-  if (!gls_isinteger(L, 3) || lua_tonumber(L, 3) < 0)
+  if (!gls_tointeger_in(L, 3, 0, LLONG_MAX, &n))
     return luaL_argerror(L, 3, "item count must be a non-negative integer");
-  n = (long long)lua_tonumber(L, 3);
   rc = gls_paginator_feed(&lp->p, tok, tok_len, n, &first, &last);
   switch (rc) {
     case GLS_PAG_OK:

@@ -1,6 +1,7 @@
 /* Paginator state machine: plain C over plain buffers, no Lua. */
 #include "paginator.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -371,7 +372,8 @@ int gls_paginator_feed(gls_paginator *p, const char *tok, size_t tok_len, long l
   if (skip > n) skip = n;
   count = n - skip;
   *first = skip + 1;
-  if (p->max_items >= 0 && p->handed + count > p->max_items) {
+  /* handed <= max_items when there is one: max_items - handed cannot overflow, handed + count could */
+  if (p->max_items >= 0 && count > p->max_items - p->handed) {
     long long keep = p->max_items - p->handed;
     *last = skip + keep;
     p->handed += keep;
@@ -381,7 +383,7 @@ int gls_paginator_feed(gls_paginator *p, const char *tok, size_t tok_len, long l
     return p->resume ? GLS_PAG_OK : GLS_PAG_NOMEM;
   }
   *last = n;
-  p->handed += count;
+  p->handed = count > LLONG_MAX - p->handed ? LLONG_MAX : p->handed + count; /* saturates */
   if (!tok || tok_len == 0) { finish(p); return GLS_PAG_OK; }
   if (p->token && p->token_len == tok_len && memcmp(p->token, tok, tok_len) == 0) {
     finish(p);

@@ -1,0 +1,74 @@
+-- The C glue (csrc/l*.c) at the edges of what Lua can hand it: numbers too large for the C
+-- integer they become (a double cast to an integer out of range is undefined behaviour, which
+-- the ASan/UBSan suite stops on), and the one shape every failure comes back in.
+local helpers = require("helpers")
+local core = helpers.core()
+
+local MAXINT = math.maxinteger or 2 ^ 53 -- LuaJIT: the largest exact integer
+
+describe("the C glue's numbers", function()
+  describe("core.paginator", function()
+    it("takes max_items and page_size up to the largest integer", function()
+      local p = assert(core.paginator{ max_items = MAXINT, page_size = MAXINT })
+      assert.are.equal(MAXINT, p:page_size())
+      local first, last = p:feed("t1", 3)
+      assert.are.same({ 1, 3 }, { first, last })
+      p:close()
+    end)
+
+    it("refuses counts that are not integers a C long long holds", function()
+      for _, v in ipairs({ 2 ^ 63, -2 ^ 63 - 4096, 1e300, -1e300, 1 / 0, -1 / 0, 0 / 0, 0, -1 }) do
+        for _, name in ipairs({ "max_items", "page_size" }) do
+          local ok, err = pcall(core.paginator, { [name] = v })
+          assert.is_false(ok, name .. " = " .. tostring(v))
+          assert.truthy(tostring(err):find(name .. " must be a positive integer", 1, true), tostring(err))
+        end
+      end
+    end)
+
+    it("feeds a page of the largest integer count without overflowing its tally", function()
+      local p = assert(core.paginator{})
+      assert.are.same({ 1, MAXINT }, { p:feed("t1", MAXINT) })
+      assert.are.same({ 1, MAXINT }, { p:feed("t2", MAXINT) })
+      -- Lua 5.4: the tally stops at math.maxinteger; LuaJIT's 2^53 twice still fits
+      assert.are.equal(math.maxinteger or 2 * MAXINT, p:handed())
+      p:close()
+      p = assert(core.paginator{ max_items = 5 })
+      assert.are.same({ 1, 2 }, { p:feed("t1", 2) })
+      assert.are.same({ 1, 3 }, { p:feed("t2", MAXINT) })
+      assert.is_true(p:done())
+      assert.is_string(p:resume_token())
+      p:close()
+      p = assert(core.paginator{ max_items = MAXINT })
+      assert.are.same({ 1, 7 }, { p:feed("t1", 7) })
+      assert.are.same({ 1, MAXINT - 7 }, { p:feed("t2", MAXINT) })
+      assert.is_true(p:done())
+      p:close()
+    end)
+
+    it("refuses an item count that is not a non-negative integer", function()
+      local p = assert(core.paginator{})
+      for _, v in ipairs({ 2 ^ 63, 1e300, 1 / 0, 0 / 0, -1, 1.5 }) do
+        local ok, err = pcall(p.feed, p, "t", v)
+        assert.is_false(ok, tostring(v))
+        assert.truthy(tostring(err):find("item count must be a non-negative integer", 1, true), tostring(err))
+      end
+      p:close()
+    end)
+  end)
+
+  describe("core.http_pool", function()
+    it("refuses a max_host_connections beyond what libcurl takes, naming the range", function()
+      for _, v in ipairs({ 1e300, 2 ^ 31, 1 / 0, 0 / 0, -1, 1.5 }) do
+        local ok, err = pcall(core.http_pool, { max_host_connections = v })
+        assert.is_false(ok, tostring(v))
+        assert.truthy(tostring(err):find("max_host_connections must be a whole number from 0 to 2147483647", 1, true),
+          tostring(err))
+      end
+      local p = assert(core.http_pool{ max_host_connections = 2 ^ 31 - 1 })
+      p:close()
+      p = assert(core.http_pool{ max_host_connections = 0 })
+      p:close()
+    end)
+  end)
+end)
