@@ -71,6 +71,7 @@ describe("gls.new", function()
       { { credentials = "AKID:secret" }, "option 'credentials' must be" },
       { { credentials = { access_key_id = "AKID" } }, "needs access_key_id and secret_access_key" },
       { { max_response_bytes = -1 }, "option 'max_response_bytes' must be a positive integer" },
+      { { max_response_bytes = 2 ^ 60 }, "option 'max_response_bytes' must be a positive integer, at most 2^53" },
       { { mfa_code_provider = "123456" }, "option 'mfa_code_provider' must be a function" },
     }
     for _, case in ipairs(cases) do

@@ -94,7 +94,9 @@ local OPTIONS = {
   timeout = { check_positive_number, "a positive number of seconds" },
   ca_file = { function(v) return type(v) == "string" end, "a string (path)" },
   ca_path = { function(v) return type(v) == "string" end, "a string (path)" },
-  max_response_bytes = { check_positive_integer, "a positive integer" },
+  -- at most 2^53: what the C transport takes (a larger limit is no limit, and was refused per call)
+  max_response_bytes = { function(v) return check_positive_integer(v) and v <= 2 ^ 53 end,
+                         "a positive integer, at most 2^53 (9007199254740992)" },
   user_agent_suffix = { function(v) return type(v) == "string" end, "a string" },
   app_id = { check_app_id, "a string of 1 to 50 letters, digits or !#$%&'*+-.^_`|~" },
   config_file = { function(v) return type(v) == "string" end, "a string (path)" },
