@@ -255,15 +255,40 @@ static int connected(xfer *x)
   return t > 0;
 }
 
+/* libcurl refuses a response header line over CURL_MAX_HTTP_HEADER (100 KB) and headers over
+ * 300 KB in all: 7.88 says the first with a bare CURLE_OUT_OF_MEMORY (its header buffer's own
+ * limit, no message; from 8.6 CURLE_TOO_LARGE), the second with CURLE_RECV_ERROR "Too large
+ * response headers". Deterministic: the same reply fails again, so it must not be retried. Our
+ * own buffers flag a real allocation failure (out_of_memory), so an unflagged CURLE_OUT_OF_MEMORY
+ * before any of the body is the header limit. Returns 1 (a line), 2 (in all) or 0. */
+static int header_too_large(xfer *x, CURLcode rc) {
+  if (rc == CURLE_RECV_ERROR && starts_with(x->errbuf, "Too large response headers")) return 2;
+#if LIBCURL_VERSION_NUM >= 0x080600
+  if (rc == CURLE_TOO_LARGE) return starts_with(x->errbuf, "Too large response headers") ? 2 : 1;
+#endif
+  return rc == CURLE_OUT_OF_MEMORY && !x->out_of_memory && x->body.len == 0 &&
+         (!x->errbuf[0] || starts_with(x->errbuf, "Rejected "));
+}
+
 static void classify(xfer *x, CURLcode rc) {
   gls_http_result *r = &x->res;
   const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
   char what[160];
+  int too_big;
   r->err_code = "NetworkError";
   r->err_reason = "other";
   r->curl_code = (int)rc;
   snprintf(what, sizeof what, "%s", "request failed");
-  if (x->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+  if ((too_big = header_too_large(x, rc)) != 0) {
+    r->err_code = "ResponseTooLarge";
+    r->err_reason = "header_too_large";
+    if (too_big == 1)
+      snprintf(what, sizeof what, "a response header line is larger than libcurl accepts (%d bytes)",
+               CURL_MAX_HTTP_HEADER);
+    if (!x->errbuf[0]) detail = "header refused"; /* not "Out of memory": nothing ran out */
+    else
+      snprintf(what, sizeof what, "%s", "the response headers are larger than libcurl accepts in all");
+  } else if (x->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
     r->err_code = "ResponseTooLarge";
     r->err_reason = "too_large";
     snprintf(what, sizeof what, "response larger than max_response_bytes (%zu bytes)", x->max_bytes);

@@ -357,6 +357,18 @@ describe("core.http_pool", function()
       fails({ url = srv.url .. "/big?n=" .. (16 * 1024 * 1024 + 1) }, "ResponseTooLarge", "too_large")
     end)
 
+    it("reports response headers too large for libcurl as ResponseTooLarge, not a network error", function()
+      -- One line over libcurl's 100 KB, and 20,000 short lines (400 KB) over its 300 KB in all.
+      for _, case in ipairs({ { "/big-header?n=1048576", "a response header line is larger than libcurl accepts %(102400 bytes%)" },
+                              { "/repeat-header?n=20000", "the response headers are larger than libcurl accepts in all" } }) do
+        local err = fails({ url = srv.url .. case[1] }, "ResponseTooLarge", "header_too_large")
+        assert.matches("^" .. case[2], err.message)
+        assert.is_nil(err.message:find("Out of memory", 1, true))
+      end
+      local res = pool:request{ url = srv.url .. "/big-header?n=100000", timeout = 3 }
+      assert.equal(100000, #res.headers["x-big"])
+    end)
+
     it("reports a connection reset before the response", function()
       local err = fails({ url = srv.url .. "/reset" }, "NetworkError", "reset")
       assert.matches("curl %d+: ", err.message)
@@ -648,5 +660,21 @@ describe("core.http_pool", function()
       local out = child("http_proxy=http://127.0.0.1:" .. dead_port() .. " no_proxy=127.0.0.1", srv.url .. "/echo")
       assert.equal("/echo", cjson.decode(out).target)
     end)
+  end)
+end)
+
+describe("a client over core.http_pool", function()
+  local srv
+  setup(function() srv = helpers.spawn_server(SERVER) end)
+  teardown(function() srv.stop() end)
+
+  it("does not retry a response whose header is too large: the same reply would fail again", function()
+    local c = helpers.client(srv, { max_attempts = 3,
+      credentials = { access_key_id = "AKIDTEST", secret_access_key = "test-secret" } })
+    local res, err = c:get_stream_group{ Identifier = "big-header" }
+    assert.is_nil(res)
+    assert.equal("ResponseTooLarge", err.code)
+    assert.equal("header_too_large", err.reason)
+    assert.equal(1, err.attempts)
   end)
 end)

@@ -14,6 +14,9 @@
 --   /garbage              bytes that are not HTTP
 --   /big?n=N              a body of N bytes with Content-Length
 --   /big-chunked?n=N      a chunked body of N bytes (no length known up front)
+--   /big-header?n=N       one response header line with a value of N bytes (1 MB; also as
+--                         /streamgroups/big-header, where GetStreamGroup sends it)
+--   /repeat-header?n=N    the header "X-Rep: value-<i>" N times
 -- A request in absolute form (sent to a proxy) is routed by its path too.
 local httpd = require("gameliftstreams.emulator.httpd")
 local cjson = require("cjson")
@@ -79,6 +82,13 @@ local function handler(req)
     return httpd.raw("SSH-2.0-OpenSSH_9.2 this is not HTTP\r\n\r\n\0\1\2\3", true)
   elseif path == "/big" then
     return 200, { ["Content-Type"] = "application/octet-stream" }, string.rep("b", param(q, "n", 1024))
+  elseif path == "/big-header" or path == "/streamgroups/big-header" then
+    return httpd.raw("HTTP/1.1 200 OK\r\nX-Big: " .. string.rep("h", param(q, "n", 1048576))
+                     .. "\r\nContent-Length: 2\r\n\r\nok", false)
+  elseif path == "/repeat-header" then
+    local lines = {}
+    for i = 1, param(q, "n", 10) do lines[i] = "X-Rep: value-" .. i .. "\r\n" end
+    return httpd.raw("HTTP/1.1 200 OK\r\n" .. table.concat(lines) .. "Content-Length: 2\r\n\r\nok", false)
   elseif path == "/big-chunked" then
     return httpd.raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" .. chunked(param(q, "n", 1024)), false)
   end
