@@ -285,4 +285,35 @@ function _M.input(model, op, input)
   return nil, ctx.err
 end
 
+--- Checks an options table against `spec` (name -> { check(v) -> bool, "what it must be" }), as
+-- gls.new checks its own: an unknown name (with a "did you mean" hint) or a value that fails
+-- its check. Used by waiters, paginators and start_session_and_wait.
+-- @tparam string where the function the options belong to, for the message ("wait")
+-- @return true, or nil and an `InvalidParameter` error object naming the option and the rule
+function _M.options(where, opts, spec)
+  if opts == nil then return true end
+  if type(opts) ~= "table" then
+    return nil, errors.invalid(where .. ": options must be a table, got " .. type(opts))
+  end
+  for k, v in pairs(opts) do
+    if type(k) ~= "string" then
+      return nil, errors.invalid(where .. ": option names must be strings, got a " .. type(k))
+    end
+    local rule = spec[k]
+    if not rule then
+      local hint = _M.closest(k, spec)
+      local names = {}
+      for n in pairs(spec) do names[#names + 1] = n end
+      sort(names)
+      return nil, errors.invalid(where .. ": unknown option '" .. k .. "'" .. (hint
+        and (" (did you mean '" .. hint .. "'?)") or (" (known: " .. table.concat(names, ", ") .. ")")))
+    end
+    if not rule[1](v) then
+      return nil, errors.invalid(where .. ": option '" .. k .. "' must be " .. rule[2] .. ", got "
+        .. lua_type(v))
+    end
+  end
+  return true
+end
+
 return _M

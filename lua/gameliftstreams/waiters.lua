@@ -13,6 +13,8 @@
 --   max_attempts  optional cap on the number of attempts (WaiterTimeout when reached);
 --   cancel     a function returning true, or a table whose `cancelled` field becomes true;
 --   rng        function() -> [0, 1) (default math.random), for tests.
+-- Options are checked as gls.new's are: an unknown name (with a "did you mean" hint) or a
+-- wrong type gives InvalidParameter before anything is sent.
 --
 -- Delays: attempt n (n >= 1 done) waits random(min_delay, min(max_delay, min_delay * 2^(n-1))),
 -- never past the deadline: when the next delay would cross it, the waiter sleeps until
@@ -23,7 +25,8 @@
 --   WaiterFailure  a failure acceptor matched (err.state = "failure", err.last_output or
 --                  err.last_error), or the operation failed with an error no acceptor
 --                  matches (err.state = "error", err.last_error = that error; retryable
---                  errors were already retried by the client);
+--                  errors were already retried by the client). The message carries the
+--                  inner error's code and message;
 --   WaiterTimeout  max_wait elapsed (err.last_output / err.last_error of the last attempt);
 --   Cancelled      opts.cancel fired, or the task running the waiter was cancelled.
 -- Every one carries err.waiter and err.attempts.
@@ -32,12 +35,13 @@ local _M = { _VERSION = "0.1" }
 local type, error, pairs, tostring, tonumber = type, error, pairs, tostring, tonumber
 local math_min, math_max = math.min, math.max
 
-local errors, model, sched
+local errors, model, sched, validate
 local function deps()
   if not errors then
     errors = require("gameliftstreams.errors")
     model = require("gameliftstreams.model")
     sched = require("gameliftstreams.sched")
+    validate = require("gameliftstreams.validate")
   end
 end
 
@@ -52,7 +56,11 @@ local function resolve(name)
     end
   end
   local key = model.waiters[name] and name or by_snake[name]
-  if not key then return nil end
+  if not key then
+    local hint = validate.closest(name, by_snake) or validate.closest(name, model.waiters)
+    return nil, errors.invalid("unknown waiter '" .. name .. "'"
+      .. (hint and (" (did you mean '" .. hint .. "'?)") or ""))
+  end
   return key, model.waiters[key]
 end
 
@@ -137,13 +145,43 @@ function _M.cancel_token()
   return tok
 end
 
-local function positive(v, what)
-  if v == nil then return nil end
-  if type(v) ~= "number" or v ~= v or v < 0 then
-    return nil, errors.invalid(what .. " must be a non-negative number")
+local function seconds(v) return type(v) == "number" and v == v and v >= 0 end
+
+--- The waiter's options: name -> { check, what it must be } (validate.options' shape).
+_M.OPTIONS = {
+  max_wait = { seconds, "a non-negative number of seconds" },
+  min_delay = { seconds, "a non-negative number of seconds" },
+  max_delay = { seconds, "a non-negative number of seconds" },
+  max_attempts = { function(v) return type(v) == "number" and v >= 1 and v == math.floor(v) end,
+                   "a positive integer" },
+  fail_fast = { function(v) return type(v) == "boolean" end, "a boolean" },
+  cancel = { function(v) return type(v) == "function" or type(v) == "table" end,
+             "a function or a table with a `cancelled` field (waiters.cancel_token())" },
+  rng = { function(v) return type(v) == "function" end, "a function returning a number in [0, 1)" },
+}
+
+--- Checks waiter options (`where` names the caller in the message): true, or nil and an
+-- InvalidParameter error.
+function _M.check_options(opts, where, extra)
+  deps()
+  local spec = _M.OPTIONS
+  if extra then
+    spec = {}
+    for k, v in pairs(_M.OPTIONS) do spec[k] = v end
+    for k, v in pairs(extra) do spec[k] = v end
   end
-  return v
+  return validate.options(where or "wait", opts, spec)
 end
+
+-- "CODE: message" of an error a poll returned, for the waiter's own message. The SDK's messages
+-- hold no secrets; a service's message is passed on as it came, as everywhere.
+local function describe(err)
+  if type(err) ~= "table" then return tostring(err) end
+  local msg = err.message
+  if type(msg) == "string" and msg ~= "" then return tostring(err.code) .. ": " .. msg end
+  return tostring(err.code)
+end
+_M.describe = describe
 
 -- "0.046", "2.5", "300.2": enough digits for short test waits and long real ones.
 local function seconds_text(s)
@@ -172,24 +210,20 @@ function _M.wait(client, name, input, opts)
     error("wait: client must be an SDK client", 2)
   end
   local key, w = resolve(name)
-  if not key then return nil, errors.invalid("unknown waiter '" .. tostring(name) .. "'") end
+  if not key then return nil, w end
   if input ~= nil and type(input) ~= "table" then error("wait: input must be a table", 2) end
+  local ok, e = _M.check_options(opts)
+  if not ok then return nil, e end
   opts = opts or {}
   local label = w.snake or key
-  local e
-  local min_delay, max_delay, max_wait
-  min_delay, e = positive(opts.min_delay, "min_delay"); if e then return nil, e end
-  max_delay, e = positive(opts.max_delay, "max_delay"); if e then return nil, e end
-  max_wait, e = positive(opts.max_wait, "max_wait"); if e then return nil, e end
-  min_delay = min_delay or w.min_delay or w.delay or 2
-  max_delay = max_delay or w.max_delay or math_max(120, min_delay)
+  local min_delay = opts.min_delay or w.min_delay or w.delay or 2
+  local max_delay = opts.max_delay or w.max_delay or math_max(120, min_delay)
   if opts.max_delay == nil and max_delay < min_delay then max_delay = min_delay end
-  if min_delay > max_delay then return nil, errors.invalid("min_delay must not exceed max_delay") end
-  max_wait = max_wait or (w.delay or min_delay) * (w.max_attempts or 60)
-  local max_attempts = opts.max_attempts
-  if max_attempts ~= nil and (type(max_attempts) ~= "number" or max_attempts < 1) then
-    return nil, errors.invalid("max_attempts must be a positive number")
+  if min_delay > max_delay then
+    return nil, errors.invalid("wait: option 'min_delay' must not exceed 'max_delay'")
   end
+  local max_wait = opts.max_wait or (w.delay or min_delay) * (w.max_attempts or 60)
+  local max_attempts = opts.max_attempts
   local rng = opts.rng or math.random
   local cancel = opts.cancel
 
@@ -224,7 +258,7 @@ function _M.wait(client, name, input, opts)
     if state == "success" then
       return out or {}
     elseif state == "failure" then
-      local why = err and tostring(err.code)
+      local why = err and describe(err)
       if not why and matched.argument then
         why = matched.argument .. " " .. tostring(search(out, matched.argument))
       end
@@ -237,7 +271,7 @@ function _M.wait(client, name, input, opts)
       return nil, errors.new{
         code = "WaiterFailure", state = "error", waiter = label, attempts = attempt, last_error = err,
         status = err.status, request_id = err.request_id,
-        message = "waiter " .. label .. " stopped on an unexpected error: " .. tostring(err.code),
+        message = "waiter " .. label .. " stopped on an unexpected error: " .. describe(err),
       }
     end
     -- retry
