@@ -150,6 +150,44 @@ describe("paginators", function()
       assert.equal(20, seen)
     end)
 
+    it("checks its options as gls.new does: unknown names with a hint, wrong types and ranges", function()
+      local function raised(opts, op)
+        local ok, err = pcall(client.items, client, op or "list_stream_sessions", { Identifier = "n-1" }, opts)
+        assert.is_false(ok)
+        assert.equal("InvalidParameter", err.code)
+        return err.message
+      end
+      assert.matches("unknown option 'pagesize' %(did you mean 'page_size'%?%)", raised{ pagesize = 5 })
+      assert.matches("unknown option 'maxitems' %(did you mean 'max_items'%?%)", raised{ maxitems = 5 })
+      assert.matches("option 'page_size' must be an integer from 1 to 100 %(sent as MaxResults%), got fractional number",
+                     raised{ page_size = 2.5 })
+      assert.matches("option 'page_size' must be an integer from 1 to 100", raised{ page_size = 500 })
+      assert.matches("option 'page_size' must be .*, got string", raised{ page_size = "5" })
+      assert.matches("option 'max_items' must be an integer from 1 to 2%^53", raised{ max_items = math.huge })
+      assert.matches("option 'max_items' must be an integer from 1 to 2%^53", raised{ max_items = 2 ^ 60 })
+      assert.matches("option 'starting_token' must be a string", raised{ starting_token = 5 })
+    end)
+
+    it("takes integral floats as integers (page_size = 10.0, max_items = 5.0)", function()
+      local sizes = {}
+      for page in client:pages("list_stream_sessions", { Identifier = "n-23" }, { page_size = 10.0 }) do
+        sizes[#sizes + 1] = #page.Items
+      end
+      assert.same({ 10, 10, 3 }, sizes)
+      local n = 0
+      for _ in client:items("list_stream_sessions", { Identifier = "n-23" }, { max_items = 5.0 }) do n = n + 1 end
+      assert.equal(5, n)
+    end)
+
+    it("names the paginated operation a misspelt one was meant to be", function()
+      local ok, err = pcall(client.items, client, "list_stream_session", { Identifier = "n-1" })
+      assert.is_false(ok)
+      assert.matches("'list_stream_session' is not a paginated operation .*%(did you mean 'list_stream_sessions'%?%)",
+                     err.message)
+      ok, err = pcall(client.pages, client, "ListStreamGroup", {})
+      assert.matches("did you mean 'ListStreamGroups'", err.message)
+    end)
+
     it("rejects a paginated name it does not know and bad options by raising InvalidParameter", function()
       local ok, err = pcall(client.pages, client, "get_stream_session", {})
       assert.is_false(ok)

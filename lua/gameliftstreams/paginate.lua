@@ -14,6 +14,9 @@
 -- (base64 of `{"NextToken": ..., "boto_truncate_amount": n}`), so it can be passed
 -- to boto3 as `PaginationConfig.StartingToken` and back.
 --
+-- Bad options (an unknown name, with a "did you mean" hint; a wrong type or range) raise an
+-- InvalidParameter error object, as does an operation that does not paginate.
+--
 -- A failure half-way RAISES the error object (`error(err)`): a loop never ends early
 -- in silence. Wrap the loop in `pcall` to handle it. A service that repeats its
 -- NextToken raises a `PaginationError`.
@@ -22,12 +25,13 @@ local _M = { _VERSION = "0.1" }
 local type, error, setmetatable, pairs, tostring = type, error, setmetatable, pairs, tostring
 local math_floor = math.floor
 
-local core, errors, model
+local core, errors, model, validate
 local function deps()
   if not core then
     core = require("gameliftstreams.core")
     errors = require("gameliftstreams.errors")
     model = require("gameliftstreams.model")
+    validate = require("gameliftstreams.validate")
   end
 end
 
@@ -44,17 +48,51 @@ local function resolve(op)
   local name = model.operations[op] and op or snake_to_op[op]
   local spec = name and model.paginators[name]
   if not spec then
-    error(errors.invalid("'" .. op .. "' is not a paginated operation"), 3)
+    -- the closest paginated name, in the caller's spelling (snake_case unless it wrote PascalCase)
+    local names = {}
+    for pname in pairs(model.paginators) do
+      names[pname] = true
+      local snake = model.operations[pname] and model.operations[pname].snake
+      if snake then names[snake] = true end
+    end
+    local hint = validate.closest(op, names)
+    local why = name and "is not a paginated operation" or "is not a paginated operation (nor any operation)"
+    error(errors.invalid("'" .. op .. "' " .. why .. (hint and (" (did you mean '" .. hint .. "'?)") or "")), 3)
   end
   return name, spec
 end
 
-local function positive_int(v, what)
-  if v == nil then return nil end
-  if type(v) ~= "number" or v < 1 or v ~= math_floor(v) then
-    error(errors.invalid(what .. " must be a positive integer"), 4)
+local MAX_ITEMS = 2 ^ 53 -- every integer up to here is exact in a double (and in the C core)
+
+local function count(limit)
+  return function(v) return type(v) == "number" and v >= 1 and v <= limit and v == math_floor(v) end
+end
+
+-- An integral number as an integer (10.0 -> 10 under Lua 5.4, where they differ).
+local tointeger = math.tointeger or function(v) return v end
+
+-- The largest page the operation's limit member accepts (MaxResults: 100), else 2^31 - 1.
+local function page_limit(op, limit_key)
+  local opdef = model.operations[op]
+  local shape = opdef and opdef.input and model.shapes[type(opdef.input) == "table" and opdef.input.shape or opdef.input]
+  local ref = shape and shape.members and shape.members[limit_key]
+  local lshape = ref and model.shapes[type(ref) == "table" and ref.shape or ref]
+  return lshape and lshape.max or 2147483647
+end
+
+local OPTIONS_CACHE = {}
+local function options_spec(op, limit_key)
+  local spec = OPTIONS_CACHE[op]
+  if not spec then
+    local max = page_limit(op, limit_key)
+    spec = {
+      page_size = { count(max), "an integer from 1 to " .. max .. " (sent as " .. tostring(limit_key) .. ")" },
+      max_items = { count(MAX_ITEMS), "an integer from 1 to 2^53" },
+      starting_token = { function(v) return type(v) == "string" end, "a string (a resume token)" },
+    }
+    OPTIONS_CACHE[op] = spec
   end
-  return v
+  return spec
 end
 
 local function first_key(k)
@@ -75,15 +113,14 @@ local function new_pages(client, op, input, opts, level)
   if input ~= nil and type(input) ~= "table" then error("paginate: input must be a table", level) end
   if opts ~= nil and type(opts) ~= "table" then error("paginate: opts must be a table", level) end
   input = input or {}
+  local ok, oerr = validate.options("paginate " .. name, opts, options_spec(name, spec.limit_key))
+  if not ok then error(oerr, level) end
   opts = opts or {}
   local in_tok, out_tok = first_key(spec.input_token), first_key(spec.output_token)
-  local page_size = positive_int(opts.page_size, "page_size")
-  local max_items = positive_int(opts.max_items, "max_items")
+  local page_size = opts.page_size and tointeger(opts.page_size)
+  local max_items = opts.max_items and tointeger(opts.max_items)
   local start = opts.starting_token
   if start == nil and type(input[in_tok]) == "string" and input[in_tok] ~= "" then start = input[in_tok] end
-  if start ~= nil and type(start) ~= "string" then
-    error(errors.invalid("starting_token must be a string"), level)
-  end
   local p = core.paginator{ page_size = page_size, max_items = max_items, starting_token = start }
   if not p then error(errors.invalid("starting_token is not a valid pagination token"), level) end
   return setmetatable({
