@@ -90,6 +90,45 @@ describe("gls.new", function()
     assert.is_nil(tostring(err):find("12345678", 1, true))
   end)
 
+  it("says what is wrong with an endpoint URL, without repeating it", function()
+    local function problem(endpoint)
+      local c, err = gls.new{ region = "us-west-2", endpoint = endpoint }
+      assert.is_nil(c)
+      assert.equal("EndpointError", err.code)
+      return err.message
+    end
+    assert.matches("has no scheme: start it with http:// or https://", problem("127.0.0.1:8000"))
+    assert.matches("the scheme ftp:// is not supported", problem("ftp://h.example"))
+    assert.matches("no host after http://", problem("http://"))
+    assert.matches("no query", problem("http://h.example/?a=b"))
+    assert.is_nil(problem("user:hunter2@h.example"):find("hunter2", 1, true))
+    local _, err = gls.new{ region = "us-west-2", getenv = env{ AWS_ENDPOINT_URL = "localhost:8000",
+                                                                AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = "false" } }
+    assert.matches("has no scheme", err.message)
+  end)
+
+  it("tells a dot from a colon: client.get_stream_group{} needs client:", function()
+    local c = assert(gls.new{ region = "us-west-2", credentials = KEYS })
+    for _, call in ipairs{
+      function() return c.get_stream_group{ Identifier = "sg-1" } end,
+      function() return c.call("GetStreamGroup", {}) end,
+      function() return c.wait("stream_group_active", {}) end,
+      function() return c.items("list_stream_groups") end,
+      function() return c.start_session_and_wait{} end,
+    } do
+      local ok, err = pcall(call)
+      assert.is_false(ok)
+      assert.matches("must be called as a method: client:[%w_]+%(...%), with a colon", err)
+    end
+    local ok, err = pcall(function() local out = c.get_stream_group{ Identifier = "sg-1" }; return out end)
+    assert.matches("client:get_stream_group", err)
+    assert.matches("client_spec.lua", err) -- blamed on the caller's line
+    -- an object inheriting from a client is a client
+    local child = setmetatable({}, { __index = c })
+    ok, err = pcall(child.get_stream_group, child, { Identifier = "" })
+    assert.is_true(ok)
+  end)
+
   it("reports FIPS with a custom endpoint at once", function()
     local c, err = gls.new{ region = "us-west-2", use_fips = true, endpoint = "http://127.0.0.1:8000" }
     assert.is_nil(c)

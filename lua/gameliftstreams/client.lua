@@ -52,6 +52,17 @@ client_mt.__tostring = function(self)
 end
 _M.Client = Client
 
+-- `client.get_stream_group{...}` (a dot for a colon) passes the input as self: say so, rather
+-- than "attempt to call a nil value (method 'call')". A table that has the client's `call`
+-- (the client, or an object inheriting from it) is a client.
+local function check_self(self, method)
+  if type(self) ~= "table" or self.call ~= Client.call then
+    error("client." .. method .. " must be called as a method: client:" .. method
+      .. "(...), with a colon", 3)
+  end
+end
+_M.check_self = check_self
+
 ---------------------------------------------------------------------------
 -- Options
 ---------------------------------------------------------------------------
@@ -451,6 +462,7 @@ end
 -- @tparam[opt] table input the operation input (model member names)
 -- @return the output table, or nil and an error object
 function Client:call(op, input)
+  if type(self) ~= "table" or self.retry == nil then check_self(self, "call") end
   local opname = op_by_name[op]
   if not opname then
     return nil, errors.new{ code = "InvalidParameter", attempts = 0, backoff = 0,
@@ -586,30 +598,36 @@ end
 -- One method per operation, generated from the model
 ---------------------------------------------------------------------------
 
+
 for name, def in pairs(model.operations) do
-  local opname = name
-  Client[def.snake] = function(self, input)
+  local opname, snake = name, def.snake
+  Client[snake] = function(self, input)
+    if type(self) ~= "table" or self.call ~= Client.call then check_self(self, snake) end
     return self:call(opname, input)
   end
 end
 
 --- Pages of a paginated operation (see paginate.lua).
 function Client:pages(op, input, opts)
+  check_self(self, "pages")
   return require("gameliftstreams.paginate").pages(self, op_by_name[op] or op, input, opts)
 end
 
 --- Items of a paginated operation, across pages (see paginate.lua).
 function Client:items(op, input, opts)
+  check_self(self, "items")
   return require("gameliftstreams.paginate").items(self, op_by_name[op] or op, input, opts)
 end
 
 --- Waits for a model waiter ("stream_session_active" or "StreamSessionActive").
 function Client:wait(name, input, opts)
+  check_self(self, "wait")
   return require("gameliftstreams.waiters").wait(self, name, input, opts)
 end
 
 --- Starts a stream session and waits until it is active (see sessions.lua).
 function Client:start_session_and_wait(input, opts)
+  check_self(self, "start_session_and_wait")
   return require("gameliftstreams.sessions").start_and_wait(self, input, opts)
 end
 

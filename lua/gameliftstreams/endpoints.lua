@@ -301,6 +301,26 @@ function _M.resolve(params)
   return _M.evaluate(model.endpoint_rules, params, model.partitions)
 end
 
+local SOURCE_NAMES = { explicit = "the endpoint option", env_service = "AWS_ENDPOINT_URL_GAMELIFTSTREAMS",
+                       env_global = "AWS_ENDPOINT_URL" }
+
+--- What is wrong with an endpoint URL parse_url refuses, and what to write instead. The URL
+-- itself is not repeated (it may carry user:password@).
+function _M.url_problem(url)
+  local scheme, rest = url:match("^(%a[%w+.-]*)://(.*)$")
+  if not scheme then
+    if url:find("://", 1, true) then return "the scheme before :// is malformed; use http:// or https://" end
+    return "it has no scheme: start it with http:// or https:// (e.g. http://127.0.0.1:8000)"
+  end
+  scheme = lower(scheme)
+  if scheme ~= "http" and scheme ~= "https" then
+    return "the scheme " .. scheme .. ":// is not supported; use http:// or https://"
+  end
+  if find(rest, "[?#]") then return "a base URL has no query (?) or fragment (#)" end
+  if rest:match("^([^/]*)") == "" then return "it has no host after " .. scheme .. "://" end
+  return "it is not an http(s) URL"
+end
+
 --- Client-level resolution: explicit endpoint, else AWS_ENDPOINT_URL_GAMELIFTSTREAMS,
 -- else AWS_ENDPOINT_URL (both ignored when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true),
 -- then the rule set. A trailing "/" of a configured endpoint is dropped.
@@ -336,7 +356,12 @@ function _M.for_client(opts)
   if endpoint == nil then source = "rules" end
   if endpoint ~= nil then
     if not parse_url((endpoint:gsub("/+$", ""))) then
-      return nil, make_error("invalid endpoint URL (from " .. source .. ")")
+      -- with env = false the caller settled the endpoint: it may be the option, the environment
+      -- or the profile, so only opts.source_name (when given) says which
+      local from = opts.source_name
+        or (opts.env ~= false and SOURCE_NAMES[source] and (source .. ": " .. SOURCE_NAMES[source])) or nil
+      return nil, make_error("invalid endpoint URL" .. (from and (" (from " .. from .. ")") or "") .. ": "
+        .. _M.url_problem(endpoint))
     end
     endpoint = endpoint:gsub("/+$", "")
   end
