@@ -1,5 +1,8 @@
 -- client:start_session_and_wait against the emulator: success, and clean-up
--- (TerminateStreamSession) after a failure, a timeout and a cancellation.
+-- (TerminateStreamSession) after a failure, a timeout and a cancellation; starts whose
+-- answer is lost (timeouts on every attempt, a dropped or unreadable answer after the
+-- session was created, a cancelled task) are cleaned up by replaying their ClientToken, at
+-- once or in the background, within the clean-up's bound.
 local helpers = require("helpers")
 
 describe("start_session_and_wait", function()
@@ -152,6 +155,196 @@ describe("start_session_and_wait", function()
     local s = assert(client:start_session_and_wait(input{ UserId = "own-token", ClientToken = token }, FAST))
     local again = assert(client:start_stream_session(input{ UserId = "own-token", ClientToken = token }))
     assert.equal(s.Arn, again.Arn) -- the same token names the same session
+  end)
+
+  it("t:join() of a cancelled start returns the error that carries session_arn", function()
+    helpers.control(emu, "POST", "config", { delay_scale = 5 })
+    local task = sched.spawn(function()
+      return client:start_session_and_wait(input{ UserId = "joined" }, { min_delay = 0.05, max_delay = 0.1, max_wait = 60 })
+    end)
+    local t0 = sched.now()
+    while sched.now() - t0 < 0.3 do sched.step(0.02) end
+    task:cancel()
+    local ok, err = task:join()
+    helpers.control(emu, "POST", "config", { delay_scale = 0.05 })
+    assert.is_false(ok)
+    assert.equal("Cancelled", err.code)
+    assert.is_string(err.session_arn)
+    assert.is_string(err.client_token)
+    assert.equal(task.results[2], err)
+  end)
+
+  describe("a start whose answer is lost", function()
+    -- a client whose attempts give up quickly, and a clean-up that retries quickly
+    local fc
+    local CLEAN = { min_delay = 0.05, max_delay = 0.2, max_time = 30 }
+    local function opts(extra)
+      local o = { min_delay = 0.02, max_delay = 0.1, max_wait = 20, cleanup = CLEAN }
+      for k, v in pairs(extra or {}) do o[k] = v end
+      return o
+    end
+
+    setup(function()
+      fc = helpers.client(emu, { timeout = 0.4, connect_timeout = 1, max_attempts = 2 })
+      fc.retry.rng = function() return 0.01 end
+    end)
+    after_each(function() helpers.control(emu, "DELETE", "faults") end)
+
+    local function fault(f)
+      f.operation = f.operation or "StartStreamSession"
+      f.count = f.count or 100
+      assert.equal(200, (helpers.control(emu, "POST", "faults", f)))
+    end
+
+    -- Every session of `user` ends TERMINATED (within `secs`), and there is exactly one.
+    local function terminated_one(user, secs)
+      local t0 = sched.now()
+      local found
+      repeat
+        found = sessions_of(user)
+        local all = #found > 0
+        for _, s in ipairs(found) do all = all and s.Status == "TERMINATED" end
+        if all then break end
+        sched.sleep(0.05)
+      until sched.now() - t0 > (secs or 5)
+      assert.equal(1, #found, "sessions of " .. user)
+      assert.equal("TERMINATED", found[1].Status)
+      return found[1]
+    end
+
+    local function lost(kind_fault, code, user)
+      fault(kind_fault)
+      local s, err = fc:start_session_and_wait(input{ UserId = user }, opts())
+      assert.is_nil(s)
+      assert.equal(code, err.code)
+      assert.is_string(err.client_token)
+      -- the replay at once was lost too: the clean-up goes on
+      assert.equal("pending", err.cleanup.status)
+      assert.equal(err.client_token, err.cleanup.client_token)
+      assert.equal(1, #fc:pending_cleanups())
+      assert.is_nil(err.cleanup.input) -- the start's input (its SignalRequest) is not in the record
+      helpers.control(emu, "DELETE", "faults") -- the network recovers
+      assert.is_true(fc:drain_cleanups(20))
+      assert.equal("terminated", err.cleanup.status)
+      assert.is_string(err.session_arn)
+      assert.equal(err.session_arn, err.cleanup.session_arn)
+      local found = terminated_one(user)
+      assert.equal(err.session_arn, found.Arn)
+      assert.equal(0, #fc:pending_cleanups())
+      return err
+    end
+
+    it("slow answers past `timeout` on every attempt: the session is found and terminated", function()
+      lost({ kind = "slow", seconds = 1 }, "Timeout", "lost-slow")
+    end)
+
+    it("a connection dropped after the session was created", function()
+      lost({ kind = "drop", after = true }, "NetworkError", "lost-drop")
+    end)
+
+    it("a 2xx answer that is not JSON", function()
+      local err = lost({ kind = "garbage", after = true }, "SerializationError", "lost-garbage")
+      assert.equal(200, err.status)
+    end)
+
+    it("a replay that succeeds at once settles it before returning", function()
+      fault{ kind = "garbage", after = true, count = 1 } -- the start (not retried), not the replay
+      local s, err = fc:start_session_and_wait(input{ UserId = "lost-once" }, opts())
+      assert.is_nil(s)
+      assert.equal("SerializationError", err.code)
+      assert.equal("terminated", err.cleanup.status)
+      assert.is_string(err.session_arn)
+      assert.equal(0, #fc:pending_cleanups())
+      terminated_one("lost-once")
+    end)
+
+    it("a task cancelled mid-start: the clean-up runs as a task that gls.run drives", function()
+      fault{ kind = "slow", seconds = 1 }
+      local task = sched.spawn(function()
+        return fc:start_session_and_wait(input{ UserId = "lost-cancelled" }, opts())
+      end)
+      local t0 = sched.now()
+      while sched.now() - t0 < 0.2 do sched.step(0.02) end
+      task:cancel()
+      while task.status == "running" do sched.step(0.05) end
+      local ok, err = task:join()
+      assert.is_false(ok)
+      assert.equal("Cancelled", err.code)
+      assert.is_string(err.client_token)
+      assert.equal("pending", err.cleanup.status)
+      assert.equal(1, sched.count()) -- the clean-up task
+      helpers.control(emu, "DELETE", "faults")
+      assert.is_true(sched.run())
+      assert.equal("terminated", err.cleanup.status)
+      assert.is_string(err.session_arn)
+      terminated_one("lost-cancelled")
+    end)
+
+    it("gives up after cleanup.max_time, saying so in the record", function()
+      fault{ kind = "drop", after = true }
+      local t0 = sched.now()
+      local _, err = fc:start_session_and_wait(input{ UserId = "lost-bound" },
+        opts{ cleanup = { min_delay = 0.05, max_delay = 0.1, max_time = 0.5 } })
+      assert.is_true(fc:drain_cleanups(10))
+      assert.equal("expired", err.cleanup.status)
+      assert.equal("NetworkError", err.cleanup.last_error.code)
+      assert.is_true(err.cleanup.attempts >= 2)
+      assert.is_true(sched.now() - t0 < 5)
+    end)
+
+    it("drain_cleanups(max_seconds) returns what is still pending when time runs out", function()
+      fault{ kind = "drop", after = true }
+      local _, err = fc:start_session_and_wait(input{ UserId = "lost-drain" }, opts())
+      local ok, pending = fc:drain_cleanups(0.2)
+      assert.is_false(ok)
+      assert.equal(1, #pending)
+      assert.equal(err.cleanup, pending[1])
+      helpers.control(emu, "DELETE", "faults")
+      assert.is_true(fc:drain_cleanups(20))
+      terminated_one("lost-drain")
+    end)
+  end)
+
+  it("terminates the session when the wait raises (a malformed timestamp), then raises again", function()
+    helpers.control(emu, "POST", "faults", { kind = "garbage", operation = "GetStreamSession", count = 1,
+      body = '{"Arn":"x","Status":"ACTIVATING","CreatedAt":"2026-13-01T00:00:00Z"}' })
+    local ok, s, err = pcall(client.start_session_and_wait, client, input{ UserId = "bad-date" }, FAST)
+    helpers.control(emu, "DELETE", "faults")
+    if ok then -- once responses never raise: a WaiterFailure, the session terminated
+      assert.is_nil(s)
+      assert.is_string(err.session_arn)
+    end
+    local found = sessions_of("bad-date")
+    assert.equal(1, #found)
+    assert.matches("TERMINAT", found[1].Status)
+  end)
+
+  it("terminates the session when a poll raises, and raises that error again", function()
+    local real = client
+    local wrapper = { call = function(_, op, i)
+      if op == "GetStreamSession" then error("poll exploded") end
+      return real:call(op, i)
+    end }
+    local ok, e = pcall(require("gameliftstreams.sessions").start_and_wait, wrapper,
+                        input{ UserId = "raised" }, FAST)
+    assert.is_false(ok)
+    assert.matches("poll exploded", e)
+    local found = sessions_of("raised")
+    assert.equal(1, #found)
+    assert.matches("TERMINAT", found[1].Status)
+  end)
+
+  it("checks its options before starting anything, as gls.new does", function()
+    local _, err = client:start_session_and_wait(input{ UserId = "bad-opts" }, { maxwait = 5 })
+    assert.equal("InvalidParameter", err.code)
+    assert.matches("start_session_and_wait: unknown option 'maxwait' %(did you mean 'max_wait'%?%)", err.message)
+    _, err = client:start_session_and_wait(input{ UserId = "bad-opts" }, { cleanup = { maxtime = 5 } })
+    assert.matches("cleanup: unknown option 'maxtime' %(did you mean 'max_time'%?%)", err.message)
+    _, err = client:start_session_and_wait(input{ UserId = "bad-opts" }, { cleanup = 5 })
+    assert.matches("option 'cleanup' must be a table", err.message)
+    _, err = client:start_session_and_wait(input{ UserId = "bad-opts" }, { fail_fast = 1 })
+    assert.matches("option 'fail_fast' must be a boolean", err.message)
+    assert.equal(0, #sessions_of("bad-opts"))
   end)
 
   it("attaches the termination's own error when that fails too", function()

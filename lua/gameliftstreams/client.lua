@@ -631,6 +631,20 @@ function Client:start_session_and_wait(input, opts)
   return require("gameliftstreams.sessions").start_and_wait(self, input, opts)
 end
 
+--- The clean-up jobs start_session_and_wait left running for this client (records with
+-- client_token, session_arn, status, attempts, last_error; see sessions.lua).
+function Client:pending_cleanups()
+  check_self(self, "pending_cleanups")
+  return require("gameliftstreams.sessions").pending(self)
+end
+
+--- Waits (at most max_seconds, default: their bound) until this client's clean-up jobs are
+-- settled; outside a task it drives the scheduler. true, or false and the pending records.
+function Client:drain_cleanups(max_seconds)
+  check_self(self, "drain_cleanups")
+  return require("gameliftstreams.sessions").drain(self, max_seconds)
+end
+
 _M.USER_AGENT = USER_AGENT
 
 return _M

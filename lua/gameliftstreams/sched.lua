@@ -470,11 +470,18 @@ end
 
 local function outcome(t)
   if t.status == "done" then return true, unpack(t.results, 1, t.results.n) end
+  if t.error == nil and t.results and t.results[1] == nil then
+    -- a cancelled task that returned nil, err: its own error (start_session_and_wait's
+    -- carries session_arn and client_token), not a bare Cancelled
+    local e = t.results[2]
+    if type(e) == "table" and get_errors().is(e) then return false, e end
+  end
   return false, t.error or cancelled_error()
 end
 
 --- Waits for the task to finish. Returns true and its results, or false and its error
--- (a `Cancelled` error for a cancelled task). Inside a task it yields; outside it drives
+-- (for a cancelled task: the error object it returned, if it returned `nil, err`, else a
+-- `Cancelled` error). Inside a task it yields; outside it drives
 -- the scheduler until the task is finished.
 function Task:join()
   if self.ngx then

@@ -1,74 +1,452 @@
---- Start a stream session and wait until it is ACTIVE, in one call, leaving nothing
--- running when that fails.
+--- Start a stream session and wait until it is ACTIVE, in one call, and never leave a session
+-- running that nobody was handed.
 --
 --     local session, err = client:start_session_and_wait({
 --       Identifier = "sg-1", ApplicationIdentifier = "a-1", Protocol = "WebRTC",
 --       SignalRequest = offer }, { max_wait = 300 })
 --
 -- Returns the GetStreamSession output of the ACTIVE session (SignalResponse included).
--- If the start fails, its error is returned. If the wait fails, times out or is
--- cancelled, the session is terminated (TerminateStreamSession) and the waiter's error
--- is returned, with `err.session_arn`, and `err.termination_error` when the termination
--- failed too. opts are the waiter's (max_wait, min_delay, max_delay, fail_fast, cancel, rng).
+-- opts: the waiter's (max_wait, min_delay, max_delay, max_attempts, fail_fast, cancel, rng), and
+-- `cleanup = { max_time = 600, min_delay = 1, max_delay = 60, grace = 10 }` (seconds; see below).
+-- Every error it returns carries `err.client_token` (the start's ClientToken) and, once known,
+-- `err.session_arn`.
 --
--- The start itself may be cut off after it reached the service (its task cancelled, the
--- connection lost, retries exhausted on timeouts): the session may then exist without
--- the caller knowing its ARN. So the helper fixes a ClientToken (unless the caller gave
--- one), and after such a failure replays the start once with it: StartStreamSession is
--- idempotent per token, so the replay returns the session the cut-off call created (or
--- starts one), and that session is terminated. The start's own error is returned.
-local _M = { _VERSION = "0.1" }
+-- The guarantee. A session this helper started is terminated unless it was returned ACTIVE:
+--   * the wait fails, times out, is cancelled, or raises: TerminateStreamSession, then the
+--     waiter's error (a raised error is raised again after the termination);
+--   * the start itself fails in a way that may have reached the service (no answer or a 5xx
+--     or unreadable 2xx answer, its task cancelled, an attempt after a lost one): the session
+--     may exist without the caller knowing its ARN. The helper fixes a ClientToken (unless the
+--     caller gave one); StartStreamSession is idempotent per token, so replaying the start
+--     names the session the lost call created (or starts one), and that session is terminated.
+-- Recovery is tried once at once (the replay and the termination, each with the call's own
+-- retries). When that does not settle it, a clean-up job goes on in the background, with
+-- back-off from cleanup.min_delay to cleanup.max_delay, for cleanup.max_time seconds from the
+-- failure: an ngx.timer inside OpenResty (it outlives the request), an SDK task elsewhere
+-- (gls.run and gls.step drive it like any task; a plain script calls
+-- `client:drain_cleanups()` before it exits). `err.cleanup` is the job's record:
+-- { client_token, session_arn, status = "pending"|"terminated"|"failed"|"expired", attempts,
+--   last_error }, updated as the job goes on.
+--
+-- Inside OpenResty a request can also end while its start is under way (its client went away
+-- with lua_check_client_abort on and no ngx.on_abort handler, ngx.exit from another light
+-- thread): then no code of the request runs again. So there every start is also watched by a
+-- per-worker timer: the helper holds a lease it renews before each step (the start, each
+-- poll, the termination), sized to how long the step can take (the client's timeout and
+-- attempts, plus cleanup.grace). A lease that runs out means the request is gone: the
+-- session is cleaned up as above.
+local _M = { _VERSION = "0.2" }
 
-local type, error, pairs = type, error, pairs
+local type, error, pairs, pcall, tostring, tonumber, setmetatable =
+  type, error, pairs, pcall, tostring, tonumber, setmetatable
+local math_min, math_max, math_random = math.min, math.max, math.random
 
-local waiters, core
+local waiters, core, errors, sched, validate
 local function deps()
-  if not waiters then waiters = require("gameliftstreams.waiters") end
-  if not core then core = require("gameliftstreams.core") end
+  if not waiters then
+    waiters = require("gameliftstreams.waiters")
+    core = require("gameliftstreams.core")
+    errors = require("gameliftstreams.errors")
+    sched = require("gameliftstreams.sched")
+    validate = require("gameliftstreams.validate")
+  end
 end
 
--- Failures after which the start may have reached the service: no answer was read.
+local function seconds(v) return type(v) == "number" and v == v and v >= 0 and v < math.huge end
+
+--- Defaults of the background clean-up (seconds).
+_M.CLEANUP = { max_time = 600, min_delay = 1, max_delay = 60, grace = 10 }
+
+local CLEANUP_OPTIONS = {
+  max_time = { seconds, "a non-negative number of seconds" },
+  min_delay = { seconds, "a non-negative number of seconds" },
+  max_delay = { seconds, "a non-negative number of seconds" },
+  grace = { seconds, "a non-negative number of seconds" },
+}
+
+local EXTRA_OPTIONS = {
+  cleanup = { function(v) return type(v) == "table" end,
+              "a table { max_time =, min_delay =, max_delay =, grace = } (seconds)" },
+}
+
+-- Splits opts into the waiter's and the clean-up's, checking both before anything is sent.
+local function split_options(opts)
+  local ok, err = waiters.check_options(opts, "start_session_and_wait", EXTRA_OPTIONS)
+  if not ok then return nil, nil, err end
+  local wopts, copts = opts, _M.CLEANUP
+  if opts and opts.cleanup then
+    ok, err = validate.options("start_session_and_wait: cleanup", opts.cleanup, CLEANUP_OPTIONS)
+    if not ok then return nil, nil, err end
+    wopts = {}
+    for k, v in pairs(opts) do if k ~= "cleanup" then wopts[k] = v end end
+    copts = {}
+    for k, v in pairs(_M.CLEANUP) do copts[k] = v end
+    for k, v in pairs(opts.cleanup) do copts[k] = v end
+    if copts.min_delay > copts.max_delay then
+      return nil, nil, errors.invalid("start_session_and_wait: cleanup.min_delay must not exceed cleanup.max_delay")
+    end
+  end
+  return wopts, copts
+end
+
+-- May the failed start have reached the service and created the session? Not when nothing was
+-- sent, nor when its only attempt was refused with a 4xx; an attempt after another one may
+-- follow a lost answer.
 local function maybe_started(err)
-  if err.status ~= nil then return false end
-  return err.code == "Cancelled" or err.code == "NetworkError" or err.code == "Timeout"
+  local attempts = tonumber(err.attempts)
+  if attempts and attempts < 1 then return false end
+  if attempts and attempts > 1 then return true end
+  local status = err.status
+  return status == nil or status >= 500 or status < 300
 end
 
-local function terminate(client, group, arn, err)
-  err.session_arn = arn
+-- Errors no retry of a clean-up step can fix.
+local function final(err)
+  if err.code == "InvalidParameter" or err.code == "EndpointError" then return true end
+  if err.throttling or err.retryable then return false end
+  local s = err.status
+  return s == 400 or s == 401 or s == 403 or s == 404
+end
+
+-- The longest one call of this client can take while its caller is alive: every attempt
+-- (one more for a clock-skew resend) at the full timeout, and the back-off between them.
+local function call_bound(client)
+  local r = type(client.retry) == "table" and client.retry or {}
+  local attempts = (tonumber(r.max_attempts) or 5) + 1
+  local per = tonumber(client.timeout) or 30
+  local cap = tonumber(r.max_backoff) or 20
+  local total = attempts * per
+  for n = 1, attempts - 1 do total = total + math_min(2 ^ (n - 1), cap) + (r.new_2026 and 5 or 0) end
+  return total
+end
+
+---------------------------------------------------------------------------
+-- Clean-up jobs (per Lua state: per nginx worker, per game server state)
+---------------------------------------------------------------------------
+
+local jobs = {} -- job -> true while pending
+local job_private = setmetatable({}, { __mode = "k" }) -- record -> job (the input stays private)
+
+local function publish(job)
+  local rec = job.record
+  rec.session_arn = job.arn
+  rec.attempts = job.attempts
+  rec.last_error = job.last_error
+  if job.err and job.arn then job.err.session_arn = job.arn end
+end
+
+local function settle(job, status)
+  jobs[job] = nil
+  job.status = status
+  job.record.status = status
+  publish(job)
+end
+
+-- The session's termination request (a ResourceNotFoundException means it is gone already).
+local function terminate_call(client, group, arn)
   local _, terr = client:call("TerminateStreamSession", { Identifier = group, StreamSessionIdentifier = arn })
-  if terr and terr.code ~= "ResourceNotFoundException" then err.termination_error = terr end
+  if terr and terr.code ~= "ResourceNotFoundException" then return nil, terr end
+  return true
 end
 
+-- One try: learn the ARN (replay the start with its token) if unknown, then terminate.
+-- "terminated", "failed" (an error no retry fixes) or "retry".
+local function attempt(job)
+  job.attempts = job.attempts + 1
+  local client = job.client
+  if not job.arn then
+    local ok, out, e = pcall(client.call, client, "StartStreamSession", job.input)
+    if not ok then
+      job.last_error = errors.new{ code = "SerializationError", message = "the start's replay raised: " .. tostring(out) }
+      publish(job)
+      return "retry"
+    end
+    if out and type(out.Arn) == "string" then
+      job.arn = out.Arn
+    else
+      e = e or errors.new{ code = "SerializationError", message = "StartStreamSession answered without an Arn" }
+      job.last_error = e
+      publish(job)
+      if final(e) then return "failed" end
+      return "retry"
+    end
+  end
+  local ok, done, terr = pcall(terminate_call, client, job.group, job.arn)
+  if ok and done then
+    job.last_error = nil
+    if job.err then job.err.termination_error = nil end
+    publish(job)
+    return "terminated"
+  end
+  terr = ok and terr or errors.new{ code = "SerializationError", message = "the termination raised: " .. tostring(done) }
+  job.last_error = terr
+  if job.err then job.err.termination_error = terr end
+  publish(job)
+  if final(terr) then return "failed" end
+  return "retry"
+end
+
+-- Runs a job to its end: attempts with back-off until settled or its deadline passed. Runs
+-- inside an ngx.timer or an SDK task (sched.sleep yields there).
+local function run_job(job)
+  if job.running then return end
+  job.running = true
+  local ngx = _G.ngx
+  while jobs[job] do
+    if type(ngx) == "table" and ngx.worker and ngx.worker.exiting and ngx.worker.exiting() then
+      job.deadline = math_min(job.deadline, sched.now() + 5) -- nginx is stopping: a few last tries
+      job.next_at = math_min(job.next_at, sched.now() + 0.1)
+    end
+    local wait = job.next_at - sched.now()
+    if wait > 0 then sched.sleep(wait) end -- a Cancelled here is ignored: the job is not the task's to drop
+    local state = attempt(job)
+    if state ~= "retry" then settle(job, state); break end
+    local now = sched.now()
+    if now >= job.deadline then settle(job, "expired"); break end
+    job.delay = math_min(job.delay * 2, job.max_delay)
+    local d = job.delay * (0.5 + 0.5 * math_random())
+    job.next_at = math_min(now + d, job.deadline)
+  end
+  job.running = false
+end
+
+local function run_job_protected(job)
+  local ok, e = pcall(run_job, job)
+  if not ok then
+    job.running = false
+    job.last_error = errors.new{ code = "Error", message = "clean-up job raised: " .. tostring(e) }
+    settle(job, "failed")
+  end
+end
+
+local function ngx_timers()
+  local ngx = _G.ngx
+  return type(ngx) == "table" and type(ngx.timer) == "table" and type(ngx.get_phase) == "function"
+    and ngx.get_phase() ~= "init"
+end
+
+local function ngx_job_timer(_, job)
+  run_job_protected(job)
+end
+
+-- Hands the job to what runs it in the background: an ngx.timer in OpenResty (it outlives
+-- the request), else an SDK task (gls.run/gls.step, client:drain_cleanups run it).
+local function schedule(job)
+  if job.running or job.scheduled then return end
+  if ngx_timers() then
+    local ok = _G.ngx.timer.at(0, ngx_job_timer, job)
+    if ok then job.scheduled = true end
+    return -- no timer (lua_max_pending_timers reached): the next start or drain retries
+  end
+  job.scheduled = true
+  sched.spawn(run_job_protected, job)
+end
+
+local function new_job(client, input, err, copts, arn)
+  local now = sched.now()
+  local job = {
+    client = client, input = input, group = input.Identifier, arn = arn, err = err,
+    attempts = 0, delay = math_max(copts.min_delay, 0.001), max_delay = math_max(copts.max_delay, 0.001),
+    deadline = now + copts.max_time, max_time = copts.max_time, status = "pending",
+  }
+  job.next_at = now + job.delay * (0.5 + 0.5 * math_random())
+  job.record = { client_token = input.ClientToken, session_arn = arn, status = "pending", attempts = 0 }
+  job_private[job.record] = job
+  if err then err.cleanup = job.record end
+  return job
+end
+
+-- Kicks jobs whose timer could not be made.
+local function kick()
+  for job in pairs(jobs) do
+    if not job.scheduled and not job.running then schedule(job) end
+  end
+end
+
+-- Leaves a job to the background.
+local function background(job)
+  if job.max_time <= 0 then return settle(job, "expired") end
+  jobs[job] = true
+  schedule(job)
+end
+
+-- Recovers now (one try), else leaves a background job. (The job is registered only after the
+-- try: in OpenResty a request killed during it is covered by its lease.)
+local function recover(client, input, err, copts, arn)
+  local job = new_job(client, input, err, copts, arn)
+  local state = attempt(job)
+  if state ~= "retry" then return settle(job, state) end
+  background(job)
+end
+
+---------------------------------------------------------------------------
+-- OpenResty: leases, watched by one timer per worker
+---------------------------------------------------------------------------
+
+local leases = {} -- lease -> true while its start is under way in this worker
+local watch_at    -- when the armed watchdog timer fires (nil: none armed)
+
+local arm_watchdog
+
+local function watchdog(premature)
+  watch_at = nil
+  if premature then return end -- the worker is going away: its requests finish on their own
+  local now = sched.now()
+  local next_at
+  for l in pairs(leases) do
+    if l.until_ <= now then
+      leases[l] = nil
+      -- the request holding it is gone: clean up what it started
+      local job = new_job(l.client, l.input, nil, l.copts, l.arn)
+      job.next_at = now
+      background(job)
+    elseif not next_at or l.until_ < next_at then
+      next_at = l.until_
+    end
+  end
+  kick()
+  if next_at then arm_watchdog(next_at) end
+end
+
+arm_watchdog = function(at)
+  if watch_at and watch_at <= at then return end
+  local ok = _G.ngx.timer.at(math_max(at - sched.now(), 0), watchdog)
+  if ok then watch_at = at end
+end
+
+local function lease(client, input, copts)
+  if not sched.in_ngx() then return nil end
+  local l = { client = client, input = input, copts = copts, until_ = 0 }
+  leases[l] = true
+  return l
+end
+
+local function renew(l, secs)
+  if not l then return end
+  l.until_ = sched.now() + secs + l.copts.grace
+  arm_watchdog(l.until_)
+end
+
+local function release(l)
+  if l then leases[l] = nil end
+end
+
+-- The waiter's client: renews the lease before each poll (a poll, then the waiter's sleep).
+local function leased_client(client, l, wopts)
+  if not l then return client end
+  local bound = call_bound(client) + (tonumber(wopts and wopts.max_delay) or 120)
+  return { call = function(_, op, input)
+    renew(l, bound)
+    return client:call(op, input)
+  end }
+end
+
+---------------------------------------------------------------------------
+-- The helper
+---------------------------------------------------------------------------
+
+--- See the module comment.
+-- @return the ACTIVE session's GetStreamSession output, or nil and an error object
 function _M.start_and_wait(client, input, opts)
   if type(client) ~= "table" or type(client.call) ~= "function" then
     error("start_and_wait: client must be an SDK client", 2)
   end
   if type(input) ~= "table" then error("start_and_wait: input must be a table", 2) end
   deps()
+  local wopts, copts, oerr = split_options(opts)
+  if oerr then return nil, oerr end
   if input.ClientToken == nil then
     local copy = {}
     for k, v in pairs(input) do copy[k] = v end
     copy.ClientToken = core.uuid4()
     input = copy
   end
+  local token = input.ClientToken
   local group = input.Identifier
-  local started, err = client:call("StartStreamSession", input)
-  if not started then
+  kick()
+
+  local l = lease(client, input, copts)
+  renew(l, call_bound(client))
+  local ok, started, err = pcall(client.call, client, "StartStreamSession", input)
+  if not ok then
+    -- raised (a bug, or a response no parser expected): the session may exist
+    release(l)
+    recover(client, input, nil, copts)
+    error(started, 0)
+  end
+  if not started or type(started.Arn) ~= "string" then
+    err = err or errors.new{ code = "SerializationError", message = "StartStreamSession answered without an Arn",
+                             operation = "StartStreamSession" }
+    err.client_token = token
     if maybe_started(err) then
       -- (a cancellation is delivered once: this replay and the termination run normally)
-      local again = client:call("StartStreamSession", input)
-      if again and again.Arn then terminate(client, group, again.Arn, err) end
+      renew(l, 2 * call_bound(client))
+      recover(client, input, err, copts)
     end
+    release(l)
     return nil, err
   end
   local arn = started.Arn
-  local out, werr = waiters.wait(client, "stream_session_active",
-                                 { Identifier = group, StreamSessionIdentifier = arn }, opts)
-  if out then return out end
-  -- Clean up. After a task cancellation the next call runs normally (cancellation is
-  -- delivered once), so this termination is sent even then.
-  terminate(client, group, arn, werr)
-  return nil, werr
+  if l then l.arn = arn end
+
+  local wok, out, werr = pcall(waiters.wait, leased_client(client, l, wopts), "stream_session_active",
+                               { Identifier = group, StreamSessionIdentifier = arn }, wopts)
+  if wok and out then
+    release(l)
+    return out
+  end
+  -- Clean up, whatever stopped the wait (a raised error included). After a task cancellation
+  -- the next call runs normally (a cancellation is delivered once), so this is sent even then.
+  renew(l, call_bound(client))
+  local e = wok and werr or errors.new{ code = "Error", message = "the wait raised" }
+  e.client_token = token
+  e.session_arn = arn
+  local tok, done, terr = pcall(terminate_call, client, group, arn)
+  if not (tok and done) then
+    e.termination_error = tok and terr or nil
+    local job = new_job(client, input, e, copts, arn)
+    job.attempts, job.last_error = 1, e.termination_error
+    publish(job)
+    if tok and final(terr) then settle(job, "failed") else background(job) end
+  end
+  release(l)
+  if not wok then error(out, 0) end
+  return nil, e
+end
+
+--- The clean-up jobs of `client` still pending in this Lua state (nginx worker): a list of
+-- records { client_token, session_arn, status, attempts, last_error }.
+function _M.pending(client)
+  local list = {}
+  for job in pairs(jobs) do
+    if job.client == client then list[#list + 1] = job.record end
+  end
+  return list
+end
+
+--- Waits until the clean-up jobs of `client` are settled, for at most `max_seconds` (default:
+-- until the last one's bound). Outside a task it drives the scheduler (sched.step), which runs
+-- the jobs (and any other task); inside a task or OpenResty it sleeps while they run.
+-- @return true when none is pending, or false and the list of pending records
+function _M.drain(client, max_seconds)
+  deps()
+  if max_seconds ~= nil and not seconds(max_seconds) then
+    error("drain_cleanups: max_seconds must be a non-negative number", 2)
+  end
+  local stop = max_seconds and sched.now() + max_seconds
+  while true do
+    kick()
+    local pending = _M.pending(client)
+    if #pending == 0 then return true end
+    local now = sched.now()
+    if stop and now >= stop then return false, pending end
+    local slice = stop and math_min(stop - now, 0.5) or 0.5
+    if sched.can_yield() then
+      sched.sleep(math_min(slice, 0.05))
+    else
+      sched.step(slice)
+    end
+  end
 end
 
 return _M
