@@ -132,6 +132,63 @@ local PROBES = [=[
                               cleaned = cleaned })
       }
     }
+    location = /start-then-exit {
+      content_by_lua_block {
+        -- the request ends (ngx.exit kills its light threads) while the start is under way
+        local gls = require("gameliftstreams")
+        local client = assert(gls.new{ region = "us-west-2", endpoint = os.getenv("GLS_ENDPOINT"),
+                                       timeout = 1.5, max_attempts = 1 })
+        gls.spawn(function()
+          return client:start_session_and_wait({ Identifier = os.getenv("GLS_STREAM_GROUP"),
+            ApplicationIdentifier = os.getenv("GLS_APPLICATION"), Protocol = "WebRTC",
+            UserId = ngx.var.arg_user, SignalRequest = "v=0 offer" },
+            { min_delay = 0.05, max_delay = 0.1, max_wait = 60,
+              cleanup = { min_delay = 0.05, max_delay = 0.2, max_time = 30, grace = 0.5 } })
+        end)
+        ngx.sleep(0.3)
+        ngx.say("gone")
+        ngx.exit(200)
+      }
+    }
+    location = /lost-start {
+      content_by_lua_block {
+        -- every attempt's answer is lost: the clean-up goes on in an ngx.timer after this request
+        local gls = require("gameliftstreams")
+        local cjson = require("cjson")
+        local client = assert(gls.new{ region = "us-west-2", endpoint = os.getenv("GLS_ENDPOINT"),
+                                       timeout = 0.4, max_attempts = 2 })
+        client.retry.rng = function() return 0.01 end
+        local t = gls.spawn(function()
+          return client:start_session_and_wait({ Identifier = os.getenv("GLS_STREAM_GROUP"),
+            ApplicationIdentifier = os.getenv("GLS_APPLICATION"), Protocol = "WebRTC",
+            UserId = ngx.var.arg_user, SignalRequest = "v=0 offer" },
+            { min_delay = 0.05, max_delay = 0.1, max_wait = 60,
+              cleanup = { min_delay = 0.05, max_delay = 0.2, max_time = 30 } })
+        end)
+        local _, s, err = t:join()
+        ngx.say(cjson.encode{ session = s and s.Arn or false, code = err and err.code,
+                              token = err and err.client_token, cleanup = err and err.cleanup.status,
+                              message = err and err.message })
+      }
+    }
+    location = /cancel-start {
+      content_by_lua_block {
+        local gls = require("gameliftstreams")
+        local cjson = require("cjson")
+        local client = assert(gls.new{ region = "us-west-2", endpoint = os.getenv("GLS_ENDPOINT") })
+        local t = gls.spawn(function()
+          return client:start_session_and_wait({ Identifier = os.getenv("GLS_STREAM_GROUP"),
+            ApplicationIdentifier = os.getenv("GLS_APPLICATION"), Protocol = "WebRTC",
+            UserId = ngx.var.arg_user, SignalRequest = "v=0 offer" },
+            { min_delay = 0.05, max_delay = 0.1, max_wait = 60 })
+        end)
+        ngx.sleep(0.2)
+        t:cancel()
+        local ok, err = t:join()
+        ngx.say(cjson.encode{ ok = ok, status = t.status, code = err and err.code,
+                              arn = err and err.session_arn or false, token = err and err.client_token })
+      }
+    }
     location = /cancel-session {
       content_by_lua_block {
         local gls = require("gameliftstreams")
@@ -419,6 +476,110 @@ describe_ngx("OpenResty (nginx + lua-nginx-module)", function()
     assert.is_string(r.arn)
     local s = assert(client:get_stream_session{ Identifier = group.Id, StreamSessionIdentifier = r.arn })
     assert.matches("TERMINAT", s.Status)
+  end)
+
+  describe("no session is leaked", function()
+    after_each(function() helpers.control(emu, "DELETE", "faults") end)
+
+    -- The sessions of `user`, once all of them are TERMINATED (or after `secs`).
+    local function terminated(user, secs)
+      local t0 = sched.now()
+      local found
+      repeat
+        found = {}
+        local all = true
+        for s in client:items("list_stream_sessions", { Identifier = group.Id }) do
+          if s.UserId == user then
+            found[#found + 1] = s
+            all = all and s.Status == "TERMINATED"
+          end
+        end
+        if all and #found > 0 then break end
+        sched.sleep(0.1)
+      until sched.now() - t0 > (secs or 10)
+      return found
+    end
+
+    local function all_terminated(found, n)
+      assert.equal(n or 1, #found)
+      for _, s in ipairs(found) do assert.equal("TERMINATED", s.Status, s.Arn) end
+    end
+
+    it("a request ended mid-start: its lease runs out and a timer terminates the session", function()
+      helpers.control(emu, "POST", "faults", { kind = "slow", seconds = 1, count = 1, operation = "StartStreamSession" })
+      local res = assert(sched.http{ method = "GET", url = "http://127.0.0.1:" .. probe_port ..
+                                     "/start-then-exit?user=ngx-killed", timeout = 10 })
+      assert.equal(200, res.status)
+      -- lease: (1 + 1 skew resend) x 1.5 s + 1 s back-off + 0.5 s grace = 4.5 s; then the job
+      all_terminated(terminated("ngx-killed", 12))
+    end)
+
+    it("every attempt's answer lost: an ngx.timer goes on after the request and terminates it", function()
+      helpers.control(emu, "POST", "faults", { kind = "drop", after = true, count = 100, operation = "StartStreamSession" })
+      local r = probe_json("/lost-start?user=ngx-lost")
+      assert.is_false(r.session)
+      assert.equal("NetworkError", r.code)
+      assert.is_string(r.token)
+      assert.equal("pending", r.cleanup)
+      helpers.control(emu, "DELETE", "faults")
+      all_terminated(terminated("ngx-lost"))
+      -- each failed attempt was logged at warn by the SDK, none at error by the cosockets
+      local log = helpers.read_file(dir .. "/error.log") or ""
+      assert.matches("%[warn%][^\n]*gameliftstreams: POST 127%.0%.0%.1:%d+: NetworkError", log)
+      for line in log:gmatch("[^\n]+") do
+        assert.is_nil(line:find("[error]", 1, true) and line:find("socket", 1, true) and line, line)
+      end
+    end)
+
+    it("slow answers past `timeout`: the message gives the timeout, and the session is terminated", function()
+      helpers.control(emu, "POST", "faults", { kind = "slow", seconds = 1, count = 100, operation = "StartStreamSession" })
+      local r = probe_json("/lost-start?user=ngx-slow")
+      assert.equal("Timeout", r.code)
+      assert.matches("timeout 0%.4 s", r.message)
+      assert.equal("pending", r.cleanup)
+      helpers.control(emu, "DELETE", "faults")
+      all_terminated(terminated("ngx-slow"))
+    end)
+
+    it("a task cancelled mid-start: join returns the error with session_arn, the session is terminated", function()
+      helpers.control(emu, "POST", "faults", { kind = "slow", seconds = 0.6, count = 1, operation = "StartStreamSession" })
+      local r = probe_json("/cancel-start?user=ngx-cancel-start")
+      assert.is_false(r.ok)
+      assert.equal("cancelled", r.status)
+      assert.equal("Cancelled", r.code)
+      assert.is_string(r.arn)
+      assert.is_string(r.token)
+      local found = terminated("ngx-cancel-start")
+      all_terminated(found)
+      assert.equal(r.arn, found[1].Arn)
+    end)
+
+    it("20 players hang up half-way: the example handler terminates their 20 sessions", function()
+      local tasks = {}
+      for i = 1, 20 do
+        tasks[i] = sched.spawn(function()
+          -- libcurl gives up after 0.2 s and closes the connection (sessions take 0.5 s to start)
+          return sched.http{ method = "POST", url = "http://127.0.0.1:" .. port .. "/sessions?user=hangup-" .. i,
+                             body = "v=0 offer", timeout = 0.2, headers = { ["content-type"] = "text/plain" } }
+        end)
+      end
+      sched.run()
+      for i = 1, 20 do assert.is_nil(tasks[i].results[1]) end -- each hung up
+      local n = 0
+      for i = 1, 20 do
+        all_terminated(terminated("hangup-" .. i, 10))
+        n = n + 1
+      end
+      assert.equal(20, n)
+    end)
+  end)
+
+  it("a timeout's message gives the timeout, as libcurl's does", function()
+    local url = "http://127.0.0.1:" .. probe_port .. "/probe?url=" ..
+      (srv.url .. "/hang"):gsub("[^%w]", function(c) return string.format("%%%02X", c:byte()) end) .. "&timeout=0.3"
+    local r = require("cjson").decode(assert(sched.http{ method = "GET", url = url, timeout = 30 }).body)
+    assert.equal("Timeout", r.error.code)
+    assert.matches("request timed out %(timeout 0%.3 s%)", r.error.message)
   end)
 
   it("runs tasks as light threads: concurrent, cancellable, failures reported", function()

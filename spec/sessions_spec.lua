@@ -292,6 +292,22 @@ describe("start_session_and_wait", function()
       assert.is_true(sched.now() - t0 < 5)
     end)
 
+    it("sessions.terminate goes on in the background when the termination fails", function()
+      local sessions = require("gameliftstreams.sessions")
+      local started = assert(fc:start_stream_session(input{ UserId = "handed-back" }))
+      fault{ kind = "error", status = 503, code = "ServiceUnavailableException", operation = "TerminateStreamSession" }
+      local ok, err = sessions.terminate(fc, group.Id, started.Arn, CLEAN)
+      assert.is_nil(ok)
+      assert.equal("ServiceUnavailableException", err.code)
+      assert.equal(started.Arn, err.session_arn)
+      assert.equal("pending", err.cleanup.status)
+      helpers.control(emu, "DELETE", "faults")
+      assert.is_true(fc:drain_cleanups(20))
+      assert.equal("terminated", err.cleanup.status)
+      terminated_one("handed-back")
+      assert.is_true(sessions.terminate(fc, group.Id, started.Arn)) -- gone already: done
+    end)
+
     it("drain_cleanups(max_seconds) returns what is still pending when time runs out", function()
       fault{ kind = "drop", after = true }
       local _, err = fc:start_session_and_wait(input{ UserId = "lost-drain" }, opts())

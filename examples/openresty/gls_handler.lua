@@ -2,7 +2,14 @@
 -- POST /sessions?user=NAME with the WebRTC offer as the body: starts a stream session,
 -- waits until it is ACTIVE (ngx.sleep between polls: the worker keeps serving), and
 -- answers { arn, status, signal_response } as JSON. Nothing blocks the worker.
+--
+-- A player who hangs up before the answer must not leave a session running for nobody.
+-- nginx only notices with `lua_check_client_abort on` (nginx.conf), and then calls the
+-- ngx.on_abort callback: it cancels the task, and start_session_and_wait terminates the
+-- session it started. A session that became ACTIVE just as the player left is terminated
+-- here, before answering nobody.
 local gls = require("gameliftstreams")
+local sessions = require("gameliftstreams.sessions")
 local cjson = require("cjson.safe")
 
 local _M = {}
@@ -34,14 +41,39 @@ function _M.start_session()
   local poll = tonumber(os.getenv("GLS_POLL_SECONDS") or "")
   local opts = { max_wait = tonumber(args.max_wait) or 120 }
   if poll then opts.min_delay, opts.max_delay = poll, poll * 4 end
-  local session, err = get_client():start_session_and_wait({
+  local c = get_client()
+  local input = {
     Identifier = os.getenv("GLS_STREAM_GROUP"),
     ApplicationIdentifier = os.getenv("GLS_APPLICATION"),
     Protocol = "WebRTC",
     UserId = type(args.user) == "string" and args.user or nil,
     SignalRequest = offer,
-  }, opts)
+  }
+
+  -- The start runs as a task so that the abort callback can cancel it.
+  local task = gls.spawn(c.start_session_and_wait, c, input, opts)
+  local gone = false
+  local ok, aerr = ngx.on_abort(function()
+    gone = true
+    task:cancel() -- the wait stops, the session is terminated
+  end)
+  if not ok then ngx.log(ngx.WARN, "gls_handler: no client-abort detection: ", aerr) end
+  -- true, session | true, nil, err | false, err (cancelled: the helper's own error)
+  local done, session, err = task:join()
+  if not done then session, err = nil, session end
+  if gone then
+    if session then
+      -- ACTIVE just as the player left: nobody will use it. sessions.terminate goes on in
+      -- the background (an ngx.timer) if this termination fails.
+      sessions.terminate(c, input.Identifier, session.Arn)
+    end
+    return ngx.exit(499) -- nginx's "client closed the request"
+  end
   if not session then
+    if type(err) ~= "table" then -- raised: a bug, logged by nginx
+      ngx.log(ngx.ERR, "gls_handler: ", tostring(err))
+      return reply(500, { error = "internal error" })
+    end
     -- the error object's fields never carry the offer/answer (sensitive members)
     local status = err.code == "WaiterTimeout" and 504 or (err.status and err.status < 500 and err.status) or 502
     return reply(status, { error = err.code, message = err.message })

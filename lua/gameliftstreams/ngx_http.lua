@@ -26,9 +26,15 @@ local function fail(code, reason, message)
                           retryable = code == "NetworkError" or code == "Timeout" }
 end
 
--- Maps a cosocket error string to our codes.
-local function io_fail(err, reason, what)
-  if err == "timeout" then return fail("Timeout", "timeout", what .. " timed out") end
+-- "0.3", "30", "1.25": seconds as the C core writes them (%.3g).
+local function secs(v) return string.format("%.3g", tonumber(v) or 0) end
+
+-- Maps a cosocket error string to our codes. A timeout says which limit ran out, as the
+-- libcurl transport does ("request timed out (timeout 0.3 s)").
+local function io_fail(err, reason, what, timeout)
+  if err == "timeout" then
+    return fail("Timeout", "timeout", what .. ": request timed out (timeout " .. secs(timeout) .. " s)")
+  end
   if err == "closed" then
     return fail("NetworkError", reason == "send" and "send" or "reset", what .. ": connection closed by the peer")
   end
@@ -73,7 +79,7 @@ local function new_deadline(ngx, seconds)
 end
 
 local function timed_out(timeout)
-  return fail("Timeout", "timeout", "request timed out (timeout " .. tostring(timeout) .. " s)")
+  return fail("Timeout", "timeout", "request timed out (timeout " .. secs(timeout) .. " s)")
 end
 
 -- Gives the next socket operation what remains of the deadline: true, or nil and a
@@ -93,7 +99,7 @@ local function read_exact(sock, n, left, timeout, what)
     local armed, terr = arm(sock, left, timeout)
     if not armed then return nil, terr end
     local data, err = sock:receive(n)
-    if not data then return io_fail(err, "partial", what) end
+    if not data then return io_fail(err, "partial", what, timeout) end
     return data
   end
   local parts, got = {}, 0
@@ -101,7 +107,7 @@ local function read_exact(sock, n, left, timeout, what)
     local armed, terr = arm(sock, left, timeout)
     if not armed then return nil, terr end
     local data, err = sock:receiveany(math.min(n - got, 65536))
-    if not data then return io_fail(err, "partial", what) end
+    if not data then return io_fail(err, "partial", what, timeout) end
     parts[#parts + 1] = data
     got = got + #data
   end
@@ -120,13 +126,13 @@ local function read_body(sock, method, status, headers, max, left, timeout)
       local armed, terr = arm(sock, left, timeout)
       if not armed then return nil, terr end
       local line, err = sock:receive("*l")
-      if not line then return io_fail(err, "recv", "reading a chunk size") end
+      if not line then return io_fail(err, "recv", "reading a chunk size", timeout) end
       local size = tonumber(line:match("^%s*(%x+)"), 16)
       if not size then return fail("NetworkError", "protocol", "bad chunk size") end
       if size == 0 then
         repeat -- trailers, up to the empty line
           line, err = sock:receive("*l")
-          if not line then return io_fail(err, "recv", "reading trailers") end
+          if not line then return io_fail(err, "recv", "reading trailers", timeout) end
         until line == ""
         return concat(parts), true
       end
@@ -138,7 +144,7 @@ local function read_body(sock, method, status, headers, max, left, timeout)
       parts[#parts + 1] = data
       local crlf
       crlf, err = sock:receive(2)
-      if not crlf then return io_fail(err, "partial", "reading a chunk") end
+      if not crlf then return io_fail(err, "partial", "reading a chunk", timeout) end
     end
   end
   local len = headers["content-length"]
@@ -165,12 +171,28 @@ local function read_body(sock, method, status, headers, max, left, timeout)
       parts[#parts + 1] = data
     end
     if err == "closed" then return concat(parts), false end
-    if err then return io_fail(err, "recv", "reading the body") end
+    if err then return io_fail(err, "recv", "reading the body", timeout) end
   end
 end
 
+local exchange
+
 --- Sends one request. See the module comment for shapes.
+-- A failed exchange is logged at `warn` (nginx's `error` level is for what an operator must
+-- act on; the caller retries or handles it): "gameliftstreams: GET host:port: <message>".
+-- The cosockets' own error lines are turned off with `lua_socket_log_errors off`.
 function _M.request(req)
+  local res, err = exchange(req)
+  if not res and type(err) == "table" and err.code ~= "InvalidParameter" then
+    local ngx = _G.ngx
+    local u = type(req) == "table" and _M.parse_url(req.url)
+    ngx.log(ngx.WARN, "gameliftstreams: ", type(req) == "table" and tostring(req.method or "GET") or "?", " ",
+            u and (u.host .. ":" .. u.port) or "?", ": ", err.code, ": ", err.message)
+  end
+  return res, err
+end
+
+exchange = function(req)
   local ngx = _G.ngx
   if type(req) ~= "table" then return fail("NetworkError", "other", "request must be a table") end
   local u, perr = _M.parse_url(req.url)
@@ -190,12 +212,18 @@ function _M.request(req)
     if not a or not b then return nil end
     return math.min(a, b)
   end
+  -- which limit bounds connect + TLS, for a timeout's message
+  local t_total = tonumber(timeout) or 0
+  local setup_limit = (t_total > 0 and t_total < connect_s) and ("timeout " .. secs(t_total) .. " s")
+    or ("connect_timeout " .. secs(connect_s) .. " s")
   local sock = ngx.socket.tcp()
   sock:settimeout(setup_ms())
   local pool = u.scheme .. ":" .. u.host .. ":" .. u.port .. (req.insecure and ":insecure" or "")
   local ok, err = sock:connect(u.host, u.port, { pool = pool })
   if not ok then
-    if err == "timeout" then return fail("Timeout", "connect", "connect to " .. u.host .. " timed out") end
+    if err == "timeout" then
+      return fail("Timeout", "connect", "connect to " .. u.host .. " timed out (" .. setup_limit .. ")")
+    end
     local reason = tostring(err):find("resolve", 1, true) and "resolve" or "connect"
     return fail("NetworkError", reason, "cannot connect to " .. u.host .. ":" .. u.port .. ": " .. tostring(err))
   end
@@ -203,13 +231,13 @@ function _M.request(req)
     local t = setup_ms()
     if not t then
       sock:close()
-      return fail("Timeout", "tls", "TLS handshake timed out")
+      return fail("Timeout", "tls", "TLS handshake timed out (" .. setup_limit .. ")")
     end
     sock:settimeout(t)
     ok, err = sock:sslhandshake(nil, u.host, not req.insecure)
     if not ok then
       sock:close()
-      if err == "timeout" then return fail("Timeout", "tls", "TLS handshake timed out") end
+      if err == "timeout" then return fail("Timeout", "tls", "TLS handshake timed out (" .. setup_limit .. ")") end
       return fail("TLSError", "tls", "TLS handshake with " .. u.host .. " failed: " .. tostring(err))
     end
   end
@@ -244,7 +272,7 @@ function _M.request(req)
   sent, err = sock:send(lines)
   if not sent then
     sock:close()
-    return io_fail(err, "send", "sending the request")
+    return io_fail(err, "send", "sending the request", timeout)
   end
 
   local line
@@ -254,7 +282,7 @@ function _M.request(req)
   if not line then
     sock:close()
     if err == "closed" then return fail("NetworkError", "reset", "connection closed before a response") end
-    return io_fail(err, "recv", "waiting for the response")
+    return io_fail(err, "recv", "waiting for the response", timeout)
   end
   local version, status = line:match("^HTTP/(%d%.%d) (%d%d%d)")
   status = tonumber(status)
@@ -269,7 +297,7 @@ function _M.request(req)
     line, err = sock:receive("*l")
     if not line then
       sock:close()
-      return io_fail(err, "partial", "reading the response headers")
+      return io_fail(err, "partial", "reading the response headers", timeout)
     end
     if line == "" then break end
     local name, value = line:match("^([^:]+):%s*(.-)%s*$")

@@ -414,6 +414,36 @@ function _M.start_and_wait(client, input, opts)
   return nil, e
 end
 
+--- Terminates a session with the helper's guarantee: at once (with the call's own retries),
+-- then, when that fails with an error a retry may fix, in the background as a clean-up job.
+-- For a session the caller took over but cannot hand on (its player went away).
+-- @param cleanup optional { max_time, min_delay, max_delay } (seconds)
+-- @return true, or nil and the termination's error (err.cleanup: the job's record)
+function _M.terminate(client, group, arn, cleanup)
+  if type(client) ~= "table" or type(client.call) ~= "function" then
+    error("sessions.terminate: client must be an SDK client", 2)
+  end
+  if type(group) ~= "string" or type(arn) ~= "string" then
+    error("sessions.terminate: the stream group and the session ARN must be strings", 2)
+  end
+  deps()
+  local ok, oerr = validate.options("sessions.terminate", cleanup, CLEANUP_OPTIONS)
+  if not ok then return nil, oerr end
+  local copts = {}
+  for k, v in pairs(_M.CLEANUP) do copts[k] = v end
+  for k, v in pairs(cleanup or {}) do copts[k] = v end
+  local tok, done, terr = pcall(terminate_call, client, group, arn)
+  if tok and done then return true end
+  local err = tok and terr or errors.new{ code = "Error", message = "the termination raised: " .. tostring(done) }
+  err.session_arn = arn
+  local job = new_job(client, { Identifier = group }, err, copts, arn)
+  job.err = nil -- err is the termination's own error: the record (err.cleanup) tells the rest
+  job.attempts, job.last_error = 1, err
+  publish(job)
+  if tok and final(terr) then settle(job, "failed") else background(job) end
+  return nil, err
+end
+
 --- The clean-up jobs of `client` still pending in this Lua state (nginx worker): a list of
 -- records { client_token, session_arn, status, attempts, last_error }.
 function _M.pending(client)
