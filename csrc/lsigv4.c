@@ -405,6 +405,8 @@ void gls_open_sigv4(lua_State *L) {
   u->s = gls_sigv4_new(0);
   if (!u->s) luaL_error(L, "gameliftstreams.core: cannot set up SHA-256/HMAC (OpenSSL)");
   lua_pushvalue(L, -1);
+  /* the upvalues of sign are more than the LUA_MINSTACK slots a C function is given */
+  luaL_checkstack(L, K_COUNT + 4, "gameliftstreams.core");
   for (i = 0; i < K_COUNT; i++) lua_pushstring(L, KEY_NAMES[i]);
   lua_pushnil(L); /* last host */
   lua_pushnil(L); /* last x-amz-date */
