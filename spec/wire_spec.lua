@@ -5,129 +5,7 @@
 local helpers = require("helpers")
 local cjson = require("cjson")
 
-local SG = "arn:aws:gameliftstreams:us-west-2:111122223333:streamgroup/sg-1AB2C3De4"
-local E_SG = "arn%3Aaws%3Agameliftstreams%3Aus-west-2%3A111122223333%3Astreamgroup%2Fsg-1AB2C3De4"
-local SS = "arn:aws:gameliftstreams:us-west-2:111122223333:streamsession/sg-1AB2C3De4/ABC123def4567"
-local E_SS = "arn%3Aaws%3Agameliftstreams%3Aus-west-2%3A111122223333%3Astreamsession%2Fsg-1AB2C3De4%2FABC123def4567"
-local APP = "arn:aws:gameliftstreams:us-west-2:111122223333:application/a-9ZY8X7Wv6"
-local E_APP = "arn%3Aaws%3Agameliftstreams%3Aus-west-2%3A111122223333%3Aapplication%2Fa-9ZY8X7Wv6"
-local SU = "arn:aws:gameliftstreams:us-west-2:111122223333:streamurl/sg-1AB2C3De4/su-1AB2C3De4"
-local E_SU = "arn%3Aaws%3Agameliftstreams%3Aus-west-2%3A111122223333%3Astreamurl%2Fsg-1AB2C3De4%2Fsu-1AB2C3De4"
-local ROLE = "arn:aws:iam::111122223333:role/streaming"
-
--- op, method name, input, method, raw path, raw query, body (nil: no body; "<TOKEN>" stands
--- for the generated ClientToken), token (ClientToken expected)
-local CASES = {
-  { "AddStreamGroupLocations", "add_stream_group_locations",
-    { Identifier = SG, LocationConfigurations = {
-      { LocationName = "us-east-1", AlwaysOnCapacity = 1, MaximumCapacity = 4 },
-      { LocationName = "eu-west-1", TargetIdleCapacity = 0,
-        VpcTransitConfiguration = { VpcId = "vpc-1", Ipv4CidrBlocks = { "10.0.0.0/16" } } } } },
-    "POST", "/streamgroups/" .. E_SG .. "/locations", "",
-    '{"LocationConfigurations":[{"LocationName":"us-east-1","AlwaysOnCapacity":1,"MaximumCapacity":4},'
-    .. '{"LocationName":"eu-west-1","TargetIdleCapacity":0,"VpcTransitConfiguration":{"VpcId":"vpc-1",'
-    .. '"Ipv4CidrBlocks":["10.0.0.0/16"]}}]}' },
-  { "AssociateApplications", "associate_applications",
-    { Identifier = SG, ApplicationIdentifiers = { APP, "a-2" } },
-    "POST", "/streamgroups/" .. E_SG .. "/associations", "",
-    '{"ApplicationIdentifiers":["' .. APP .. '","a-2"]}' },
-  { "CreateApplication", "create_application",
-    { Description = "My game", RuntimeEnvironment = { Type = "PROTON", Version = "20241007" },
-      ExecutablePath = "game/run.exe", ApplicationSourceUri = "s3://bucket/game",
-      ApplicationLogPaths = { "logs/" }, Tags = { env = "test" } },
-    "POST", "/applications", "",
-    '{"Description":"My game","RuntimeEnvironment":{"Type":"PROTON","Version":"20241007"},'
-    .. '"ExecutablePath":"game/run.exe","ApplicationSourceUri":"s3://bucket/game","ApplicationLogPaths":["logs/"],'
-    .. '"Tags":{"env":"test"},"ClientToken":"<TOKEN>"}', true },
-  { "CreateStreamGroup", "create_stream_group",
-    { Description = "Group", StreamClass = "gen5n_high", DefaultApplicationIdentifier = "a-1",
-      LocationConfigurations = { { LocationName = "us-west-2", AlwaysOnCapacity = 1 } }, Tags = { team = "x" } },
-    "POST", "/streamgroups", "",
-    '{"Description":"Group","StreamClass":"gen5n_high","DefaultApplicationIdentifier":"a-1",'
-    .. '"LocationConfigurations":[{"LocationName":"us-west-2","AlwaysOnCapacity":1}],"Tags":{"team":"x"},'
-    .. '"ClientToken":"<TOKEN>"}', true },
-  { "CreateStreamSessionAdminShell", "create_stream_session_admin_shell",
-    { Identifier = SG, StreamSessionIdentifier = SS },
-    "POST", "/streamgroups/" .. E_SG .. "/streamsessions/" .. E_SS .. "/access", "", nil },
-  { "CreateStreamSessionConnection", "create_stream_session_connection",
-    { Identifier = SG, StreamSessionIdentifier = SS, SignalRequest = "offer" },
-    "POST", "/streamgroups/" .. E_SG .. "/streamsessions/" .. E_SS .. "/connections", "",
-    '{"ClientToken":"<TOKEN>","SignalRequest":"offer"}', true },
-  { "CreateStreamUrl", "create_stream_url",
-    { Identifier = SG, ApplicationIdentifier = "a-1", Protocol = "WebRTC", UrlExpiresAfterMinutes = 60,
-      UsageLimit = 5, Locations = { "us-west-2" }, SessionLengthSeconds = 600,
-      AdditionalEnvironmentVariables = { A = "1" }, RoleArn = ROLE,
-      DisplayConfiguration = { Resolution = { Width = 1280, Height = 720 } } },
-    "POST", "/streamgroups/" .. E_SG .. "/streamurls", "",
-    '{"ApplicationIdentifier":"a-1","Protocol":"WebRTC","UrlExpiresAfterMinutes":60,"UsageLimit":5,'
-    .. '"Locations":["us-west-2"],"SessionLengthSeconds":600,"AdditionalEnvironmentVariables":{"A":"1"},'
-    .. '"RoleArn":"' .. ROLE .. '","DisplayConfiguration":{"Resolution":{"Width":1280,"Height":720}},'
-    .. '"ClientToken":"<TOKEN>"}', true },
-  { "DeleteApplication", "delete_application", { Identifier = APP },
-    "DELETE", "/applications/" .. E_APP, "", nil },
-  { "DeleteStreamGroup", "delete_stream_group", { Identifier = "sg-1AB2C3De4" },
-    "DELETE", "/streamgroups/sg-1AB2C3De4", "", nil },
-  { "DisassociateApplications", "disassociate_applications",
-    { Identifier = SG, ApplicationIdentifiers = { "a-1" } },
-    "POST", "/streamgroups/" .. E_SG .. "/disassociations", "", '{"ApplicationIdentifiers":["a-1"]}' },
-  { "ExportStreamSessionFiles", "export_stream_session_files",
-    { Identifier = SG, StreamSessionIdentifier = SS, OutputUri = "s3://bucket/out/" },
-    "PUT", "/streamgroups/" .. E_SG .. "/streamsessions/" .. E_SS .. "/exportfiles", "",
-    '{"OutputUri":"s3://bucket/out/"}' },
-  { "GetApplication", "get_application", { Identifier = APP },
-    "GET", "/applications/" .. E_APP, "", nil },
-  { "GetStreamGroup", "get_stream_group", { Identifier = SG },
-    "GET", "/streamgroups/" .. E_SG, "", nil },
-  { "GetStreamSession", "get_stream_session", { Identifier = SG, StreamSessionIdentifier = SS },
-    "GET", "/streamgroups/" .. E_SG .. "/streamsessions/" .. E_SS, "", nil },
-  { "GetStreamUrl", "get_stream_url", { Identifier = SG, StreamUrlIdentifier = SU },
-    "GET", "/streamgroups/" .. E_SG .. "/streamurls/" .. E_SU, "", nil },
-  { "ListApplicationShaderCaches", "list_application_shader_caches", { Identifier = APP },
-    "GET", "/applications/" .. E_APP .. "/shadercaches", "", nil },
-  { "ListApplications", "list_applications", { MaxResults = 10, NextToken = "tok/+=" },
-    "GET", "/applications", "NextToken=tok%2F%2B%3D&MaxResults=10", nil },
-  { "ListStreamGroups", "list_stream_groups", {},
-    "GET", "/streamgroups", "", nil },
-  { "ListStreamSessions", "list_stream_sessions",
-    { Identifier = SG, Status = "ACTIVE", ExportFilesStatus = "SUCCEEDED", MaxResults = 5 },
-    "GET", "/streamgroups/" .. E_SG .. "/streamsessions", "Status=ACTIVE&ExportFilesStatus=SUCCEEDED&MaxResults=5", nil },
-  { "ListStreamSessionsByAccount", "list_stream_sessions_by_account", { Status = "TERMINATED", NextToken = "n 1" },
-    "GET", "/streamsessions", "Status=TERMINATED&NextToken=n%201", nil },
-  { "ListStreamUrls", "list_stream_urls", { Status = "ACTIVE", StreamGroupIdentifier = SG },
-    "GET", "/streamurls", "Status=ACTIVE&StreamGroupIdentifier=" .. E_SG, nil },
-  { "ListTagsForResource", "list_tags_for_resource", { ResourceArn = SG },
-    "GET", "/tags/" .. E_SG, "", nil },
-  { "RemoveStreamGroupLocations", "remove_stream_group_locations",
-    { Identifier = SG, Locations = { "us-east-1", "eu-west-1" } },
-    "DELETE", "/streamgroups/" .. E_SG .. "/locations", "locations=us-east-1&locations=eu-west-1", nil },
-  { "RevokeStreamUrl", "revoke_stream_url", { Identifier = SG, StreamUrlIdentifier = SU },
-    "POST", "/streamgroups/" .. E_SG .. "/streamurls/" .. E_SU .. "/revoke", "", "{}" },
-  { "StartStreamSession", "start_stream_session",
-    { Identifier = SG, Description = "d", Protocol = "WebRTC", SignalRequest = "sdp", ApplicationIdentifier = APP,
-      UserId = "u1", Locations = { "us-west-2" }, ConnectionTimeoutSeconds = 120, SessionLengthSeconds = 3600,
-      AdditionalLaunchArgs = { "-x" }, AdditionalEnvironmentVariables = {},
-      PerformanceStatsConfiguration = { SharedWithClient = true }, RoleArn = ROLE,
-      DisplayConfiguration = { Resolution = { Width = 1920, Height = 1080 } } },
-    "POST", "/streamgroups/" .. E_SG .. "/streamsessions", "",
-    '{"ClientToken":"<TOKEN>","Description":"d","Protocol":"WebRTC","SignalRequest":"sdp",'
-    .. '"ApplicationIdentifier":"' .. APP .. '","UserId":"u1","Locations":["us-west-2"],'
-    .. '"ConnectionTimeoutSeconds":120,"SessionLengthSeconds":3600,"AdditionalLaunchArgs":["-x"],'
-    .. '"AdditionalEnvironmentVariables":{},"PerformanceStatsConfiguration":{"SharedWithClient":true},'
-    .. '"RoleArn":"' .. ROLE .. '","DisplayConfiguration":{"Resolution":{"Width":1920,"Height":1080}}}', true },
-  { "TagResource", "tag_resource", { ResourceArn = SG, Tags = { env = "prod", ["team name"] = "a b" } },
-    "POST", "/tags/" .. E_SG, "", '{"Tags":{"env":"prod","team name":"a b"}}' },
-  { "TerminateStreamSession", "terminate_stream_session", { Identifier = SG, StreamSessionIdentifier = SS },
-    "DELETE", "/streamgroups/" .. E_SG .. "/streamsessions/" .. E_SS, "", nil },
-  { "UntagResource", "untag_resource", { ResourceArn = SG, TagKeys = { "env", "team name" } },
-    "DELETE", "/tags/" .. E_SG, "tagKeys=env&tagKeys=team%20name", nil },
-  { "UpdateApplication", "update_application", { Identifier = APP, Description = "new", ApplicationLogPaths = {} },
-    "PATCH", "/applications/" .. E_APP, "", '{"Description":"new","ApplicationLogPaths":[]}' },
-  { "UpdateStreamGroup", "update_stream_group",
-    { Identifier = SG, LocationConfigurations = { { LocationName = "us-west-2", MaximumCapacity = 2 } },
-      Description = "g2" },
-    "PATCH", "/streamgroups/" .. E_SG, "",
-    '{"LocationConfigurations":[{"LocationName":"us-west-2","MaximumCapacity":2}],"Description":"g2"}' },
-}
+local CASES = require("support.wire_cases")
 
 local UUID4 = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-4%x%x%x%-[89ab]%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$"
 
@@ -252,5 +130,105 @@ describe("the wire format of every operation", function()
     assert.equal(0, err.attempts)
     local _, log = helpers.control(emu, "GET", "requests")
     assert.equal(0, #log.requests)
+  end)
+end)
+
+-- The exact bytes of each request the SDK sends, as a server receives them, against a recording
+-- (spec/support/wire_requests.lua) made before the Lua layer was reorganised: every later change
+-- must leave them as they are. Normalised: the header lines' order (a Lua table's), the runtime
+-- in User-Agent ("lua/5.4" or "luajit/2.1..."), the key order of a JSON body the SDK encodes from
+-- a table (SSO OIDC), and, for STS, the date and signature (the recording signed STS calls with
+-- the system clock). Re-record with GLS_RECORD_WIRE=1 busted spec/wire_spec.lua, only for a
+-- change meant to alter the wire.
+describe("the exact bytes of every request", function()
+  local FIXTURE = helpers.root .. "/spec/support/wire_requests.lua"
+
+  -- A flat JSON object of strings with its keys in order.
+  local function sorted_json(body)
+    local ok, doc = pcall(cjson.decode, body)
+    if not ok or type(doc) ~= "table" then return body end
+    local keys = {}
+    for k in pairs(doc) do keys[#keys + 1] = k end
+    table.sort(keys)
+    for i, k in ipairs(keys) do keys[i] = cjson.encode(k) .. ":" .. cjson.encode(doc[k]) end
+    return "{" .. table.concat(keys, ",") .. "}"
+  end
+
+  local function normalise(raw)
+    local head, body = raw:match("^(.-\r\n)\r\n(.*)$")
+    assert(head, "no end of head in " .. raw)
+    local lines = {}
+    for line in head:gmatch("([^\r\n]*)\r\n") do lines[#lines + 1] = line end
+    local request_line = table.remove(lines, 1)
+    local sts = request_line:find("//sts.wire.test/", 1, true)
+    for i, line in ipairs(lines) do
+      line = line:gsub("^([Uu]ser%-[Aa]gent: gameliftstreams%-lua/%S+) lua%S*", "%1 <runtime>")
+      if sts then
+        line = line:gsub("^(x%-amz%-date: ).*$", "%1<date>")
+        line = line:gsub("(Credential=[^/]+/)%d+/", "%1<day>/"):gsub("Signature=%x+", "Signature=<signature>")
+      end
+      lines[i] = line
+    end
+    table.sort(lines)
+    if body:sub(1, 1) == "{" and not request_line:find("//gameliftstreams.wire.test/", 1, true) then
+      body = sorted_json(body)
+    end
+    return request_line .. "\r\n" .. table.concat(lines, "\r\n") .. "\r\n\r\n" .. body
+  end
+
+  -- Runs spec/support/wire_record.lua (same runtime, same C module) through the capture
+  -- server as its proxy; returns the normalised requests in the order they were sent.
+  local function record(args, calls)
+    local proxy = helpers.spawn_server(helpers.root .. "/spec/support/capture_server.lua")
+    local lua = (type(jit) == "table") and "luajit" or "lua5.4" -- luacheck: ignore
+    local cmd = string.format("env -u https_proxy -u HTTPS_PROXY -u all_proxy -u ALL_PROXY -u no_proxy "
+      .. "-u NO_PROXY -u HTTP_PROXY LUA_PATH=%s LUA_CPATH=%s http_proxy=%s %s %s %s",
+      helpers.shell_quote(helpers.root .. "/lua/?.lua;" .. helpers.root .. "/lua/?/init.lua;"
+        .. helpers.root .. "/spec/?.lua;;"),
+      helpers.shell_quote(package.cpath .. ";;"), proxy.url, lua,
+      helpers.shell_quote(helpers.root .. "/spec/support/wire_record.lua"), args)
+    local out = helpers.run(cmd)
+    local pool = helpers.core().http_pool{}
+    local res = pool:request{ method = "GET", url = proxy.url .. "/_capture", timeout = 10 }
+    pool:close()
+    proxy.stop()
+    assert.equal("done " .. calls .. "\n", out)
+    assert.equal(200, res.status)
+    local got = {}
+    for i, raw in ipairs(cjson.decode(res.body)) do got[i] = normalise(raw) end
+    return got
+  end
+
+  local recorded = {}
+  local function check(set, got)
+    if os.getenv("GLS_RECORD_WIRE") == "1" then
+      recorded[set] = got
+      local out = { "-- GENERATED by spec/wire_spec.lua (GLS_RECORD_WIRE=1): the exact bytes of each\n"
+        .. "-- request (normalised as that spec says).\nreturn {\n" }
+      for _, name in ipairs{ "operations", "credentials" } do
+        out[#out + 1] = "  " .. name .. " = {\n"
+        for _, r in ipairs(recorded[name] or {}) do out[#out + 1] = string.format("    %q,\n", r) end
+        out[#out + 1] = "  },\n"
+      end
+      out[#out + 1] = "}\n"
+      helpers.write_file(FIXTURE, table.concat(out))
+    end
+    local want = dofile(FIXTURE)[set]
+    for i = 1, math.max(#want, #got) do assert.equal(want[i], got[i], set .. " request " .. i) end
+    return #got
+  end
+
+  it("are those recorded, for all 30 operations", function()
+    local got = record("", #CASES)
+    assert.equal(30, #got)
+    assert.equal(30, check("operations", got))
+    for i, c in ipairs(CASES) do assert.truthy(got[i]:find(c[5], 1, true), c[1]) end
+  end)
+
+  it("are those recorded, for STS, web identity, the container endpoint, IMDS, SSO and SSO OIDC", function()
+    local dir = helpers.tmpdir()
+    local got = record("credentials " .. helpers.shell_quote(dir), 5)
+    helpers.rm_rf(dir)
+    assert.equal(14, check("credentials", got))
   end)
 end)
