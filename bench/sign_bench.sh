@@ -16,7 +16,7 @@ trap 'rm -f "$out"' EXIT
 make --no-print-directory all >/dev/null || exit 1
 mkdir -p build/bench
 cc -O2 -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Icsrc -o build/bench/sign_hash \
-  bench/sign_hash.c csrc/sigv4.c $(pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto) || exit 1
+  bench/sign_hash.c csrc/sigv4.c csrc/codec.c csrc/buf.c $(pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto) || exit 1
 for v in 5.4:lua5.4 jit:luajit; do
   mkdir -p "build/bench/${v%%:*}"
   cc -O2 -std=c99 -Wall -Wextra -Werror -fPIC -shared $(pkg-config --cflags "${v#*:}") \

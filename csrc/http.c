@@ -4,6 +4,7 @@
  * (finished, result not yet claimed) or free (idle easy handle and buffers kept for the
  * next request, so connections, DNS entries and allocations are reused). */
 #include "http.h"
+#include "buf.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -18,11 +19,6 @@
 
 enum { X_FREE = 0, X_RUNNING, X_DONE };
 
-typedef struct buf {
-  char *data;
-  size_t len, cap;
-} buf;
-
 typedef struct xfer {
   gls_http_result res; /* first: a result pointer is a transfer pointer */
   struct xfer *prev, *next;
@@ -30,7 +26,7 @@ typedef struct xfer {
   CURL *easy;
   struct curl_slist *slist;
   char *body_copy;
-  buf hdr, body;
+  gls_buf hdr, body; /* max: the request's max_response_bytes */
   size_t max_bytes;
   int too_large, out_of_memory;
   long timeout_ms, connect_timeout_ms;
@@ -48,43 +44,13 @@ struct gls_http_pool {
   int64_t next_id;
   char *ca_file, *ca_path;
   int insecure;
-  buf scratch;
+  gls_buf scratch;
 };
 
 /* ---- small helpers ---- */
 
 static void set_err(char *err, size_t errlen, const char *msg) {
   if (err && errlen) snprintf(err, errlen, "%s", msg);
-}
-
-static int buf_reserve(buf *b, size_t extra, size_t limit) {
-  size_t need, cap;
-  char *p;
-  if (extra > limit - b->len) return -1;
-  need = b->len + extra;
-  if (need <= b->cap) return 0;
-  cap = b->cap ? b->cap : 1024;
-  while (cap < need) cap = cap > limit / 2 ? limit : cap * 2;
-  if (cap < need) cap = need;
-  p = realloc(b->data, cap);
-  if (!p) return -2;
-  b->data = p;
-  b->cap = cap;
-  return 0;
-}
-
-static int buf_put(buf *b, const char *s, size_t n, size_t limit) {
-  int rc = buf_reserve(b, n, limit);
-  if (rc) return rc;
-  if (n) memcpy(b->data + b->len, s, n);
-  b->len += n;
-  return 0;
-}
-
-static void buf_drop(buf *b) {
-  free(b->data);
-  b->data = NULL;
-  b->len = b->cap = 0;
 }
 
 static void list_push(xlist *l, xfer *x) {
@@ -119,8 +85,8 @@ static void xfer_destroy(xfer *x) {
   if (x->easy) curl_easy_cleanup(x->easy);
   curl_slist_free_all(x->slist);
   free(x->body_copy);
-  buf_drop(&x->hdr);
-  buf_drop(&x->body);
+  gls_buf_free(&x->hdr);
+  gls_buf_free(&x->body);
   free(x);
 }
 
@@ -138,9 +104,10 @@ static void xfer_recycle(gls_http_pool *p, xfer *x) {
     return;
   }
   curl_easy_reset(x->easy);
-  if (x->body.cap > KEEP_BUFFER_MAX) buf_drop(&x->body);
-  if (x->hdr.cap > KEEP_BUFFER_MAX) buf_drop(&x->hdr);
-  x->body.len = x->hdr.len = 0;
+  if (x->body.cap > KEEP_BUFFER_MAX) gls_buf_free(&x->body);
+  if (x->hdr.cap > KEEP_BUFFER_MAX) gls_buf_free(&x->hdr);
+  gls_buf_reset(&x->body);
+  gls_buf_reset(&x->hdr);
   list_push(&p->idle, x);
 }
 
@@ -158,7 +125,8 @@ static xfer *xfer_get(gls_http_pool *p) {
     }
   }
   memset(&x->res, 0, sizeof x->res);
-  x->body.len = x->hdr.len = 0;
+  gls_buf_reset(&x->body);
+  gls_buf_reset(&x->hdr);
   x->too_large = x->out_of_memory = 0;
   x->errbuf[0] = '\0';
   return x;
@@ -169,9 +137,9 @@ static xfer *xfer_get(gls_http_pool *p) {
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
   xfer *x = ud;
   size_t n = size * nmemb;
-  int rc = buf_put(&x->body, ptr, n, x->max_bytes);
-  if (rc == -1) x->too_large = 1;
-  if (rc == -2) x->out_of_memory = 1;
+  int rc = gls_buf_add(&x->body, ptr, n);
+  if (rc == GLS_BUF_TOO_BIG) x->too_large = 1;
+  if (rc == GLS_BUF_NOMEM) x->out_of_memory = 1;
   return rc ? 0 : n;
 }
 
@@ -181,7 +149,7 @@ static int is_space(char c) { return c == ' ' || c == '\t'; }
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   xfer *x = ud;
   size_t total = size * nmemb, n = total, i, name_end, v0;
-  buf *h = &x->hdr;
+  gls_buf *h = &x->hdr;
   int rc = 0;
   while (n > 0 && (ptr[n - 1] == '\r' || ptr[n - 1] == '\n')) n--;
   if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) { /* a new response (1xx, proxy CONNECT) */
@@ -193,12 +161,12 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
     for (i = 0; i < n && is_space(ptr[i]); i++) {}
     if (h->len == 0 || i == n) return total;
     h->len--; /* reopen the previous value's terminator */
-    rc = buf_put(h, " ", 1, x->max_bytes);
-    if (!rc) rc = buf_put(h, ptr + i, n - i, x->max_bytes);
+    rc = gls_buf_add(h, " ", 1);
+    if (!rc) rc = gls_buf_add(h, ptr + i, n - i);
     if (!rc) {
       for (v0 = h->len - (n - i); v0 < h->len; v0++)
-        if (!h->data[v0]) h->data[v0] = ' ';
-      rc = buf_put(h, "", 1, x->max_bytes);
+        if (!h->p[v0]) h->p[v0] = ' ';
+      rc = gls_buf_add(h, "", 1);
     }
   } else {
     const char *colon = memchr(ptr, ':', n);
@@ -208,17 +176,18 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
     if (name_end == 0) return total;
     for (v0 = (size_t)(colon - ptr) + 1; v0 < n && is_space(ptr[v0]); v0++) {}
     while (n > v0 && is_space(ptr[n - 1])) n--;
-    rc = buf_reserve(h, name_end + 1 + (n - v0) + 1, x->max_bytes);
+    rc = gls_buf_reserve(h, name_end + 1 + (n - v0) + 1);
     if (!rc) {
       /* a stray NUL would break the pair encoding: it becomes a space */
-      for (i = 0; i < name_end; i++) h->data[h->len++] = ptr[i] ? (char)tolower((unsigned char)ptr[i]) : ' ';
-      h->data[h->len++] = '\0';
-      for (i = v0; i < n; i++) h->data[h->len++] = ptr[i] ? ptr[i] : ' ';
-      h->data[h->len++] = '\0';
+      for (i = 0; i < name_end; i++) h->p[h->len++] = ptr[i] ? (char)tolower((unsigned char)ptr[i]) : ' ';
+      h->p[h->len++] = '\0';
+      for (i = v0; i < n; i++) h->p[h->len++] = ptr[i] ? ptr[i] : ' ';
+      h->p[h->len++] = '\0';
+      h->p[h->len] = '\0';
     }
   }
-  if (rc == -1) x->too_large = 1;
-  if (rc == -2) x->out_of_memory = 1;
+  if (rc == GLS_BUF_TOO_BIG) x->too_large = 1;
+  if (rc == GLS_BUF_NOMEM) x->out_of_memory = 1;
   return rc ? 0 : total;
 }
 
@@ -390,9 +359,9 @@ static int collect(gls_http_pool *p) {
     curl_multi_remove_handle(p->multi, x->easy);
     list_unlink(&p->running, x);
     x->state = X_DONE;
-    x->res.headers = x->hdr.data ? x->hdr.data : "";
+    x->res.headers = x->hdr.p ? x->hdr.p : "";
     x->res.headers_len = x->hdr.len;
-    x->res.body = x->body.data ? x->body.data : "";
+    x->res.body = x->body.p ? x->body.p : "";
     x->res.body_len = x->body.len;
     list_push(&p->done, x);
     finished++;
@@ -456,7 +425,7 @@ static int build_headers(gls_http_pool *p, xfer *x, const gls_http_request *req,
   struct curl_slist *l;
   for (i = 0; i < req->n_headers; i++) {
     const gls_http_header *h = &req->headers[i];
-    buf *s = &p->scratch;
+    gls_buf *s = &p->scratch;
     if (!is_token(h->name, h->name_len)) {
       if (err) snprintf(err, errlen, "invalid header name \"%.*s\"", (int)(h->name_len > 64 ? 64 : h->name_len), h->name);
       return 0;
@@ -470,13 +439,13 @@ static int build_headers(gls_http_pool *p, xfer *x, const gls_http_request *req,
     has_ct |= name_is(h, "content-type");
     has_accept |= name_is(h, "accept");
     has_expect |= name_is(h, "expect");
-    s->len = 0;
+    gls_buf_reset(s);
     /* "Name;" is libcurl's spelling of a header sent with an empty value. */
-    if (buf_put(s, h->name, h->name_len, (size_t)-1) ||
-        buf_put(s, h->value_len ? ": " : ";", h->value_len ? 2 : 1, (size_t)-1) ||
-        buf_put(s, h->value, h->value_len, (size_t)-1) || buf_put(s, "", 1, (size_t)-1))
+    if (gls_buf_add(s, h->name, h->name_len) ||
+        gls_buf_add(s, h->value_len ? ": " : ";", h->value_len ? 2 : 1) ||
+        gls_buf_add(s, h->value, h->value_len))
       goto oom;
-    if (!(l = curl_slist_append(x->slist, s->data))) goto oom;
+    if (!(l = curl_slist_append(x->slist, s->p))) goto oom;
     x->slist = l;
   }
   if (!has_expect) {
@@ -545,7 +514,7 @@ void gls_http_pool_free(gls_http_pool *p) {
   curl_multi_cleanup(p->multi);
   free(p->ca_file);
   free(p->ca_path);
-  buf_drop(&p->scratch);
+  gls_buf_free(&p->scratch);
   free(p);
   curl_global_cleanup();
 }
@@ -581,6 +550,7 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
   x->state = X_FREE;
   list_push(&p->idle, x); /* owned by the pool from here on: failures recycle it */
   x->max_bytes = req->max_response_bytes ? req->max_response_bytes : GLS_HTTP_DEFAULT_MAX_RESPONSE;
+  x->body.max = x->hdr.max = x->max_bytes;
   x->timeout_ms = req->timeout_ms;
   x->connect_timeout_ms = req->connect_timeout_ms;
   if (!build_headers(p, x, req, err, errlen)) goto fail;

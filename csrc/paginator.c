@@ -1,6 +1,9 @@
 /* Paginator state machine: plain C over plain buffers, no Lua. */
 #include "paginator.h"
 
+#include "buf.h"
+#include "codec.h"
+
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,107 +16,40 @@ static char *dup_bytes(const char *s, size_t n) {
   return d;
 }
 
-/* ---- base64 (RFC 4648, standard alphabet, padded: what Python's b64encode writes) ---- */
-
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
+/* base64 of the JSON object, NUL-terminated, malloc'd; NULL when out of memory. */
 static char *b64_encode(const unsigned char *in, size_t n, size_t *out_len) {
-  size_t olen = 4 * ((n + 2) / 3), i, o = 0;
-  char *out = malloc(olen + 1);
+  size_t olen = gls_b64_encoded_len(n);
+  char *out = (olen || !n) ? malloc(olen + 1) : NULL;
   if (!out) return NULL;
-  for (i = 0; i + 2 < n; i += 3) {
-    unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-    out[o++] = B64[v >> 18 & 63]; out[o++] = B64[v >> 12 & 63];
-    out[o++] = B64[v >> 6 & 63];  out[o++] = B64[v & 63];
-  }
-  if (i < n) {
-    unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0u);
-    out[o++] = B64[v >> 18 & 63]; out[o++] = B64[v >> 12 & 63];
-    out[o++] = i + 1 < n ? B64[v >> 6 & 63] : '=';
-    out[o++] = '=';
-  }
-  out[o] = '\0';
-  *out_len = o;
+  gls_b64_encode(out, in, n);
+  out[olen] = '\0';
+  *out_len = olen;
   return out;
 }
 
-static int b64_val(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+' || c == '-') return 62;
-  if (c == '/' || c == '_') return 63;
-  return -1;
-}
-
-/* Returns a malloc'd buffer, or NULL (bad input or no memory; *nomem tells which). */
+/* Returns a malloc'd buffer, or NULL (not padded standard base64, or no memory: *nomem tells). */
 static unsigned char *b64_decode(const char *s, size_t n, size_t *out_len, int *nomem) {
   unsigned char *out;
-  size_t i, o = 0, q = 0;
-  unsigned v = 0;
   *nomem = 0;
-  while (n > 0 && s[n - 1] == '=') n--;
-  if (n % 4 == 1) return NULL;
-  out = malloc(n / 4 * 3 + 3);
-  if (!out) { *nomem = 1; return NULL; }
-  for (i = 0; i < n; i++) {
-    int d = b64_val((unsigned char)s[i]);
-    if (d < 0) { free(out); return NULL; }
-    v = v << 6 | (unsigned)d;
-    if (++q == 4) {
-      out[o++] = (unsigned char)(v >> 16); out[o++] = (unsigned char)(v >> 8); out[o++] = (unsigned char)v;
-      q = 0; v = 0;
-    }
+  if (n % 4 != 0) return NULL;
+  out = malloc(n / 4 * 3 + 1);
+  if (!out) {
+    *nomem = 1;
+    return NULL;
   }
-  if (q == 2) out[o++] = (unsigned char)(v >> 4);
-  else if (q == 3) { out[o++] = (unsigned char)(v >> 10); out[o++] = (unsigned char)(v >> 2); }
-  *out_len = o;
+  if (gls_b64_decode(out, s, n, out_len) != 0) {
+    free(out);
+    return NULL;
+  }
   return out;
-}
-
-/* ---- a growable buffer ---- */
-
-typedef struct { char *p; size_t len, cap; int oom; } buf_t;
-
-static void buf_add(buf_t *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 64;
-    char *np;
-    while (cap < b->len + n + 1) cap *= 2;
-    np = realloc(b->p, cap);
-    if (!np) { b->oom = 1; return; }
-    b->p = np; b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-static void buf_str(buf_t *b, const char *s) { buf_add(b, s, strlen(s)); }
-
-static void json_string(buf_t *b, const char *s, size_t n) {
-  static const char hex[] = "0123456789abcdef";
-  size_t i;
-  buf_add(b, "\"", 1);
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '"') buf_add(b, "\\\"", 2);
-    else if (c == '\\') buf_add(b, "\\\\", 2);
-    else if (c < 0x20 || c == 0x7f) {
-      char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-      buf_add(b, e, 6);
-    } else buf_add(b, (const char *)&c, 1);
-  }
-  buf_add(b, "\"", 1);
 }
 
 char *gls_paginator_encode_token(const char *tok, size_t tok_len, long long truncate, size_t *out_len) {
-  buf_t b = { NULL, 0, 0, 0 };
+  gls_buf b = GLS_BUF_INIT;
   char *out;
-  buf_str(&b, "{\"NextToken\": ");
-  if (tok) json_string(&b, tok, tok_len);
-  else buf_str(&b, "null");
+  gls_buf_adds(&b, "{\"NextToken\": ");
+  if (tok) gls_json_quote(&b, tok, tok_len);
+  else gls_buf_adds(&b, "null");
   if (truncate > 0) {
     char num[32];
     int k = 0;
@@ -122,11 +58,11 @@ char *gls_paginator_encode_token(const char *tok, size_t tok_len, long long trun
     while (v > 0 && k < 31) { rev[k++] = (char)('0' + v % 10); v /= 10; }
     for (int i = 0; i < k; i++) num[i] = rev[k - 1 - i];
     num[k] = '\0';
-    buf_str(&b, ", \"boto_truncate_amount\": ");
-    buf_str(&b, num);
+    gls_buf_adds(&b, ", \"boto_truncate_amount\": ");
+    gls_buf_adds(&b, num);
   }
-  buf_str(&b, "}");
-  if (b.oom) { free(b.p); return NULL; }
+  gls_buf_adds(&b, "}");
+  if (b.err) { free(b.p); return NULL; }
   out = b64_encode((const unsigned char *)b.p, b.len, out_len);
   free(b.p);
   return out;
@@ -157,40 +93,40 @@ static int hex4(rd_t *r, unsigned *out) {
   return 1;
 }
 
-static void utf8(buf_t *b, unsigned cp) {
+static void utf8(gls_buf *b, unsigned cp) {
   char e[4];
-  if (cp < 0x80) { e[0] = (char)cp; buf_add(b, e, 1); }
-  else if (cp < 0x800) { e[0] = (char)(0xC0 | cp >> 6); e[1] = (char)(0x80 | (cp & 63)); buf_add(b, e, 2); }
+  if (cp < 0x80) { e[0] = (char)cp; gls_buf_add(b, e, 1); }
+  else if (cp < 0x800) { e[0] = (char)(0xC0 | cp >> 6); e[1] = (char)(0x80 | (cp & 63)); gls_buf_add(b, e, 2); }
   else if (cp < 0x10000) {
     e[0] = (char)(0xE0 | cp >> 12); e[1] = (char)(0x80 | (cp >> 6 & 63)); e[2] = (char)(0x80 | (cp & 63));
-    buf_add(b, e, 3);
+    gls_buf_add(b, e, 3);
   } else {
     e[0] = (char)(0xF0 | cp >> 18); e[1] = (char)(0x80 | (cp >> 12 & 63));
     e[2] = (char)(0x80 | (cp >> 6 & 63)); e[3] = (char)(0x80 | (cp & 63));
-    buf_add(b, e, 4);
+    gls_buf_add(b, e, 4);
   }
 }
 
 /* Reads a JSON string at r->i (on the opening quote) into b. */
-static int read_string(rd_t *r, buf_t *b) {
+static int read_string(rd_t *r, gls_buf *b) {
   if (r->i >= r->n || r->s[r->i] != '"') return 0;
   r->i++;
   while (r->i < r->n) {
     unsigned char c = (unsigned char)r->s[r->i++];
-    if (c == '"') { buf_add(b, "", 0); return !b->oom; }
+    if (c == '"') { gls_buf_add(b, "", 0); return !b->err; }
     if (c < 0x20) return 0;
-    if (c != '\\') { buf_add(b, (const char *)&c, 1); continue; }
+    if (c != '\\') { gls_buf_add(b, (const char *)&c, 1); continue; }
     if (r->i >= r->n) return 0;
     c = (unsigned char)r->s[r->i++];
     switch (c) {
-      case '"': buf_add(b, "\"", 1); break;
-      case '\\': buf_add(b, "\\", 1); break;
-      case '/': buf_add(b, "/", 1); break;
-      case 'b': buf_add(b, "\b", 1); break;
-      case 'f': buf_add(b, "\f", 1); break;
-      case 'n': buf_add(b, "\n", 1); break;
-      case 'r': buf_add(b, "\r", 1); break;
-      case 't': buf_add(b, "\t", 1); break;
+      case '"': gls_buf_add(b, "\"", 1); break;
+      case '\\': gls_buf_add(b, "\\", 1); break;
+      case '/': gls_buf_add(b, "/", 1); break;
+      case 'b': gls_buf_add(b, "\b", 1); break;
+      case 'f': gls_buf_add(b, "\f", 1); break;
+      case 'n': gls_buf_add(b, "\n", 1); break;
+      case 'r': gls_buf_add(b, "\r", 1); break;
+      case 't': gls_buf_add(b, "\t", 1); break;
       case 'u': {
         unsigned cp, lo;
         if (!hex4(r, &cp)) return 0;
@@ -214,7 +150,7 @@ static int read_string(rd_t *r, buf_t *b) {
 /* Skips a scalar value we do not accept (numbers, true/false, a quoted string). */
 static void skip_scalar(rd_t *r) {
   if (r->i < r->n && r->s[r->i] == '"') {
-    buf_t tmp = { NULL, 0, 0, 0 };
+    gls_buf tmp = GLS_BUF_INIT;
     read_string(r, &tmp);
     free(tmp.p);
     return;
@@ -229,7 +165,7 @@ enum { DEC_OK = 0, DEC_NOT_OURS, DEC_BAD, DEC_NOMEM };
 static int parse_object(const char *s, size_t n, char **tok, size_t *tok_len, long long *truncate) {
   rd_t r = { s, n, 0 };
   int have_tok = 0, have_trunc = 0, bad = 0;
-  buf_t tokbuf = { NULL, 0, 0, 0 };
+  gls_buf tokbuf = GLS_BUF_INIT;
   int tok_null = 1;
   *truncate = 0;
   skip_ws(&r);
@@ -238,11 +174,11 @@ static int parse_object(const char *s, size_t n, char **tok, size_t *tok_len, lo
   skip_ws(&r);
   if (r.i < r.n && s[r.i] == '}') { r.i++; goto end; }
   for (;;) {
-    buf_t key = { NULL, 0, 0, 0 };
+    gls_buf key = GLS_BUF_INIT;
     int ok;
     skip_ws(&r);
     ok = read_string(&r, &key);
-    if (key.oom) { free(key.p); free(tokbuf.p); return DEC_NOMEM; }
+    if (key.err) { free(key.p); free(tokbuf.p); return DEC_NOMEM; }
     if (!ok) { free(key.p); free(tokbuf.p); return DEC_NOT_OURS; }
     skip_ws(&r);
     if (r.i >= r.n || s[r.i] != ':') { free(key.p); free(tokbuf.p); return DEC_NOT_OURS; }
@@ -253,10 +189,9 @@ static int parse_object(const char *s, size_t n, char **tok, size_t *tok_len, lo
       if (r.i + 4 <= r.n && memcmp(s + r.i, "null", 4) == 0) {
         r.i += 4;
       } else if (r.i < r.n && s[r.i] == '"') {
-        free(tokbuf.p);
-        tokbuf.p = NULL; tokbuf.len = tokbuf.cap = 0;
+        gls_buf_free(&tokbuf);
         if (!read_string(&r, &tokbuf)) {
-          int oom = tokbuf.oom;
+          int oom = tokbuf.err == GLS_BUF_NOMEM;
           free(key.p); free(tokbuf.p);
           return oom ? DEC_NOMEM : DEC_NOT_OURS;
         }

@@ -1,6 +1,8 @@
 /* SigV4 in plain C over reusable buffers: no Lua, no globals, no per-call allocation once warm. */
 #include "sigv4.h"
 
+#include "codec.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +71,7 @@ struct gls_sigv4 {
   long long last_time; /* gmtime is not free: signatures within one second share the date */
   char last_date[17];
   char err[192]; /* a message that names a header (static messages need no room) */
-  gls_sigv4_buf creq, sts, auth, url, path, query, qscratch, hnames, hcanon, shdrs, scope, cred;
+  gls_buf creq, sts, auth, url, path, query, qscratch, hnames, hcanon, shdrs, scope, cred;
   hent *h;
   size_t h_cap;
   qparam *q;
@@ -77,18 +79,6 @@ struct gls_sigv4 {
 };
 
 static const char HEX_UPPER[] = "0123456789ABCDEF";
-#if !GLS_SSE2
-/* "000102...ff": two hex digits per byte in one copy. */
-static const char HEX_PAIRS[513] =
-    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
-    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
-    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
-    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
-    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
-    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
-#endif
 /* Designated initialisers marking 0-9 A-Z a-z, for the character tables below. */
 #define ALNUM_ENTRIES                                                                         \
   ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,     \
@@ -106,61 +96,6 @@ static const char HEX_PAIRS[513] =
 static const unsigned char UNRESERVED[256] = {['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1,
                                               ALNUM_ENTRIES};
 
-/* ---- buffers ------------------------------------------------------------------------------ */
-
-static int buf_grow(gls_sigv4_buf *b, size_t need) {
-  size_t cap = b->cap ? b->cap : 256;
-  char *p;
-  while (cap < need) cap *= 2;
-  /* Grow by copy so an old block that held a token is wiped, not left to realloc. */
-  p = malloc(cap);
-  if (!p) return -1;
-  if (b->p) {
-    memcpy(p, b->p, b->len + 1);
-    OPENSSL_cleanse(b->p, b->cap);
-    free(b->p);
-  }
-  b->p = p;
-  b->cap = cap;
-  return 0;
-}
-
-static inline int buf_reserve(gls_sigv4_buf *b, size_t extra) {
-  size_t need = b->len + extra + 1;
-  return need <= b->cap ? 0 : buf_grow(b, need);
-}
-
-static inline int buf_add(gls_sigv4_buf *b, const char *s, size_t n) {
-  if (buf_reserve(b, n)) return -1;
-  if (n) memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-  return 0;
-}
-
-static inline int buf_adds(gls_sigv4_buf *b, const char *s) { return buf_add(b, s, strlen(s)); }
-
-static inline int buf_addc(gls_sigv4_buf *b, char c) {
-  if (buf_reserve(b, 1)) return -1;
-  b->p[b->len++] = c;
-  b->p[b->len] = '\0';
-  return 0;
-}
-
-static void buf_reset(gls_sigv4_buf *b) {
-  b->len = 0;
-  if (b->p) b->p[0] = '\0';
-}
-
-void gls_sigv4_buf_free(gls_sigv4_buf *b) {
-  if (b->p) {
-    OPENSSL_cleanse(b->p, b->cap);
-    free(b->p);
-  }
-  b->p = NULL;
-  b->len = b->cap = 0;
-}
-
 /* ---- encoding ----------------------------------------------------------------------------- */
 
 static int unreserved(unsigned char c) { return UNRESERVED[c]; }
@@ -173,10 +108,10 @@ static int hexval(unsigned char c) {
 }
 
 /* RFC 3986 encoding; decode first turns valid %XX into the byte it stands for. */
-static int encode_into(gls_sigv4_buf *out, const char *p, size_t len, int keep_slash, int decode) {
+static int encode_into(gls_buf *out, const char *p, size_t len, int keep_slash, int decode) {
   size_t i;
   char *w;
-  if (buf_reserve(out, len * 3)) return -1;
+  if (gls_buf_reserve(out, len * 3)) return -1;
   w = out->p + out->len;
   for (i = 0; i < len; i++) {
     unsigned char c = (unsigned char)p[i];
@@ -200,7 +135,7 @@ static int encode_into(gls_sigv4_buf *out, const char *p, size_t len, int keep_s
   return 0;
 }
 
-int gls_sigv4_uri_encode(gls_sigv4_buf *out, const char *p, size_t len, int keep_slash) {
+int gls_sigv4_uri_encode(gls_buf *out, const char *p, size_t len, int keep_slash) {
   return encode_into(out, p, len, keep_slash, 0);
 }
 
@@ -244,11 +179,11 @@ static int plain_path(const char *p, size_t len) {
 }
 
 /* Non-S3 rule: the wire path is encoded once more, segment by segment. */
-int gls_sigv4_canonical_uri(gls_sigv4_buf *out, const char *path, size_t len, int normalize) {
+int gls_sigv4_canonical_uri(gls_buf *out, const char *path, size_t len, int normalize) {
   size_t i = 0;
-  buf_reset(out);
-  if (len == 0) return buf_addc(out, '/');
-  if (plain_path(path, len)) return buf_add(out, path, len);
+  gls_buf_reset(out);
+  if (len == 0) return gls_buf_addc(out, '/');
+  if (plain_path(path, len)) return gls_buf_add(out, path, len);
   if (!normalize) return encode_into(out, path, len, 1, 0);
   while (i < len) {
     size_t start, n;
@@ -263,10 +198,10 @@ int gls_sigv4_canonical_uri(gls_sigv4_buf *out, const char *path, size_t len, in
       out->p[out->len] = '\0';
       continue;
     }
-    if (buf_addc(out, '/') || encode_into(out, path + start, n, 0, 0)) return -1;
+    if (gls_buf_addc(out, '/') || encode_into(out, path + start, n, 0, 0)) return -1;
   }
-  if (out->len == 0) return buf_addc(out, '/');
-  if (path[len - 1] == '/') return buf_addc(out, '/');
+  if (out->len == 0) return gls_buf_addc(out, '/');
+  if (path[len - 1] == '/') return gls_buf_addc(out, '/');
   return 0;
 }
 
@@ -332,9 +267,9 @@ static int q_cmp(const void *a, const void *b) {
   return c ? c : bytes_cmp(x->v, x->vl, y->v, y->vl);
 }
 
-static int q_emit(gls_sigv4 *s, size_t nq, gls_sigv4_buf *out) {
+static int q_emit(gls_sigv4 *s, size_t nq, gls_buf *out) {
   size_t i;
-  buf_reset(out);
+  gls_buf_reset(out);
   for (i = 0; i < nq; i++) {
     s->q[i].k = s->qscratch.p + s->q[i].ko;
     s->q[i].v = s->qscratch.p + s->q[i].vo;
@@ -351,16 +286,16 @@ static int q_emit(gls_sigv4 *s, size_t nq, gls_sigv4_buf *out) {
     }
   }
   for (i = 0; i < nq; i++) {
-    if ((i && buf_addc(out, '&')) || buf_add(out, s->q[i].k, s->q[i].kl) || buf_addc(out, '=') ||
-        buf_add(out, s->q[i].v, s->q[i].vl))
+    if ((i && gls_buf_addc(out, '&')) || gls_buf_add(out, s->q[i].k, s->q[i].kl) || gls_buf_addc(out, '=') ||
+        gls_buf_add(out, s->q[i].v, s->q[i].vl))
       return -1;
   }
   return 0;
 }
 
-int gls_sigv4_canonical_query(gls_sigv4 *s, gls_sigv4_buf *out, const char *query, size_t len) {
+int gls_sigv4_canonical_query(gls_sigv4 *s, gls_buf *out, const char *query, size_t len) {
   size_t nq = 0;
-  buf_reset(&s->qscratch);
+  gls_buf_reset(&s->qscratch);
   if (q_parse(s, &nq, query, len)) return -1;
   return q_emit(s, nq, out);
 }
@@ -369,24 +304,7 @@ int gls_sigv4_canonical_query(gls_sigv4 *s, gls_sigv4_buf *out, const char *quer
 
 /* A 32-byte digest as 64 lower-case hex digits and a NUL. */
 static void hex32(const unsigned char d[32], char hex[65]) {
-#if GLS_SSE2
-  /* 16 bytes per step: split the nibbles, interleave them high first, add '0' or 'a' - 10. */
-  const __m128i low4 = _mm_set1_epi8(15), nine = _mm_set1_epi8(9), zero = _mm_set1_epi8('0'),
-                letters = _mm_set1_epi8('a' - '0' - 10);
-  int i;
-  for (i = 0; i < 32; i += 16) {
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
-    __m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), low4), lo = _mm_and_si128(x, low4);
-    __m128i a = _mm_unpacklo_epi8(hi, lo), b = _mm_unpackhi_epi8(hi, lo);
-    a = _mm_add_epi8(_mm_add_epi8(a, zero), _mm_and_si128(_mm_cmpgt_epi8(a, nine), letters));
-    b = _mm_add_epi8(_mm_add_epi8(b, zero), _mm_and_si128(_mm_cmpgt_epi8(b, nine), letters));
-    _mm_storeu_si128((__m128i *)(void *)(hex + 2 * i), a);
-    _mm_storeu_si128((__m128i *)(void *)(hex + 2 * i + 16), b);
-  }
-#else
-  size_t i;
-  for (i = 0; i < 32; i++) memcpy(hex + 2 * i, HEX_PAIRS + 2 * d[i], 2);
-#endif
+  gls_hex_encode(hex, d, 32);
   hex[64] = '\0';
 }
 
@@ -554,6 +472,10 @@ int gls_sigv4_uses_evp(const gls_sigv4 *s) { return s->evp; }
 gls_sigv4 *gls_sigv4_new(int flags) {
   gls_sigv4 *s = calloc(1, sizeof *s);
   if (!s) return NULL;
+  /* every scratch buffer may hold the session token or a secret-derived value: wiped */
+  s->creq.wipe = s->sts.wipe = s->auth.wipe = s->url.wipe = s->path.wipe = s->query.wipe = 1;
+  s->qscratch.wipe = s->hnames.wipe = s->hcanon.wipe = s->shdrs.wipe = s->scope.wipe = 1;
+  s->cred.wipe = 1;
   s->evp = !GLS_LOW_LEVEL || (flags & GLS_SIGV4_EVP) || EVP_default_properties_is_fips_enabled(NULL);
   s->md = EVP_MD_fetch(NULL, "SHA256", NULL);
   s->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -576,18 +498,18 @@ void gls_sigv4_free(gls_sigv4 *s) {
   EVP_MD_CTX_free(s->mdctx);
   EVP_MAC_free(s->hmac);
   EVP_MD_free(s->md);
-  gls_sigv4_buf_free(&s->creq);
-  gls_sigv4_buf_free(&s->sts);
-  gls_sigv4_buf_free(&s->auth);
-  gls_sigv4_buf_free(&s->url);
-  gls_sigv4_buf_free(&s->path);
-  gls_sigv4_buf_free(&s->query);
-  gls_sigv4_buf_free(&s->qscratch);
-  gls_sigv4_buf_free(&s->hnames);
-  gls_sigv4_buf_free(&s->hcanon);
-  gls_sigv4_buf_free(&s->shdrs);
-  gls_sigv4_buf_free(&s->scope);
-  gls_sigv4_buf_free(&s->cred);
+  gls_buf_free(&s->creq);
+  gls_buf_free(&s->sts);
+  gls_buf_free(&s->auth);
+  gls_buf_free(&s->url);
+  gls_buf_free(&s->path);
+  gls_buf_free(&s->query);
+  gls_buf_free(&s->qscratch);
+  gls_buf_free(&s->hnames);
+  gls_buf_free(&s->hcanon);
+  gls_buf_free(&s->shdrs);
+  gls_buf_free(&s->scope);
+  gls_buf_free(&s->cred);
   free(s->h);
   free(s->q);
   free(s);
@@ -643,13 +565,13 @@ static int all_printable(const char *v, size_t n) {
   return 1;
 }
 
-static int add_trimmed(gls_sigv4_buf *b, const char *v, size_t n) {
+static int add_trimmed(gls_buf *b, const char *v, size_t n) {
   size_t i = 0, j = n;
   char *w;
-  if (all_printable(v, n)) return buf_add(b, v, n);
+  if (all_printable(v, n)) return gls_buf_add(b, v, n);
   while (i < j && is_ws(v[i])) i++;
   while (j > i && is_ws(v[j - 1])) j--;
-  if (buf_reserve(b, j - i)) return -1;
+  if (gls_buf_reserve(b, j - i)) return -1;
   w = b->p + b->len;
   while (i < j) {
     if (is_ws(v[i])) {
@@ -736,7 +658,7 @@ static const char *build_headers(gls_sigv4 *s, const gls_sigv4_request *r, gls_s
     s->h = h;
     s->h_cap = cap;
   }
-  buf_reset(&s->hnames);
+  gls_buf_reset(&s->hnames);
   out->host_given = 0;
   for (i = 0; i < r->n_headers; i++) {
     const gls_sigv4_header *src = &r->headers[i];
@@ -751,7 +673,7 @@ static const char *build_headers(gls_sigv4 *s, const gls_sigv4_request *r, gls_s
                (int)(src->name_len > 64 ? 64 : src->name_len), src->name);
       return s->err;
     }
-    if (buf_reserve(&s->hnames, src->name_len)) return "out of memory";
+    if (gls_buf_reserve(&s->hnames, src->name_len)) return "out of memory";
     w = s->hnames.p + off;
     for (k = 0; k < src->name_len; k++) {
       char c = src->name[k];
@@ -790,24 +712,24 @@ static const char *build_headers(gls_sigv4 *s, const gls_sigv4_request *r, gls_s
       s->h[j] = t;
     }
   }
-  buf_reset(&s->hcanon);
-  buf_reset(&s->shdrs);
+  gls_buf_reset(&s->hcanon);
+  gls_buf_reset(&s->shdrs);
   for (i = 0; i < n; i++) {
     const hent *e = &s->h[i];
     int same = i > 0 && name_cmp(e, &s->h[i - 1]) == 0;
     if (same) {
-      if (buf_addc(&s->hcanon, ',')) return "out of memory";
+      if (gls_buf_addc(&s->hcanon, ',')) return "out of memory";
     } else {
-      if (i > 0 && (buf_addc(&s->hcanon, '\n') || buf_addc(&s->shdrs, ';'))) return "out of memory";
-      if (buf_add(&s->hcanon, e->name, e->name_len) || buf_addc(&s->hcanon, ':') ||
-          buf_add(&s->shdrs, e->name, e->name_len))
+      if (i > 0 && (gls_buf_addc(&s->hcanon, '\n') || gls_buf_addc(&s->shdrs, ';'))) return "out of memory";
+      if (gls_buf_add(&s->hcanon, e->name, e->name_len) || gls_buf_addc(&s->hcanon, ':') ||
+          gls_buf_add(&s->shdrs, e->name, e->name_len))
         return "out of memory";
     }
-    if (e->clean ? buf_add(&s->hcanon, e->value, e->value_len)
+    if (e->clean ? gls_buf_add(&s->hcanon, e->value, e->value_len)
                  : add_trimmed(&s->hcanon, e->value, e->value_len))
       return "out of memory";
   }
-  if (buf_addc(&s->hcanon, '\n')) return "out of memory";
+  if (gls_buf_addc(&s->hcanon, '\n')) return "out of memory";
   return NULL;
 }
 
@@ -943,7 +865,7 @@ static size_t format_u64(char out[24], unsigned long long v) {
 }
 
 /* Copies n bytes to w, then the character end unless it is 0; returns the next write position.
- * Callers reserve the room (buf_reserve counts the terminating NUL) and write the NUL. */
+ * Callers reserve the room (gls_buf_reserve counts the terminating NUL) and write the NUL. */
 static inline char *put(char *w, const char *p, size_t n, char end) {
   if (n) memcpy(w, p, n); /* an empty buffer may still be NULL */
   w += n;
@@ -996,21 +918,21 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
   hex32(digest, out->payload_hash);
   if ((err = build_headers(s, r, out, query_mode, token_signed))) return err;
 
-  buf_reset(&s->scope);
-  TRY(buf_reserve(&s->scope, 8 + 1 + r->region_len + 1 + r->service_len + 13));
+  gls_buf_reset(&s->scope);
+  TRY(gls_buf_reserve(&s->scope, 8 + 1 + r->region_len + 1 + r->service_len + 13));
   w = put(s->scope.p, out->amz_date, 8, '/');
   w = put(w, r->region, r->region_len, '/');
   w = put(w, r->service, r->service_len, 0);
   w = put(w, "/aws4_request", 14, 0); /* with its NUL */
   s->scope.len = (size_t)(w - 1 - s->scope.p);
 
-  buf_reset(&s->qscratch);
+  gls_buf_reset(&s->qscratch);
   TRY(q_parse(s, &nq, u.query, u.query_len));
   if (query_mode) {
     /* The credential is AKID/scope; both parts go through the one encoder. */
-    buf_reset(&s->cred);
-    TRY(buf_add(&s->cred, r->access_key_id, r->access_key_id_len) || buf_addc(&s->cred, '/') ||
-        buf_add(&s->cred, s->scope.p, s->scope.len));
+    gls_buf_reset(&s->cred);
+    TRY(gls_buf_add(&s->cred, r->access_key_id, r->access_key_id_len) || gls_buf_addc(&s->cred, '/') ||
+        gls_buf_add(&s->cred, s->scope.p, s->scope.len));
     expires_len = format_u64(expires, (unsigned long long)r->presign);
     TRY(q_add(s, &nq, "X-Amz-Algorithm", 15, ALGORITHM, 16, 0) ||
         q_add(s, &nq, "X-Amz-Credential", 16, s->cred.p, s->cred.len, 0) ||
@@ -1023,8 +945,8 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
   TRY(q_emit(s, nq, &s->query));
   TRY(gls_sigv4_canonical_uri(&s->path, u.path, u.path_len, r->normalize));
 
-  buf_reset(&s->creq);
-  TRY(buf_reserve(&s->creq, r->method_len + s->path.len + s->query.len + s->hcanon.len +
+  gls_buf_reset(&s->creq);
+  TRY(gls_buf_reserve(&s->creq, r->method_len + s->path.len + s->query.len + s->hcanon.len +
                                 s->shdrs.len + 64 + 5));
   w = s->creq.p;
   w = put(w, r->method, r->method_len, '\n');
@@ -1038,8 +960,8 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
   if (sha256(s, s->creq.p, s->creq.len, digest)) return "sha256 failed";
   hex32(digest, creq_hash);
 
-  buf_reset(&s->sts);
-  TRY(buf_reserve(&s->sts, sizeof ALGORITHM + 16 + 1 + s->scope.len + 1 + 64));
+  gls_buf_reset(&s->sts);
+  TRY(gls_buf_reserve(&s->sts, sizeof ALGORITHM + 16 + 1 + s->scope.len + 1 + 64));
   w = put(s->sts.p, ALGORITHM, sizeof ALGORITHM - 1, '\n');
   w = put(w, out->amz_date, 16, '\n');
   w = put(w, s->scope.p, s->scope.len, '\n');
@@ -1054,27 +976,27 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
   hex32(digest, out->signature);
 
   if (query_mode) {
-    gls_sigv4_buf *w = &s->url;
-    buf_reset(w);
-    TRY(buf_add(w, r->url, u.base_len));
-    if (!u.has_query) TRY(buf_addc(w, '?'));
-    else if (u.query_len) TRY(buf_addc(w, '&'));
-    TRY(buf_adds(w, "X-Amz-Algorithm=" ALGORITHM "&X-Amz-Credential=") ||
-        gls_sigv4_uri_encode(w, s->cred.p, s->cred.len, 0) || buf_adds(w, "&X-Amz-Date=") ||
-        buf_add(w, out->amz_date, 16) || buf_adds(w, "&X-Amz-SignedHeaders=") ||
-        gls_sigv4_uri_encode(w, s->shdrs.p, s->shdrs.len, 0) || buf_adds(w, "&X-Amz-Expires=") ||
-        buf_add(w, expires, expires_len));
+    gls_buf *w = &s->url;
+    gls_buf_reset(w);
+    TRY(gls_buf_add(w, r->url, u.base_len));
+    if (!u.has_query) TRY(gls_buf_addc(w, '?'));
+    else if (u.query_len) TRY(gls_buf_addc(w, '&'));
+    TRY(gls_buf_adds(w, "X-Amz-Algorithm=" ALGORITHM "&X-Amz-Credential=") ||
+        gls_sigv4_uri_encode(w, s->cred.p, s->cred.len, 0) || gls_buf_adds(w, "&X-Amz-Date=") ||
+        gls_buf_add(w, out->amz_date, 16) || gls_buf_adds(w, "&X-Amz-SignedHeaders=") ||
+        gls_sigv4_uri_encode(w, s->shdrs.p, s->shdrs.len, 0) || gls_buf_adds(w, "&X-Amz-Expires=") ||
+        gls_buf_add(w, expires, expires_len));
     if (token)
-      TRY(buf_adds(w, "&X-Amz-Security-Token=") ||
+      TRY(gls_buf_adds(w, "&X-Amz-Security-Token=") ||
           gls_sigv4_uri_encode(w, r->session_token, r->session_token_len, 0));
-    TRY(buf_adds(w, "&X-Amz-Signature=") || buf_add(w, out->signature, 64));
+    TRY(gls_buf_adds(w, "&X-Amz-Signature=") || gls_buf_add(w, out->signature, 64));
     out->url = w->p;
     out->url_len = w->len;
   } else {
     static const char cred[] = ALGORITHM " Credential=", sh[] = ", SignedHeaders=",
                       sig[] = ", Signature=";
-    buf_reset(&s->auth);
-    TRY(buf_reserve(&s->auth, sizeof cred + r->access_key_id_len + s->scope.len + sizeof sh +
+    gls_buf_reset(&s->auth);
+    TRY(gls_buf_reserve(&s->auth, sizeof cred + r->access_key_id_len + s->scope.len + sizeof sh +
                                   s->shdrs.len + sizeof sig + 64));
     w = put(s->auth.p, cred, sizeof cred - 1, 0);
     w = put(w, r->access_key_id, r->access_key_id_len, '/');

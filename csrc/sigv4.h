@@ -11,13 +11,9 @@
 
 #include <stddef.h>
 
-typedef struct gls_sigv4 gls_sigv4;
+#include "buf.h"
 
-/* A growable byte buffer (always NUL-terminated when p != NULL). */
-typedef struct {
-  char *p;
-  size_t len, cap;
-} gls_sigv4_buf;
+typedef struct gls_sigv4 gls_sigv4;
 
 /* One header line; a repeated header is several entries with the same name, in order. */
 typedef struct {
@@ -95,9 +91,9 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *req, gls_sigv4
 int gls_sigv4_header_role(const gls_sigv4_request *req, const char *lname, size_t len);
 
 /* Building blocks, exposed for tests and the binding. Return 0 on success, -1 on no memory. */
-int gls_sigv4_canonical_uri(gls_sigv4_buf *out, const char *path, size_t len, int normalize);
-int gls_sigv4_canonical_query(gls_sigv4 *s, gls_sigv4_buf *out, const char *query, size_t len);
-int gls_sigv4_uri_encode(gls_sigv4_buf *out, const char *p, size_t len, int keep_slash);
+int gls_sigv4_canonical_uri(gls_buf *out, const char *path, size_t len, int normalize);
+int gls_sigv4_canonical_query(gls_sigv4 *s, gls_buf *out, const char *query, size_t len);
+int gls_sigv4_uri_encode(gls_buf *out, const char *p, size_t len, int keep_slash);
 int gls_sigv4_sha256_hex(gls_sigv4 *s, const void *data, size_t len, char hex[65]);
 int gls_sigv4_hmac_sha256(gls_sigv4 *s, const void *key, size_t key_len, const void *msg,
                           size_t msg_len, unsigned char mac[32]);
@@ -108,6 +104,5 @@ int gls_sigv4_signing_key(gls_sigv4 *s, const char *secret, size_t secret_len, c
 /* Number of key derivations so far (cache misses). */
 unsigned long gls_sigv4_derivations(const gls_sigv4 *s);
 
-void gls_sigv4_buf_free(gls_sigv4_buf *b); /* wipes, frees, resets */
 
 #endif

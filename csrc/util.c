@@ -10,6 +10,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "buf.h"
+#include "codec.h"
 #include "compat.h"
 
 static lua_Number clock_seconds(clockid_t id) {
@@ -46,66 +48,45 @@ static int l_sleep(lua_State *L) {
 
 /** core.uuid4() -> "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" (lower case, random) */
 static int l_uuid4(lua_State *L) {
-  static const char hex[] = "0123456789abcdef";
   unsigned char b[16];
   char out[36];
-  int i, o = 0;
   if (RAND_bytes(b, sizeof b) != 1) return luaL_error(L, "uuid4: RAND_bytes failed");
   b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
   b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-  for (i = 0; i < 16; i++) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
-    out[o++] = hex[b[i] >> 4];
-    out[o++] = hex[b[i] & 15];
-  }
+  gls_hex_encode(out, b, 4);
+  out[8] = '-';
+  gls_hex_encode(out + 9, b + 4, 2);
+  out[13] = '-';
+  gls_hex_encode(out + 14, b + 6, 2);
+  out[18] = '-';
+  gls_hex_encode(out + 19, b + 8, 2);
+  out[23] = '-';
+  gls_hex_encode(out + 24, b + 10, 6);
   lua_pushlstring(L, out, sizeof out);
   return 1;
 }
 
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/** core.b64encode(s) -> standard base64 with padding */
+/** core.b64encode(s) -> standard base64 with padding (codec.c) */
 static int l_b64encode(lua_State *L) {
-  size_t n, i, o = 0;
+  size_t n, olen;
   const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
   char *out;
   if (n == 0) {
     lua_pushliteral(L, "");
     return 1;
   }
-  luaL_argcheck(L, n / 3 < ((size_t)-1) / 4 - 1, 1, "string too long");
-  out = (char *)lua_newuserdata(L, (n + 2) / 3 * 4); /* scratch, freed by the GC */
-  for (i = 0; i + 2 < n; i += 3) {
-    unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8 | s[i + 2];
-    out[o++] = B64[v >> 18];
-    out[o++] = B64[(v >> 12) & 63];
-    out[o++] = B64[(v >> 6) & 63];
-    out[o++] = B64[v & 63];
-  }
-  if (i < n) {
-    unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0);
-    out[o++] = B64[v >> 18];
-    out[o++] = B64[(v >> 12) & 63];
-    out[o++] = i + 1 < n ? B64[(v >> 6) & 63] : '=';
-    out[o++] = '=';
-  }
-  lua_pushlstring(L, out, o);
+  olen = gls_b64_encoded_len(n);
+  luaL_argcheck(L, olen != 0, 1, "string too long");
+  out = (char *)lua_newuserdata(L, olen); /* scratch, freed by the GC */
+  gls_b64_encode(out, s, n);
+  lua_pushlstring(L, out, olen);
   return 1;
 }
 
-static int b64_value(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-/** core.b64decode(s) -> bytes, or nil when s is not padded standard base64 */
+/** core.b64decode(s) -> bytes, or nil when s is not padded standard base64 (codec.c) */
 static int l_b64decode(lua_State *L) {
-  size_t n, i, o = 0;
-  const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  size_t n, o = 0;
+  const char *s = luaL_checklstring(L, 1, &n);
   unsigned char *out;
   if (n % 4 != 0) {
     lua_pushnil(L);
@@ -116,40 +97,22 @@ static int l_b64decode(lua_State *L) {
     return 1;
   }
   out = (unsigned char *)lua_newuserdata(L, n / 4 * 3);
-  for (i = 0; i < n; i += 4) {
-    int a = b64_value(s[i]), b = b64_value(s[i + 1]), c = b64_value(s[i + 2]), d = b64_value(s[i + 3]);
-    int last = i + 4 == n;
-    if (a < 0 || b < 0) goto bad;
-    if (c < 0 || d < 0) {
-      /* padding: only in the last group, "xx==" or "xxx=" */
-      if (!last || s[i + 3] != '=' || (c < 0 && s[i + 2] != '=')) goto bad;
-    }
-    out[o++] = (unsigned char)(a << 2 | b >> 4);
-    if (c >= 0) out[o++] = (unsigned char)((b & 15) << 4 | c >> 2);
-    if (c >= 0 && d >= 0) out[o++] = (unsigned char)((c & 3) << 6 | d);
-  }
-  lua_pushlstring(L, (const char *)out, o);
-  return 1;
-bad:
-  lua_pushnil(L);
+  if (gls_b64_decode(out, s, n, &o) != 0) lua_pushnil(L);
+  else lua_pushlstring(L, (const char *)out, o);
   return 1;
 }
 
 /* core.sha1_hex(s) -> 40 lower-case hex digits. Not for security: it names the SSO token cache
  * files the way the AWS CLI does (the hash of the session name or start URL). */
 static int l_sha1_hex(lua_State *L) {
-  static const char digits[] = "0123456789abcdef";
-  size_t n, i;
+  size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned int dl = 0;
   char hex[40];
   if (!EVP_Digest(s, n, d, &dl, EVP_sha1(), NULL) || dl != 20)
     return luaL_error(L, "sha1_hex: digest failed");
-  for (i = 0; i < 20; i++) {
-    hex[2 * i] = digits[d[i] >> 4];
-    hex[2 * i + 1] = digits[d[i] & 15];
-  }
+  gls_hex_encode(hex, d, 20);
   lua_pushlstring(L, hex, 40);
   return 1;
 }
@@ -205,46 +168,26 @@ static int l_utf8_len(lua_State *L) {
   return 1;
 }
 
-/* core.json_quote(s) -> s as a JSON string literal, quotes included: '"', '\\' and the control
- * characters U+0000-U+001F escaped (\b \f \n \r \t, else \u00xx), every other byte as it is
- * (UTF-8, and DEL, which JSON allows). The Lua version's pattern scan cost about 10 ns a byte,
- * too much for a SignalRequest of several KB on every StartStreamSession. */
+/* core.json_quote(s) -> s as a JSON string literal, quotes included (codec.c's rule: '"', '\\'
+ * and U+0000-U+001F escaped, every other byte as it is). In C: the Lua version's pattern scan
+ * cost about 10 ns a byte, too much for a SignalRequest of several KB on every
+ * StartStreamSession. It quotes into a buffer kept in its upvalue (freed with it), so a call
+ * allocates nothing once the buffer has grown. */
+#define SCRATCH_MT "gameliftstreams.scratch"
+
+static int scratch_gc(lua_State *L) {
+  gls_buf_free((gls_buf *)luaL_checkudata(L, 1, SCRATCH_MT));
+  return 0;
+}
+
 static int l_json_quote(lua_State *L) {
-  static const char hex[] = "0123456789abcdef";
-  size_t n, i, run = 0;
+  size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addchar(&b, '"');
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    char esc[6];
-    size_t elen = 2;
-    if (c >= 0x20 && c != '"' && c != '\\') continue; /* most bytes: kept, in the current run */
-    esc[0] = '\\';
-    switch (c) {
-    case '"': esc[1] = '"'; break;
-    case '\\': esc[1] = '\\'; break;
-    case '\b': esc[1] = 'b'; break;
-    case '\f': esc[1] = 'f'; break;
-    case '\n': esc[1] = 'n'; break;
-    case '\r': esc[1] = 'r'; break;
-    case '\t': esc[1] = 't'; break;
-    default:
-      esc[1] = 'u';
-      esc[2] = '0';
-      esc[3] = '0';
-      esc[4] = hex[c >> 4];
-      esc[5] = hex[c & 15];
-      elen = 6;
-    }
-    luaL_addlstring(&b, s + run, i - run);
-    luaL_addlstring(&b, esc, elen);
-    run = i + 1;
-  }
-  luaL_addlstring(&b, s + run, n - run);
-  luaL_addchar(&b, '"');
-  luaL_pushresult(&b);
+  gls_buf *b = (gls_buf *)lua_touserdata(L, lua_upvalueindex(1));
+  gls_buf_reset(b);
+  if (gls_json_quote(b, s, n) != GLS_BUF_OK) return luaL_error(L, "json_quote: out of memory");
+  lua_pushlstring(L, b->p, b->len);
+  if (b->cap > 65536) gls_buf_free(b); /* one huge string does not pin its block */
   return 1;
 }
 
@@ -252,10 +195,19 @@ static const luaL_Reg util_funcs[] = {
   {"monotime", l_monotime}, {"time", l_time},           {"sleep", l_sleep},
   {"uuid4", l_uuid4},       {"b64encode", l_b64encode}, {"b64decode", l_b64decode},
   {"sha1_hex", l_sha1_hex}, {"write_private", l_write_private}, {"utf8_len", l_utf8_len},
-  {"json_quote", l_json_quote},
   {NULL, NULL},
 };
 
 void gls_open_util(lua_State *L) {
+  gls_buf *b;
   luaL_setfuncs(L, util_funcs, 0);
+  b = (gls_buf *)lua_newuserdata(L, sizeof *b);
+  memset(b, 0, sizeof *b);
+  if (luaL_newmetatable(L, SCRATCH_MT)) {
+    lua_pushcfunction(L, scratch_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  lua_pushcclosure(L, l_json_quote, 1);
+  lua_setfield(L, -2, "json_quote");
 }

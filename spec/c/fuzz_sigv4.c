@@ -22,9 +22,9 @@
 /* The scalar copy (same source, -DGLS_NO_SIMD, symbols renamed). */
 gls_sigv4 *scalar_gls_sigv4_new(int flags);
 const char *scalar_gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *req, gls_sigv4_result *out);
-int scalar_gls_sigv4_canonical_uri(gls_sigv4_buf *out, const char *path, size_t len, int normalize);
-int scalar_gls_sigv4_canonical_query(gls_sigv4 *s, gls_sigv4_buf *out, const char *query, size_t len);
-void scalar_gls_sigv4_buf_free(gls_sigv4_buf *b);
+int scalar_gls_sigv4_canonical_uri(gls_buf *out, const char *path, size_t len, int normalize);
+int scalar_gls_sigv4_canonical_query(gls_sigv4 *s, gls_buf *out, const char *query, size_t len);
+void scalar_gls_buf_free(gls_buf *b);
 
 static gls_sigv4 *signer, *scalar;
 
@@ -59,7 +59,7 @@ static size_t path_start(const char *p, size_t n) {
 }
 
 static void check_building_blocks(const char *p, size_t n) {
-  gls_sigv4_buf a = {0}, b = {0};
+  gls_buf a = GLS_BUF_INIT, b = GLS_BUF_INIT;
   size_t from = path_start(p, n);
   int normalize;
   for (normalize = 0; normalize <= 1; normalize++) {
@@ -71,8 +71,8 @@ static void check_building_blocks(const char *p, size_t n) {
   if (gls_sigv4_canonical_query(signer, &a, p, n) != 0) abort();
   if (scalar_gls_sigv4_canonical_query(scalar, &b, p, n) != 0) abort();
   same("the canonical query", a.p, a.len, b.p, b.len);
-  gls_sigv4_buf_free(&a);
-  scalar_gls_sigv4_buf_free(&b);
+  gls_buf_free(&a);
+  scalar_gls_buf_free(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -9,13 +9,13 @@
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #define T0 1440938160LL /* 2015-08-30T12:36:00Z */
 
-static const char *uri(gls_sigv4_buf *b, const char *path, int normalize) {
+static const char *uri(gls_buf *b, const char *path, int normalize) {
   CHECK(gls_sigv4_canonical_uri(b, path, strlen(path), normalize) == 0);
   return b->p;
 }
 
 static void test_canonical_uri(void) {
-  gls_sigv4_buf b = {0, 0, 0};
+  gls_buf b = GLS_BUF_INIT;
   CHECK_STR(uri(&b, "", 1), "/");
   CHECK_STR(uri(&b, "/", 1), "/");
   CHECK_STR(uri(&b, "//", 1), "/");
@@ -50,7 +50,7 @@ static void test_canonical_uri(void) {
     CHECK(gls_sigv4_canonical_uri(&b, big, strlen(big), 1) == 0);
     CHECK(b.len == 300 + (sizeof big - 1 - 300) * 3); /* 300 slashes, 2699 colons as %3A */
   }
-  gls_sigv4_buf_free(&b);
+  gls_buf_free(&b);
   CHECK(b.p == NULL && b.len == 0);
 }
 
@@ -101,7 +101,7 @@ static void ref_uri(const char *p, size_t n, int normalize, char *out) {
 }
 
 /* How many of the two modes (normalised or not) canonicalise path unlike the reference. */
-static size_t uri_mismatches(gls_sigv4_buf *b, const char *path, size_t len) {
+static size_t uri_mismatches(gls_buf *b, const char *path, size_t len) {
   char want[256];
   size_t bad = 0;
   int norm;
@@ -116,7 +116,7 @@ static size_t uri_mismatches(gls_sigv4_buf *b, const char *path, size_t len) {
  * route (the plain-path copy or the segment walk) the signer takes. */
 static void test_canonical_uri_exhaustive(void) {
   static const char alpha[] = "/a.~ %";
-  gls_sigv4_buf b = {0, 0, 0};
+  gls_buf b = GLS_BUF_INIT;
   char path[8];
   size_t len, k, a = sizeof alpha - 1, bad = 0;
   for (len = 0; len <= 6; len++) {
@@ -130,14 +130,14 @@ static void test_canonical_uri_exhaustive(void) {
     }
   }
   CHECK(bad == 0);
-  gls_sigv4_buf_free(&b);
+  gls_buf_free(&b);
 }
 
 /* Long paths take the 16-bytes-at-a-time check: every position of a 41-byte path holds each
  * byte that matters to it once, and the result agrees with the reference. */
 static void test_canonical_uri_long(void) {
   static const char probe[] = "/.%~-_ aZz09@[`{:\x80\xff";
-  gls_sigv4_buf b = {0, 0, 0};
+  gls_buf b = GLS_BUF_INIT;
   char path[48];
   size_t len = 41, k, c, bad = 0;
   for (k = 0; k < len; k++) {
@@ -151,17 +151,17 @@ static void test_canonical_uri_long(void) {
     }
   }
   CHECK(bad == 0);
-  gls_sigv4_buf_free(&b);
+  gls_buf_free(&b);
 }
 
-static const char *query(gls_sigv4 *s, gls_sigv4_buf *b, const char *q) {
+static const char *query(gls_sigv4 *s, gls_buf *b, const char *q) {
   CHECK(gls_sigv4_canonical_query(s, b, q, strlen(q)) == 0);
   return b->p ? b->p : "";
 }
 
 static void test_canonical_query(void) {
   gls_sigv4 *s = gls_sigv4_new(0);
-  gls_sigv4_buf b = {0, 0, 0};
+  gls_buf b = GLS_BUF_INIT;
   CHECK(s != NULL);
   CHECK_STR(query(s, &b, ""), "");
   CHECK_STR(query(s, &b, "Param2=value2&Param1=value1"), "Param1=value1&Param2=value2");
@@ -172,7 +172,7 @@ static void test_canonical_query(void) {
   CHECK_STR(query(s, &b, "&&x=1&&"), "x=1");
   /* Sorted on the encoded form: "%3A" sorts before "0". */
   CHECK_STR(query(s, &b, "a0=1&a:=2"), "a%3A=2&a0=1");
-  gls_sigv4_buf_free(&b);
+  gls_buf_free(&b);
   gls_sigv4_free(s);
 }
 
