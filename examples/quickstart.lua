@@ -97,6 +97,10 @@ local function main()
 end
 
 local function cleanup()
+  -- a start whose answer was lost leaves a clean-up job: a plain script finishes it here
+  if not client:drain_cleanups(120) then
+    say("a stream session clean-up is still pending"); failed = true
+  end
   if session_arn then
     say("terminating the session")
     local _, err = client:terminate_stream_session{ Identifier = group_id, StreamSessionIdentifier = session_arn }

@@ -37,8 +37,7 @@
 -- session is cleaned up as above.
 local _M = { _VERSION = "0.2" }
 
-local type, error, pairs, pcall, tostring, tonumber, setmetatable =
-  type, error, pairs, pcall, tostring, tonumber, setmetatable
+local type, error, pairs, pcall, tostring, tonumber = type, error, pairs, pcall, tostring, tonumber
 local math_min, math_max, math_random = math.min, math.max, math.random
 
 local waiters, core, errors, sched, validate
@@ -124,8 +123,7 @@ end
 -- Clean-up jobs (per Lua state: per nginx worker, per game server state)
 ---------------------------------------------------------------------------
 
-local jobs = {} -- job -> true while pending
-local job_private = setmetatable({}, { __mode = "k" }) -- record -> job (the input stays private)
+local jobs = {} -- job -> true while pending (the record handed out never holds the input)
 
 local function publish(job)
   local rec = job.record
@@ -251,7 +249,6 @@ local function new_job(client, input, err, copts, arn)
   }
   job.next_at = now + job.delay * (0.5 + 0.5 * math_random())
   job.record = { client_token = input.ClientToken, session_arn = arn, status = "pending", attempts = 0 }
-  job_private[job.record] = job
   if err then err.cleanup = job.record end
   return job
 end
