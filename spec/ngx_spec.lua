@@ -555,6 +555,8 @@ describe_ngx("OpenResty (nginx + lua-nginx-module)", function()
     end)
 
     it("20 players hang up half-way: the example handler terminates their 20 sessions", function()
+      -- sessions take 2 s to start while the players are there: they leave well before
+      helpers.control(emu, "POST", "config", { delay_scale = 2 })
       local tasks = {}
       for i = 1, 20 do
         tasks[i] = sched.spawn(function()
@@ -564,6 +566,7 @@ describe_ngx("OpenResty (nginx + lua-nginx-module)", function()
         end)
       end
       sched.run()
+      helpers.control(emu, "POST", "config", { delay_scale = 0.5 })
       for i = 1, 20 do assert.is_nil(tasks[i].results[1]) end -- each hung up
       local n = 0
       for i = 1, 20 do

@@ -51,13 +51,14 @@ function _M.start_session()
   }
 
   -- The start runs as a task so that the abort callback can cancel it.
-  local task = gls.spawn(c.start_session_and_wait, c, input, opts)
+  local task
   local gone = false
   local ok, aerr = ngx.on_abort(function()
     gone = true
-    task:cancel() -- the wait stops, the session is terminated
+    if task then task:cancel() end -- the wait stops, the session is terminated
   end)
   if not ok then ngx.log(ngx.WARN, "gls_handler: no client-abort detection: ", aerr) end
+  task = gls.spawn(c.start_session_and_wait, c, input, opts)
   -- true, session | true, nil, err | false, err (cancelled: the helper's own error)
   local done, session, err = task:join()
   if not done then session, err = nil, session end
