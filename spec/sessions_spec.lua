@@ -247,6 +247,10 @@ describe("start_session_and_wait", function()
       assert.equal(200, err.status)
     end)
 
+    it("a 500 on every attempt after the session was created", function()
+      lost({ kind = "error", status = 500, after = true }, "InternalServerException", "lost-500")
+    end)
+
     it("a replay that succeeds at once settles it before returning", function()
       fault{ kind = "garbage", after = true, count = 1 } -- the start (not retried), not the replay
       local s, err = fc:start_session_and_wait(input{ UserId = "lost-once" }, opts())
