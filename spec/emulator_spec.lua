@@ -983,3 +983,96 @@ describe("the request log", function()
     assert.matches("^GET\n/applications\n", log.requests[1].auth.canonical_request)
   end)
 end)
+
+describe("the request log's bounds", function()
+  it("holds at most log_bytes in all, dropping the oldest entries", function()
+    assert.are.equal(200, (control("POST", "config", { log_bytes = 100000 })))
+    control("DELETE", "requests")
+    for i = 1, 6 do
+      api("POST", "/applications", { body = with(APP, { Description = "n" .. i, ApplicationLogPaths = { string.rep("p", 100) } }),
+        headers = { ["x-pad"] = string.rep(tostring(i), 30000) } })
+    end
+    local _, log = control("GET", "requests")
+    assert.is_true(#log.requests >= 2 and #log.requests <= 3, #log.requests .. " entries")
+    assert.are.equal(string.rep("6", 30000), log.requests[#log.requests].headers["x-pad"])
+    local _, cfg = control("GET", "config")
+    assert.are.equal(100000, cfg.log_bytes)
+  end)
+
+  it("keeps at most 1 MiB of a body, and says how long it was", function()
+    local body = cjson.encode(with(APP, { Description = string.rep("d", 2 * 1024 * 1024) }))
+    local res = api("POST", "/applications", { body = body })
+    expect_error(res, 400, "ValidationException")
+    local _, log = control("GET", "requests?limit=1")
+    local e = log.requests[1]
+    assert.are.equal(1024 * 1024, #e.body)
+    assert.is_true(e.body_truncated)
+    assert.are.equal(#body, e.body_bytes)
+  end)
+
+  it("keeps no headers, query or body of a request that fails authentication", function()
+    control("DELETE", "requests")
+    local res = api("POST", "/applications", { body = APP, query = "x=1",
+      creds = { access_key_id = "AKIDEMULATOR", secret_access_key = "wrong" } })
+    expect_error(res, 403, "InvalidSignatureException")
+    api("GET", "/applications", { creds = { access_key_id = "AKIDNOBODY", secret_access_key = "x" } })
+    local _, log = control("GET", "requests")
+    assert.are.equal(2, #log.requests)
+    for _, e in ipairs(log.requests) do
+      assert.is_nil(e.headers)
+      assert.is_nil(e.body)
+      assert.is_nil(e.query)
+      assert.is_false(e.auth.ok)
+      assert.are.equal(403, e.status)
+    end
+    assert.are.equal("UnrecognizedClientException", log.requests[2].auth.code)
+  end)
+end)
+
+describe("control values out of range", function()
+  local function raw_control(method, path, raw)
+    local res = pool:request{ method = method, url = emu.url .. "/_emulator/" .. path,
+      headers = { ["content-type"] = "application/json" }, body = raw, timeout = 5 }
+    return res.status, res.body and cjson.decode(res.body)
+  end
+
+  it("are refused with 400 naming the field and its range, and change nothing", function()
+    local cases = {
+      { "clock", '{"offset":1e300}', "offset" }, { "clock", '{"offset":-1e10}', "offset" },
+      { "clock", '{"offset":1e400}', "offset" }, { "advance", '{"seconds":1e300}', "seconds" },
+      { "config", '{"delay_scale":1e300}', "delay_scale" }, { "config", '{"log_size":1e300}', "log_size" },
+      { "config", '{"log_bytes":-1}', "log_bytes" }, { "config", '{"quotas":{"applications":1e300}}', "applications" },
+      { "config", '{"auth":"no"}', "auth" }, { "faults", '{"kind":"throttle","count":1e300}', "count" },
+      { "faults", '{"kind":"slow","seconds":1e300}', "seconds" },
+      { "faults", '{"kind":"error","headers":{"x-a":"1\\r\\nx-b: 2"}}', "x%-a" },
+      { "faults", '{"kind":"error","code":"A\\r\\nB"}', "code" },
+    }
+    for _, c in ipairs(cases) do
+      local status, body = raw_control("POST", c[1], c[2])
+      assert.are.equal(400, status, c[2])
+      assert.matches(c[3], body.message, 1)
+      if c[3] ~= "auth" and c[3] ~= "code" and not c[2]:find("headers") then
+        assert.matches("between", body.message, 1, true)
+      end
+    end
+    local status, body = raw_control("GET", "requests?limit=abc")
+    assert.are.equal(400, status)
+    assert.matches("limit", body.message)
+    -- nothing changed: signed requests are answered as before
+    assert.are.equal(200, api("GET", "/applications").status)
+    local _, clock = control("GET", "clock")
+    assert.are.equal(0, clock.offset)
+    local _, cfg = control("GET", "config")
+    assert.are.equal(0.01, cfg.delay_scale)
+    assert.is_true(cfg.auth)
+    local _, faults = control("GET", "faults")
+    assert.are.equal(0, #faults.faults)
+  end)
+
+  it("still accept offsets of years either way", function()
+    assert.are.equal(200, (control("POST", "clock", { offset = 3600 * 24 * 365 * 20 })))
+    expect_error(api("GET", "/applications"), 403, "InvalidSignatureException")
+    assert.are.equal(200, (control("POST", "clock", { offset = -3600 * 24 * 365 * 20 })))
+    expect_error(api("GET", "/applications"), 403, "InvalidSignatureException")
+  end)
+end)

@@ -17,6 +17,8 @@ local mt = { __index = _M }
 _M.DEFAULT_ACCESS_KEY = "AKIDEMULATOR"
 _M.DEFAULT_SECRET = "emulator-secret"
 _M.ERRORTYPE_NAMESPACE = "http://internal.amazon.com/coral/com.amazonaws.gameliftstreams/"
+_M.LOG_BYTES = 16 * 1024 * 1024    -- the request log's bound, all entries together
+_M.LOG_BODY_BYTES = 1024 * 1024    -- the most of one body the log keeps
 
 local STATUS = {
   ValidationException = 400, ServiceQuotaExceededException = 402, AccessDeniedException = 403,
@@ -113,9 +115,10 @@ function _M:reset()
   end
   self.faults = {}
   self.fault_seq = 0
-  self.log = {}
+  self:clear_log()
   self.log_seq = 0
   self.log_size = opts.log_size or 1000
+  self.log_bytes = opts.log_bytes or _M.LOG_BYTES
   self.auth = opts.auth ~= false
   self.errortype_suffix = false
 end
@@ -146,15 +149,16 @@ function _M:json_response(request_id, status, body)
 end
 
 -- request log ------------------------------------------------------------------------------
+-- Entries are kept oldest first in self.log[log_first .. log_last], bounded by count (log_size)
+-- and by bytes (log_bytes). A request that fails authentication keeps no headers, query
+-- or body: only what says it came and why it was refused.
 
-function _M:log_request(req, request_id, op)
+--- A log entry for a request (not yet in the log: see commit_entry).
+function _M:new_entry(req, request_id, op)
   self.log_seq = self.log_seq + 1
-  local headers = {}
-  for k, v in pairs(req.headers) do headers[k] = v end
   local e = {
     seq = self.log_seq, time = state.ms(self.st:clock()), method = req.method, path = req.path,
-    query = req.query, headers = headers, body = req.body or "", operation = op,
-    request_id = request_id, peer = req.peer,
+    operation = op, request_id = request_id, peer = req.peer,
     connection_request = req.seq,
     invocation_id = req.headers["amz-sdk-invocation-id"],
   }
@@ -163,14 +167,115 @@ function _M:log_request(req, request_id, op)
     e.attempt = tonumber(sdk:match("attempt=(%d+)"))
     e.max_attempts = tonumber(sdk:match("max=(%d+)"))
   end
-  if req.body and req.body:find("ClientToken", 1, true) then
-    local b = json.decode(req.body)
-    if type(b) == "table" and type(b.ClientToken) == "string" then e.client_token = b.ClientToken end
-  end
-  self.log[#self.log + 1] = e
-  while #self.log > self.log_size do table.remove(self.log, 1) end
   return e
 end
+
+--- Adds what was sent (headers, query, body) to an entry of a request that passed auth.
+function _M:add_content(e, req)
+  local headers = {}
+  for k, v in pairs(req.headers) do headers[k] = v end
+  e.headers, e.query = headers, req.query
+  local body = req.body or ""
+  if #body > _M.LOG_BODY_BYTES then
+    e.body, e.body_truncated, e.body_bytes = body:sub(1, _M.LOG_BODY_BYTES), true, #body
+  else
+    e.body = body
+  end
+  if body:find("ClientToken", 1, true) and #body <= _M.LOG_BODY_BYTES then
+    local b = json.decode(body)
+    if type(b) == "table" and type(b.ClientToken) == "string" then e.client_token = b.ClientToken end
+  end
+end
+
+local function entry_cost(e)
+  local n = 256 + #e.path + #(e.query or "") + #(e.body or "")
+  for k, v in pairs(e.headers or {}) do n = n + #k + #v + 8 end
+  if e.auth then n = n + #(e.auth.canonical_request or "") + #(e.auth.string_to_sign or "") end
+  return n
+end
+
+local function drop_oldest(self)
+  local e = self.log[self.log_first]
+  self.log[self.log_first] = nil
+  self.log_first = self.log_first + 1
+  self.log_total = self.log_total - e.cost
+end
+
+--- Puts an entry in the log, dropping the oldest beyond the bounds.
+function _M:commit_entry(e)
+  e.cost = entry_cost(e)
+  self.log_last = self.log_last + 1
+  self.log[self.log_last] = e
+  self.log_total = self.log_total + e.cost
+  self:commit_entry_bounds()
+end
+
+--- Drops the oldest entries beyond log_size and log_bytes.
+function _M:commit_entry_bounds()
+  while self.log_last >= self.log_first and
+      (self.log_last - self.log_first + 1 > self.log_size or self.log_total > self.log_bytes) do
+    drop_oldest(self)
+  end
+end
+
+function _M:clear_log()
+  self.log, self.log_first, self.log_last, self.log_total = {}, 1, 0, 0
+end
+
+--- The log entries oldest first (a copy without the bookkeeping).
+function _M:log_entries(want, limit)
+  local list = json.array()
+  for i = self.log_first, self.log_last do
+    local e = self.log[i]
+    if not want or e.operation == want then list[#list + 1] = e end
+  end
+  if limit and #list > limit then
+    local tail = json.array()
+    for i = #list - limit + 1, #list do tail[#tail + 1] = list[i] end
+    list = tail
+  end
+  local out = json.array()
+  for i, e in ipairs(list) do
+    local copy = {}
+    for k, v in pairs(e) do if k ~= "cost" then copy[k] = v end end
+    out[i] = copy
+  end
+  return out
+end
+
+-- control values -----------------------------------------------------------------------------
+-- Every number the control API takes has a range: a value outside it is refused with a 400
+-- that names the field and the range (a clock offset of 1e300 once made every request 500).
+
+local function fmt(x)
+  return json.encode_number(x)
+end
+
+--- nil when v is a finite number in [lo, hi] (whole when `whole`), else the message.
+local function check_number(v, name, lo, hi, whole)
+  if type(v) ~= "number" or v ~= v or v < lo or v > hi or (whole and math.floor(v) ~= v) then
+    return string.format("%s must be %s between %s and %s", name, whole and "a whole number" or "a number",
+      fmt(lo), fmt(hi))
+  end
+  return nil
+end
+_M.check_number = check_number
+
+_M.LIMITS = {
+  offset = { -1e9, 1e9 },         -- clock offset, seconds (about 31 years either way)
+  advance = { 0, 1e9 },           -- one advance, seconds
+  advance_total = 1e10,           -- all advances together
+  delay_scale = { 0, 1e6 },
+  quota = { 0, 1e9 },
+  log_size = { 0, 1e6 },
+  log_bytes = { 0, 1024 * 1024 * 1024 },
+  count = { 1, 1e9 },
+  seconds = { 0, 3600 },          -- a slow fault's delay
+  limit = { 0, 1e6 },             -- GET /_emulator/requests?limit=
+}
+local LIMITS = _M.LIMITS
+
+local function has_ctl(s) return s:find("[%z\r\n]") ~= nil end
 
 -- faults -------------------------------------------------------------------------------------
 
@@ -187,17 +292,41 @@ function _M:add_fault(f)
   if type(count) ~= "number" or count < 1 or math.floor(count) ~= count then
     return nil, "count must be a positive integer"
   end
+  local bad = check_number(count, "count", LIMITS.count[1], LIMITS.count[2], true)
+  if bad then return nil, bad end
   if f.kind == "slow" and type(f.seconds) ~= "number" then return nil, "slow needs seconds" end
-  if f.status ~= nil and (type(f.status) ~= "number" or f.status < 100 or f.status > 599) then
+  if f.seconds ~= nil then
+    bad = check_number(f.seconds, "seconds", LIMITS.seconds[1], LIMITS.seconds[2])
+    if bad then return nil, bad end
+  end
+  if f.status ~= nil and (type(f.status) ~= "number" or f.status ~= f.status or f.status < 100 or f.status > 599) then
     return nil, "status must be an HTTP status code"
   end
-  if f.headers ~= nil and type(f.headers) ~= "table" then return nil, "headers must be an object" end
+  for _, name in ipairs({ "code", "message", "body" }) do
+    if f[name] ~= nil and type(f[name]) ~= "string" then return nil, name .. " must be a string" end
+  end
+  if f.code ~= nil and has_ctl(f.code) then return nil, "code must not contain CR, LF or NUL" end
+  if f.headers ~= nil then
+    if type(f.headers) ~= "table" then return nil, "headers must be an object" end
+    for k, v in pairs(f.headers) do
+      if type(k) ~= "string" or not k:match("^[!#$%%&'*+%-.^_`|~%w]+$") then
+        return nil, "headers: a header name must be a token"
+      end
+      if (type(v) ~= "string" and type(v) ~= "number") or (type(v) == "string" and has_ctl(v)) then
+        return nil, "headers: " .. k .. " must be a string without CR, LF or NUL, or a number"
+      end
+      if type(v) == "number" and (v ~= v or v == math.huge or v == -math.huge) then
+        return nil, "headers: " .. k .. " must be a finite number"
+      end
+    end
+  end
   -- x-amz-retry-after is whole milliseconds; a string goes out verbatim (to test bad hints)
   local ra = f.retry_after
   if ra ~= nil and type(ra) ~= "string"
       and (type(ra) ~= "number" or ra < 0 or math.floor(ra) ~= ra or ra >= 2^53) then
     return nil, "retry_after must be a whole number of milliseconds (or a string, sent verbatim)"
   end
+  if type(ra) == "string" and has_ctl(ra) then return nil, "retry_after must not contain CR, LF or NUL" end
   self.fault_seq = self.fault_seq + 1
   local fault = {
     id = self.fault_seq, operation = f.operation or "*", count = math.floor(count), kind = f.kind,
@@ -208,7 +337,6 @@ function _M:add_fault(f)
   self.faults[#self.faults + 1] = fault
   return fault
 end
-
 function _M:take_fault(op)
   for i, f in ipairs(self.faults) do
     if f.operation == "*" or f.operation == op then
@@ -360,7 +488,13 @@ function _M:control(req, request_id)
   local st = self.st
 
   if path == "health" and m == "GET" then
-    return ok({ status = "ok", version = _M._VERSION })
+    local h = { status = "ok", version = _M._VERSION }
+    local srv = self.httpd
+    if srv then
+      h.connections = { open = srv.nconns, max = srv.max_connections }
+      for k, v in pairs(srv.stats) do h.connections[k] = v end
+    end
+    return ok(h)
   elseif path == "reset" and m == "POST" then
     self:reset()
     return ok()
@@ -381,13 +515,21 @@ function _M:control(req, request_id)
     self.faults = {}
     return ok()
   elseif path == "clock" and m == "POST" then
-    if type(body.offset) ~= "number" then return no("offset (seconds) is required") end
+    if body.offset == nil then return no("offset (seconds) is required") end
+    local bad = check_number(body.offset, "offset (seconds)", LIMITS.offset[1], LIMITS.offset[2])
+    if bad then return no(bad) end
     st.clock_offset = body.offset
     return ok({ offset = st.clock_offset, now = state.ms(st:clock()) })
   elseif path == "clock" and m == "GET" then
     return ok({ offset = st.clock_offset, now = state.ms(st:clock()) })
   elseif path == "advance" and m == "POST" then
-    if type(body.seconds) ~= "number" or body.seconds < 0 then return no("seconds (>= 0) is required") end
+    if body.seconds == nil then return no("seconds (>= 0) is required") end
+    local bad = check_number(body.seconds, "seconds", LIMITS.advance[1], LIMITS.advance[2])
+    if bad then return no(bad) end
+    if st.advance + body.seconds > LIMITS.advance_total then
+      return no("seconds: the clock may be advanced by at most " .. fmt(LIMITS.advance_total) ..
+        " seconds in all (reset to start again)")
+    end
     st.advance = st.advance + body.seconds
     return ok({ advanced = st.advance })
   elseif path == "credentials" and m == "POST" then
@@ -404,46 +546,56 @@ function _M:control(req, request_id)
   elseif path == "requests" and m == "GET" then
     local q = parse_query(req.query)
     local want = q.operation and q.operation[1]
-    local limit = q.limit and tonumber(q.limit[1])
-    local list = json.array()
-    for _, e in ipairs(self.log) do
-      if not want or e.operation == want then list[#list + 1] = e end
+    local limit
+    if q.limit then
+      limit = q.limit[1]:match("^%d+$") and tonumber(q.limit[1])
+      local bad = check_number(limit, "limit", LIMITS.limit[1], LIMITS.limit[2], true)
+      if bad then return no(bad) end
     end
-    if limit and #list > limit then
-      local tail = json.array()
-      for i = #list - limit + 1, #list do tail[#tail + 1] = list[i] end
-      list = tail
-    end
-    return ok({ requests = list })
+    return ok({ requests = self:log_entries(want, limit) })
   elseif path == "requests" and m == "DELETE" then
-    self.log = {}
+    self:clear_log()
     return ok()
   elseif path == "config" and m == "POST" then
+    -- everything is checked before anything changes
+    local bad
     if body.delay_scale ~= nil then
-      if type(body.delay_scale) ~= "number" or body.delay_scale < 0 then return no("delay_scale must be >= 0") end
-      st:set_delay_scale(body.delay_scale)
+      bad = check_number(body.delay_scale, "delay_scale", LIMITS.delay_scale[1], LIMITS.delay_scale[2])
+      if bad then return no(bad) end
     end
-    if body.auth ~= nil then self.auth = body.auth and true or false end
-    if body.errortype_suffix ~= nil then self.errortype_suffix = body.errortype_suffix and true or false end
+    for _, name in ipairs({ "auth", "errortype_suffix" }) do
+      if body[name] ~= nil and type(body[name]) ~= "boolean" then return no(name .. " must be true or false") end
+    end
     if body.quotas ~= nil then
       if type(body.quotas) ~= "table" then return no("quotas must be an object") end
       for name, v in pairs(body.quotas) do
         if name ~= "applications" and name ~= "stream_groups" and name ~= "stream_urls" then
           return no("quotas: unknown quota " .. tostring(name))
         end
-        if v ~= false and (type(v) ~= "number" or v < 0) then return no("quotas: " .. name .. " must be >= 0 or false") end
-        st.quotas[name] = v ~= false and math.floor(v) or nil
+        if v ~= false then
+          bad = check_number(v, "quotas: " .. name .. " (or false)", LIMITS.quota[1], LIMITS.quota[2])
+          if bad then return no(bad) end
+        end
       end
     end
-    if body.log_size ~= nil then
-      if type(body.log_size) ~= "number" or body.log_size < 0 then return no("log_size must be >= 0") end
-      self.log_size = math.floor(body.log_size)
+    for _, name in ipairs({ "log_size", "log_bytes" }) do
+      if body[name] ~= nil then
+        bad = check_number(body[name], name, LIMITS[name][1], LIMITS[name][2])
+        if bad then return no(bad) end
+      end
     end
-    return ok({ delay_scale = st.delay_scale, auth = self.auth, log_size = self.log_size, quotas = st.quotas,
-                errortype_suffix = self.errortype_suffix })
+    if body.delay_scale ~= nil then st:set_delay_scale(body.delay_scale) end
+    if body.auth ~= nil then self.auth = body.auth end
+    if body.errortype_suffix ~= nil then self.errortype_suffix = body.errortype_suffix end
+    for name, v in pairs(body.quotas or {}) do st.quotas[name] = v ~= false and math.floor(v) or nil end
+    if body.log_size ~= nil then self.log_size = math.floor(body.log_size) end
+    if body.log_bytes ~= nil then self.log_bytes = math.floor(body.log_bytes) end
+    if body.log_size ~= nil or body.log_bytes ~= nil then self:commit_entry_bounds() end
+    return ok({ delay_scale = st.delay_scale, auth = self.auth, log_size = self.log_size,
+                log_bytes = self.log_bytes, quotas = st.quotas, errortype_suffix = self.errortype_suffix })
   elseif path == "config" and m == "GET" then
     return ok({ delay_scale = st.delay_scale, auth = self.auth, log_size = self.log_size,
-                account = st.account, region = st.region, quotas = st.quotas,
+                log_bytes = self.log_bytes, account = st.account, region = st.region, quotas = st.quotas,
                 errortype_suffix = self.errortype_suffix })
   elseif path == "status" and m == "POST" then
     if type(body.resource) ~= "string" or type(body.status) ~= "string" then
@@ -503,12 +655,14 @@ function _M:handle(req)
   end
   self.st:sweep()
   local route, labels = _M.route(req.method, req.path)
-  local entry = self:log_request(req, request_id, route and route.op or nil)
+  local entry = self:new_entry(req, request_id, route and route.op or nil)
   local function finish(status, headers, body)
     if type(status) == "number" then
       entry.status = status
       entry.error = headers["x-amzn-errortype"] and headers["x-amzn-errortype"]:match("^[^:]+")
     end
+    if not (entry.auth and entry.auth.ok == false) then self:add_content(entry, req) end
+    self:commit_entry(entry)
     return status, headers, body
   end
   if not route then
@@ -579,6 +733,12 @@ usage: gameliftstreams-emulator [options]
   --account ID          12-digit account id in ARNs (default 123456789012)
   --region R            region of ARNs when a request is not signed (default us-west-2)
   --log-size N          requests kept for GET /_emulator/requests (default 1000)
+  --log-bytes N         bytes the request log may hold in all (default 16777216)
+  --max-connections N   open connections at most (default 512; beyond, the longest idle is closed)
+  --idle-timeout S      close a connection idle for S seconds (default 60)
+  --header-timeout S    a request head must arrive within S seconds (default 30)
+  --body-timeout S      a request body must arrive within S seconds after its head (default 60)
+  --max-body-bytes N    larger request bodies are refused with 413 (default 67108864)
   --help                this text
 Prints "listening <port>" on stdout, then serves until killed.
 ]]
@@ -593,6 +753,14 @@ function _M.parse_args(argv)
     if v == nil then error(name .. " needs a value", 0) end
     return v
   end
+  local function number(name, lo, hi, whole)
+    local v = tonumber(value(name))
+    if check_number(v, name, lo, hi, whole) then
+      error(string.format("%s needs %s between %s and %s", name, whole and "a whole number" or "a number",
+        fmt(lo), fmt(hi)), 0)
+    end
+    return v
+  end
   local ok, err = pcall(function()
     while i <= #argv do
       local a = argv[i]
@@ -600,7 +768,9 @@ function _M.parse_args(argv)
       elseif a == "--host" then o.host = value(a)
       elseif a == "--delay-scale" then
         o.delay_scale = tonumber(value(a))
-        if not o.delay_scale or o.delay_scale < 0 then error("--delay-scale needs a number >= 0", 0) end
+        if check_number(o.delay_scale, "--delay-scale", LIMITS.delay_scale[1], LIMITS.delay_scale[2]) then
+          error("--delay-scale needs a number between 0 and " .. fmt(LIMITS.delay_scale[2]), 0)
+        end
       elseif a == "--credentials" then
         local v = value(a)
         local k, s, t = v:match("^([^:]+):([^:]+):?(.*)$")
@@ -612,7 +782,13 @@ function _M.parse_args(argv)
         o.account = value(a)
         if not o.account:match("^%d%d%d%d%d%d%d%d%d%d%d%d$") then error("--account needs 12 digits", 0) end
       elseif a == "--region" then o.region = value(a)
-      elseif a == "--log-size" then o.log_size = tonumber(value(a)) or error("--log-size needs a number", 0)
+      elseif a == "--log-size" then o.log_size = number(a, LIMITS.log_size[1], LIMITS.log_size[2], true)
+      elseif a == "--log-bytes" then o.log_bytes = number(a, LIMITS.log_bytes[1], LIMITS.log_bytes[2], true)
+      elseif a == "--max-connections" then o.max_connections = number(a, 1, 900, true)
+      elseif a == "--idle-timeout" then o.idle_timeout = number(a, 0.01, 86400)
+      elseif a == "--header-timeout" then o.header_timeout = number(a, 0.01, 86400)
+      elseif a == "--body-timeout" then o.body_timeout = number(a, 0.01, 86400)
+      elseif a == "--max-body-bytes" then o.max_body_bytes = number(a, 0, 1024 * 1024 * 1024, true)
       elseif a == "--help" or a == "-h" then o.help = true
       else error("unknown option " .. a, 0) end
       i = i + 1
@@ -632,11 +808,14 @@ function _M.main(argv)
   if o.help then io.stdout:write(USAGE) return 0 end
   math.randomseed(math.floor(socket.gettime() * 1000) % 2147483647)
   local emu = _M.new(o)
-  local srv, serr = httpd.new{ host = o.host, port = o.port, handler = emu:handler() }
+  local srv, serr = httpd.new{ host = o.host, port = o.port, handler = emu:handler(),
+    max_connections = o.max_connections, idle_timeout = o.idle_timeout, header_timeout = o.header_timeout,
+    body_timeout = o.body_timeout, max_body_bytes = o.max_body_bytes }
   if not srv then
     io.stderr:write("gameliftstreams-emulator: cannot listen on ", o.host, ":", tostring(o.port), ": ", tostring(serr), "\n")
     return 1
   end
+  emu.httpd = srv
   io.stdout:write("listening ", srv.port, "\n")
   io.stdout:flush()
   io.stderr:write(string.format("gameliftstreams-emulator on http://%s:%d (access key %s, delay scale %s)\n",
