@@ -281,9 +281,17 @@ local function parse_head(self, c, head)
   }, framing, length
 end
 
-local function body_done(c)
+local BIG_BODY = 1024 * 1024 -- after a body this big, the next loop step collects garbage
+
+local function body_done(self, c)
   local req = c.req
   req.body = c.parts and concat(c.parts) or ""
+  if #req.body >= BIG_BODY then
+    -- the pieces are garbage now: free them before the handler makes copies of its own
+    c.parts = nil
+    collectgarbage("collect")
+    self.gc_due = true
+  end
   c.requests = c.requests + 1
   req.seq = c.requests
   reset_parser(c)
@@ -343,7 +351,7 @@ local function consume(self, c)
     i = stop + 1
     if framing == "none" then
       c.inbuf = d:sub(i)
-      return body_done(c)
+      return body_done(self, c)
     end
     c.deadline = socket.gettime() + self.body_timeout
     c.parts, c.got = {}, 0
@@ -368,7 +376,7 @@ local function consume(self, c)
       if c.remaining == 0 then
         if st == "body" then
           c.inbuf = d:sub(i)
-          return body_done(c)
+          return body_done(self, c)
         end
         c.state = "data_end"
       end
@@ -410,7 +418,7 @@ local function consume(self, c)
       if c.tlen > MAX_HEADER_BYTES then return false, 431, "chunked trailer too large\n" end
       if line == "" then
         c.inbuf = d:sub(i)
-        return body_done(c)
+        return body_done(self, c)
       end
       if not line:match("^[^:%s]+:") then return false, 400, "malformed chunked trailer\n" end
     else
@@ -426,6 +434,7 @@ local function process_input(self, c)
     local req, status, text = consume(self, c)
     if req == nil then return end
     if req == false then
+      if (c.got or 0) >= BIG_BODY then self.gc_due = true end
       refuse(c, status, text)
       return
     end
@@ -594,6 +603,12 @@ end
 
 --- One loop iteration: waits at most `timeout` seconds for activity.
 function _M:step(timeout)
+  if self.gc_due then
+    -- a big body and its copies are garbage once answered: give the memory back now
+    -- rather than when the heap has doubled
+    self.gc_due = false
+    collectgarbage("collect")
+  end
   local now = socket.gettime()
   -- fire due timers (they may add more)
   if #self.timers > 0 then
