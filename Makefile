@@ -68,7 +68,8 @@ demo: deps
 bench: deps all
 	@sh bench/run.sh
 
-# by hand, like bench: libFuzzer on the C signer, then SSE2 against scalar (FUZZ_SECONDS=120)
+# by hand, like bench: libFuzzer on the signer (SSE2 against scalar), the response headers, the
+# paginator and the codecs, FUZZ_SECONDS (120) each
 fuzz: deps
 	@sh tools/fuzz.sh
 

@@ -160,13 +160,14 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   if (is_space(ptr[0])) { /* obsolete line folding: continues the previous value */
     for (i = 0; i < n && is_space(ptr[i]); i++) {}
     if (h->len == 0 || i == n) return total;
-    h->len--; /* reopen the previous value's terminator */
-    rc = gls_buf_add(h, " ", 1);
-    if (!rc) rc = gls_buf_add(h, ptr + i, n - i);
+    /* All the room first, so a refused fold leaves the pairs as they were: the previous
+       value's terminator becomes the space, the text and a new terminator follow. */
+    rc = gls_buf_reserve(h, 1 + (n - i));
     if (!rc) {
-      for (v0 = h->len - (n - i); v0 < h->len; v0++)
-        if (!h->p[v0]) h->p[v0] = ' ';
-      rc = gls_buf_add(h, "", 1);
+      h->p[h->len - 1] = ' ';
+      for (; i < n; i++) h->p[h->len++] = ptr[i] ? ptr[i] : ' ';
+      h->p[h->len++] = '\0';
+      h->p[h->len] = '\0';
     }
   } else {
     const char *colon = memchr(ptr, ':', n);

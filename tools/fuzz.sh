@@ -1,15 +1,25 @@
 #!/bin/sh
-# `make fuzz`: fuzz the C signer (spec/c/fuzz_sigv4.c) with libFuzzer under AddressSanitizer and
-# UndefinedBehaviorSanitizer for FUZZ_SECONDS (default 120). The target links the signer twice:
-# as built, and without its SSE2 code (GLS_NO_SIMD, public symbols renamed scalar_gls_*), and
-# stops on any input where the two differ. The corpus stays in build/fuzz/corpus, so later runs
-# start from it; an input that fails is written to build/fuzz/crash-*.
+# `make fuzz`: libFuzzer under AddressSanitizer and UndefinedBehaviorSanitizer, FUZZ_SECONDS
+# (default 120) for each target in turn (FUZZ_TARGETS, default all four):
+#   sigv4      the C signer (spec/c/fuzz_sigv4.c), linked twice: as built, and without its SSE2
+#              code (GLS_NO_SIMD, public symbols renamed scalar_gls_*); stops where they differ
+#   headers    the response side of the pool: header collection and the Lua join of repeats
+#              (spec/c/fuzz_headers.c: csrc/http.c and csrc/lhttp.c with Lua 5.4)
+#   paginator  the resume-token decoder and feed (spec/c/fuzz_paginator.c)
+#   codec      base64, hex and JSON quoting against slow reference versions (spec/c/fuzz_codec.c)
+# Each corpus stays in build/fuzz/<target>/corpus, so later runs start from it; an input that
+# fails is written to build/fuzz/<target>/crash-*. The executed-unit count of each is printed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 secs=${FUZZ_SECONDS:-120}
+targets=${FUZZ_TARGETS:-sigv4 headers paginator codec}
 out=build/fuzz
-corpus=$out/corpus
-mkdir -p "$corpus"
+mkdir -p "$out"
+# the signer's corpus predates the other targets: it keeps its place
+if [ -d "$out/corpus" ] && [ ! -d "$out/sigv4/corpus" ]; then
+  mkdir -p "$out/sigv4" && mv "$out/corpus" "$out/sigv4/corpus"
+fi
+mkdir -p "$out/sigv4/corpus" "$out/headers/corpus" "$out/paginator/corpus" "$out/codec/corpus"
 crypto=$(pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 cflags="-O1 -g -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Icsrc
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
@@ -27,23 +37,42 @@ objcopy --redefine-syms="$out/scalar.syms" "$out/sigv4-scalar.o" || exit 1
 # shellcheck disable=SC2086
 clang $cflags -o "$out/fuzz_sigv4" spec/c/fuzz_sigv4.c csrc/sigv4.c csrc/codec.c csrc/buf.c \
   "$out/sigv4-scalar.o" $crypto || exit 1
+# shellcheck disable=SC2086
+clang $cflags $(pkg-config --cflags lua5.4) -o "$out/fuzz_headers" spec/c/fuzz_headers.c \
+  csrc/buf.c $(pkg-config --libs lua5.4 libcurl) $crypto || exit 1
+# shellcheck disable=SC2086
+clang $cflags -o "$out/fuzz_paginator" spec/c/fuzz_paginator.c csrc/paginator.c csrc/codec.c \
+  csrc/buf.c $crypto || exit 1
+# shellcheck disable=SC2086
+clang $cflags -o "$out/fuzz_codec" spec/c/fuzz_codec.c csrc/codec.c csrc/buf.c $crypto || exit 1
 
-# seeds: flag byte, URL, header pairs, body (see the layout in spec/c/fuzz_sigv4.c)
-seed() { printf "$2" > "$corpus/seed-$1"; }
-seed plain '\001https://gameliftstreams.us-west-2.api.aws/streamgroups/sg-1AB2C3De4/streamsessions\ncontent-type\napplication/json\n{"Protocol":"WebRTC"}'
-seed arn '\001https://h.example/streamgroups/arn%%3Aaws%%3Agameliftstreams%%3Aus-west-2%%3A111122223333%%3Astreamgroup%%2Fsg-1/x?b=2&a=1&a=0'
-seed dots '\021http://127.0.0.1:8000/a/./b/../../c//d/%%7E%%2f?x=%%20y+z\nX-Amz-Meta\n  two   spaces  \nx-amz-meta\nagain\nbody'
-seed long '\001https://gameliftstreams.us-west-2.api.aws/streamgroups/abc/../streamsessions/./xyz/..'
-seed presign '\032https://user@H.Example:443/p%%C3%%A9th?X-Amz-Signature=old&k\nhost\nother.example:8443\n'
-seed odd '\000HTTPS://[::1]:8443/%%zz/%%/é?=&&a==b#frag\nAuthorization\nstale\nUser-Agent\nx\n'
+# seeds, in the layout each target's header comment gives
+seed() { printf "$3" > "$out/$1/corpus/seed-$2"; }
+seed sigv4 plain '\001https://gameliftstreams.us-west-2.api.aws/streamgroups/sg-1AB2C3De4/streamsessions\ncontent-type\napplication/json\n{"Protocol":"WebRTC"}'
+seed sigv4 arn '\001https://h.example/streamgroups/arn%%3Aaws%%3Agameliftstreams%%3Aus-west-2%%3A111122223333%%3Astreamgroup%%2Fsg-1/x?b=2&a=1&a=0'
+seed sigv4 dots '\021http://127.0.0.1:8000/a/./b/../../c//d/%%7E%%2f?x=%%20y+z\nX-Amz-Meta\n  two   spaces  \nx-amz-meta\nagain\nbody'
+seed sigv4 long '\001https://gameliftstreams.us-west-2.api.aws/streamgroups/abc/../streamsessions/./xyz/..'
+seed sigv4 presign '\032https://user@H.Example:443/p%%C3%%A9th?X-Amz-Signature=old&k\nhost\nother.example:8443\n'
+seed sigv4 odd '\000HTTPS://[::1]:8443/%%zz/%%/é?=&&a==b#frag\nAuthorization\nstale\nUser-Agent\nx\n'
+seed headers plain '\020HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nx-amzn-RequestId: r-1\r\n\r\n'
+seed headers repeats '\001HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nset-cookie:b=2\r\nX-Fold: one\r\n  two\r\n\tthree\r\nX-E:\r\n\r\n'
+seed paginator walk '\005eyJOZXh0VG9rZW4iOiAiVCIsICJib3RvX3RydW5jYXRlX2Ftb3VudCI6IDJ9\n\003tok-1\n\004tok-2\n\002'
+seed paginator raw '\000plain-token==\n\012a\n\012a'
+seed codec b64 'Zm9vYmE='
+seed codec json 'a"\\\001\177\n\303\251'
 
-echo "== fuzzing for ${secs}s"
-"$out/fuzz_sigv4" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 \
-  -artifact_prefix="$out/" "$corpus" 2> "$out/fuzz.log"
-rc=$?
-grep -E "^stat::(number_of_executed_units|peak_rss_mb)|differ in|ERROR|SUMMARY" "$out/fuzz.log"
-if [ "$rc" != 0 ]; then
-  echo "fuzz: FAILED (see $out/fuzz.log; the input that failed is $out/crash-*)"
-  exit 1
-fi
-echo "fuzz: OK ($(ls "$corpus" | wc -l) inputs in the corpus)"
+status=0
+for t in $targets; do
+  echo "== fuzzing $t for ${secs}s"
+  "$out/fuzz_$t" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 \
+    -artifact_prefix="$out/$t/" "$out/$t/corpus" 2> "$out/$t/fuzz.log"
+  rc=$?
+  grep -E "^stat::(number_of_executed_units|peak_rss_mb)|differ in|ERROR|SUMMARY" "$out/$t/fuzz.log"
+  if [ "$rc" != 0 ]; then
+    echo "fuzz $t: FAILED (see $out/$t/fuzz.log; the input that failed is $out/$t/crash-*)"
+    status=1
+  else
+    echo "fuzz $t: OK ($(ls "$out/$t/corpus" | wc -l) inputs in the corpus)"
+  fi
+done
+exit "$status"
