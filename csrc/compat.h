@@ -73,6 +73,31 @@ static inline void gls_register_class(lua_State *L, const char *name, const luaL
   lua_pop(L, 1);
 }
 
+/* The one shape the C glue reports a failure in: { code = "...", reason = "...", message = "..." }
+ * (code an error code of the SDK, reason a short lower-case word for what failed, message for
+ * people, never holding secrets). A transfer result holds one as its `error`; every other
+ * function that fails returns nil and one (gls_fail). errors.from_core (errors.lua) is the one
+ * place the Lua layer turns it into an error object. Three functions keep the message alone as
+ * their documented contract: core.sign (gls.sign's public "nil, message"), core.write_private
+ * and core.spawn_shell. */
+static inline void gls_push_failure(lua_State *L, const char *code, const char *reason,
+                                    const char *message) {
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, code);
+  lua_setfield(L, -2, "code");
+  lua_pushstring(L, reason);
+  lua_setfield(L, -2, "reason");
+  lua_pushstring(L, message);
+  lua_setfield(L, -2, "message");
+}
+
+/* return gls_fail(L, ...): nil and the failure. */
+static inline int gls_fail(lua_State *L, const char *code, const char *reason, const char *message) {
+  lua_pushnil(L);
+  gls_push_failure(L, code, reason, message);
+  return 2;
+}
+
 /* Each concern adds its functions to the module table on top of the stack. */
 void gls_open_sigv4(lua_State *L);
 void gls_open_http(lua_State *L);

@@ -22,17 +22,6 @@ static gls_http_pool *topool(lua_State *L) {
   return u->p;
 }
 
-/* Pushes { code=, reason=, message= } as used by every failure table. */
-static void push_error(lua_State *L, const char *code, const char *reason, const char *msg) {
-  lua_createtable(L, 0, 3);
-  lua_pushstring(L, code);
-  lua_setfield(L, -2, "code");
-  lua_pushstring(L, reason);
-  lua_setfield(L, -2, "reason");
-  lua_pushstring(L, msg);
-  lua_setfield(L, -2, "message");
-}
-
 /* Seconds (maybe fractional) to whole milliseconds, rounding up so 0.0001 s is not "none".
  * Returns 0 and leaves *ms alone when the field is absent; -1 for a bad value. */
 static int field_ms(lua_State *L, int idx, const char *name, long *ms) {
@@ -242,7 +231,7 @@ static void push_headers(lua_State *L, const gls_http_result *r) {
 static void push_result(lua_State *L, const gls_http_result *r) {
   lua_createtable(L, 0, 3);
   if (r->err_code) {
-    push_error(L, r->err_code, r->err_reason, r->err_message);
+    gls_push_failure(L, r->err_code, r->err_reason, r->err_message);
     gls_pushinteger(L, r->curl_code);
     lua_setfield(L, -2, "curl_code");
     lua_setfield(L, -2, "error");
@@ -265,16 +254,12 @@ static long wait_ms(lua_State *L, int idx) {
 
 /* --- methods --- */
 
-/** id = pool:add(req) or nil, errtable */
+/** id = pool:add(req) or nil, failure */
 static int lpool_add(lua_State *L) {
   gls_http_pool *p = topool(L);
   char err[ERRLEN];
   int64_t id = add_request(L, p, err, sizeof err);
-  if (!id) {
-    lua_pushnil(L);
-    push_error(L, "InvalidParameter", "other", err);
-    return 2;
-  }
+  if (!id) return gls_fail(L, "InvalidParameter", "other", err);
   gls_pushinteger(L, id);
   return 1;
 }
@@ -330,7 +315,7 @@ static int lpool_request(lua_State *L) {
   const gls_http_result *r;
   if (!id) {
     lua_createtable(L, 0, 1);
-    push_error(L, "InvalidParameter", "other", err);
+    gls_push_failure(L, "InvalidParameter", "other", err);
     lua_setfield(L, -2, "error");
     return 1;
   }
@@ -347,7 +332,7 @@ static int lpool_request(lua_State *L) {
   }
   if (!r) {
     lua_createtable(L, 0, 1);
-    push_error(L, "NetworkError", "other", err);
+    gls_push_failure(L, "NetworkError", "other", err);
     lua_setfield(L, -2, "error");
     return 1;
   }
@@ -390,7 +375,7 @@ static const char *opt_string(lua_State *L, int idx, const char *name) {
   return s;
 }
 
-/** pool = core.http_pool{ max_host_connections=, ca_file=, ca_path=, insecure= } or nil, msg */
+/** pool = core.http_pool{ max_host_connections=, ca_file=, ca_path=, insecure= } or nil, failure */
 static int l_http_pool(lua_State *L) {
   gls_http_pool_opts o;
   char err[ERRLEN];
@@ -418,11 +403,7 @@ static int l_http_pool(lua_State *L) {
   luaL_getmetatable(L, POOL_MT);
   lua_setmetatable(L, -2);
   u->p = gls_http_pool_new(&o, err, sizeof err);
-  if (!u->p) {
-    lua_pushnil(L);
-    lua_pushstring(L, err);
-    return 2;
-  }
+  if (!u->p) return gls_fail(L, "InternalError", "other", err);
   return 1;
 }
 

@@ -55,9 +55,8 @@ static int gls_paginator_new(lua_State *L) {
   if (rc != GLS_PAG_OK) {
     gls_paginator_free(&lp->p);
     if (rc == GLS_PAG_NOMEM) return luaL_error(L, "paginator: out of memory");
-    lua_pushnil(L);
-    lua_pushliteral(L, "invalid starting_token");
-    return 2;
+    return gls_fail(L, "InvalidParameter", "starting_token",
+                    "paginator: starting_token is a resume token with a bad field");
   }
   lp->closed = 0;
   lp->page_size = page_size;
@@ -95,9 +94,8 @@ static int gls_paginator_feed_l(lua_State *L) {
       gls_pushinteger(L, last);
       return 2;
     case GLS_PAG_REPEATED:
-      lua_pushnil(L);
-      lua_pushliteral(L, "repeated token");
-      return 2;
+      return gls_fail(L, "PaginationError", "repeated_token",
+                      "paginator: the service returned the token it was sent");
     case GLS_PAG_DONE:
       return luaL_error(L, "paginator: feed after the last page");
     default:

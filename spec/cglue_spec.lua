@@ -72,3 +72,48 @@ describe("the C glue's numbers", function()
     end)
   end)
 end)
+
+describe("the C glue's failures", function()
+  local errors = require("gameliftstreams.errors")
+
+  local function is_failure(f, code, reason)
+    assert.is_table(f)
+    assert.are.equal(code, f.code)
+    assert.are.equal(reason, f.reason)
+    assert.is_string(f.message)
+    assert.is_nil(getmetatable(f))
+  end
+
+  it("come in one shape: nil and { code, reason, message }, or a transfer result's error", function()
+    local pool = assert(core.http_pool{})
+    local id, f = pool:add{ url = "not a url" }
+    assert.is_nil(id)
+    is_failure(f, "InvalidParameter", "other")
+    is_failure(pool:request{ url = "not a url" }.error, "InvalidParameter", "other")
+    local s = assert(require("socket").bind("127.0.0.1", 0))
+    local _, port = s:getsockname()
+    s:close()
+    local res = pool:request{ url = "http://127.0.0.1:" .. port .. "/", timeout = 2 }
+    is_failure(res.error, "NetworkError", "connect")
+    assert.is_number(res.error.curl_code)
+    pool:close()
+
+    local p, pf = core.paginator{ starting_token = "eyJOZXh0VG9rZW4iOiA1fQ==" } -- {"NextToken": 5}
+    assert.is_nil(p)
+    is_failure(pf, "InvalidParameter", "starting_token")
+    p = assert(core.paginator{})
+    assert(p:feed("t", 1))
+    local first, ff = p:feed("t", 1)
+    assert.is_nil(first)
+    is_failure(ff, "PaginationError", "repeated_token")
+  end)
+
+  it("become error objects in one place, errors.from_core", function()
+    local e = errors.from_core({ code = "NetworkError", reason = "reset", message = "gone", curl_code = 56 }, true)
+    assert.is_true(errors.is(e))
+    assert.are.same({ "NetworkError", "reset", "gone", 56, true },
+                    { e.code, e.reason, e.message, e.curl_code, e.retryable })
+    e = errors.from_core("a message")
+    assert.are.same({ "NetworkError", "a message", false }, { e.code, e.message, e.retryable })
+  end)
+end)

@@ -113,9 +113,7 @@ local function http_request(opts, req)
   local core = assert(lazy_core(), "gameliftstreams.core is not available")
   fallback_pool = fallback_pool or core.http_pool{}
   local res = fallback_pool:request(req)
-  if res.error then
-    return nil, errors.new{ code = res.error.code, message = res.error.message, reason = res.error.reason }
-  end
+  if res.error then return nil, errors.from_core(res.error) end
   return res
 end
 

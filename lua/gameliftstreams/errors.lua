@@ -55,4 +55,16 @@ function _M.invalid(message)
   return _M.new{ code = "InvalidParameter", message = message, retryable = false }
 end
 
+--- The error object for a failure of the C core: the one shape csrc/ reports failures in,
+-- `{ code=, reason=, message= [, curl_code=] }` (see csrc/compat.h), turned into an error object
+-- here and nowhere else. Anything else (a message) becomes a NetworkError saying it.
+-- @param f the failure
+-- @tparam[opt] boolean retryable whether the caller may retry it (default false)
+function _M.from_core(f, retryable)
+  if type(f) ~= "table" then f = { code = "NetworkError", message = tostring(f) } end
+  local code = f.code or "NetworkError"
+  return _M.new{ code = code, message = f.message or code, reason = f.reason,
+                 curl_code = f.curl_code, retryable = retryable == true }
+end
+
 return _M

@@ -80,7 +80,9 @@ end
 function _M.pool()
   if not pool then
     local p, err = get_core().http_pool(pool_opts)
-    if not p then error("sched: cannot create the HTTP pool: " .. tostring(err), 2) end
+    if not p then
+      error("sched: cannot create the HTTP pool: " .. get_errors().from_core(err).message, 2)
+    end
     pool = p
   end
   return pool
@@ -143,10 +145,7 @@ local TRANSIENT = { NetworkError = true, Timeout = true }
 
 --- Maps a transport failure of the C core ({ code=, reason=, message= }) to an error object.
 function _M.transport_error(e)
-  if type(e) ~= "table" then e = { code = "NetworkError", message = tostring(e) } end
-  local code = e.code or "NetworkError"
-  return get_errors().new{ code = code, message = e.message or code, reason = e.reason,
-                           curl_code = e.curl_code, retryable = TRANSIENT[code] == true }
+  return get_errors().from_core(e, TRANSIENT[type(e) == "table" and e.code or "NetworkError"])
 end
 local transport_error = _M.transport_error
 
