@@ -1,16 +1,18 @@
 -- One row of bench/http_bench.sh: client:get_stream_session against the loopback nginx.
--- Usage: lua http_bench.lua URL IN_FLIGHT SECONDS WARM_SECONDS [mode]
+-- Usage: lua http_bench.lua URL IN_FLIGHT SECONDS WARM_SECONDS [mode [CALLS]]
 --   IN_FLIGHT 1: blocking calls one after the other; N > 1: N tasks (gls.spawn + gls.run)
 --   mode "call" (default): the whole client call; "raw": pool:request of one signed request
 --   built once (the transport from Lua, no validation, signing or parsing);
 --   "garbage": collectgarbage("count") growth over 10,000 calls with the collector stopped
 -- Prints: calls=N wall=S cpu=S (the measured window; cpu is os.clock(), this process's CPU)
 --   or, for "garbage": calls=N kb=K (growth in KB)
+-- CALLS (for bench/http_profile.sh): no warm-up, exactly CALLS calls instead of SECONDS
 local gls = require("gameliftstreams")
 local core = require("gameliftstreams.core")
 local sched = require("gameliftstreams.sched")
 
 local url, inflight, secs, warm, mode = arg[1], tonumber(arg[2]), tonumber(arg[3]), tonumber(arg[4]), arg[5] or "call"
+local fixed = tonumber(arg[6])
 local client = assert(gls.new{ region = "us-west-2", endpoint = url,
   credentials = { access_key_id = "AKIDEXAMPLE", secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
                   session_token = "IQoJb3JpZ2luX2VjEXAMPLETOKEN" } })
@@ -37,10 +39,14 @@ else
 end
 if mode == "raw" and inflight > 1 then error("raw: blocking only") end
 
--- Runs calls until `deadline`; returns how many.
+-- Runs calls until `deadline` (or, with `fixed`, that many calls); returns how many.
 local function loop(deadline)
   local n = 0
   if inflight <= 1 then
+    if fixed then
+      for _ = 1, fixed do one() end
+      return fixed
+    end
     repeat one(); n = n + 1 until now() >= deadline
     return n
   end
@@ -48,7 +54,11 @@ local function loop(deadline)
   for i = 1, inflight do
     gls.spawn(function()
       local k = 0
-      repeat one(); k = k + 1 until now() >= deadline
+      if fixed then
+        for _ = 1, math.floor(fixed / inflight) do one(); k = k + 1 end
+      else
+        repeat one(); k = k + 1 until now() >= deadline
+      end
       counts[i] = k
     end)
   end
@@ -81,7 +91,7 @@ if mode == "garbage" then
   return
 end
 
-loop(now() + warm)
+if not fixed then loop(now() + warm) end
 local t0, c0 = now(), clock()
 local n = loop(t0 + secs)
 print(string.format("calls=%d wall=%.6f cpu=%.6f", n, now() - t0, clock() - c0))

@@ -3,7 +3,8 @@
  * is set up once and re-added after every transfer (what a minimal reusing loop does); the body
  * is copied into a growable buffer, as the project's pool does.
  *
- * Usage: http_curl URL IN_FLIGHT SECONDS WARM_SECONDS
+ * Usage: http_curl URL IN_FLIGHT SECONDS WARM_SECONDS [CALLS]
+ *   CALLS (for bench/http_profile.sh): no warm-up, stop after CALLS transfers
  * Prints: calls=N wall=S cpu=S bytes=B (for the measured window only) */
 #include <curl/curl.h>
 #include <stdio.h>
@@ -57,7 +58,7 @@ int main(int argc, char **argv) {
   const char *url;
   int n, i, running = 0;
   double secs, warm, t0, c0 = 0, t_end, start = 0;
-  long calls = 0, bytes = 0, errors = 0;
+  long calls = 0, bytes = 0, errors = 0, fixed = 0, started;
   int measuring = 0;
   CURLM *m;
   xfer *xs;
@@ -70,7 +71,10 @@ int main(int argc, char **argv) {
   n = atoi(argv[2]);
   secs = atof(argv[3]);
   warm = atof(argv[4]);
+  if (argc > 5) fixed = atol(argv[5]);
+  if (fixed > 0) warm = 0;
   if (n < 1) n = 1;
+  if (fixed > 0 && n > fixed) n = (int)fixed;
   curl_global_init(CURL_GLOBAL_DEFAULT);
   m = curl_multi_init();
   xs = calloc((size_t)n, sizeof *xs);
@@ -90,8 +94,14 @@ int main(int argc, char **argv) {
     curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)&xs[i]);
     curl_multi_add_handle(m, e);
   }
+  started = n;
   t0 = now();
   t_end = t0 + warm + secs;
+  if (fixed > 0) {
+    measuring = 1;
+    start = t0;
+    c0 = cpu();
+  }
   for (;;) {
     CURLMsg *msg;
     int left;
@@ -111,7 +121,10 @@ int main(int argc, char **argv) {
       }
       x->len = 0;
       t = now();
-      if (t < t_end) curl_multi_add_handle(m, x->easy);
+      if (fixed > 0 ? started < fixed : t < t_end) {
+        curl_multi_add_handle(m, x->easy);
+        started++;
+      }
     }
     t = now();
     if (!measuring && t >= t0 + warm) {
@@ -119,7 +132,7 @@ int main(int argc, char **argv) {
       start = t;
       c0 = cpu();
     }
-    if (t >= t_end && running == 0) break;
+    if (fixed > 0 ? calls >= fixed : t >= t_end && running == 0) break;
     curl_multi_poll(m, NULL, 0, 1000, NULL);
   }
   printf("calls=%ld wall=%.6f cpu=%.6f bytes=%ld errors=%ld\n", calls, now() - start, cpu() - c0, bytes,
