@@ -24,8 +24,13 @@ typedef struct xfer {
   struct xfer *prev, *next;
   int state;
   CURL *easy;
-  struct curl_slist *slist;
-  char *body_copy;
+  int setup;                     /* the options every request shares are set on easy */
+  int ca_file_set, ca_path_set;  /* CAINFO / CAPATH set on easy (only a reset undoes them) */
+  /* The request's header list: nodes (reused) pointing into lines; ours, not curl_slist_append's */
+  struct curl_slist *nodes;
+  size_t nodes_cap;
+  gls_buf lines;
+  gls_buf out;       /* the request body as sent (libcurl reads it while the transfer runs) */
   gls_buf hdr, body; /* max: the request's max_response_bytes */
   size_t max_bytes;
   int too_large, out_of_memory;
@@ -44,7 +49,8 @@ struct gls_http_pool {
   int64_t next_id;
   char *ca_file, *ca_path;
   int insecure;
-  gls_buf scratch;
+  char *url_ok;      /* the scheme://authority of the last URL that passed check_url */
+  size_t url_ok_len;
 };
 
 /* ---- small helpers ---- */
@@ -83,8 +89,9 @@ static xfer *find(xlist *l, int64_t id) {
 
 static void xfer_destroy(xfer *x) {
   if (x->easy) curl_easy_cleanup(x->easy);
-  curl_slist_free_all(x->slist);
-  free(x->body_copy);
+  free(x->nodes);
+  gls_buf_free(&x->lines);
+  gls_buf_free(&x->out);
   gls_buf_free(&x->hdr);
   gls_buf_free(&x->body);
   free(x);
@@ -95,15 +102,22 @@ static void xfer_recycle(gls_http_pool *p, xfer *x) {
   list_unlink(list_of(p, x), x);
   if (x->state == X_RUNNING) curl_multi_remove_handle(p->multi, x->easy);
   x->state = X_FREE;
-  curl_slist_free_all(x->slist);
-  x->slist = NULL;
-  free(x->body_copy);
-  x->body_copy = NULL;
   if (p->idle.n >= FREE_LIST_MAX || !x->easy) {
     xfer_destroy(x);
     return;
   }
-  curl_easy_reset(x->easy);
+  /* The easy handle keeps its options for the next request, which sets every option that
+   * varies (gls_http_pool_add). A request body too big to keep goes, and with it libcurl's
+   * pointer to it: a reset drops every option. */
+  if (x->out.cap > KEEP_BUFFER_MAX) {
+    curl_easy_reset(x->easy);
+    x->setup = x->ca_file_set = x->ca_path_set = 0;
+    gls_buf_free(&x->out);
+  }
+  if (x->lines.cap > KEEP_BUFFER_MAX) {
+    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    gls_buf_free(&x->lines);
+  }
   if (x->body.cap > KEEP_BUFFER_MAX) gls_buf_free(&x->body);
   if (x->hdr.cap > KEEP_BUFFER_MAX) gls_buf_free(&x->hdr);
   gls_buf_reset(&x->body);
@@ -384,11 +398,24 @@ static int is_token(const char *s, size_t n) {
   return 1;
 }
 
-static int check_url(const char *url, char *err, size_t errlen) {
+/* Where the scheme://authority of url ends (at its first '/', '?' or '#' after "://"), or 0. */
+static size_t authority_end(const char *url) {
+  const char *s = strstr(url, "://");
+  if (!s) return 0;
+  s += 3;
+  s += strcspn(s, "/?#");
+  return (size_t)(s - url);
+}
+
+/* A URL longer than this is always parsed (libcurl refuses inputs over 8 MB). */
+#define URL_MEMO_MAX 65536
+
+static int check_url(gls_http_pool *p, const char *url, char *err, size_t errlen) {
   CURLU *u;
   CURLUcode uc;
   char *scheme = NULL;
   const char *s;
+  size_t end;
   int ok = 0;
   for (s = url; *s; s++) {
     if ((unsigned char)*s <= 0x20 || *s == 0x7f) {
@@ -396,6 +423,12 @@ static int check_url(const char *url, char *err, size_t errlen) {
       return 0;
     }
   }
+  /* Without a space or control character, only the scheme and the authority can make libcurl's
+   * parser refuse a URL (it takes any path, query and fragment as they are): a URL that starts
+   * with the scheme://authority of one that passed, up to its path, passes too. */
+  if (p->url_ok && (size_t)(s - url) < URL_MEMO_MAX && strncmp(url, p->url_ok, p->url_ok_len) == 0 &&
+      (url[p->url_ok_len] == '\0' || strchr("/?#", url[p->url_ok_len])))
+    return 1;
   u = curl_url();
   if (!u) {
     set_err(err, errlen, "out of memory");
@@ -412,6 +445,16 @@ static int check_url(const char *url, char *err, size_t errlen) {
   }
   curl_free(scheme);
   curl_url_cleanup(u);
+  if (ok && (size_t)(s - url) < URL_MEMO_MAX && (end = authority_end(url)) > 0) {
+    char *memo = malloc(end + 1);
+    if (memo) { /* without it the next URL is parsed again */
+      memcpy(memo, url, end);
+      memo[end] = '\0';
+      free(p->url_ok);
+      p->url_ok = memo;
+      p->url_ok_len = end;
+    }
+  }
   return ok;
 }
 
@@ -419,14 +462,17 @@ static int name_is(const gls_http_header *h, const char *name) {
   return h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0;
 }
 
-/* Builds the header list; suppresses the headers curl would otherwise invent. */
-static int build_headers(gls_http_pool *p, xfer *x, const gls_http_request *req, char *err, size_t errlen) {
-  size_t i;
+/* Builds the header list; suppresses the headers curl would otherwise invent. The lines go
+ * into x->lines and the list's nodes into x->nodes, both kept for the transfer's next request:
+ * no allocation once they are big enough. */
+static int build_headers(xfer *x, const gls_http_request *req, char *err, size_t errlen) {
+  size_t i, n = 0;
   int has_ct = 0, has_accept = 0, has_expect = 0;
-  struct curl_slist *l;
+  gls_buf *s = &x->lines;
+  char *line, *end;
+  gls_buf_reset(s);
   for (i = 0; i < req->n_headers; i++) {
     const gls_http_header *h = &req->headers[i];
-    gls_buf *s = &p->scratch;
     if (!is_token(h->name, h->name_len)) {
       if (err) snprintf(err, errlen, "invalid header name \"%.*s\"", (int)(h->name_len > 64 ? 64 : h->name_len), h->name);
       return 0;
@@ -440,26 +486,28 @@ static int build_headers(gls_http_pool *p, xfer *x, const gls_http_request *req,
     has_ct |= name_is(h, "content-type");
     has_accept |= name_is(h, "accept");
     has_expect |= name_is(h, "expect");
-    gls_buf_reset(s);
     /* "Name;" is libcurl's spelling of a header sent with an empty value. */
-    if (gls_buf_add(s, h->name, h->name_len) ||
-        gls_buf_add(s, h->value_len ? ": " : ";", h->value_len ? 2 : 1) ||
-        gls_buf_add(s, h->value, h->value_len))
-      goto oom;
-    if (!(l = curl_slist_append(x->slist, s->p))) goto oom;
-    x->slist = l;
+    gls_buf_add(s, h->name, h->name_len);
+    gls_buf_add(s, h->value_len ? ": " : ";", h->value_len ? 2 : 1);
+    gls_buf_add(s, h->value, h->value_len);
+    gls_buf_addc(s, '\0');
+    n++;
   }
-  if (!has_expect) {
-    if (!(l = curl_slist_append(x->slist, "Expect:"))) goto oom;
-    x->slist = l;
+  if (!has_expect) gls_buf_add(s, "Expect:", 8), n++;
+  if (!has_accept) gls_buf_add(s, "Accept:", 8), n++;
+  if (!has_ct) gls_buf_add(s, "Content-Type:", 14), n++;
+  if (s->err) goto oom; /* the first failure sticks */
+  if (n > x->nodes_cap) {
+    struct curl_slist *nodes = realloc(x->nodes, n * sizeof *nodes);
+    if (!nodes) goto oom;
+    x->nodes = nodes;
+    x->nodes_cap = n;
   }
-  if (!has_accept) {
-    if (!(l = curl_slist_append(x->slist, "Accept:"))) goto oom;
-    x->slist = l;
-  }
-  if (!has_ct) {
-    if (!(l = curl_slist_append(x->slist, "Content-Type:"))) goto oom;
-    x->slist = l;
+  /* every line ends with its NUL; no line holds one */
+  for (i = 0, line = s->p, end = s->p + s->len; line < end; i++) {
+    x->nodes[i].data = line;
+    x->nodes[i].next = i + 1 < n ? &x->nodes[i + 1] : NULL;
+    line += strlen(line) + 1;
   }
   return 1;
 oom:
@@ -515,15 +563,46 @@ void gls_http_pool_free(gls_http_pool *p) {
   curl_multi_cleanup(p->multi);
   free(p->ca_file);
   free(p->ca_path);
-  gls_buf_free(&p->scratch);
+  free(p->url_ok);
   free(p);
   curl_global_cleanup();
 }
 
 #define SETOPT(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
 
+/* The options every request of the pool shares: set once per easy handle (and again after a
+ * reset), not per request. */
+static CURLcode easy_setup(gls_http_pool *p, xfer *x) {
+  CURL *e = x->easy;
+  CURLcode rc = CURLE_OK;
+  SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
+  SETOPT(CURLOPT_PRIVATE, (void *)x);
+  SETOPT(CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  SETOPT(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  SETOPT(CURLOPT_WRITEFUNCTION, on_body);
+  SETOPT(CURLOPT_WRITEDATA, (void *)x);
+  SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+  SETOPT(CURLOPT_HEADERDATA, (void *)x);
+  SETOPT(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+  SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+  if (p->insecure) {
+    SETOPT(CURLOPT_SSL_VERIFYPEER, 0L);
+    SETOPT(CURLOPT_SSL_VERIFYHOST, 0L);
+  } else {
+    SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+    SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+  }
+  if (rc == CURLE_OK) x->setup = 1;
+  return rc;
+}
+
 int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *err, size_t errlen) {
   const char *method = req->method ? req->method : "GET";
+  const char *ca_file, *ca_path;
   xfer *x;
   CURL *e;
   CURLcode rc = CURLE_OK;
@@ -536,7 +615,7 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
     set_err(err, errlen, "invalid method");
     return 0;
   }
-  if (!req->url || !check_url(req->url, err, errlen)) {
+  if (!req->url || !check_url(p, req->url, err, errlen)) {
     if (!req->url) set_err(err, errlen, "url is required");
     return 0;
   }
@@ -554,57 +633,56 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
   x->body.max = x->hdr.max = x->max_bytes;
   x->timeout_ms = req->timeout_ms;
   x->connect_timeout_ms = req->connect_timeout_ms;
-  if (!build_headers(p, x, req, err, errlen)) goto fail;
+  if (!build_headers(x, req, err, errlen)) goto fail;
 
   e = x->easy;
-  SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
-  SETOPT(CURLOPT_PRIVATE, (void *)x);
-  SETOPT(CURLOPT_NOSIGNAL, 1L);
+  /* per request, else the pool's: libcurl only reuses a connection made with the same trust.
+   * Setting NULL would not bring back libcurl's default bundle: a handle that has one set and
+   * now needs the default is reset. */
+  ca_file = req->ca_file ? req->ca_file : p->ca_file;
+  ca_path = req->ca_path ? req->ca_path : p->ca_path;
+  if ((x->ca_file_set && !ca_file) || (x->ca_path_set && !ca_path)) {
+    curl_easy_reset(e);
+    x->setup = x->ca_file_set = x->ca_path_set = 0;
+  }
+  if (!x->setup) rc = easy_setup(p, x);
+  if (ca_file) {
+    SETOPT(CURLOPT_CAINFO, ca_file);
+    x->ca_file_set = 1;
+  }
+  if (ca_path) {
+    SETOPT(CURLOPT_CAPATH, ca_path);
+    x->ca_path_set = 1;
+  }
+  /* Every option that varies between requests is set on every request. */
   SETOPT(CURLOPT_URL, req->url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-  SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-  SETOPT(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-  SETOPT(CURLOPT_WRITEFUNCTION, on_body);
-  SETOPT(CURLOPT_WRITEDATA, (void *)x);
-  SETOPT(CURLOPT_HEADERFUNCTION, on_header);
-  SETOPT(CURLOPT_HEADERDATA, (void *)x);
-  SETOPT(CURLOPT_HTTPHEADER, x->slist);
-  SETOPT(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+  SETOPT(CURLOPT_HTTPHEADER, x->nodes);
   SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_bytes);
   SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms);
   SETOPT(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
-  SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
-  if (p->insecure) {
-    SETOPT(CURLOPT_SSL_VERIFYPEER, 0L);
-    SETOPT(CURLOPT_SSL_VERIFYHOST, 0L);
-  } else {
-    SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
-    SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
-  }
-  /* per request, else the pool's: libcurl only reuses a connection made with the same trust */
-  if (req->ca_file || p->ca_file) SETOPT(CURLOPT_CAINFO, req->ca_file ? req->ca_file : p->ca_file);
-  if (req->ca_path || p->ca_path) SETOPT(CURLOPT_CAPATH, req->ca_path ? req->ca_path : p->ca_path);
 
   /* A body goes out as POSTFIELDS (exact length, no chunking); the method is then set
-   * explicitly unless it is POST. POST/PUT/PATCH without a body send Content-Length: 0. */
+   * explicitly unless it is POST. POST/PUT/PATCH without a body send Content-Length: 0.
+   * HTTPGET and NOBODY undo what the handle's previous request set (POST, HEAD). */
   send_body = !is_head && (req->body != NULL || is_post || strcmp(method, "PUT") == 0 ||
                            strcmp(method, "PATCH") == 0);
   if (is_head) {
     SETOPT(CURLOPT_NOBODY, 1L);
+    SETOPT(CURLOPT_CUSTOMREQUEST, (char *)NULL);
   } else if (send_body) {
     size_t n = req->body ? req->body_len : 0;
-    if (!(x->body_copy = malloc(n ? n : 1))) {
+    gls_buf_reset(&x->out);
+    if (gls_buf_add(&x->out, req->body ? req->body : "", n)) {
       set_err(err, errlen, "out of memory");
       goto fail;
     }
-    if (n) memcpy(x->body_copy, req->body, n);
+    SETOPT(CURLOPT_NOBODY, 0L);
     SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
-    SETOPT(CURLOPT_POSTFIELDS, x->body_copy);
-    if (!is_post) SETOPT(CURLOPT_CUSTOMREQUEST, method);
-  } else if (!is_get) {
-    SETOPT(CURLOPT_CUSTOMREQUEST, method);
+    SETOPT(CURLOPT_POSTFIELDS, x->out.p ? x->out.p : "");
+    SETOPT(CURLOPT_CUSTOMREQUEST, is_post ? (char *)NULL : method);
+  } else {
+    SETOPT(CURLOPT_HTTPGET, 1L);
+    SETOPT(CURLOPT_CUSTOMREQUEST, is_get ? (char *)NULL : method);
   }
   if (rc != CURLE_OK) {
     if (err) snprintf(err, errlen, "curl_easy_setopt: %s", curl_easy_strerror(rc));

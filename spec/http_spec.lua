@@ -227,6 +227,47 @@ describe("core.http_pool", function()
     end)
   end)
 
+  describe("a transfer reused for the next request", function()
+    -- One pool runs one request at a time here, so every request reuses the same easy handle,
+    -- which keeps its options between requests: each must still send exactly the bytes a
+    -- fresh pool sends, whatever the request before it set (HEAD, a body, a custom method).
+    local SEQ = {
+      { method = "HEAD", url = "http://127.0.0.1:PORT/h", headers = { ["x-amz-date"] = "1" } },
+      { url = "http://127.0.0.1:PORT/g?a=1", headers = { accept = "application/json" } },
+      { method = "POST", url = "http://127.0.0.1:PORT/p", body = '{"a":1}',
+        headers = { ["content-type"] = "application/json", expect = "" } },
+      { method = "DELETE", url = "http://127.0.0.1:PORT/d" },
+      { method = "PUT", url = "http://127.0.0.1:PORT/u" },
+      { method = "PATCH", url = "http://127.0.0.1:PORT/pa", body = "xy" },
+      { method = "HEAD", url = "http://127.0.0.1:PORT/h2" },
+      { method = "POST", url = "http://127.0.0.1:PORT/p2" },
+      { url = "http://127.0.0.1:PORT/g2" },
+    }
+    local function copy(t)
+      local c = {}
+      for k, v in pairs(t) do c[k] = type(v) == "table" and copy(v) or v end
+      c.timeout = 5
+      return c
+    end
+    local function reply(d) return complete(d) and "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" end
+
+    it("sends the bytes a fresh pool sends, in any order of methods", function()
+      for round = 1, 2 do -- forwards, then backwards: each request after different ones
+        for k = 1, #SEQ do
+          local r = SEQ[round == 1 and k or #SEQ + 1 - k]
+          local fresh = assert(core.http_pool{})
+          local want = capture(fresh, copy(r), reply)
+          fresh:close()
+          local got, res = capture(pool, copy(r), reply)
+          assert.is_nil(res.error, res.error and res.error.message)
+          -- the port differs between listeners: compare without the Host line
+          assert.equal((want:gsub("\r\nHost: [^\r]*", "")), (got:gsub("\r\nHost: [^\r]*", "")),
+            (r.method or "GET") .. " " .. r.url)
+        end
+      end
+    end)
+  end)
+
   describe("connections", function()
     it("reuses one kept-alive connection for sequential requests", function()
       local _, a = echo{}
@@ -432,6 +473,20 @@ describe("core.http_pool", function()
       end
       assert.equal(0, pool:perform(0))
       assert.has_error(function() pool:add("http://x/") end)
+    end)
+
+    it("refuses a bad URL that starts like the good one before it", function()
+      -- the pool skips parsing the scheme://authority it has just parsed: a URL that only
+      -- starts the same way is still parsed, and refused
+      assert.equal(200, pool:request{ url = srv.url .. "/echo", timeout = 5 }.status)
+      for _, url in ipairs{ srv.url .. "0000000/x", srv.url .. "@/x", srv.url .. ":5/x", srv.url .. "[/x" } do
+        local id, err = pool:add{ url = url }
+        assert.is_nil(id, url)
+        assert.equal("InvalidParameter", err.code)
+        assert.matches("^invalid url: ", err.message)
+      end
+      local id = assert(pool:add{ url = srv.url .. "/echo?a=1#f", timeout = 5 })
+      assert.equal(200, wait_for(pool, id).status)
     end)
   end)
 
