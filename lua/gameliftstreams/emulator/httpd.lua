@@ -5,12 +5,13 @@
 -- blocking the other connections.
 --
 -- Nothing a client sends can stop the loop: requests are parsed strictly as they
--- arrive (linear time, bounded head, bounded body, chunked bodies included), an
+-- arrive (http1.lua: linear time, bounded head, bounded body, chunked bodies too), an
 -- error while serving one connection answers 500 on that connection only and is
 -- logged, slow or idle connections are closed after a timeout, and the number of
 -- connections is capped well under select's FD_SETSIZE (beyond the cap the
 -- longest-idle connection makes room; when none is idle the newcomer gets 503).
 local socket = require("socket")
+local http1 = require("gameliftstreams.emulator.http1")
 
 local _M = { _VERSION = "0.2" }
 local mt = { __index = _M }
@@ -18,18 +19,7 @@ local mt = { __index = _M }
 local ACTION = {}
 local function action(t) return setmetatable(t, ACTION) end
 
-local REASONS = {
-  [100] = "Continue",
-  [200] = "OK", [201] = "Created", [204] = "No Content", [400] = "Bad Request",
-  [401] = "Unauthorized", [402] = "Payment Required", [403] = "Forbidden",
-  [404] = "Not Found", [405] = "Method Not Allowed", [408] = "Request Timeout", [409] = "Conflict",
-  [411] = "Length Required", [413] = "Payload Too Large", [429] = "Too Many Requests",
-  [431] = "Request Header Fields Too Large",
-  [500] = "Internal Server Error", [501] = "Not Implemented", [502] = "Bad Gateway",
-  [503] = "Service Unavailable", [504] = "Gateway Timeout",
-}
-
-_M.MAX_HEADER_BYTES = 64 * 1024        -- request line + headers (and, apart, chunked trailers)
+_M.MAX_HEADER_BYTES = http1.MAX_HEADER_BYTES -- request line + headers (and, apart, chunked trailers)
 _M.MAX_BODY_BYTES = 64 * 1024 * 1024   -- default body limit, Content-Length or chunked
 _M.HEADER_TIMEOUT = 30                 -- seconds from a request's first byte to the end of its head
 _M.BODY_TIMEOUT = 60                   -- seconds from the end of the head to the end of the body
@@ -38,33 +28,12 @@ _M.MAX_CONNECTIONS = 512               -- open connections (select handles descr
 _M.LINGER = 2                          -- seconds unread request bytes are drained before closing
 
 local MAX_HEADER_BYTES = _M.MAX_HEADER_BYTES
-local MAX_LINE = 4096        -- a chunk-size line (with its extensions)
 local RECV = 65536           -- bytes asked of each receive
 local FD_LIMIT = 1000        -- descriptors at or above this are refused (FD_SETSIZE is 1024)
 local ACCEPTS_PER_STEP = 256 -- the loop serves established connections between accept bursts
 
-local concat = table.concat
-
---- Builds the bytes of a response. headers: name -> value or list of values.
--- omit_body (HEAD): the headers announce the body's length, the body is not sent.
-function _M.response_bytes(status, headers, body, keep_alive, omit_body)
-  body = body or ""
-  local out = { string.format("HTTP/1.1 %d %s\r\n", status, REASONS[status] or "Status") }
-  local has_length = false
-  for name, value in pairs(headers or {}) do
-    if name:lower() == "content-length" then has_length = true end
-    if type(value) == "table" then
-      for _, v in ipairs(value) do out[#out + 1] = name .. ": " .. tostring(v) .. "\r\n" end
-    else
-      out[#out + 1] = name .. ": " .. tostring(value) .. "\r\n"
-    end
-  end
-  if not has_length then out[#out + 1] = "Content-Length: " .. #body .. "\r\n" end
-  if not keep_alive then out[#out + 1] = "Connection: close\r\n" end
-  out[#out + 1] = "\r\n"
-  if not omit_body then out[#out + 1] = body end
-  return concat(out)
-end
+_M.response_bytes = http1.response_bytes
+local response_bytes = http1.response_bytes
 
 --- Answer after `seconds`, without blocking other connections.
 function _M.delay(seconds, status, headers, body)
@@ -153,19 +122,11 @@ local function queue(c, bytes)
   if bytes ~= "" then c.out[#c.out + 1] = bytes end
 end
 
--- The next request starts from scratch (leftover bytes stay in c.inbuf).
-local function reset_parser(c)
-  c.state = "head"
-  c.hparts, c.hlen, c.htail = {}, 0, ""
-  c.req, c.parts, c.got, c.remaining, c.line = nil, nil, 0, 0, ""
-  c.started, c.deadline = nil, nil
-end
-
 -- Answers a request that cannot be served (bad framing, too big, too slow) and closes.
 local function refuse(c, status, text)
   c.inbuf = ""
   c.state = "refused"
-  queue(c, _M.response_bytes(status, { ["Content-Type"] = "text/plain" }, text or "bad request\n", false))
+  queue(c, response_bytes(status, { ["Content-Type"] = "text/plain" }, text or "bad request\n", false))
   c.close_after_write = true
 end
 
@@ -204,7 +165,7 @@ local function finish(self, c, req, status, headers, body)
     log_error(self, "handler returned no valid response", tostring(status))
     status, headers, body, keep = 500, { ["Content-Type"] = "text/plain" }, "internal error\n", false
   end
-  queue(c, _M.response_bytes(status, headers, body, keep, req.method == "HEAD"))
+  queue(c, response_bytes(status, headers, body, keep, req.method == "HEAD"))
   if not keep then c.close_after_write = true end
   c.busy = false
   c.last_active = socket.gettime()
@@ -234,207 +195,13 @@ local function dispatch(self, c, req)
   return finish(self, c, req, status or 200, headers, body)
 end
 
--- The head of a request (without its final blank line) -> req, or false, status, text.
-local function parse_head(self, c, head)
-  local line_end = head:find("\r\n", 1, true) or (#head + 1)
-  local method, target, version = head:sub(1, line_end - 1):match("^(%u+) (%S+) HTTP/(%d%.%d)$")
-  if not method then return false, 400 end
-  local headers = {}
-  local pos = line_end + 2
-  while pos <= #head do
-    local e = head:find("\r\n", pos, true) or (#head + 1)
-    local line = head:sub(pos, e - 1)
-    local name, value = line:match("^([^:%s]+):[ \t]*(.-)[ \t]*$")
-    if not name or line:find("[%z\r\n]") then return false, 400, "malformed header line\n" end
-    name = name:lower()
-    if headers[name] then headers[name] = headers[name] .. ", " .. value else headers[name] = value end
-    pos = e + 2
-  end
-  local te, cl = headers["transfer-encoding"], headers["content-length"]
-  local framing, length = "none", 0
-  if te then
-    if cl then return false, 400, "both Transfer-Encoding and Content-Length\n" end
-    if te:lower() ~= "chunked" then return false, 501, "only the chunked transfer coding is supported\n" end
-    framing = "chunked"
-  elseif cl then
-    -- repeated headers arrive joined: every copy must say the same number
-    local first
-    for v in (cl .. ","):gmatch("[ \t]*([^,]-)[ \t]*,") do
-      if not v:match("^%d+$") then return false, 400, "malformed Content-Length\n" end
-      if first and v ~= first then return false, 400, "conflicting Content-Length\n" end
-      first = v
-    end
-    local digits = first:gsub("^0+(%d)", "%1")
-    if #digits > 15 then return false, 413, "request body too large\n" end
-    length = tonumber(digits)
-    if length > self.max_body_bytes then return false, 413, "request body too large\n" end
-    if length > 0 then framing = "length" end
-  end
-  local path, query = target:match("^([^?]*)%??(.*)$")
-  local conn_hdr = (headers["connection"] or ""):lower()
-  local keep_alive
-  if version == "1.0" then keep_alive = conn_hdr:find("keep-alive", 1, true) ~= nil
-  else keep_alive = not conn_hdr:find("close", 1, true) end
-  return {
-    method = method, target = target, path = path, query = query or "", version = version,
-    headers = headers, peer = c.peer, conn = c.data, keep_alive = keep_alive,
-  }, framing, length
-end
-
-local BIG_BODY = 1024 * 1024 -- after a body this big, the next loop step collects garbage
-
-local function body_done(self, c)
-  local req = c.req
-  req.body = c.parts and concat(c.parts) or ""
-  if #req.body >= BIG_BODY then
-    -- the pieces are garbage now: free them before the handler makes copies of its own
-    c.parts = nil
-    collectgarbage("collect")
-    self.gc_due = true
-  end
-  c.requests = c.requests + 1
-  req.seq = c.requests
-  reset_parser(c)
-  return req
-end
-
--- Reads one line ending in CRLF from d at i (accumulated in c.line). Returns the line
--- without CRLF and the next position; nil when more bytes are needed; false when bad.
-local function take_line(c, d, i, limit)
-  local j = d:find("\n", i, true)
-  if not j then
-    c.line = c.line .. d:sub(i)
-    if #c.line > limit then return false end
-    return nil
-  end
-  local line = c.line .. d:sub(i, j)
-  c.line = ""
-  if #line > limit + 2 or line:sub(-2) ~= "\r\n" then return false end
-  return line:sub(1, -3), j + 1
-end
-
--- Consumes c.inbuf according to the parser state. Returns a complete request (the bytes
--- after it stay in c.inbuf), nil when more bytes are needed, or false, status, text.
-local function consume(self, c)
-  local d = c.inbuf
-  c.inbuf = ""
-  local i = 1
-  local n = #d
-  if c.state == "head" and n > 0 then
-    if not c.started then
-      c.started = socket.gettime()
-      c.deadline = c.started + self.header_timeout
-    end
-    local s = c.htail .. d
-    local at = s:find("\r\n\r\n", 1, true)
-    if not at then
-      c.hparts[#c.hparts + 1] = d
-      c.hlen = c.hlen + n
-      c.htail = s:sub(-3)
-      if c.hlen > MAX_HEADER_BYTES then return false, 431, "request head too large\n" end
-      -- Not HTTP at all (e.g. a TLS ClientHello, first byte 0x16): say so now rather than
-      -- wait for a blank line that never comes. A request line starts with a method token.
-      if c.hlen <= 64 or #c.hparts == 1 then
-        local start = concat(c.hparts):sub(1, 17)
-        if not start:match("^%u") or (#start == 17 and not start:find(" ", 1, true)) then return false, 400 end
-      end
-      return nil
-    end
-    local stop = at + 3 - #c.htail -- the last byte of the blank line, in d
-    if c.hlen + stop > MAX_HEADER_BYTES then return false, 431, "request head too large\n" end
-    c.hparts[#c.hparts + 1] = d:sub(1, stop)
-    local head = concat(c.hparts)
-    c.hparts = nil
-    local req, framing, length = parse_head(self, c, head:sub(1, -5))
-    if not req then return false, framing, length end
-    c.req = req
-    i = stop + 1
-    if framing == "none" then
-      c.inbuf = d:sub(i)
-      return body_done(self, c)
-    end
-    c.deadline = socket.gettime() + self.body_timeout
-    c.parts, c.got = {}, 0
-    if framing == "length" then
-      c.state, c.remaining = "body", length
-    else
-      c.state = "size"
-    end
-    if (req.headers["expect"] or ""):lower() == "100-continue" and req.version == "1.1" then
-      queue(c, "HTTP/1.1 100 Continue\r\n\r\n")
-    end
-  end
-  while i <= n do
-    local st = c.state
-    if st == "body" or st == "data" then
-      local k = c.remaining
-      if k > n - i + 1 then k = n - i + 1 end
-      c.parts[#c.parts + 1] = (i == 1 and k == n) and d or d:sub(i, i + k - 1)
-      c.got = c.got + k
-      c.remaining = c.remaining - k
-      i = i + k
-      if c.remaining == 0 then
-        if st == "body" then
-          c.inbuf = d:sub(i)
-          return body_done(self, c)
-        end
-        c.state = "data_end"
-      end
-    elseif st == "data_end" then
-      local need = 2 - #c.line
-      c.line = c.line .. d:sub(i, i + need - 1)
-      i = i + need
-      if #c.line == 2 then
-        if c.line ~= "\r\n" then return false, 400, "malformed chunked body\n" end
-        c.line, c.state = "", "size"
-      elseif c.line ~= "\r" then
-        return false, 400, "malformed chunked body\n"
-      end
-    elseif st == "size" then
-      local line, nxt = take_line(c, d, i, MAX_LINE)
-      if line == false then return false, 400, "malformed chunk size\n" end
-      if line == nil then return nil end
-      i = nxt
-      -- chunk-size = 1*HEXDIG, then nothing or chunk extensions (";name=value", ignored)
-      local hex, ext = line:match("^(%x+)(.*)$")
-      if not hex or not (ext == "" or ext:match("^[ \t]*;")) then
-        return false, 400, "malformed chunk size\n"
-      end
-      hex = hex:gsub("^0+(%x)", "%1")
-      if #hex > 13 then return false, 413, "request body too large\n" end
-      local size = tonumber(hex, 16)
-      if c.got + size > self.max_body_bytes then return false, 413, "request body too large\n" end
-      if size == 0 then
-        c.state, c.tlen = "trailer", 0
-      else
-        c.state, c.remaining = "data", size
-      end
-    elseif st == "trailer" then
-      local line, nxt = take_line(c, d, i, MAX_HEADER_BYTES)
-      if line == false then return false, 431, "chunked trailer too large\n" end
-      if line == nil then return nil end
-      i = nxt
-      c.tlen = c.tlen + #line + 2
-      if c.tlen > MAX_HEADER_BYTES then return false, 431, "chunked trailer too large\n" end
-      if line == "" then
-        c.inbuf = d:sub(i)
-        return body_done(self, c)
-      end
-      if not line:match("^[^:%s]+:") then return false, 400, "malformed chunked trailer\n" end
-    else
-      return nil
-    end
-  end
-  return nil
-end
-
 local function process_input(self, c)
   while not c.busy and not c.hung and not c.closed and not c.close_after_write
         and (#c.inbuf > 0) do
-    local req, status, text = consume(self, c)
+    local req, status, text = http1.consume(self, c)
     if req == nil then return end
     if req == false then
-      if (c.got or 0) >= BIG_BODY then self.gc_due = true end
+      if (c.got or 0) >= http1.BIG_BODY then self.gc_due = true end
       refuse(c, status, text)
       return
     end
@@ -483,7 +250,7 @@ local function accept_some(self)
     elseif self.nconns >= self.max_connections and not make_room(self) then
       -- every connection is serving a request: tell the newcomer to come back
       s:settimeout(0)
-      s:send(_M.response_bytes(503, { ["Content-Type"] = "text/plain", ["Retry-After"] = "1" },
+      s:send(response_bytes(503, { ["Content-Type"] = "text/plain", ["Retry-After"] = "1" },
         "too many connections\n", false))
       s:close()
       self.stats.refused = self.stats.refused + 1
@@ -493,7 +260,7 @@ local function accept_some(self)
       local ip, port = s:getpeername()
       local c = { sock = s, inbuf = "", out = {}, opos = 1, peer = tostring(ip) .. ":" .. tostring(port),
                   data = {}, requests = 0, last_active = socket.gettime() }
-      reset_parser(c)
+      http1.reset(c)
       self.conns[s] = c
       self.nconns = self.nconns + 1
       self.stats.accepted = self.stats.accepted + 1
