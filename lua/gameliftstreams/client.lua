@@ -2,7 +2,6 @@
 -- validate -> ClientToken -> serialise -> endpoint/credentials (lazy) ->
 -- { sign -> send -> parse; retry with back-off } -> output or error object.
 local core = require("gameliftstreams.core")
-local sign = require("gameliftstreams.signer")
 local errors = require("gameliftstreams.errors")
 local model = require("gameliftstreams.model")
 local validate = require("gameliftstreams.validate")
@@ -11,12 +10,14 @@ local endpoints = require("gameliftstreams.endpoints")
 local config = require("gameliftstreams.config")
 local credentials = require("gameliftstreams.credentials")
 local retry = require("gameliftstreams.retry")
+local pipeline = require("gameliftstreams.pipeline")
+local text = require("gameliftstreams.text")
 
 local _M = { _VERSION = "0.1.0" }
 
 local type, pairs, tostring, tonumber, pcall, require, setmetatable, error =
   type, pairs, tostring, tonumber, pcall, require, setmetatable, error
-local floor, abs = math.floor, math.abs
+local floor = math.floor
 local lower, find = string.lower, string.find
 local os_getenv = os.getenv
 
@@ -213,6 +214,18 @@ local function user_agent(app_id, suffix)
   return ua
 end
 
+-- The client's step of the pipeline that reads an answer: the output of a 2xx (a reply that
+-- does not parse is final), else the error the answer describes, for the retry decision.
+local function decode_operation(_, req, resp)
+  local status = resp.status or 0
+  if status >= 200 and status < 300 then
+    local out, perr = protocol.parse_response(model, req.operation, resp)
+    if out then return out end
+    return nil, perr, true
+  end
+  return nil, protocol.parse_error(model, req.operation, resp)
+end
+
 ---------------------------------------------------------------------------
 -- Client construction
 ---------------------------------------------------------------------------
@@ -245,6 +258,10 @@ function _M.new(opts)
     opts = o,
     getenv = getenv,
     skew = 0,
+    -- what the pipeline reads (pipeline.lua): signing name, the SDK's headers, the decoder
+    service = SERVICE,
+    sdk_headers = true,
+    decode = decode_operation,
     shared = shared, -- the lua_shared_dict of the shared_dict option, or nil
     timeout = o.timeout or 30,
     connect_timeout = o.connect_timeout or 5,
@@ -274,18 +291,15 @@ function _M.new(opts)
   end
 
   -- One strategy per client: its retry quota is shared by the client's calls.
-  local rok, r = pcall(retry.new, {
+  -- (check_options has checked mode and max_attempts: retry.new raises only on misuse)
+  self.retry = retry.new{
     mode = o.retry_mode, max_attempts = o.max_attempts, new_2026 = o.new_2026_retries,
     getenv = getenv,
     settings = function() -- profile max_attempts / retry_mode, read on the first call
       local lok, settings = pcall(config.load, o)
       return lok and settings or {}
     end,
-  })
-  if not rok then
-    return nil, errors.invalid("gls.new: " .. (tostring(r):gsub("^.-retry%.new: ", "")))
-  end
-  self.retry = r
+  }
   return self
 end
 
@@ -370,35 +384,8 @@ end
 -- Clock skew
 ---------------------------------------------------------------------------
 
-local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8,
-                 Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
-
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-end
-
 --- Epoch seconds of an HTTP date (RFC 1123, also RFC 850 and asctime forms), or nil.
-function _M.parse_http_date(s)
-  if type(s) ~= "string" then return nil end
-  local d, mon, y, h, mi, sec = s:match("^%a+,%s+(%d%d?)%s+(%a%a%a)%s+(%d%d%d%d)%s+(%d%d):(%d%d):(%d%d)%s+GMT")
-  if not d then
-    d, mon, y, h, mi, sec = s:match("^%a+,%s+(%d%d?)%-(%a%a%a)%-(%d%d)%s+(%d%d):(%d%d):(%d%d)%s+GMT")
-    if y then y = tostring(1900 + tonumber(y) + (tonumber(y) < 70 and 100 or 0)) end
-  end
-  if not d then
-    mon, d, h, mi, sec, y = s:match("^%a+%s+(%a%a%a)%s+(%d%d?)%s+(%d%d):(%d%d):(%d%d)%s+(%d%d%d%d)")
-  end
-  local m = mon and MONTHS[mon]
-  if not m then return nil end
-  return days_from_civil(tonumber(y), m, tonumber(d)) * 86400
-    + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
-end
+_M.parse_http_date = text.parse_http_date
 
 -- The offset to add to the local clock when signing: this client's, or the one every nginx
 -- worker shares with the shared_dict option.
@@ -414,21 +401,8 @@ function Client:_set_skew(offset)
   if d then require("gameliftstreams.shared_cache").set_skew(d, self.endpoint_base, offset) end
 end
 
-local SKEW_CODES = { RequestTimeTooSkewed = true, RequestExpired = true, RequestInTheFuture = true }
-local SKEW_TEXT_CODES = { InvalidSignatureException = true, SignatureDoesNotMatch = true,
-                          AuthFailure = true }
-
 --- True when the error says the request's clock was off.
-function _M.is_clock_skew_error(err)
-  if type(err) ~= "table" then return false end
-  if SKEW_CODES[err.code] then return true end
-  if SKEW_TEXT_CODES[err.code] then
-    local msg = lower(tostring(err.message or ""))
-    return find(msg, "expired", 1, true) ~= nil or find(msg, "in the future", 1, true) ~= nil
-      or find(msg, "skew", 1, true) ~= nil or find(msg, "not yet current", 1, true) ~= nil
-  end
-  return false
-end
+_M.is_clock_skew_error = retry.is_clock_skew
 
 ---------------------------------------------------------------------------
 -- The call pipeline
@@ -448,13 +422,6 @@ local function fill_idempotency_tokens(opdef, input)
     end
   end
   return copy or input
-end
-
-local function finish(err, st, opname)
-  err.attempts = st.attempts
-  err.backoff = st.backoff
-  err.operation = err.operation or opname
-  return nil, err
 end
 
 --- Calls an operation by name.
@@ -491,107 +458,17 @@ function Client:call(op, input)
 
   local url = self.endpoint_base .. req.path
   if req.query ~= "" then url = url .. "?" .. req.query end
+  req.url = url
   local method = req.method
-  local body = req.body
-  if body == nil and (method == "POST" or method == "PUT" or method == "PATCH") then
-    body = "" -- Content-Length: 0, as the official SDKs send
+  if req.body == nil and (method == "POST" or method == "PUT" or method == "PATCH") then
+    req.body = "" -- Content-Length: 0, as the official SDKs send
   end
+  req.operation = opname
 
-  local sched = require("gameliftstreams.sched")
-  local r = self.retry
-  local st = r:begin()
-  local skew_retried = false
-  -- As the AWS SDKs send them: one id per logical call, the attempt number on each attempt.
-  -- Added after signing (like user-agent), so a proxy that rewrites them breaks nothing.
-  local invocation_id = core.uuid4()
-
-  while true do
-    local creds, cerr = self.provider:get()
-    if not creds then
-      if not errors.is(cerr) then
-        cerr = errors.new{ code = "CredentialsError", message = tostring(cerr or "no credentials") }
-      end
-      st.attempts = st.attempts - 1 -- this attempt was never sent
-      return finish(cerr, st, opname)
-    end
-
-    local headers = { ["user-agent"] = self.user_agent }
-    for k, v in pairs(req.headers) do headers[k] = v end
-    local signed, sign_err = sign{
-      method = method, url = url, headers = headers, body = body or "",
-      region = self.region, service = SERVICE, credentials = creds,
-      time = floor(core.time() + self:_skew()), normalize = true,
-    }
-    if not signed then
-      st.attempts = st.attempts - 1
-      return finish(errors.new{ code = "EndpointError",
-        message = "cannot sign the request: " .. tostring(sign_err) }, st, opname)
-    end
-
-    -- Adaptive mode: wait for the client-side rate limiter's token (0 in other modes).
-    local wait = r:send_delay()
-    while wait > 0 do
-      local sok, slp_err = sched.sleep(wait)
-      if not sok then
-        st.attempts = st.attempts - 1 -- this attempt was never sent
-        return finish(slp_err, st, opname)
-      end
-      wait = r:send_delay()
-    end
-
-    local send_headers = signed.headers
-    send_headers["amz-sdk-invocation-id"] = invocation_id
-    send_headers["amz-sdk-request"] = "attempt=" .. st.attempts .. "; max=" .. r.max_attempts
-    local resp, terr = sched.http{
-      method = method, url = url, headers = send_headers, body = body,
-      timeout = self.timeout, connect_timeout = self.connect_timeout,
-      max_response_bytes = self.max_response_bytes, ca_file = self.ca_file, ca_path = self.ca_path,
-    }
-
-    local failure
-    if resp then
-      local status = resp.status or 0
-      if status >= 200 and status < 300 then
-        r:record(nil)
-        local out, parse_err = protocol.parse_response(model, opname, resp)
-        if out then
-          r:succeeded(st)
-          return out
-        end
-        return finish(parse_err, st, opname)
-      end
-      failure = protocol.parse_error(model, opname, resp)
-    else
-      failure = terr
-      if not errors.is(failure) then
-        failure = errors.new{ code = "NetworkError", message = tostring(terr) }
-      end
-      if failure.code == "Cancelled" then return finish(failure, st, opname) end
-    end
-    r:record(failure)
-
-    local delay
-    if not skew_retried and _M.is_clock_skew_error(failure) then
-      local server_time = resp and _M.parse_http_date(protocol.header(resp.headers, "date"))
-      if server_time then
-        local new_skew = server_time - core.time()
-        if abs(new_skew - self:_skew()) >= 1 then
-          self:_set_skew(new_skew)
-          skew_retried = true
-          st.attempts = st.attempts + 1
-          delay = 0
-        end
-      end
-    end
-    if not delay then
-      delay = r:next_delay(st, failure, resp and resp.headers)
-      if not delay then return finish(failure, st, opname) end
-      if delay > 0 then
-        local sok, slp_err = sched.sleep(delay)
-        if not sok then return finish(slp_err, st, opname) end
-      end
-    end
-  end
+  local out, err = pipeline.send(self, req)
+  if out ~= nil then return out end
+  err.operation = err.operation or opname
+  return nil, err
 end
 
 ---------------------------------------------------------------------------

@@ -11,13 +11,12 @@
 local _M = { _VERSION = "0.1" }
 
 local errors = require("gameliftstreams.errors")
+local text = require("gameliftstreams.text")
 
 local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
-local io_open, os_getenv = io.open, os.getenv
+local os_getenv = os.getenv
 
-local function trim(s)
-  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
-end
+local trim = text.trim
 
 -- An inline comment starts at `#` or `;` preceded by whitespace.
 local function strip_inline_comment(s)
@@ -105,13 +104,7 @@ function _M.parse(text)
 end
 
 --- Reads a whole file; nil when it does not exist or cannot be read.
-function _M.read_file(path)
-  local f = io_open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+_M.read_file = text.read_file
 
 local function expand_home(path, getenv)
   if path:sub(1, 1) == "~" and (path:sub(2, 2) == "/" or #path == 1) then

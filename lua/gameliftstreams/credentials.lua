@@ -42,6 +42,8 @@ local config = require("gameliftstreams.config")
 local errors = require("gameliftstreams.errors")
 local retry = require("gameliftstreams.retry")
 local protocol = require("gameliftstreams.protocol")
+local pipeline = require("gameliftstreams.pipeline")
+local text = require("gameliftstreams.text")
 
 local type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error =
   type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error
@@ -102,30 +104,34 @@ local function lazy_sched()
   return nil
 end
 
-local fallback_pool
+local ZERO = function() return 0 end
+local NO_ENV = function() return nil end
 
--- One HTTP request through the scheduler seam (blocking pool when sched is unavailable).
-local function http_request(opts, req)
-  if opts.ca_file and req.ca_file == nil then req.ca_file = opts.ca_file end
-  if opts.http then return opts.http(req) end
-  local sched = lazy_sched()
-  if sched and sched.http then return sched.http(req) end
-  local core = assert(lazy_core(), "gameliftstreams.core is not available")
-  fallback_pool = fallback_pool or core.http_pool{}
-  local res = fallback_pool:request(req)
-  if res.error then return nil, errors.from_core(res.error) end
-  return res
+-- How the pipeline (pipeline.lua) reaches a credential endpoint: made per fetch. opts.http
+-- replaces the scheduler's transport; opts.ca_file is the client's trust.
+local function endpoint(opts, r, decode, timeout, connect_timeout, region, service)
+  return { retry = r, decode = decode, http = opts.http, ca_file = opts.ca_file, timeout = timeout,
+           connect_timeout = connect_timeout, region = region, service = service }
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
+-- The container endpoint and IMDS: `attempts` sends, at once, while there is no answer or a 5xx.
+local function local_endpoint(opts, attempts, timeout, connect_timeout)
+  return endpoint(opts, retry.new{ mode = "legacy", max_attempts = attempts, base = 0, rng = ZERO,
+                                   new_2026 = false, getenv = NO_ENV },
+    function(_, _, resp)
+      if resp.status < 500 then return resp end
+      return nil, errors.new{ code = "HTTP" .. resp.status, status = resp.status, retryable = true }
+    end, timeout, connect_timeout)
 end
 
-local function trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
+-- The last answer of a request to a local endpoint or SSO, or nil and the error of its last try.
+local function last_answer(resp, err, last)
+  if resp then return resp end
+  if last then return last end
+  return nil, err
+end
+
+local read_file, trim = text.read_file, text.trim
 
 local function is_true(v) return type(v) == "string" and v:lower() == "true" end
 
@@ -360,7 +366,7 @@ end
 -- STS (query protocol)
 
 local function form_escape(s)
-  return (tostring(s):gsub("[^%w%-%._~]", function(c) return format("%%%02X", c:byte()) end))
+  return text.pct_encode(tostring(s))
 end
 
 local function form_encode(params)
@@ -423,69 +429,37 @@ local function service_retry(opts)
                     new_2026 = false, getenv = function() return nil end }
 end
 
--- Waits `delay` seconds through the scheduler (a task or nginx worker goes on meanwhile).
--- Returns the error when the wait was cancelled.
-local function back_off(delay)
-  local sched = delay > 0 and lazy_sched()
-  if sched and sched.sleep then
-    local ok, serr = sched.sleep(delay)
-    if not ok and serr then return serr end
-  end
+-- An STS answer: the credentials, or the error it holds (code UnknownError when it holds none).
+local function sts_decode(_, _, resp)
+  local c, e = _M.parse_sts(resp.body)
+  if resp.status == 200 and c and c.access_key_id and c.secret_access_key then return c end
+  e = e or {}
+  return nil, errors.new{ code = e.code or "UnknownError", sts_code = e.code, status = resp.status,
+                          message = e.message or "unreadable response", request_id = e.request_id }
 end
 
 -- One STS call. `creds` signs it (AssumeRole) or nil (AssumeRoleWithWebIdentity, unsigned).
+-- Throttling, 5xx and connection failures are retried as the SDKs' STS clients do.
 local function sts_call(opts, settings, name, action, params, creds)
   local url, region = sts_endpoint(opts, settings)
   params.Action, params.Version = action, STS_VERSION
-  local body = form_encode(params)
-  local plain_headers = { ["content-type"] = "application/x-www-form-urlencoded; charset=utf-8" }
-  local headers = plain_headers
-  if creds then
-    local core = lazy_core()
-    if not core then return nil, fail(name, "the C core (signer) is not available") end
-    local signed, serr = core.sign{ method = "POST", url = url, headers = plain_headers, body = body,
-      region = region, service = "sts", credentials = creds }
-    if not signed then return nil, fail(name, "cannot sign the STS request: " .. tostring(serr)) end
-    headers = signed.headers
+  local svc = endpoint(opts, service_retry(opts), sts_decode, opts.sts_timeout or 10,
+    opts.connect_timeout or 5, region, creds and "sts" or nil)
+  local c, err, resp = pipeline.send(svc, { method = "POST", url = url, body = form_encode(params),
+    credentials = creds, headers = { ["content-type"] = "application/x-www-form-urlencoded; charset=utf-8" } })
+  if c then return make_creds(c, name) end
+  if err.code == "Cancelled" then return nil, err end
+  local failure
+  if resp then
+    failure = fail(name, format("STS %s failed: %s: %s (HTTP %s)", action, tostring(err.code),
+      tostring(err.message), tostring(resp.status)),
+      { status = resp.status, sts_code = err.sts_code, request_id = err.request_id })
+  else
+    failure = fail(name, "STS " .. action .. " failed: " .. tostring(err.code) .. ": " .. tostring(err.message),
+      { cause = err, sts_code = err.code })
   end
-  -- Throttling, 5xx and connection failures are retried as the SDKs' STS clients do.
-  local r = service_retry(opts)
-  local st = r:begin()
-  while true do
-    local resp, err = http_request(opts, { method = "POST", url = url, headers = headers, body = body,
-      timeout = opts.sts_timeout or 10, connect_timeout = opts.connect_timeout or 5 })
-    if not resp and err and err.code == "Cancelled" then return nil, err end
-    local failure
-    if not resp then
-      failure = fail(name, "STS " .. action .. " failed: " .. tostring(err and err.code)
-        .. ": " .. tostring(err and err.message), { cause = err, sts_code = err and err.code })
-    else
-      local c, e = _M.parse_sts(resp.body)
-      if resp.status == 200 and c and c.access_key_id and c.secret_access_key then
-        return make_creds(c, name)
-      end
-      e = e or {}
-      failure = fail(name, format("STS %s failed: %s: %s (HTTP %s)", action,
-        tostring(e.code or "UnknownError"), tostring(e.message or "unreadable response"), tostring(resp.status)),
-        { status = resp.status, sts_code = e.code, request_id = e.request_id })
-    end
-    -- Classify on the STS code, not on CredentialsError.
-    local probe = { code = failure.sts_code, status = failure.status }
-    local delay = r:next_delay(st, probe, nil)
-    if not delay then
-      failure.attempts = st.attempts
-      return nil, failure
-    end
-    local serr = back_off(delay)
-    if serr then return nil, serr end
-    -- A new signature for the new attempt (x-amz-date moves on).
-    if creds then
-      local core = lazy_core()
-      local signed = core.sign{ method = "POST", url = url, headers = plain_headers, body = body,
-        region = region, service = "sts", credentials = creds }
-      headers = signed.headers
-    end
-  end
+  failure.attempts = err.attempts
+  return nil, failure
 end
 
 local function session_name(opts, given)
@@ -600,13 +574,9 @@ local function container_fetch(opts, url, getenv)
     if token:find("[\r\n]") then return nil, fail(name, "the authorization token contains a line break") end
     headers.authorization = token
   end
-  local resp, err
-  for _ = 1, 3 do
-    resp, err = http_request(opts, { method = "GET", url = url, headers = headers, timeout = 2,
-                                     connect_timeout = 1 })
-    if resp and resp.status < 500 then break end
-    if not resp and err and err.code == "Cancelled" then return nil, err end
-  end
+  local resp, err = last_answer(pipeline.send(local_endpoint(opts, 3, 2, 1),
+    { method = "GET", url = url, headers = headers }))
+  if not resp and err.code == "Cancelled" then return nil, err end
   if not resp then
     return nil, fail(name, "request failed: " .. tostring(err and err.code) .. ": " .. tostring(err and err.message))
   end
@@ -658,14 +628,7 @@ local IMDS_CREDS_PATH = "/latest/meta-data/iam/security-credentials/"
 
 -- One IMDS request, sent up to im.attempts times while it gets no answer or a 5xx.
 local function imds_get(opts, im, req)
-  req.timeout, req.connect_timeout = im.timeout, im.timeout
-  local resp, err
-  for _ = 1, im.attempts do
-    resp, err = http_request(opts, req)
-    if resp and resp.status < 500 then return resp end
-    if not resp and err and err.code == "Cancelled" then break end
-  end
-  return resp, err
+  return last_answer(pipeline.send(local_endpoint(opts, im.attempts, im.timeout, im.timeout), req))
 end
 
 local function imds_fetch(opts, im, explicit)
@@ -785,9 +748,7 @@ end
 local SSO_TOKEN_WINDOW = 300   -- refresh a token this many seconds before it expires
 local SSO_REFRESH_PAUSE = 30   -- and not more often than this after a failed refresh
 
-local function iso8601(t)
-  return os.date("!%Y-%m-%dT%H:%M:%SZ", floor(t))
-end
+local function iso8601(t) return text.iso8601(floor(t)) end
 
 -- The SSO settings of a profile. Returns { start_url, region, account_id, role_name,
 -- session (sso-session name, nil for the legacy form), cache_key }, or nil and err.
@@ -838,25 +799,14 @@ end
 
 -- A request to SSO or SSO OIDC, unsigned (they take a bearer token or a client secret instead).
 -- Transport failures, throttling and 5xx are retried like STS calls.
+local function sso_decode(_, _, resp)
+  if resp.status < 400 then return resp end
+  return nil, errors.new{ code = error_type(resp), status = resp.status }
+end
+
 local function sso_http(opts, req)
-  local r = service_retry(opts)
-  local st = r:begin()
-  while true do
-    req.timeout, req.connect_timeout = opts.sts_timeout or 10, opts.connect_timeout or 5
-    local resp, err = http_request(opts, req)
-    if not resp and err and err.code == "Cancelled" then return nil, err end
-    if resp and resp.status < 400 then return resp end
-    local probe
-    if resp then
-      probe = { code = error_type(resp), status = resp.status }
-    else
-      probe = { code = err and err.code }
-    end
-    local delay = r:next_delay(st, probe, nil)
-    if not delay then return resp, err end
-    local serr = back_off(delay)
-    if serr then return nil, serr end
-  end
+  return last_answer(pipeline.send(endpoint(opts, service_retry(opts), sso_decode,
+    opts.sts_timeout or 10, opts.connect_timeout or 5), req))
 end
 
 -- The message and error fields for a failed SSO or SSO OIDC call.

@@ -40,9 +40,7 @@ local function is_valid_host_label(s, allow_sub_domains)
   return #s >= 1 and #s <= 63 and find(s, "^[%w][%w%-]*$") ~= nil
 end
 
-local function uri_encode(s)
-  return (gsub(s, "[^%w%-%._~]", function(c) return format("%%%02X", byte(c)) end))
-end
+local uri_encode = require("gameliftstreams.text").pct_encode
 
 local function is_ip_host(host)
   if find(host, "^%[.*%]$") then return true end

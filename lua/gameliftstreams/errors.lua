@@ -1,4 +1,16 @@
---- The SDK's error object.
+--- The SDK's error object, and the SDK's one error rule.
+--
+-- THE RULE, followed by every module:
+--   * Misuse of types (a programming error: a string where a table is required, a method
+--     called with a dot, an option of the wrong type given to an internal constructor) raises
+--     `error(msg, 2)`, the message naming the function and the argument.
+--   * Every other failure returns `nil, err`, `err` an error object made here: bad input
+--     values the caller gets at run time (InvalidParameter, naming the parameter and the rule),
+--     network, HTTP, credentials, endpoint, parse, waiter, cancellation. Nothing catches a raise
+--     to turn its message into an error object: checks that can fail at run time return one.
+--   * A failure the C core reports (its one shape `{ code=, reason=, message= }`) becomes an
+--     error object in one place, `errors.from_core` (retryable set by sched.transport_error
+--     from the SDK's one classifier, retry.classify).
 -- Every expected failure of the SDK is `nil, err` where `err` is a table made
 -- by `errors.new`: `code`, `message`, `status` (HTTP status or nil),
 -- `request_id`, `retryable`, `attempts`, `backoff`, plus optional extra fields.

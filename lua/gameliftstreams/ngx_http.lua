@@ -22,8 +22,10 @@ local POOL_SIZE = 64
 local errors
 local function fail(code, reason, message)
   if not errors then errors = require("gameliftstreams.errors") end
-  return nil, errors.new{ code = code, reason = reason, message = message,
-                          retryable = code == "NetworkError" or code == "Timeout" }
+  -- retryable as the SDK's one classifier says (retry.lua): a connection failure or a timeout
+  local e = errors.new{ code = code, reason = reason, message = message }
+  e.retryable = require("gameliftstreams.retry").classify(e) ~= nil
+  return nil, e
 end
 
 -- "0.3", "30", "1.25": seconds as the C core writes them (%.3g).

@@ -35,17 +35,11 @@ local function deps()
   end
 end
 
-local snake_to_op -- built on first use
 local function resolve(op)
   deps()
   if type(op) ~= "string" then error("paginate: operation name must be a string", 3) end
-  if not snake_to_op then
-    snake_to_op = {}
-    for name, o in pairs(model.operations) do
-      if o.snake then snake_to_op[o.snake] = name end
-    end
-  end
-  local name = model.operations[op] and op or snake_to_op[op]
+  -- the SDK's one table of operation names (PascalCase and snake_case)
+  local name = require("gameliftstreams.client").operation_name(op)
   local spec = name and model.paginators[name]
   if not spec then
     -- the closest paginated name, in the caller's spelling (snake_case unless it wrote PascalCase)

@@ -14,6 +14,7 @@
 --   gets the code "HTTP<status>", e.g. "HTTP503".
 local cjson_mod = require("cjson")
 local errors = require("gameliftstreams.errors")
+local retry = require("gameliftstreams.retry")
 
 local _M = {}
 
@@ -43,11 +44,7 @@ for c in ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~"):
 end
 
 --- Percent-encodes every byte except the RFC 3986 unreserved characters.
-function _M.pct_encode(s)
-  return (gsub(s, "[^A-Za-z0-9%-_%.~]", function(c)
-    return format("%%%02X", byte(c))
-  end))
-end
+_M.pct_encode = require("gameliftstreams.text").pct_encode
 local pct_encode = _M.pct_encode
 
 local function is_integral(v)
@@ -167,15 +164,7 @@ function _M.encode_json(model, shape_name, value)
   return concat(out)
 end
 
-local function iso8601(t)
-  local whole = floor(t)
-  local frac = t - whole
-  local s = os.date("!%Y-%m-%dT%H:%M:%S", whole)
-  if frac > 0 then
-    s = s .. gsub(format("%.3f", frac), "^0", "")
-  end
-  return s .. "Z"
-end
+local iso8601 = require("gameliftstreams.text").iso8601
 
 -- A scalar for a query string or a header.
 local function scalar_text(shapes, shape_name, v)
@@ -502,17 +491,7 @@ function _M.convert(model, shape_name, value)
   return convert(model.shapes, shape_name, value)
 end
 
-local function header(headers, name)
-  if not headers then return nil end
-  local v = headers[name]
-  if v == nil then
-    for k, hv in pairs(headers) do
-      if lower(k) == name then v = hv break end
-    end
-  end
-  if type(v) == "table" then v = v[1] end
-  return v
-end
+local header = require("gameliftstreams.text").header
 _M.header = header
 
 -- The members of an output shape that come from the response's headers or status code, as
@@ -579,21 +558,6 @@ function _M.clean_code(code)
 end
 local clean_code = _M.clean_code
 
-local fallback_retryable = {
-  [500] = true, [502] = true, [503] = true, [504] = true, [429] = true,
-}
-local throttling_codes = {
-  Throttling = true, ThrottlingException = true, ThrottledException = true,
-  RequestThrottledException = true, TooManyRequestsException = true,
-  ProvisionedThroughputExceededException = true, TransactionInProgressException = true,
-  RequestLimitExceeded = true, BandwidthLimitExceeded = true, LimitExceededException = true,
-  RequestThrottled = true, SlowDown = true, PriorRequestNotComplete = true,
-  EC2ThrottledException = true,
-}
-local transient_codes = {
-  RequestTimeout = true, RequestTimeoutException = true, InternalError = true,
-}
-
 --- Builds the error object of a non-2xx response.
 -- The code comes from `x-amzn-errortype`, else the body's `__type`, `code` or
 -- `Code`; the status never decides the code (two errors share HTTP 409).
@@ -633,14 +597,15 @@ function _M.parse_error(model, op, resp)
       message = "HTTP " .. tostring(status) .. " error with an empty body"
     end
   end
+  -- retryable and throttling: the model's flags for its errors, else the SDK's one classifier
   local def = model.errors and model.errors[code]
   local retryable, throttling
   if def then
     retryable = def.retryable == true
     throttling = def.throttling == true
   else
-    throttling = throttling_codes[code] == true
-    retryable = throttling or transient_codes[code] == true or fallback_retryable[status] == true
+    throttling = retry.THROTTLING_CODES[code] == true
+    retryable = retry.classify{ code = code, status = status, throttling = throttling } ~= nil
   end
   local e = errors.new{
     code = code, message = message, status = status,

@@ -44,9 +44,9 @@ _M.THROTTLING_CODES = set{
 _M.TRANSIENT_CODES = set{
   "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete", "InternalError",
 }
-_M.CLOCK_SKEW_CODES = set{
-  "RequestTimeTooSkewed", "RequestExpired", "RequestInTheFuture", "InvalidSignatureException",
-}
+-- Codes that say the request's clock was off, and codes that say so only in their message.
+_M.CLOCK_SKEW_CODES = set{ "RequestTimeTooSkewed", "RequestExpired", "RequestInTheFuture" }
+local SKEW_TEXT_CODES = set{ "InvalidSignatureException", "SignatureDoesNotMatch", "AuthFailure" }
 _M.TRANSIENT_STATUS = set{ 500, 502, 503, 504 }
 -- The transport's own codes: a connection that failed or timed out may succeed again;
 -- a TLS failure or an oversized response will not.
@@ -78,6 +78,31 @@ function _M.classify(err)
   if err.retryable == true then return "transient" end
   return nil
 end
+
+--- True when the failure says the request's clock was off (the pipeline then corrects its
+-- offset from the answer's Date and resends once, instead of retrying).
+function _M.is_clock_skew(err)
+  if type(err) ~= "table" then return false end
+  local code = err.code
+  if _M.CLOCK_SKEW_CODES[code] then return true end
+  if SKEW_TEXT_CODES[code] then
+    local msg = tostring(err.message or ""):lower()
+    return msg:find("expired", 1, true) ~= nil or msg:find("in the future", 1, true) ~= nil
+      or msg:find("skew", 1, true) ~= nil or msg:find("not yet current", 1, true) ~= nil
+  end
+  return false
+end
+
+--- The one back-off: a random delay in [floor, min(base * 2^(attempt-1), cap)], attempt >= 1
+-- the number of the attempt that failed. The retry strategy uses floor 0 (full jitter); the
+-- waiters use their min_delay as base and floor and their max_delay as cap.
+function _M.backoff(attempt, base, cap, rng, floor)
+  floor = floor or 0
+  local top = base * 2 ^ (attempt - 1)
+  if top > cap or top ~= top then top = cap end
+  return floor + rng() * (top - floor)
+end
+local backoff = _M.backoff
 
 local function positive_int(v, what)
   if v == nil then return nil end
@@ -318,7 +343,7 @@ function _M:next_delay(st, err, resp_headers)
     self.quota.tokens = self.quota.tokens - cost
     st.retry_cost = cost
   end
-  local delay = self.rng() * math_min(base_delay(self, kind) * 2 ^ (st.attempts - 1), self.max_backoff)
+  local delay = backoff(st.attempts, base_delay(self, kind), self.max_backoff, self.rng)
   if self.new_2026 then
     local hint = retry_after(resp_headers)
     if hint then

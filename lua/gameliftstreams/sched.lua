@@ -141,11 +141,12 @@ local function cancelled_error(what)
                            retryable = false }
 end
 
-local TRANSIENT = { NetworkError = true, Timeout = true }
-
 --- Maps a transport failure of the C core ({ code=, reason=, message= }) to an error object.
 function _M.transport_error(e)
-  return get_errors().from_core(e, TRANSIENT[type(e) == "table" and e.code or "NetworkError"])
+  -- retryable as the SDK's one classifier says (retry.lua): a connection failure or a timeout
+  local err = get_errors().from_core(e)
+  err.retryable = require("gameliftstreams.retry").classify(err) ~= nil
+  return err
 end
 local transport_error = _M.transport_error
 

@@ -284,9 +284,8 @@ function _M.wait(client, name, input, opts)
                                 seconds_text(now - start), attempt),
       }
     end
-    local cap = min_delay * 2 ^ (attempt - 1)
-    if cap > max_delay or cap ~= cap then cap = max_delay end
-    local delay = min_delay + rng() * (cap - min_delay)
+    -- the SDK's one back-off (retry.lua), with min_delay as its base and floor
+    local delay = require("gameliftstreams.retry").backoff(attempt, min_delay, max_delay, rng, min_delay)
     if delay > remaining then delay = remaining end -- one last attempt right at the deadline
     local ok, werr = wait_for(delay, cancel)
     if not ok then return cancelled(attempt, werr) end

@@ -1,0 +1,170 @@
+--- The one request pipeline. Every request the SDK sends goes through `pipeline.send`: the 30
+-- operations (client.lua), STS, SSO, SSO OIDC, the container endpoint and IMDS (credentials),
+-- and through the operations the waiters' polls and the paginators' pages.
+--
+-- One exchange, attempt after attempt:
+--
+--   credentials   svc.provider:get() on every attempt (or req.credentials, fixed)
+--   sign          SigV4 (signer.lua) when svc.service is set, at the local clock plus the
+--                 clock-skew offset (svc:_skew()); unsigned otherwise
+--   SDK headers   amz-sdk-invocation-id / amz-sdk-request (svc.sdk_headers), unsigned
+--   rate limit    svc.retry:send_delay() (adaptive mode), waited through sched.sleep
+--   send          svc.http or sched.http (the scheduler seam: curl multi, or cosockets)
+--   decode        svc.decode(svc, req, resp) -> output | nil, failure | nil, err, true (final)
+--   classify      svc.retry:next_delay (retry.lua: the one classifier and the one back-off)
+--   clock skew    one resend per call when the failure says the clock was off and the
+--                 answer's Date moves the offset (svc:_set_skew, when svc has it)
+--   back-off      sched.sleep(delay), then the next attempt
+--
+-- svc (made once per client or per credential fetch, never per call): retry (a retry.lua
+-- strategy), decode, and optional provider, region, service (signing name), user_agent,
+-- sdk_headers, _skew/_set_skew, http, timeout, connect_timeout, max_response_bytes, ca_file,
+-- ca_path. req (per call): method, url, headers, body, and optional credentials, operation.
+--
+-- Returns the output of decode, or nil, the error object (attempts and backoff set) and the
+-- last attempt's response when it had one. A cancelled wait or transfer ends the call at once
+-- with its Cancelled error. Hooks (before sending, after receiving, at the end of a call) belong
+-- between these steps, here, so they see every attempt of every kind of call alike.
+local _M = { _VERSION = "0.1" }
+
+local core = require("gameliftstreams.core")
+local sign = require("gameliftstreams.signer")
+local errors = require("gameliftstreams.errors")
+local retry = require("gameliftstreams.retry")
+local text = require("gameliftstreams.text")
+
+local require, tostring, pairs, floor, abs = require, tostring, pairs, math.floor, math.abs
+local is_error, new_error = errors.is, errors.new
+local is_clock_skew, parse_http_date, header = retry.is_clock_skew, text.parse_http_date, text.header
+
+local function done(err, st, resp)
+  err.attempts = st.attempts
+  err.backoff = st.backoff
+  return nil, err, resp
+end
+
+-- Waits `seconds` through the scheduler; nil, or the error (Cancelled) that ended the wait.
+local function wait(sched, seconds)
+  local ok, err = sched.sleep(seconds)
+  if not ok then return err end
+  return nil
+end
+
+--- Runs one request through every step above. See the module comment.
+function _M.send(svc, req)
+  -- looked up per call: a spec may load a fresh scheduler, and the client must use it
+  local sched = require("gameliftstreams.sched")
+  local transport = svc.http or sched.http
+  local r = svc.retry
+  local st = r:begin()
+  local skew_retried = false
+  local method, url, body = req.method, req.url, req.body
+  -- As the AWS SDKs send them: one id per logical call, the attempt number on each attempt.
+  local invocation_id = svc.sdk_headers and core.uuid4()
+
+  while true do
+    local send_headers = req.headers
+    local skew = 0
+    if svc.service then
+      local creds = req.credentials
+      local provider = svc.provider
+      if provider then
+        local cerr
+        creds, cerr = provider:get()
+        if not creds then
+          if not is_error(cerr) then
+            cerr = new_error{ code = "CredentialsError", message = tostring(cerr or "no credentials") }
+          end
+          st.attempts = st.attempts - 1 -- this attempt was never sent
+          return done(cerr, st)
+        end
+      end
+      local headers = send_headers
+      local ua = svc.user_agent
+      if ua then
+        headers = { ["user-agent"] = ua }
+        for k, v in pairs(send_headers) do headers[k] = v end
+      end
+      if svc._skew then skew = svc:_skew() end -- what this attempt is signed with
+      local signed, sign_err = sign{
+        method = method, url = url, headers = headers, body = body or "",
+        region = svc.region, service = svc.service, credentials = creds,
+        time = floor(core.time() + skew), normalize = true,
+      }
+      if not signed then
+        st.attempts = st.attempts - 1
+        return done(new_error{ code = "EndpointError",
+          message = "cannot sign the request: " .. tostring(sign_err) }, st)
+      end
+      send_headers = signed.headers
+    end
+    if invocation_id then
+      -- added after signing (like user-agent), so a proxy that rewrites them breaks nothing
+      send_headers["amz-sdk-invocation-id"] = invocation_id
+      send_headers["amz-sdk-request"] = "attempt=" .. st.attempts .. "; max=" .. r.max_attempts
+    end
+
+    -- Adaptive mode: wait for the client-side rate limiter's token (0 in other modes).
+    local delay = r:send_delay()
+    while delay > 0 do
+      local serr = wait(sched, delay)
+      if serr then
+        st.attempts = st.attempts - 1 -- this attempt was never sent
+        return done(serr, st)
+      end
+      delay = r:send_delay()
+    end
+
+    local resp, terr = transport{
+      method = method, url = url, headers = send_headers, body = body,
+      timeout = svc.timeout, connect_timeout = svc.connect_timeout,
+      max_response_bytes = svc.max_response_bytes, ca_file = svc.ca_file, ca_path = svc.ca_path,
+    }
+
+    local failure
+    if resp then
+      local out, ferr, final = svc.decode(svc, req, resp)
+      if out ~= nil then
+        r:record(nil)
+        r:succeeded(st)
+        return out
+      end
+      if final then
+        r:record(nil)
+        return done(ferr, st, resp)
+      end
+      failure = ferr
+    else
+      failure = terr
+      if not is_error(failure) then failure = sched.transport_error(terr) end
+      if failure.code == "Cancelled" then return done(failure, st) end
+    end
+    r:record(failure)
+
+    delay = nil
+    if svc._set_skew and not skew_retried and is_clock_skew(failure) then
+      local server_time = resp and parse_http_date(header(resp.headers, "date"))
+      if server_time then
+        local new_skew = server_time - core.time()
+        -- Compared with the offset this attempt was signed with: a concurrent call may have
+        -- corrected the client's offset meanwhile, and this one still needs its resend.
+        if abs(new_skew - skew) >= 1 then
+          svc:_set_skew(new_skew)
+          skew_retried = true
+          st.attempts = st.attempts + 1
+          delay = 0
+        end
+      end
+    end
+    if not delay then
+      delay = r:next_delay(st, failure, resp and resp.headers)
+      if not delay then return done(failure, st, resp) end
+      if delay > 0 then
+        local serr = wait(sched, delay)
+        if serr then return done(serr, st) end
+      end
+    end
+  end
+end
+
+return _M

@@ -1,0 +1,88 @@
+--- The small text helpers the SDK's modules share, each written once: dates (HTTP dates, ISO
+-- 8601 both ways), percent-encoding, trimming, reading a file, a header lookup. Pure functions,
+-- no state, nothing at require time beyond building a table.
+local _M = { _VERSION = "0.1" }
+
+local type, tonumber, floor = type, tonumber, math.floor
+local byte, format, gsub, lower, pairs = string.byte, string.format, string.gsub, string.lower, pairs
+local io_open, os_date = io.open, os.date
+
+--- Days from 1970-01-01 to the date y-m-d of the proleptic Gregorian calendar.
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+_M.days_from_civil = days_from_civil
+
+local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8,
+                 Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
+
+--- Epoch seconds of an HTTP date (RFC 1123, also RFC 850 and asctime forms), or nil.
+function _M.parse_http_date(s)
+  if type(s) ~= "string" then return nil end
+  local d, mon, y, h, mi, sec = s:match("^%a+,%s+(%d%d?)%s+(%a%a%a)%s+(%d%d%d%d)%s+(%d%d):(%d%d):(%d%d)%s+GMT")
+  if not d then
+    d, mon, y, h, mi, sec = s:match("^%a+,%s+(%d%d?)%-(%a%a%a)%-(%d%d)%s+(%d%d):(%d%d):(%d%d)%s+GMT")
+    if y then y = 1900 + tonumber(y) + (tonumber(y) < 70 and 100 or 0) end
+  end
+  if not d then
+    mon, d, h, mi, sec, y = s:match("^%a+%s+(%a%a%a)%s+(%d%d?)%s+(%d%d):(%d%d):(%d%d)%s+(%d%d%d%d)")
+  end
+  local m = mon and MONTHS[mon]
+  if not m then return nil end
+  return days_from_civil(tonumber(y), m, tonumber(d)) * 86400
+    + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
+end
+
+--- Epoch seconds as an ISO 8601 UTC timestamp: "2026-11-22T19:00:00Z", with milliseconds
+-- when t has a fraction ("2026-11-22T19:00:00.25Z" is written "...:00.250Z").
+function _M.iso8601(t)
+  local whole = floor(t)
+  local frac = t - whole
+  local s = os_date("!%Y-%m-%dT%H:%M:%S", whole)
+  if frac > 0 then s = s .. gsub(format("%.3f", frac), "^0", "") end
+  return s .. "Z"
+end
+
+--- Percent-encodes every byte except the RFC 3986 unreserved characters (A-Z a-z 0-9 - _ . ~),
+-- with upper-case hex, as SigV4 and the AWS protocols want it.
+function _M.pct_encode(s)
+  return (gsub(s, "[^A-Za-z0-9%-_%.~]", function(c)
+    return format("%%%02X", byte(c))
+  end))
+end
+
+--- s without leading and trailing white space.
+function _M.trim(s)
+  return (gsub(gsub(s, "^%s+", ""), "%s+$", ""))
+end
+
+--- The whole content of a file, or nil when it does not exist or cannot be read.
+function _M.read_file(path)
+  local f = io_open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+--- A header's value from a table of headers (name -> value or list of values), the name
+-- given in lower case and matched in any case; the first value of a list.
+function _M.header(headers, name)
+  if not headers then return nil end
+  local v = headers[name]
+  if v == nil then
+    for k, hv in pairs(headers) do
+      if lower(k) == name then v = hv break end
+    end
+  end
+  if type(v) == "table" then v = v[1] end
+  return v
+end
+
+return _M
