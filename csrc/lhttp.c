@@ -41,24 +41,27 @@ static int field_ms(lua_State *L, int idx, const char *name, long *ms) {
   return rc;
 }
 
-/* Reads the request table at idx into r. Pushes one anchor table that keeps every string
- * r points to alive (pop it after gls_http_pool_add). Returns 1, or 0 with err set. */
-static int read_request(lua_State *L, int idx, gls_http_request *r, char *err, size_t errlen) {
-  int anchor, n_anchor = 0;
+/* The headers a request carries in an array on the C stack; more go in a userdata. */
+#define LOCAL_HEADERS 32
+
+/* Reads the request table at idx into r. Every string r points to stays alive until the caller
+ * drops what this pushed (after gls_http_pool_add): the fields' values stay on the stack, the
+ * headers are read raw from the headers table (kept on the stack), and only a number converted
+ * to a string needs an anchor (a table made the first time one is). local_hs holds
+ * LOCAL_HEADERS headers. Returns 1, or 0 with err set. */
+static int read_request(lua_State *L, int idx, gls_http_request *r, gls_http_header *local_hs, char *err,
+                        size_t errlen) {
+  int htab, slot, anchor = 0, n_anchor = 0;
   size_t count = 0, i = 0;
   gls_http_header *hs = NULL;
 
   memset(r, 0, sizeof *r);
-  lua_newtable(L);
-  anchor = lua_gettop(L);
-
   lua_getfield(L, idx, "method");
   if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING) {
     snprintf(err, errlen, "method must be a string");
     return 0;
   }
   r->method = lua_tostring(L, -1);
-  lua_rawseti(L, anchor, ++n_anchor);
 
   lua_getfield(L, idx, "url");
   if (lua_type(L, -1) != LUA_TSTRING) {
@@ -66,7 +69,6 @@ static int read_request(lua_State *L, int idx, gls_http_request *r, char *err, s
     return 0;
   }
   r->url = lua_tostring(L, -1);
-  lua_rawseti(L, anchor, ++n_anchor);
 
   lua_getfield(L, idx, "body");
   if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING) {
@@ -74,7 +76,6 @@ static int read_request(lua_State *L, int idx, gls_http_request *r, char *err, s
     return 0;
   }
   r->body = lua_tolstring(L, -1, &r->body_len);
-  lua_rawseti(L, anchor, ++n_anchor);
 
   if (field_ms(L, idx, "timeout", &r->timeout_ms) || field_ms(L, idx, "connect_timeout", &r->connect_timeout_ms)) {
     snprintf(err, errlen, "timeout and connect_timeout must be non-negative numbers (seconds)");
@@ -99,23 +100,20 @@ static int read_request(lua_State *L, int idx, gls_http_request *r, char *err, s
   }
   r->ca_file = lua_tostring(L, -2);
   r->ca_path = lua_tostring(L, -1);
-  lua_rawseti(L, anchor, ++n_anchor); /* kept alive until the request is added */
-  lua_rawseti(L, anchor, ++n_anchor);
 
+  lua_pushnil(L); /* the anchor's slot */
+  slot = lua_gettop(L);
   lua_getfield(L, idx, "headers");
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    return 1;
-  }
+  if (lua_isnil(L, -1)) return 1;
   if (!lua_istable(L, -1)) {
     snprintf(err, errlen, "headers must be a table");
     return 0;
   }
-  lua_rawseti(L, anchor, ++n_anchor);
-  lua_rawgeti(L, anchor, n_anchor);
-  /* First pass counts, second fills an array that lives in a userdata (freed by the GC). */
+  htab = lua_gettop(L);
+  /* From here on only raw reads of the headers table and its lists: no Lua code runs that could
+   * change them. First pass counts, second fills the array. */
   lua_pushnil(L);
-  while (lua_next(L, -2)) {
+  while (lua_next(L, htab)) {
     if (lua_type(L, -2) != LUA_TSTRING) {
       snprintf(err, errlen, "header names must be strings");
       return 0;
@@ -124,23 +122,34 @@ static int read_request(lua_State *L, int idx, gls_http_request *r, char *err, s
     else count++;
     lua_pop(L, 1);
   }
-  if (count) {
-    hs = (gls_http_header *)lua_newuserdata(L, count * sizeof *hs);
-    lua_rawseti(L, anchor, ++n_anchor);
-  }
+  hs = local_hs;
+  if (count > LOCAL_HEADERS) hs = (gls_http_header *)lua_newuserdata(L, count * sizeof *hs); /* stays on the stack */
   lua_pushnil(L);
-  while (lua_next(L, -2)) {
-    size_t nlen, vlen, j, nv = lua_istable(L, -1) ? lua_rawlen(L, -1) : 1;
-    const char *name = lua_tolstring(L, -2, &nlen);
+  while (lua_next(L, htab)) {
+    int list = lua_istable(L, -1);
+    size_t nlen, vlen, j, nv = list ? lua_rawlen(L, -1) : 1;
+    const char *name = lua_tolstring(L, -2, &nlen); /* a string key: read in place */
     for (j = 1; j <= nv; j++) {
       const char *value;
-      if (lua_istable(L, -1)) lua_rawgeti(L, -1, (int)j);
+      int t;
+      if (list) lua_rawgeti(L, -1, (int)j);
       else lua_pushvalue(L, -1);
-      if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) {
+      t = lua_type(L, -1);
+      if (t != LUA_TSTRING && t != LUA_TNUMBER) {
         snprintf(err, errlen, "header \"%.64s\": value must be a string, number or list of them", name);
         return 0;
       }
       value = lua_tolstring(L, -1, &vlen); /* converts the pushed copy, never the table */
+      if (t == LUA_TNUMBER) { /* a new string only the stack holds: anchor it */
+        if (!anchor) {
+          lua_newtable(L);
+          lua_replace(L, slot);
+          anchor = slot;
+        }
+        lua_rawseti(L, anchor, ++n_anchor);
+      } else {
+        lua_pop(L, 1); /* a string the headers table holds */
+      }
       if (i < count) {
         hs[i].name = name;
         hs[i].name_len = nlen;
@@ -148,11 +157,9 @@ static int read_request(lua_State *L, int idx, gls_http_request *r, char *err, s
         hs[i].value_len = vlen;
         i++;
       }
-      lua_rawseti(L, anchor, ++n_anchor);
     }
     lua_pop(L, 1);
   }
-  lua_pop(L, 1);
   r->headers = hs;
   r->n_headers = i;
   return 1;
@@ -161,10 +168,12 @@ static int read_request(lua_State *L, int idx, gls_http_request *r, char *err, s
 /* Adds the request at index 2. Returns the id, or 0 with err set. Leaves the stack as found. */
 static int64_t add_request(lua_State *L, gls_http_pool *p, char *err, size_t errlen) {
   gls_http_request r;
+  gls_http_header local_hs[LOCAL_HEADERS];
   int top = lua_gettop(L);
   int64_t id = 0;
   luaL_checktype(L, 2, LUA_TTABLE);
-  if (read_request(L, 2, &r, err, errlen)) id = gls_http_pool_add(p, &r, err, errlen);
+  luaL_checkstack(L, 16, "http_pool: request");
+  if (read_request(L, 2, &r, local_hs, err, errlen)) id = gls_http_pool_add(p, &r, err, errlen);
   lua_settop(L, top);
   return id;
 }
@@ -175,9 +184,10 @@ static int64_t add_request(lua_State *L, gls_http_pool *p, char *err, size_t err
  * once through a luaL_Buffer. Joining as they came (value .. ", " .. next) copied the whole
  * value again per repeat: 49,000 repeats cost about 0.5 s. */
 static void push_headers(lua_State *L, const gls_http_result *r) {
-  const char *s = r->headers, *end = r->headers + r->headers_len;
-  int t, repeats = 0;
-  lua_newtable(L);
+  const char *s = r->headers, *end = r->headers + r->headers_len, *q;
+  int t, repeats = 0, pairs = 0;
+  for (q = s; q < end; q++) pairs += *q == '\0'; /* two NULs a pair: the table at its size */
+  lua_createtable(L, 0, pairs / 2);
   t = lua_gettop(L);
   while (s < end) {
     const char *name = s, *value = s + strlen(s) + 1;

@@ -169,6 +169,30 @@ describe("core.http_pool", function()
       assert.equal("42", got.headers["x-count"])
       assert.equal("1, two", got.headers["x-list"])
     end)
+
+    it("sends 40 headers and 20,000 number values while the collector runs all the time", function()
+      -- more headers than the binding reads into its stack array, and numbers, whose strings
+      -- only the binding holds while the request is added (ASan sees one it let go)
+      local headers, list = {}, {}
+      for i = 1, 40 do headers["X-H" .. i] = (i % 2 == 0) and i * 1.5 or { i, "v" .. i } end
+      for i = 1, 20000 do list[i] = i + 0.5 end
+      headers["X-L"] = list
+      local pause, mul = collectgarbage("setpause", 0), collectgarbage("setstepmul", 1000)
+      local ok, data = pcall(capture, pool, { url = "http://127.0.0.1:PORT/n", headers = headers, timeout = 10 },
+        function(d) return complete(d) and NO_CONTENT end)
+      collectgarbage("setpause", pause)
+      collectgarbage("setstepmul", mul)
+      assert(ok, data)
+      for i = 1, 40 do
+        local want = (i % 2 == 0) and ("X-H" .. i .. ": " .. tostring(i * 1.5) .. "\r\n")
+          or ("X-H" .. i .. ": " .. i .. "\r\nX-H" .. i .. ": v" .. i .. "\r\n")
+        assert.truthy(data:find("\r\n" .. want, 1, true), want)
+      end
+      local _, n = data:gsub("\r\nX%-L: ", "")
+      assert.equal(20000, n)
+      assert.truthy(data:find("\r\nX-L: 1.5\r\nX-L: 2.5\r\n", 1, true))
+      assert.truthy(data:find("\r\nX-L: 20000.5\r\n", 1, true))
+    end)
   end)
 
   describe("on the wire", function()
