@@ -119,7 +119,7 @@ local OPTIONS = {
   shared_dict = { function(v) return type(v) == "string" and v ~= "" end,
                   "the name of a lua_shared_dict (a non-empty string)" },
   shared_dict_lock_timeout = { check_positive_number, "a positive number of seconds" },
-  -- knobs of credentials.lua (tests, unusual hosts)
+  -- knobs of the credential providers, credentials/ (tests, unusual hosts)
   refresh_window = { function(v) return type(v) == "number" and v >= 0 end, "a number of seconds >= 0" },
   clock = { function(v) return type(v) == "function" end, "a function (-> epoch seconds)" },
   http = { function(v) return type(v) == "function" end, "a function (req -> resp | nil, err)" },

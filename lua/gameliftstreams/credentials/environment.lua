@@ -1,0 +1,33 @@
+--- The environment provider: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
+local B = require("gameliftstreams.credentials.base")
+local _M = B.M -- the credentials module's table (credentials/init.lua returns it)
+local config, errors, retry, protocol, pipeline, text =
+  B.config, B.errors, B.retry, B.protocol, B.pipeline, B.text
+local type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error =
+  type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error
+local format, concat, floor = string.format, table.concat, math.floor
+local env = config.env
+local fail, absent, make_creds, lazy_core, default_clock, lazy_sched =
+  B.fail, B.absent, B.make_creds, B.lazy_core, B.default_clock, B.lazy_sched
+local endpoint, local_endpoint, last_answer, is_true, decode_json, share_key, service_retry =
+  B.endpoint, B.local_endpoint, B.last_answer, B.is_true, B.decode_json, B.share_key, B.service_retry
+local read_file, trim = text.read_file, text.trim
+local REFRESH_WINDOW = B.REFRESH_WINDOW
+
+--- The environment provider: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
+-- (AWS_CREDENTIAL_EXPIRATION optional). Read on every get().
+function _M.environment(opts)
+  opts = opts or {}
+  local getenv = config.getenv_of(opts)
+  return { name = "environment", get = function()
+    local id, secret = env(getenv, "AWS_ACCESS_KEY_ID"), env(getenv, "AWS_SECRET_ACCESS_KEY")
+    if not id and not secret then return nil, absent("environment") end
+    if not id then return nil, fail("environment", "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not") end
+    if not secret then return nil, fail("environment", "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not") end
+    return make_creds({ access_key_id = id, secret_access_key = secret,
+      session_token = env(getenv, "AWS_SESSION_TOKEN") or env(getenv, "AWS_SECURITY_TOKEN"),
+      expiration = _M.parse_time(env(getenv, "AWS_CREDENTIAL_EXPIRATION")) }, "environment")
+  end }
+end
+
+return _M

@@ -1,0 +1,99 @@
+--- credential_process: a command that prints credentials as JSON.
+local B = require("gameliftstreams.credentials.base")
+local _M = B.M -- the credentials module's table (credentials/init.lua returns it)
+local config, errors, retry, protocol, pipeline, text =
+  B.config, B.errors, B.retry, B.protocol, B.pipeline, B.text
+local type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error =
+  type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error
+local format, concat, floor = string.format, table.concat, math.floor
+local env = config.env
+local fail, absent, make_creds, lazy_core, default_clock, lazy_sched =
+  B.fail, B.absent, B.make_creds, B.lazy_core, B.default_clock, B.lazy_sched
+local endpoint, local_endpoint, last_answer, is_true, decode_json, share_key, service_retry =
+  B.endpoint, B.local_endpoint, B.last_answer, B.is_true, B.decode_json, B.share_key, B.service_retry
+local read_file, trim = text.read_file, text.trim
+local REFRESH_WINDOW = B.REFRESH_WINDOW
+
+-- credential_process
+
+-- The command's output, with its exit status printed last by the shell (an nginx worker
+-- reaps children itself, so waitpid cannot be relied on for it).
+local function wrap_command(command)
+  return "(" .. command .. "); printf '\\n__gls_exit=%d\\n' $?"
+end
+
+-- Reads the command's whole output, yielding between reads. raw output, or nil and an
+-- error object (Cancelled) or a message.
+local function read_command_polling(core, sched, command)
+  local proc, err = core.spawn_shell(wrap_command(command))
+  if not proc then return nil, err end
+  local parts, delay = {}, 0.002
+  while true do
+    local chunk, state = proc:read()
+    if chunk then
+      parts[#parts + 1] = chunk
+      delay = 0.002
+    elseif state == "eof" then
+      break
+    elseif state == "again" then
+      local ok, serr = sched.sleep(delay)
+      if not ok then
+        proc:close() -- cancelled: the command (and what it started) is stopped
+        return nil, serr
+      end
+      delay = math.min(delay * 2, 0.05)
+    else
+      proc:close()
+      return nil, "reading its output failed: " .. tostring(state)
+    end
+  end
+  proc:close()
+  return concat(parts)
+end
+
+local function run_command(command)
+  local sched, core = lazy_sched(), lazy_core()
+  if sched and sched.can_yield and sched.can_yield() and core and core.spawn_shell then
+    return read_command_polling(core, sched, command)
+  end
+  local pipe = io.popen(wrap_command(command), "r")
+  if not pipe then return nil, "cannot start the command" end
+  local out = pipe:read("*a") or ""
+  pipe:close()
+  return out
+end
+
+local function process_fetch(command, name)
+  local out, rerr = run_command(command)
+  if not out then
+    if errors.is(rerr) then return nil, rerr end
+    return nil, fail(name, rerr)
+  end
+  local body, status = out:match("^(.*)\n__gls_exit=(%d+)\n$")
+  status = tonumber(status)
+  if not status then return nil, fail(name, "command ended without an exit status") end
+  if status ~= 0 then return nil, fail(name, "command exited with status " .. status) end
+  local doc = decode_json(body)
+  if not doc then return nil, fail(name, "command output is not a JSON object") end
+  if doc.Version ~= 1 then
+    return nil, fail(name, "unsupported Version " .. tostring(doc.Version) .. " (expected 1)")
+  end
+  if type(doc.AccessKeyId) ~= "string" or type(doc.SecretAccessKey) ~= "string" then
+    return nil, fail(name, "command output lacks AccessKeyId or SecretAccessKey")
+  end
+  local exp
+  if doc.Expiration ~= nil then
+    exp = _M.parse_time(doc.Expiration)
+    if not exp then return nil, fail(name, "unreadable Expiration") end
+  end
+  return make_creds({ access_key_id = doc.AccessKeyId, secret_access_key = doc.SecretAccessKey,
+    session_token = type(doc.SessionToken) == "string" and doc.SessionToken or nil,
+    expiration = exp }, name)
+end
+
+--- Runs `command` (through /bin/sh) and reads credentials from its JSON output.
+function _M.process(command, opts)
+  return _M.refreshing("process", function() return process_fetch(command, "process") end, opts)
+end
+
+return _M

@@ -1,0 +1,85 @@
+--- Caching of temporary credentials: refresh before expiry, keep valid ones on failure, one
+-- fetch at a time (shared between nginx workers with the shared_dict option).
+local B = require("gameliftstreams.credentials.base")
+local _M = B.M -- the credentials module's table (credentials/init.lua returns it)
+local config, errors, retry, protocol, pipeline, text =
+  B.config, B.errors, B.retry, B.protocol, B.pipeline, B.text
+local type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error =
+  type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error
+local format, concat, floor = string.format, table.concat, math.floor
+local env = config.env
+local fail, absent, make_creds, lazy_core, default_clock, lazy_sched =
+  B.fail, B.absent, B.make_creds, B.lazy_core, B.default_clock, B.lazy_sched
+local endpoint, local_endpoint, last_answer, is_true, decode_json, share_key, service_retry =
+  B.endpoint, B.local_endpoint, B.last_answer, B.is_true, B.decode_json, B.share_key, B.service_retry
+local read_file, trim = text.read_file, text.trim
+local REFRESH_WINDOW = B.REFRESH_WINDOW
+
+--- Wraps fetch() -> creds | nil, err into a caching provider. `key` names what fetch() gets
+-- (role, URL, ...): with opts.shared_dict the credentials are shared under it by every nginx
+-- worker (shared_cache.lua); without a key they never are.
+function _M.refreshing(name, fetch, opts, key)
+  opts = opts or {}
+  local clock = opts.clock or default_clock
+  local window = opts.refresh_window or REFRESH_WINDOW
+  if key and opts.shared_dict then
+    local shared_cache = require("gameliftstreams.shared_cache")
+    local dict = shared_cache.dict(opts.shared_dict) -- checked by gls.new already
+    if dict then
+      return shared_cache.provider(dict, { key = key, name = name, fetch = fetch, clock = clock,
+        window = window, lock_timeout = opts.shared_dict_lock_timeout, fetch_wait = opts.fetch_wait,
+        fail = fail, make = function(t, provider) return make_creds(t, provider or name) end })
+    end
+  end
+  local p = { name = name, fetches = 0 }
+  function p.get(self)
+    local now = clock()
+    local c = self.cached
+    if c and (not c.expiration or now < c.expiration - window) then return c end
+    local sched = lazy_sched()
+    if self.fetching and sched and sched.can_yield and sched.can_yield() then
+      -- Another task is fetching: wait for its answer rather than asking again. A fetch
+      -- that was cancelled, or that never ends (its task was dropped), is not waited for.
+      local gen = self.generation
+      local deadline = sched.now() + (opts.fetch_wait or 30)
+      while self.fetching and self.generation == gen and sched.now() < deadline do
+        local _, serr = sched.sleep(0.005)
+        if serr then return nil, serr end
+      end
+      if not (self.fetching and self.generation == gen) then
+        if self.last_creds then return self.last_creds end
+        if not (self.last_err and self.last_err.code == "Cancelled") then return nil, self.last_err end
+      end
+    end
+    self.fetching = true
+    self.generation = (self.generation or 0) + 1
+    local gen = self.generation
+    self.fetches = self.fetches + 1
+    local ok, creds, err = pcall(fetch)
+    if self.generation ~= gen then
+      -- A later fetch took over while this one hung: leave the state to it.
+      if ok then return creds, err end
+      return nil, fail(name, "failed: " .. tostring(creds))
+    end
+    self.fetching = false
+    if not ok then
+      err = fail(name, "failed: " .. tostring(creds))
+      creds = nil
+    end
+    if creds then
+      self.cached, self.last_creds, self.last_err = creds, creds, nil
+      return creds
+    end
+    self.last_err = err
+    -- A failed refresh keeps credentials that have not expired yet.
+    if c and c.expiration and clock() < c.expiration then
+      self.last_creds = c
+      return c
+    end
+    self.last_creds = nil
+    return nil, err
+  end
+  return p
+end
+
+return _M

@@ -1,0 +1,50 @@
+--- AssumeRoleWithWebIdentity: a role's credentials for a web identity token (a file).
+local B = require("gameliftstreams.credentials.base")
+local _M = B.M -- the credentials module's table (credentials/init.lua returns it)
+local config, errors, retry, protocol, pipeline, text =
+  B.config, B.errors, B.retry, B.protocol, B.pipeline, B.text
+local type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error =
+  type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error
+local format, concat, floor = string.format, table.concat, math.floor
+local env = config.env
+local fail, absent, make_creds, lazy_core, default_clock, lazy_sched =
+  B.fail, B.absent, B.make_creds, B.lazy_core, B.default_clock, B.lazy_sched
+local endpoint, local_endpoint, last_answer, is_true, decode_json, share_key, service_retry =
+  B.endpoint, B.local_endpoint, B.last_answer, B.is_true, B.decode_json, B.share_key, B.service_retry
+local read_file, trim = text.read_file, text.trim
+local REFRESH_WINDOW = B.REFRESH_WINDOW
+
+local sts_call, session_name = B.sts_call, B.session_name
+
+
+--- AssumeRoleWithWebIdentity with the token read from `token_file` on every fetch (unsigned).
+function _M.web_identity(role, opts, settings)
+  opts = opts or {}
+  local name = "web identity"
+  return _M.refreshing(name, function()
+    local token = read_file(role.token_file)
+    if not token then return nil, fail(name, "cannot read the token file " .. role.token_file) end
+    token = trim(token)
+    local params = { RoleArn = role.role_arn, RoleSessionName = session_name(opts, role.role_session_name),
+                     WebIdentityToken = token }
+    if role.duration_seconds then params.DurationSeconds = role.duration_seconds end
+    return sts_call(opts, settings, name, "AssumeRoleWithWebIdentity", params, nil)
+  end, opts, share_key("web-identity", role.role_arn, role.role_session_name, role.token_file,
+                       role.duration_seconds))
+end
+
+--- Web identity from AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN (+ AWS_ROLE_SESSION_NAME).
+function _M.web_identity_env(opts)
+  opts = opts or {}
+  local getenv = config.getenv_of(opts)
+  local inner
+  return { name = "web identity", get = function()
+    local file, arn = env(getenv, "AWS_WEB_IDENTITY_TOKEN_FILE"), env(getenv, "AWS_ROLE_ARN")
+    if not file or not arn then return nil, absent("web identity (environment)") end
+    inner = inner or _M.web_identity({ token_file = file, role_arn = arn,
+      role_session_name = env(getenv, "AWS_ROLE_SESSION_NAME") }, opts)
+    return inner:get()
+  end }
+end
+
+return _M
