@@ -588,6 +588,8 @@ static CURLcode easy_setup(gls_http_pool *p, xfer *x) {
   SETOPT(CURLOPT_HEADERFUNCTION, on_header);
   SETOPT(CURLOPT_HEADERDATA, (void *)x);
   SETOPT(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+  /* the path goes out exactly as built: no dot segment is removed (the signer signed it so) */
+  SETOPT(CURLOPT_PATH_AS_IS, 1L);
   SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
   if (p->insecure) {
     SETOPT(CURLOPT_SSL_VERIFYPEER, 0L);

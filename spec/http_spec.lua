@@ -215,6 +215,16 @@ describe("core.http_pool", function()
       assert.equal(body, data:sub(#head + 1))
     end)
 
+    it("sends the path exactly as given: no dot segment removed (CURLOPT_PATH_AS_IS)", function()
+      -- the signer signs the path it is given; libcurl must not send another one (issue 15)
+      for _, target in ipairs{ "/streamgroups/sg-1/streamsessions/..", "/a/./b/../c", "/x/%2E%2E/y" } do
+        local data, res = capture(pool, { method = "DELETE", url = "http://127.0.0.1:PORT" .. target,
+          timeout = 5 }, function(d) return complete(d) and NO_CONTENT end)
+        assert.equal(204, res.status)
+        assert.equal("DELETE " .. target .. " HTTP/1.1\r\n", data:match("^[^\n]*\n"))
+      end
+    end)
+
     it("sends the caller's Accept, Content-Type, Host and Content-Length exactly once", function()
       local data = capture(pool, { method = "PUT", url = "http://127.0.0.1:PORT/p",
         headers = { Accept = "application/json", ["content-type"] = "text/plain", host = "signed.example",

@@ -31,6 +31,41 @@ local START = function(extra)
 end
 
 describe("validate", function()
+  describe("path labels (issue 15: a dot segment would retarget the request)", function()
+    it("refuses '.' and '..' as a label, naming the member and the rule", function()
+      local err = assert_invalid("ListStreamSessions", { Identifier = ".." },
+        "ListStreamSessions: input.Identifier: a path label cannot be empty, \".\" or \"..\" "
+        .. "(it would change the request's path)")
+      assert.equal("input.Identifier", err.path)
+      assert_invalid("TerminateStreamSession", { Identifier = "sg-1", StreamSessionIdentifier = "." },
+        "TerminateStreamSession: input.StreamSessionIdentifier: a path label cannot be empty, \".\" or "
+        .. "\"..\" (it would change the request's path)")
+      -- dots inside a value are fine: a plain label is encoded whole, "/" as %2F
+      assert.is_true(check("GetApplication", { Identifier = "a..b" }))
+      assert.is_true(check("GetApplication", { Identifier = "a/../b" }))
+      assert.is_true(check("GetApplication", { Identifier = "..." }))
+    end)
+
+    it("checks every segment of a greedy label", function()
+      local m = { operations = { Get = { uri = "/files/{Key+}", input = "In" } }, shapes = {
+        In = { type = "structure", members = { Key = { shape = "S", location = "uri", name = "Key" } },
+               required = { Key = true } },
+        S = { type = "string" } } }
+      assert.is_true(validate.input(m, "Get", { Key = "a/b.c/d" }))
+      for _, bad in ipairs{ "a/../b", "a/./b", "..", "a/..", "./a", "a//b", "/a", "a/" } do
+        local ok, err = validate.input(m, "Get", { Key = bad })
+        assert.is_nil(ok, bad)
+        assert.equal("InvalidParameter", err.code)
+        assert.truthy(err.message:find("greedy path label", 1, true) or err.message:find("path label", 1, true))
+      end
+      local protocol = require("gameliftstreams.protocol")
+      assert.equal("/files/a/b.c/d", protocol.build_request(m, "Get", { Key = "a/b.c/d" }).path)
+      local req, err = protocol.build_request(m, "Get", { Key = "a/../b" })
+      assert.is_nil(req)
+      assert.equal("InvalidParameter", err.code)
+    end)
+  end)
+
   describe("required members", function()
     it("accepts a complete input", function()
       assert.is_true(check("StartStreamSession", START()))

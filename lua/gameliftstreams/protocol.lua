@@ -15,10 +15,12 @@
 local cjson_mod = require("cjson")
 local errors = require("gameliftstreams.errors")
 local retry = require("gameliftstreams.retry")
+local path_label_problem = require("gameliftstreams.validate").path_label_problem
 
 local _M = {}
 
 local type, pairs, ipairs, next, tostring, tonumber, pcall = type, pairs, ipairs, next, tostring, tonumber, pcall
+local rawget = rawget
 local floor, huge, abs = math.floor, math.huge, math.abs
 local tointeger = math.tointeger
 local math_type = math.type
@@ -215,28 +217,37 @@ function _M.build_request(model, op, input)
     end
   end
 
-  local missing
+  -- A label's value never makes a dot segment or an empty one (see validate.path_label_problem):
+  -- checked here too, on the text that goes out, so no caller of build_request can retarget.
+  local bad, problem
   local path = gsub(uri, "{([^}]+)}", function(label)
+    if bad then return "" end
     local greedy = false
     if sub(label, -1) == "+" then
       greedy = true
       label = sub(label, 1, -2)
     end
     local m = by_label[label] or label
-    local v = input[m]
-    if v == nil or v == "" then
-      missing = missing or m
+    local v = rawget(input, m)
+    if v == nil or v == json_null then
+      bad, problem = m, "required member is missing"
       return ""
     end
     local text = scalar_text(shapes, ref_name(members[m]), v)
+    problem = path_label_problem(text, greedy)
+    if problem then
+      bad = m
+      return ""
+    end
     if greedy then
       return (gsub(text, "[^/]+", pct_encode))
     end
     return pct_encode(text)
   end)
-  if missing then
-    return nil, errors.new{ code = "SerializationError",
-      message = op .. ": path label member '" .. missing .. "' is missing or empty" }
+  if bad then
+    local e = errors.invalid(op .. ": input." .. bad .. ": " .. problem)
+    e.path = "input." .. bad
+    return nil, e
   end
 
   local query = {}

@@ -9,7 +9,7 @@ local errors = require("gameliftstreams.errors")
 
 local _M = {}
 
-local type, pairs, next, tostring = type, pairs, next, tostring
+local type, pairs, next, tostring, rawget, setmetatable = type, pairs, next, tostring, rawget, setmetatable
 local floor, huge = math.floor, math.huge
 local byte, format = string.byte, string.format
 local sort = table.sort
@@ -259,6 +259,47 @@ check = function(ctx, path, shape_name, v)
   return fail(ctx, path, "unsupported shape type '" .. tostring(t) .. "'")
 end
 
+--- What is wrong with `text` as the value of a path label, or nil when nothing is. A label that
+-- is empty, "." or ".." would make a path segment that HTTP stacks remove or resolve (RFC 3986
+-- dot segments), so the request would go to another resource: `ListStreamSessions` with the
+-- Identifier ".." would become `GET /streamsessions`, ListStreamSessionsByAccount. A plain label
+-- is sent encoded whole ("/" as %2F), so only the whole value matters; a greedy label (`{Name+}`)
+-- keeps its "/", so each of its segments is checked.
+-- @tparam string text the label's text
+-- @tparam[opt] boolean greedy whether the label is greedy
+function _M.path_label_problem(text, greedy)
+  if text == "" or text == "." or text == ".." then
+    return "a path label cannot be empty, \".\" or \"..\" (it would change the request's path)"
+  end
+  if greedy then
+    local seg = "/" .. text .. "/"
+    if seg:find("//", 1, true) or seg:find("/%.%.?/") then
+      return "a greedy path label cannot have an empty, \".\" or \"..\" segment (it would change "
+        .. "the request's path)"
+    end
+  end
+  return nil
+end
+local path_label_problem = _M.path_label_problem
+
+-- The path label members of an operation as { member name = greedy }, found once per operation.
+local labels_of = setmetatable({}, { __mode = "k" })
+
+local function path_labels(opdef, shape)
+  local labels = labels_of[opdef]
+  if labels then return labels end
+  labels = {}
+  local uri = opdef.uri or ""
+  for m, mdef in pairs(shape.members or {}) do
+    if mdef.location == "uri" then
+      local wire = mdef.name or m
+      labels[m] = uri:find("{" .. wire .. "+}", 1, true) ~= nil
+    end
+  end
+  labels_of[opdef] = labels
+  return labels
+end
+
 --- Validates the input of one operation.
 -- @tparam table model the generated model
 -- @tparam string op the operation name (PascalCase)
@@ -281,8 +322,18 @@ function _M.input(model, op, input)
   if type(input) ~= "table" then
     return nil, errors.invalid(op .. ": input: expected a table, got " .. lua_type(input))
   end
-  if check(ctx, "input", shape_name, input) then return true end
-  return nil, ctx.err
+  if not check(ctx, "input", shape_name, input) then return nil, ctx.err end
+  for m, greedy in pairs(path_labels(opdef, ctx.shapes[shape_name])) do
+    local v = rawget(input, m)
+    if type(v) == "string" then
+      local problem = path_label_problem(v, greedy)
+      if problem then
+        fail(ctx, "input." .. m, problem)
+        return nil, ctx.err
+      end
+    end
+  end
+  return true
 end
 
 --- Checks an options table against `spec` (name -> { check(v) -> bool, "what it must be" }), as

@@ -1,0 +1,116 @@
+-- Hostile input from a caller, end to end over real sockets: path labels that would retarget a
+-- request (issue 15, item 1), and values whose view differs between validation and encoding
+-- (item 5). "Nothing sent" is checked with a listener in this process: a call that connected
+-- would find nobody answering and time out, and the connection would wait in the backlog.
+local helpers = require("helpers")
+local socket = require("socket")
+local gls = require("gameliftstreams")
+local core = helpers.core()
+
+local CREDS = { access_key_id = "AKIDEXAMPLE", secret_access_key = "secret" }
+
+-- A client pointed at a listener that never answers; `sent()` says whether anything connected.
+local function silent_client()
+  local l = assert(socket.bind("127.0.0.1", 0))
+  local _, port = l:getsockname()
+  local client = assert(gls.new{ region = "us-west-2", endpoint = "http://127.0.0.1:" .. port,
+                                 credentials = CREDS, timeout = 1, max_attempts = 1 })
+  local function sent()
+    l:settimeout(0)
+    local c = l:accept()
+    if c then c:close() end
+    return c ~= nil
+  end
+  return client, sent, function() l:close() end
+end
+
+describe("hostile input (issue 15)", function()
+  describe("path labels that would make a dot segment or an empty one", function()
+    local client, sent, close
+    before_each(function() client, sent, close = silent_client() end)
+    after_each(function() close() end)
+
+    local function refused(method, input, member)
+      local t0 = core.monotime()
+      local out, err = client[method](client, input)
+      assert.is_nil(out)
+      assert.equal("InvalidParameter", err.code, tostring(err))
+      assert.equal("input." .. member, err.path)
+      assert.truthy(err.message:find("input." .. member .. ": a path label cannot be empty, \".\" or \"..\"",
+        1, true), err.message)
+      assert.equal(0, err.attempts)
+      assert.is_true(core.monotime() - t0 < 0.5)
+      assert.is_false(sent(), "a request was sent")
+    end
+
+    it("refuses '..' as a stream group (ListStreamSessions would become ListStreamSessionsByAccount)", function()
+      refused("list_stream_sessions", { Identifier = ".." }, "Identifier")
+    end)
+
+    it("refuses '.', '..' and '' as the session of TerminateStreamSession", function()
+      for _, v in ipairs({ ".", "..", "" }) do
+        local out, err = client:terminate_stream_session{ Identifier = "sg-1", StreamSessionIdentifier = v }
+        assert.is_nil(out)
+        assert.equal("InvalidParameter", err.code)
+        assert.equal("input.StreamSessionIdentifier", err.path)
+        assert.equal(0, err.attempts)
+      end
+      refused("terminate_stream_session", { Identifier = "sg-1", StreamSessionIdentifier = ".." },
+        "StreamSessionIdentifier")
+      refused("get_stream_session", { Identifier = ".", StreamSessionIdentifier = "s-1" }, "Identifier")
+      refused("list_tags_for_resource", { ResourceArn = ".." }, "ResourceArn")
+      assert.is_false(sent())
+    end)
+
+    it("refuses them through call() and build_request too (no caller gets past it)", function()
+      local out, err = client:call("DeleteStreamGroup", { Identifier = ".." })
+      assert.is_nil(out)
+      assert.equal("InvalidParameter", err.code)
+      local protocol = require("gameliftstreams.protocol")
+      local req, berr = protocol.build_request(require("gameliftstreams.model"), "ListStreamSessions",
+        { Identifier = ".." })
+      assert.is_nil(req)
+      assert.equal("InvalidParameter", berr.code)
+      assert.equal("input.Identifier", berr.path)
+      assert.is_false(sent())
+    end)
+  end)
+
+  describe("against the emulator", function()
+    local emu, client
+    setup(function()
+      emu = helpers.start_emulator()
+      client = helpers.client(emu, { max_attempts = 1 })
+    end)
+    teardown(function() emu.stop() end)
+    before_each(function() helpers.control(emu, "DELETE", "requests") end)
+
+    local function logged()
+      local _, log = helpers.control(emu, "GET", "requests")
+      local out = {}
+      for _, e in ipairs(log.requests) do
+        if not e.path:find("^/_emulator/") then out[#out + 1] = e end
+      end
+      return out
+    end
+
+    it("sends nothing for a '..' label, and the account's sessions stay unlisted", function()
+      local out, err = client:list_stream_sessions{ Identifier = ".." }
+      assert.is_nil(out)
+      assert.equal("InvalidParameter", err.code)
+      assert.same({}, logged())
+    end)
+
+    it("sends a label holding '/../' encoded whole: no dot segment reaches the wire", function()
+      local _, err = client:list_stream_sessions{ Identifier = "a/../b" }
+      -- whatever the service says of that id, it is said of that id, on that path
+      assert.is_table(err)
+      local log = logged()
+      assert.equal(1, #log)
+      assert.equal("/streamgroups/a%2F..%2Fb/streamsessions", log[1].path)
+      assert.equal("ListStreamSessions", log[1].operation)
+      -- the signature was made over that same path: the emulator checked it
+      assert.is_not.equal("InvalidSignatureException", err.code)
+    end)
+  end)
+end)
