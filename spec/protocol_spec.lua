@@ -153,8 +153,12 @@ describe("protocol (restJson1)", function()
       assert.equal("120", tostring(out.ConnectionTimeoutSeconds))
       assert.equal(3600, out.SessionLengthSeconds)
       assert.is_true(is_integer(out.SessionLengthSeconds))
-      -- a service bug must not break parsing: the value passes through
-      assert.equal(2.5, parse("GetStreamSession", '{"ConnectionTimeoutSeconds":2.5}').ConnectionTimeoutSeconds)
+      -- a fraction where the model says integer is refused (issue 15), as the JS SDK v3 does
+      local out2, err = protocol.parse_response(model, "GetStreamSession",
+        { status = 200, headers = {}, body = '{"ConnectionTimeoutSeconds":2.5}' })
+      assert.is_nil(out2)
+      assert.equal("SerializationError", err.code)
+      assert.equal("output.ConnectionTimeoutSeconds", err.path)
     end)
 
     it("returns long members exactly", function()

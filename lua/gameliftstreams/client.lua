@@ -218,12 +218,21 @@ end
 -- does not parse is final), else the error the answer describes, for the retry decision.
 local function decode_operation(_, req, resp)
   local status = resp.status or 0
+  -- parse_response and parse_error never raise; the pcalls are the last line of defence all the
+  -- same: no response content may raise out of a call (the raised text is not passed on)
   if status >= 200 and status < 300 then
-    local out, perr = protocol.parse_response(model, req.operation, resp)
+    local pok, out, perr = pcall(protocol.parse_response, model, req.operation, resp)
+    if not pok then
+      out, perr = nil, errors.new{ code = "SerializationError", status = status,
+        message = tostring(req.operation) .. ": the response could not be parsed" }
+    end
     if out then return out end
     return nil, perr, true
   end
-  return nil, protocol.parse_error(model, req.operation, resp)
+  local pok, perr = pcall(protocol.parse_error, model, req.operation, resp)
+  if pok then return nil, perr end
+  return nil, errors.new{ code = "HTTP" .. tostring(status), status = status, code_from_status = true,
+    message = "HTTP " .. tostring(status) .. " error that could not be parsed" }
 end
 
 ---------------------------------------------------------------------------
