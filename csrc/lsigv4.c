@@ -11,7 +11,6 @@
 #include "sigv4.h"
 
 #define SIGNER_MT "gameliftstreams.signer"
-#define MAX_PRESIGN 604800
 
 /* Field names live in upvalues 2..: pushing a ready string beats interning a C string. */
 enum {
@@ -35,6 +34,7 @@ typedef struct {
   gls_sigv4 *s;
   gls_sigv4_header *h; /* the request's header lines, reused between calls */
   size_t cap;
+  size_t n;            /* the lines the FFI path's header reader left (l_ffi_headers) */
 } lsigner;
 
 static int signer_close(lua_State *L) {
@@ -250,7 +250,6 @@ static int l_sign(lua_State *L) {
   gls_sigv4_result res;
   const char *err;
   int cred, token, hidx, anchor, out, ty;
-  lua_Number tn;
 
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checkstack(L, 40, "sign");
@@ -280,10 +279,7 @@ static int l_sign(lua_State *L) {
     r.time = (long long)time(NULL);
   } else {
     if (ty != LUA_TNUMBER) luaL_error(L, "sign: time must be a number");
-    tn = lua_tonumber(L, -1);
-    if (!(tn >= -62135596800.0 && tn <= 253402300799.0))
-      luaL_error(L, "sign: time must be epoch seconds between years 1 and 9999");
-    r.time = (long long)floor(tn);
+    if ((err = gls_sigv4_arg_time(lua_tonumber(L, -1), &r.time))) luaL_error(L, "sign: %s", err);
   }
   lua_pop(L, 1);
 
@@ -291,10 +287,7 @@ static int l_sign(lua_State *L) {
   ty = gls_gettable(L, 1);
   if (ty != LUA_TNIL) {
     if (ty != LUA_TNUMBER) luaL_error(L, "sign: presign must be a number");
-    tn = lua_tonumber(L, -1);
-    if (!(tn >= 1 && tn <= MAX_PRESIGN) || floor(tn) != tn)
-      luaL_error(L, "sign: presign must be whole seconds from 1 to %d", MAX_PRESIGN);
-    r.presign = (long long)tn;
+    if ((err = gls_sigv4_arg_presign(lua_tonumber(L, -1), &r.presign))) luaL_error(L, "sign: %s", err);
   }
   lua_pop(L, 1);
 
@@ -360,36 +353,66 @@ static int l_hmac_sha256(lua_State *L) {
 }
 
 /* ---- the LuaJIT FFI entry (lua/gameliftstreams/signer.lua) ---------------------------------
- * Under LuaJIT, gls.sign fills gls_sigv4_request cdata and calls the signer through these two
- * pointers: a C call from compiled code costs a few nanoseconds, where this binding's table
- * reads and writes through the C API cost hundreds. The Lua side checks the struct layout
- * string below against its own ffi.cdef and keeps to this binding when they differ. */
-typedef struct {
-  const char *(*sign)(void *signer, const gls_sigv4_request *req, gls_sigv4_result *out);
-  int (*header_role)(const gls_sigv4_request *req, const char *lname, size_t len);
-} ffi_api;
+ * Under LuaJIT, gls.sign fills gls_sigv4_request cdata and calls the signer through the
+ * pointers below: a C call from compiled code costs a few nanoseconds, where this binding's
+ * table reads and writes through the C API cost hundreds. The FFI declares the types from the
+ * text sigv4.h and this file compile from (GLS_SIGV4_TYPES, GLS_FFI_API), and leaves every rule
+ * to this binding: the numbers go through gls_sigv4_arg_time/presign, the headers through
+ * read_headers (l_ffi_headers), the same code core.sign runs. */
+#define GLS_FFI_API(M)                                                                      \
+  M(typedef struct {                                                                        \
+    const char *(*sign)(void *signer, const gls_sigv4_request *req, gls_sigv4_result *out); \
+    const char *(*arg_time)(double t, long long *out);                                      \
+    const char *(*arg_presign)(double v, long long *out);                                   \
+  } gls_sigv4_ffi_api;)
+GLS_FFI_API(GLS_SIGV4_DECLARE)
 
+/* The request's header lines are the ones l_ffi_headers read last (into u->h). */
 static const char *ffi_sign(void *signer, const gls_sigv4_request *req, gls_sigv4_result *out) {
   lsigner *u = (lsigner *)signer;
+  gls_sigv4_request r;
   if (!u->s) return "signer is closed";
-  return gls_sigv4_sign(u->s, req, out);
+  if (req->n_headers > u->n) return "headers were not read";
+  r = *req;
+  r.headers = u->h;
+  return gls_sigv4_sign(u->s, &r, out);
 }
 
-static const ffi_api FFI_API = {ffi_sign, gls_sigv4_header_role};
+static const gls_sigv4_ffi_api FFI_API = {ffi_sign, gls_sigv4_arg_time, gls_sigv4_arg_presign};
 
-#define OFF(type, field) ((int)offsetof(type, field))
+/* headers, n, anchor = read(headers, has_token, sign_body, presign): core.sign's reading of
+ * t.headers for the FFI path. Fills the signer's line array (what the next api.sign signs) and
+ * returns the headers table to send (merged as core.sign merges them), the number of lines,
+ * and the table that keeps converted numbers alive until the signature (nil when none). */
+static int l_ffi_headers(lua_State *L) {
+  lsigner *u = upsigner(L, "sign");
+  gls_sigv4_request r;
+  memset(&r, 0, sizeof r);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (lua_toboolean(L, 2)) {
+    r.session_token = "t";
+    r.session_token_len = 1;
+  }
+  r.sign_body = lua_toboolean(L, 3);
+  r.presign = lua_toboolean(L, 4);
+  lua_settop(L, 1);
+  luaL_checkstack(L, 20, "sign");
+  lua_pushnil(L);             /* 2: the anchor */
+  lua_createtable(L, 0, 8);   /* 3: the headers to send */
+  u->n = read_headers(L, u, &r, 1, 2, 3);
+  gls_pushinteger(L, u->n);
+  lua_pushvalue(L, 2);
+  return 3;
+}
 
-/* core._ffi() -> signer userdata, api pointer, layout string. */
+/* core._ffi() -> signer userdata, api pointer, the C declarations, the header reader. */
 static int l_ffi(lua_State *L) {
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_pushlightuserdata(L, (void *)&FFI_API);
-  lua_pushfstring(L, "h%d r%d,%d,%d,%d,%d s%d,%d,%d,%d,%d", (int)sizeof(gls_sigv4_header),
-                  (int)sizeof(gls_sigv4_request), OFF(gls_sigv4_request, session_token_len),
-                  OFF(gls_sigv4_request, time), OFF(gls_sigv4_request, omit_session_token),
-                  OFF(gls_sigv4_request, presign), (int)sizeof(gls_sigv4_result),
-                  OFF(gls_sigv4_result, host_given), OFF(gls_sigv4_result, signature),
-                  OFF(gls_sigv4_result, payload_hash), OFF(gls_sigv4_result, amz_date));
-  return 3;
+  lua_pushstring(L, GLS_SIGV4_TYPES(GLS_SIGV4_TEXT) " " GLS_FFI_API(GLS_SIGV4_TEXT));
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushcclosure(L, l_ffi_headers, 1);
+  return 4;
 }
 
 void gls_open_sigv4(lua_State *L) {

@@ -850,6 +850,25 @@ static const char *format_time(long long t, char amz[17]) {
   return NULL;
 }
 
+/* ---- the bindings' arguments -------------------------------------------------------------- */
+
+const char *gls_sigv4_arg_time(double t, long long *out) {
+  long long whole;
+  if (!(t >= -62135596800.0 && t <= 253402300799.0)) /* NaN fails too */
+    return "time must be epoch seconds between years 1 and 9999";
+  whole = (long long)t; /* in range: toward zero, then down for a negative fraction */
+  if ((double)whole > t) whole--;
+  *out = whole;
+  return NULL;
+}
+
+const char *gls_sigv4_arg_presign(double v, long long *out) {
+  if (!(v >= 1 && v <= GLS_SIGV4_MAX_PRESIGN) || (double)(long long)v != v)
+    return "presign must be whole seconds from 1 to 604800";
+  *out = (long long)v;
+  return NULL;
+}
+
 /* ---- signing ------------------------------------------------------------------------------ */
 
 static size_t format_u64(char out[24], unsigned long long v) {

@@ -182,6 +182,19 @@ describe("the signer gls.sign uses", function()
 end)
 
 if signer ~= core.sign then
+  describe("sign (LuaJIT FFI): one binding", function()
+    it("declares the C types from the text the C module compiles them from, not its own", function()
+      local src = helpers.read_file(helpers.root .. "/lua/gameliftstreams/signer.lua")
+      assert.is_nil(src:find("typedef", 1, true))
+      assert.is_nil(src:find("struct", 1, true))
+      local _, _, declarations = core._ffi()
+      assert.truthy(declarations:find("} gls_sigv4_request;", 1, true))
+      assert.truthy(declarations:find("} gls_sigv4_ffi_api;", 1, true))
+      local ffi = require("ffi")
+      assert.is_true(ffi.sizeof("gls_sigv4_request") > 0)
+    end)
+  end)
+
   describe("sign (LuaJIT FFI) against the C binding", function()
     it("gives the same result for 600 varied requests, once the JIT has compiled it", function()
       local names = { "Content-Type", "x-a", "X-A", "X-Num", "Host", "Authorization", "User-Agent",

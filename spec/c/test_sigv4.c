@@ -335,6 +335,24 @@ static void test_bad_urls(void) {
   gls_sigv4_free(s);
 }
 
+/* The bindings' number rules (both bindings call these). */
+static void test_arg_rules(void) {
+  long long v = 7;
+  CHECK(gls_sigv4_arg_time(1440938160.9, &v) == NULL && v == 1440938160LL);
+  CHECK(gls_sigv4_arg_time(-0.5, &v) == NULL && v == -1);
+  CHECK(gls_sigv4_arg_time(-62135596800.0, &v) == NULL && v == -62135596800LL);
+  CHECK(gls_sigv4_arg_time(253402300799.0, &v) == NULL && v == 253402300799LL);
+  v = 7;
+  CHECK(gls_sigv4_arg_time(253402300800.0, &v) != NULL && v == 7);
+  CHECK(gls_sigv4_arg_time(-62135596801.0, &v) != NULL);
+  CHECK(gls_sigv4_arg_time(1e300, &v) != NULL && gls_sigv4_arg_time(0.0 / 0.0, &v) != NULL);
+  CHECK(gls_sigv4_arg_presign(1, &v) == NULL && v == 1);
+  CHECK(gls_sigv4_arg_presign(GLS_SIGV4_MAX_PRESIGN, &v) == NULL && v == GLS_SIGV4_MAX_PRESIGN);
+  CHECK(gls_sigv4_arg_presign(0, &v) != NULL && gls_sigv4_arg_presign(1.5, &v) != NULL);
+  CHECK(gls_sigv4_arg_presign(GLS_SIGV4_MAX_PRESIGN + 1, &v) != NULL);
+  CHECK(gls_sigv4_arg_presign(1e300, &v) != NULL && gls_sigv4_arg_presign(0.0 / 0.0, &v) != NULL);
+}
+
 /* NUL, CR or LF at every position of a 20-byte region (both sides of the 8-byte steps) is
  * refused; bytes that share their low bits with them (0x8A, 0x8D, 0x80, 0x0B) are not. */
 static void test_line_breaks(void) {
@@ -487,6 +505,7 @@ int main(void) {
   }
   test_modes_agree();
   test_bad_urls();
+  test_arg_rules();
   test_line_breaks();
   test_long_host();
   return CTEST_DONE();
