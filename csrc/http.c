@@ -462,10 +462,11 @@ static int name_is(const gls_http_header *h, const char *name) {
   return h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0;
 }
 
-/* Builds the header list; suppresses the headers curl would otherwise invent. The lines go
+/* Builds the header list; suppresses the headers curl would otherwise invent (Expect and
+ * Content-Type only come with a body, Accept always). The lines go
  * into x->lines and the list's nodes into x->nodes, both kept for the transfer's next request:
  * no allocation once they are big enough. */
-static int build_headers(xfer *x, const gls_http_request *req, char *err, size_t errlen) {
+static int build_headers(xfer *x, const gls_http_request *req, int send_body, char *err, size_t errlen) {
   size_t i, n = 0;
   int has_ct = 0, has_accept = 0, has_expect = 0;
   gls_buf *s = &x->lines;
@@ -493,9 +494,10 @@ static int build_headers(xfer *x, const gls_http_request *req, char *err, size_t
     gls_buf_addc(s, '\0');
     n++;
   }
-  if (!has_expect) gls_buf_add(s, "Expect:", 8), n++;
+  /* (each line costs libcurl a pass over its own header names: none it would not need) */
+  if (!has_expect && send_body) gls_buf_add(s, "Expect:", 8), n++;
   if (!has_accept) gls_buf_add(s, "Accept:", 8), n++;
-  if (!has_ct) gls_buf_add(s, "Content-Type:", 14), n++;
+  if (!has_ct && send_body) gls_buf_add(s, "Content-Type:", 14), n++;
   if (s->err) goto oom; /* the first failure sticks */
   if (n > x->nodes_cap) {
     struct curl_slist *nodes = realloc(x->nodes, n * sizeof *nodes);
@@ -635,7 +637,11 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
   x->body.max = x->hdr.max = x->max_bytes;
   x->timeout_ms = req->timeout_ms;
   x->connect_timeout_ms = req->connect_timeout_ms;
-  if (!build_headers(x, req, err, errlen)) goto fail;
+  /* A body goes out as POSTFIELDS (exact length, no chunking); the method is then set
+   * explicitly unless it is POST. POST/PUT/PATCH without a body send Content-Length: 0. */
+  send_body = !is_head && (req->body != NULL || is_post || strcmp(method, "PUT") == 0 ||
+                           strcmp(method, "PATCH") == 0);
+  if (!build_headers(x, req, send_body, err, errlen)) goto fail;
 
   e = x->easy;
   /* per request, else the pool's: libcurl only reuses a connection made with the same trust.
@@ -663,11 +669,7 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
   SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms);
   SETOPT(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
 
-  /* A body goes out as POSTFIELDS (exact length, no chunking); the method is then set
-   * explicitly unless it is POST. POST/PUT/PATCH without a body send Content-Length: 0.
-   * HTTPGET and NOBODY undo what the handle's previous request set (POST, HEAD). */
-  send_body = !is_head && (req->body != NULL || is_post || strcmp(method, "PUT") == 0 ||
-                           strcmp(method, "PATCH") == 0);
+  /* HTTPGET and NOBODY undo what the handle's previous request set (POST, HEAD). */
   if (is_head) {
     SETOPT(CURLOPT_NOBODY, 1L);
     SETOPT(CURLOPT_CUSTOMREQUEST, (char *)NULL);
