@@ -5,6 +5,8 @@
  *
  * Usage: http_curl URL IN_FLIGHT SECONDS WARM_SECONDS [CALLS]
  *   CALLS (for bench/http_profile.sh): no warm-up, stop after CALLS transfers
+ *   env HTTP_CURL_HEADERS: more request header lines, separated by newlines (the profile sends
+ *   the header set of a signed call with it, to show what those headers cost libcurl itself)
  * Prints: calls=N wall=S cpu=S bytes=B (for the measured window only) */
 #include <curl/curl.h>
 #include <stdio.h>
@@ -81,6 +83,12 @@ int main(int argc, char **argv) {
   if (!m || !xs) return 1;
   hdrs = curl_slist_append(hdrs, "Expect:");
   hdrs = curl_slist_append(hdrs, "Accept:");
+  if (getenv("HTTP_CURL_HEADERS")) {
+    char *all = strdup(getenv("HTTP_CURL_HEADERS")), *line, *save = NULL;
+    for (line = all ? strtok_r(all, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save))
+      hdrs = curl_slist_append(hdrs, line);
+    free(all);
+  }
   for (i = 0; i < n; i++) {
     CURL *e = curl_easy_init();
     if (!e) return 1;

@@ -5,14 +5,17 @@
 #     the curl-multi ceiling, the raw transport and whole calls, blocking and in 64 tasks, as the
 #     difference between a run of N2 and one of N1 calls (so start-up cancels out); split by
 #     shared object, and the functions that take the most (self cost, also differenced).
+#   steps: instructions per call of each step of a call alone (bench/http_steps.lua), and what
+#     the whole call spends beyond their sum (the pipeline's own tables, calls and garbage).
 #   perf (PERF=1): perf record of the blocking call loops, split by shared object.
-# Usage: sh bench/http_profile.sh [N1 (1000)] [N2 (3000)]   env ROWS (default all), TOP (25)
+# Usage: sh bench/http_profile.sh [N1 (1000)] [N2 (3000)]   env ROWS (default all), TOP (25),
+#   STEPS (default "lua5.4 luajit"; "" for none)
 cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
 n1=${1:-1000}
 n2=${2:-3000}
 top=${TOP:-25}
-rows=${ROWS:-"curl-multi:1 curl-multi:64 lua5.4-raw:1 luajit-raw:1 lua5.4:1 luajit:1 lua5.4:64 luajit:64"}
+rows=${ROWS-"curl-multi:1 curl-multi-signed:1 curl-multi:64 lua5.4-raw:1 luajit-raw:1 lua5.4:1 luajit:1 lua5.4:64 luajit:64"}
 tmp=$(mktemp -d)
 chmod 700 "$tmp"
 ng_pid=""
@@ -31,11 +34,21 @@ lua_run() {
   LUA_PATH="$root/lua/?.lua;$root/lua/?/init.lua;;" LUA_CPATH="$root/build/$v/?.so;;" "$@"
 }
 
+# curl-multi-signed: the ceiling with the header lines of a signed GetStreamSession call (the
+# values' lengths as a call sends them), so what those headers cost libcurl shows on its own
+signed_headers="amz-sdk-invocation-id: 0f8fad5b-d9cb-469f-a165-70867728950e
+amz-sdk-request: attempt=1; max=3
+x-amz-security-token: IQoJb3JpZ2luX2VjEXAMPLETOKEN
+user-agent: gameliftstreams-lua/0.1.0 lua/5.4
+authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/us-west-2/gameliftstreams/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7
+x-amz-date: 20261202T190000Z"
+
 # run_fixed PREFIX ROW INFLIGHT CALLS: one fixed-count run, its command after PREFIX (a wrapper)
 run_fixed() {
   pre=$1 row=$2 n=$3 calls=$4; shift 4
   case $row in
     curl-multi) $pre build/bench/http_curl "$url$path" "$n" 0 0 "$calls" ;;
+    curl-multi-signed) HTTP_CURL_HEADERS=$signed_headers $pre build/bench/http_curl "$url$path" "$n" 0 0 "$calls" ;;
     lua5.4) lua_run 5.4 $pre lua5.4 bench/http_bench.lua "$url" "$n" 0 0 call "$calls" ;;
     luajit) lua_run jit $pre luajit bench/http_bench.lua "$url" "$n" 0 0 call "$calls" ;;
     lua5.4-raw) lua_run 5.4 $pre lua5.4 bench/http_bench.lua "$url" "$n" 0 0 raw "$calls" ;;
@@ -78,6 +91,28 @@ for rn in $rows; do
       }
       close("sort -nr | head -" top)
     }' "$tmp/fn.$n1" "$tmp/fn.$n2"
+done
+
+# total instructions of one run under callgrind
+cg_total() {
+  callgrind_annotate --auto=no "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ { v = $1; gsub(",", "", v); print v }'
+}
+for lua in ${STEPS-lua5.4 luajit}; do
+  v=5.4; [ "$lua" = luajit ] && v=jit
+  echo
+  echo "== steps of one GetStreamSession call, $lua: instructions per call"
+  for step in validate token build sign uuid decode raw call; do
+    for calls in $n1 $n2; do
+      lua_run $v valgrind --tool=callgrind --callgrind-out-file="$tmp/st.$calls" "$lua" bench/http_steps.lua "$url" "$step" "$calls" \
+        >/dev/null 2>"$tmp/vg.log" || { echo "$step: failed"; cat "$tmp/vg.log"; }
+    done
+    echo "$step $(cg_total "$tmp/st.$n1") $(cg_total "$tmp/st.$n2")"
+  done | awk -v d=$((n2 - n1)) '
+    { v[$1] = ($3 - $2) / d; order[++k] = $1 }
+    END {
+      for (i = 1; i <= k; i++) { s = order[i]; printf "  %-10s %8.0f\n", s, v[s]; if (s != "call") sum += v[s] }
+      printf "  %-10s %8.0f   (call - the sum of the steps above)\n", "rest", v["call"] - sum
+    }'
 done
 
 if [ -n "$PERF" ]; then

@@ -1,0 +1,57 @@
+-- The steps of one GetStreamSession call, each alone, for bench/http_profile.sh (callgrind
+-- counts the instructions of N calls of one step; two counts differenced give one step's).
+-- Usage: lua http_steps.lua URL STEP N
+--   validate   validate.input of the call's input
+--   token      the ClientToken step (GetStreamSession has none: the model lookup alone)
+--   build      protocol.build_request
+--   sign       gls.sign of the request as the pipeline signs it (user-agent added)
+--   uuid       core.uuid4 (one per call: the invocation id)
+--   decode     the client's decoder on the fixed reply (cjson and the shape conversion)
+--   raw        pool:request of the signed request (the transport from Lua)
+--   call       the whole client:get_stream_session, blocking
+local gls = require("gameliftstreams")
+local core = require("gameliftstreams.core")
+local sched = require("gameliftstreams.sched")
+local model = require("gameliftstreams.model")
+local validate = require("gameliftstreams.validate")
+local protocol = require("gameliftstreams.protocol")
+local sign = require("gameliftstreams.signer")
+
+local url, step, n = arg[1], arg[2], tonumber(arg[3])
+local OP = "GetStreamSession"
+local creds = { access_key_id = "AKIDEXAMPLE", secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                session_token = "IQoJb3JpZ2luX2VjEXAMPLETOKEN" }
+local client = assert(gls.new{ region = "us-west-2", endpoint = url, credentials = creds })
+local input = { Identifier = "sg-1AB2C3De4", StreamSessionIdentifier = "ABC123def4567" }
+assert(client:get_stream_session(input)) -- resolves the endpoint and credentials once
+
+local req = assert(protocol.build_request(model, OP, input))
+local full_url = url .. req.path
+local function sign_input()
+  local headers = { ["user-agent"] = client.user_agent }
+  for k, v in pairs(req.headers) do headers[k] = v end
+  return { method = req.method, url = full_url, headers = headers, body = "", region = "us-west-2",
+           service = "gameliftstreams", credentials = creds, time = math.floor(core.time()), normalize = true }
+end
+local signed = assert(sign(sign_input()))
+local raw_req = { method = "GET", url = full_url, headers = signed.headers, timeout = 30, connect_timeout = 5 }
+local pool = sched.pool()
+local resp = pool:request(raw_req)
+assert(resp.status == 200)
+local dreq = { operation = OP }
+
+local steps = {
+  validate = function() assert(validate.input(model, OP, input)) end,
+  token = function()
+    local shape = model.shapes[model.operations[OP].input]
+    for _, m in pairs(shape.members) do if m.idempotency_token then error("unexpected") end end
+  end,
+  build = function() assert(protocol.build_request(model, OP, input)) end,
+  sign = function() assert(sign(sign_input())) end,
+  uuid = function() return core.uuid4() end,
+  decode = function() assert(client.decode(client, dreq, resp)) end,
+  raw = function() assert(pool:request(raw_req).status == 200) end,
+  call = function() assert(client:get_stream_session(input)) end,
+}
+local f = assert(steps[step], "unknown step")
+for _ = 1, n do f() end
