@@ -171,6 +171,21 @@ local PROBES = [=[
                               message = err and err.message })
       }
     }
+    location = /cancel-late {
+      content_by_lua_block {
+        -- cancelled inside a cosocket call, and returning without another wait: done, result kept
+        local sched = require("gameliftstreams.sched")
+        local cjson = require("cjson")
+        local t = sched.spawn(function()
+          local res = sched.http{ method = "GET", url = "http://127.0.0.1:" .. ngx.var.server_port .. "/drip", timeout = 5 }
+          return res and res.body
+        end)
+        ngx.sleep(0.2)
+        t:cancel()
+        local ok, v = t:join()
+        ngx.say(cjson.encode{ ok = ok, v = v, status = t.status })
+      }
+    }
     location = /cancel-start {
       content_by_lua_block {
         local gls = require("gameliftstreams")
@@ -583,6 +598,13 @@ describe_ngx("OpenResty (nginx + lua-nginx-module)", function()
     local r = require("cjson").decode(assert(sched.http{ method = "GET", url = url, timeout = 30 }).body)
     assert.equal("Timeout", r.error.code)
     assert.matches("request timed out %(timeout 0%.3 s%)", r.error.message)
+  end)
+
+  it("a task cancelled in a cosocket call that then returns without waiting is done, its result kept", function()
+    local r = probe_json("/cancel-late")
+    assert.is_true(r.ok)
+    assert.equal("xxxxxxxxxx", r.v)
+    assert.equal("done", r.status)
   end)
 
   it("runs tasks as light threads: concurrent, cancellable, failures reported", function()

@@ -252,6 +252,20 @@ describe("sched", function()
       assert.equal("cancelled", t.status)
     end)
 
+    it("a task that ends before its cancellation reaches a wait is done, with its results", function()
+      local t
+      t = sched.spawn(function()
+        t:cancel()
+        return "finished"
+      end)
+      sched.run()
+      assert.equal("done", t.status)
+      assert.equal("finished", t.result)
+      local ok, v = t:join()
+      assert.is_true(ok)
+      assert.equal("finished", v)
+    end)
+
     it("a task cancelling itself gets the Cancelled error at its next wait", function()
       local t
       t = sched.spawn(function()

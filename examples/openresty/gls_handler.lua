@@ -62,6 +62,10 @@ function _M.start_session()
   -- true, session | true, nil, err | false, err (cancelled: the helper's own error)
   local done, session, err = task:join()
   if not done then session, err = nil, session end
+  -- nginx notices a hang-up on a pass of its event loop: let one pass run before answering, so
+  -- a player who left while the session started is not answered (ngx.sleep(0) would warn on
+  -- an nginx without OpenResty's patches). See the README for what nginx cannot notice.
+  if session and not gone then ngx.sleep(0.001) end
   if gone then
     if session then
       -- ACTIVE just as the player left: nobody will use it. sessions.terminate goes on in
@@ -76,7 +80,9 @@ function _M.start_session()
       return reply(500, { error = "internal error" })
     end
     -- the error object's fields never carry the offer/answer (sensitive members)
-    local status = err.code == "WaiterTimeout" and 504 or (err.status and err.status < 500 and err.status) or 502
+    -- the service's 4xx as it came; anything else (a 5xx, no answer, an unreadable 2xx) is 502
+    local status = err.code == "WaiterTimeout" and 504
+      or (err.status and err.status >= 400 and err.status < 500 and err.status) or 502
     return reply(status, { error = err.code, message = err.message })
   end
   return reply(200, { arn = session.Arn, status = session.Status, signal_response = session.SignalResponse })

@@ -18,7 +18,8 @@
 -- returns `nil, err`, err.code == "Cancelled"); the interruption is delivered
 -- once, so clean-up code in the task (e.g. terminating a stream session) can
 -- still make calls. A task cancelled before it ever ran never runs. A task that
--- had a cancellation delivered ends with status "cancelled".
+-- had a cancellation delivered ends with status "cancelled"; one that returned before the
+-- cancellation reached a wait is "done", with its results (nothing was cancelled).
 --
 -- Failures are never dropped: a task that raises gets status "failed" and
 -- `task.error`; `sched.step` returns the tasks that failed during that step as
@@ -333,7 +334,9 @@ local function resume(t)
     if r[1] then
       t.results = pack(unpack(r, 2, r.n))
       t.result = r[2]
-      settle(t, (t.was_cancelled or t.cancel_requested) and "cancelled" or "done")
+      -- a cancellation never delivered (no wait came after it) cancelled nothing: the task is
+      -- done, and its results (a session start_session_and_wait returned ACTIVE) are kept
+      settle(t, t.was_cancelled and "cancelled" or "done")
     else
       local e = r[2]
       t.error = e
@@ -388,7 +391,7 @@ local function ngx_spawn(fn, args)
     if r[1] then
       t.results = pack(unpack(r, 2, r.n))
       t.result = r[2]
-      settle(t, cancelled and "cancelled" or "done")
+      settle(t, t.was_cancelled and "cancelled" or "done") -- (as in resume, above)
     else
       local e = r[2]
       t.error = e
