@@ -29,15 +29,16 @@ end
 --- Starts `lua5.4 script args...` in the background. The script prints
 -- "listening <port>" first. Returns { port, url, pid, stop }.
 -- opts.env: extra "NAME=value" strings; opts.log: stderr file (default /dev/null);
--- opts.ready: the pattern of that first line instead (its capture becomes proc.ready).
+-- opts.ready: the pattern of that first line instead (its capture becomes proc.ready);
+-- opts.nofile: the child's descriptor limit (ulimit -n).
 function helpers.spawn_server(script, args, opts)
   opts = opts or {}
   local argv = {}
   for _, a in ipairs(args or {}) do argv[#argv + 1] = shell_quote(a) end
   local env = { helpers.lua_env(), "GLS_PARENT_PID=$PPID", "GLS_SERVER_MAX_SECONDS=900" }
   for _, e in ipairs(opts.env or {}) do env[#env + 1] = e end
-  local cmd = string.format("echo $$; exec env %s %s %s %s 2>>%s",
-    table.concat(env, " "), LUA, shell_quote(script), table.concat(argv, " "),
+  local cmd = string.format("echo $$; %sexec env %s %s %s %s 2>>%s",
+    opts.nofile and ("ulimit -n " .. math.floor(opts.nofile) .. " && ") or "", table.concat(env, " "), LUA, shell_quote(script), table.concat(argv, " "),
     shell_quote(opts.log or "/dev/null"))
   local pipe = assert(io.popen(cmd, "r"))
   local pid = pipe:read("*l")

@@ -280,6 +280,40 @@ describe("httpd against hostile request framing", function()
     assert.is_true(still_serving(srv.port))
   end)
 
+  it("reads 200 random requests, chunked or not, cut at random points, on one connection", function()
+    math.randomseed(9)
+    local s = connect(srv.port)
+    s:setoption("tcp-nodelay", true)
+    for n = 1, 200 do
+      local body = {}
+      for i = 1, math.random(0, 3000) do body[i] = string.char(math.random(32, 126)) end
+      body = table.concat(body)
+      local req
+      if n % 2 == 0 then
+        local parts, pos = {}, 1
+        while pos <= #body do
+          local k = math.random(1, 700)
+          local ext = math.random(1, 4) == 1 and ";x=y" or ""
+          parts[#parts + 1] = string.format("%x%s\r\n%s\r\n", #body:sub(pos, pos + k - 1), ext, body:sub(pos, pos + k - 1))
+          pos = pos + k
+        end
+        req = "POST /r HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" .. table.concat(parts) .. "0\r\n\r\n"
+      else
+        req = "POST /r HTTP/1.1\r\nHost: h\r\nContent-Length: " .. #body .. "\r\n\r\n" .. body
+      end
+      local pos = 1
+      while pos <= #req do
+        local k = math.random(1, 600)
+        assert(s:send(req:sub(pos, pos + k - 1)))
+        pos = pos + k
+      end
+      local status, _, answer = read_response(s)
+      assert.equal(200, status)
+      assert.equal(body, cjson.decode(answer).body)
+    end
+    s:close()
+  end)
+
   it("receives a body sent one byte at a time, chunked, with the head cut anywhere", function()
     local s = connect(srv.port)
     local req = CHUNKED .. "5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n"
@@ -363,6 +397,33 @@ describe("httpd with slow, idle and too many connections", function()
       assert.is_true(stats().open <= 30)
     end)
     for _, p in ipairs(procs) do p.stop() end
+    assert(ok, err)
+  end)
+end)
+
+describe("httpd under a low descriptor limit (ulimit -n 100)", function()
+  local srv
+  setup(function() srv = helpers.spawn_server("spec/support/httpd_echo.lua", {}, { nofile = 100 }) end)
+  teardown(function() srv.stop() end)
+
+  it("caps its connections under the limit and goes on serving past it", function()
+    local function stats()
+      local s = connect(srv.port)
+      local _, _, body = exchange(s, "GET /stats HTTP/1.1\r\nHost: h\r\n\r\n")
+      s:close()
+      return cjson.decode(body)
+    end
+    assert.is_true(stats().max <= 70, "max " .. stats().max)
+    local idle = helpers.spawn_server("spec/support/idle_clients.lua", { tostring(srv.port), "200" },
+      { ready = "^opened (%d+)" })
+    local ok, err = pcall(function()
+      assert.equal("200", idle.ready)
+      local t0 = socket.gettime()
+      assert.is_true(still_serving(srv.port))
+      assert.is_true(socket.gettime() - t0 < 1)
+      assert.is_true(stats().open <= 70)
+    end)
+    idle.stop()
     assert(ok, err)
   end)
 end)

@@ -28,7 +28,7 @@ srv = assert(httpd.new{
     return 200, { ["Content-Type"] = "application/json" }, cjson.encode{
       length = #req.body, head = req.body:sub(1, 8), tail = req.body:sub(-8) }
   elseif req.path == "/stats" then
-    local s = { open = srv.nconns }
+    local s = { open = srv.nconns, max = srv.max_connections }
     for k, v in pairs(srv.stats) do s[k] = v end
     return 200, { ["Content-Type"] = "application/json" }, cjson.encode(s)
   elseif req.path == "/raise" then

@@ -196,6 +196,15 @@ end
 
 -- operations ---------------------------------------------------------------------------
 
+local CAPACITY = { "AlwaysOnCapacity", "OnDemandCapacity", "TargetIdleCapacity", "MaximumCapacity" }
+
+-- A location takes the capacity numbers a LocationConfiguration gives.
+local function set_capacity(l, cfg)
+  for _, m in ipairs(CAPACITY) do
+    if cfg[m] ~= nil then l.cfg[m] = cfg[m] end
+  end
+end
+
 local function check_locations_unique(cfgs)
   local seen = {}
   for _, c in ipairs(cfgs or {}) do
@@ -247,9 +256,7 @@ function H.UpdateStreamGroup(ctx)
   end
   for _, c in ipairs(ctx.input.LocationConfigurations or {}) do
     local l = st:find_location(g, c.LocationName)
-    for _, m in ipairs({ "AlwaysOnCapacity", "OnDemandCapacity", "TargetIdleCapacity", "MaximumCapacity" }) do
-      if c[m] ~= nil then l.cfg[m] = c[m] end
-    end
+    set_capacity(l, c)
   end
   if ctx.input.Description then g.Description = ctx.input.Description end
   if app then
@@ -284,9 +291,7 @@ function H.AddStreamGroupLocations(ctx)
   for _, c in ipairs(ctx.input.LocationConfigurations) do
     local l = st:find_location(g, c.LocationName)
     if l and st:status(l, now) ~= "REMOVING" then
-      for _, m in ipairs({ "AlwaysOnCapacity", "OnDemandCapacity", "TargetIdleCapacity", "MaximumCapacity" }) do
-        if c[m] ~= nil then l.cfg[m] = c[m] end
-      end
+      set_capacity(l, c)
     else
       if l then
         for i, x in ipairs(g.locations) do if x == l then table.remove(g.locations, i) break end end
