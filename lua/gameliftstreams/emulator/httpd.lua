@@ -248,7 +248,10 @@ local function make_room(self)
 end
 
 local function accept_some(self)
-  for _ = 1, ACCEPTS_PER_STEP do
+  -- a burst closes at most a quarter of the cap to make room, so that a connection accepted
+  -- in it is read (next step) before it could be the longest idle
+  local n = math.min(ACCEPTS_PER_STEP, math.max(math.floor(self.max_connections / 4), 1))
+  for _ = 1, n do
     local s, err = self.sock:accept()
     if not s then
       -- out of descriptors (EMFILE): free one, or the listening socket would spin
@@ -416,14 +419,20 @@ function _M:step(timeout)
     local c = self.conns[s]
     if c then guarded(self, c, write_conn) end
   end
+  -- established connections are read before new ones are accepted: a request that has
+  -- arrived is taken in before its connection could be closed to make room
+  local accept = false
   for _, s in ipairs(r or {}) do
     if s == self.sock then
-      local ok, err = pcall(accept_some, self)
-      if not ok then log_error(self, "accept", err) end
+      accept = true
     else
       local c = self.conns[s]
       if c then guarded(self, c, read_conn) end
     end
+  end
+  if accept then
+    local ok, err = pcall(accept_some, self)
+    if not ok then log_error(self, "accept", err) end
   end
   -- answers produced this round go out without waiting for the next select
   now = socket.gettime()
