@@ -71,6 +71,17 @@ function _M.fd_limit()
   return tonumber(text:match("Max open files%s+(%d+)"))
 end
 
+--- How many descriptors this process has open (counted by a child that inherits them:
+-- an estimate on the high side), or nil.
+function _M.open_fds()
+  local p = io.popen("ls /proc/self/fd 2>/dev/null", "r")
+  if not p then return nil end
+  local n = 0
+  for _ in p:lines() do n = n + 1 end
+  p:close()
+  return n > 0 and n or nil
+end
+
 local function log_error(self, what, err)
   local msg = "httpd: " .. what .. ": " .. tostring(err) .. "\n"
   if self.log then pcall(self.log, msg) else io.stderr:write(msg) end
@@ -98,9 +109,13 @@ function _M.new(opts)
   local _, port = srv:getsockname()
   local max_conns = math.floor(positive(opts.max_connections, _M.MAX_CONNECTIONS))
   -- the cap stays under select's limit and under the process's descriptor limit (ulimit -n)
-  local fds, fd_cap = _M.fd_limit(), FD_LIMIT
-  if fds and fds - 8 < fd_cap then fd_cap = math.max(fds - 8, 32) end
-  if max_conns > fd_cap - 24 then max_conns = fd_cap - 24 end
+  if max_conns > FD_LIMIT - 24 then max_conns = FD_LIMIT - 24 end
+  local fds = _M.fd_limit()
+  if fds then
+    -- descriptors already open (inherited ones too) are not available to connections
+    local free = fds - (_M.open_fds() or 24) - 8
+    if max_conns > free then max_conns = math.max(free, 1) end
+  end
   return setmetatable({
     sock = srv, port = tonumber(port), host = opts.host or "127.0.0.1",
     handler = opts.handler, conns = {}, nconns = 0, timers = {}, stopped = false,
@@ -108,7 +123,7 @@ function _M.new(opts)
     header_timeout = positive(opts.header_timeout, _M.HEADER_TIMEOUT),
     body_timeout = positive(opts.body_timeout, _M.BODY_TIMEOUT),
     idle_timeout = positive(opts.idle_timeout, _M.IDLE_TIMEOUT),
-    max_connections = max_conns, fd_cap = fd_cap,
+    max_connections = max_conns,
     max_body_bytes = positive(opts.max_body_bytes, _M.MAX_BODY_BYTES),
     linger = tonumber(opts.linger) or _M.LINGER,
     stats = { accepted = 0, evicted = 0, refused = 0, timed_out = 0, errors = 0 },
@@ -259,7 +274,7 @@ local function accept_some(self)
       return
     end
     local fd = s.getfd and s:getfd() or 0
-    if fd >= self.fd_cap then
+    if fd >= FD_LIMIT then
       s:close()
       self.stats.refused = self.stats.refused + 1
     elseif self.nconns >= self.max_connections and not make_room(self) then
@@ -375,10 +390,10 @@ local function wait_select(self, wait)
   end
   local ok, r, w = pcall(socket.select, readers, writers, wait)
   if ok then return r, w end
-  -- should not happen (descriptors are kept under fd_cap): drop what select refused
+  -- should not happen (descriptors are kept under FD_LIMIT): drop what select refused
   log_error(self, "select", r)
   for s, c in pairs(self.conns) do
-    if not s.getfd or s:getfd() >= self.fd_cap then close_conn(self, c) end
+    if not s.getfd or s:getfd() >= FD_LIMIT then close_conn(self, c) end
   end
   return {}, {}
 end
