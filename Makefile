@@ -56,7 +56,8 @@ test: deps
 	@sh tools/run-tests.sh
 
 model:
-	lua5.4 tools/genmodel.lua model/botocore lua/gameliftstreams/model.lua
+	@mkdir -p types
+	lua5.4 tools/genmodel.lua model/botocore lua/gameliftstreams/model.lua types
 
 emulator: deps all
 	LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/5.4/?.so;;" lua5.4 bin/gameliftstreams-emulator

@@ -8,6 +8,16 @@
 #include <lauxlib.h>
 
 #if LUA_VERSION_NUM < 502
+/* Of the Lua 5.1 family only LuaJIT 2.1 is supported (it has the 5.2 functions used here, such
+   as luaL_setfuncs); PUC Lua 5.1's headers would build a module that cannot load. */
+#if defined(__has_include)
+#if __has_include(<luajit.h>)
+#include <luajit.h>
+#endif
+#endif
+#if !defined(LUAJIT_VERSION) && !defined(LUA_LJDIR)
+#error "gameliftstreams: these are PUC Lua 5.1's headers; it needs Lua 5.2 to 5.4 or LuaJIT 2.1. For LuaJIT, build against LuaJIT's headers (luarocks --lua-version=5.1 ... LUA_INCDIR=/usr/include/luajit-2.1)."
+#endif
 #define GLS_LUA51 1
 /* LuaJIT 2.1 already has luaL_setfuncs, luaL_newlib and luaL_testudata. */
 #define lua_rawlen(L, i) lua_objlen((L), (i))

@@ -20,10 +20,12 @@ Ships a local GameLift Streams emulator for development without AWS.
   labels = { "aws", "gamelift", "sigv4", "openresty" },
 }
 
+-- Lua 5.2 to 5.4, or LuaJIT 2.1 (the "5.1" LuaRocks tree with LuaJIT's headers). PUC Lua 5.1
+-- is refused at build time (csrc/compat.h says so): it lacks the C API the core uses.
 dependencies = {
   "lua >= 5.1, < 5.5",
   "lua-cjson >= 2.1.0",
-  "luasocket >= 3.0",  -- the emulator only
+  "luasocket >= 3.0",  -- the gameliftstreams-emulator command the rock installs (not the library)
 }
 
 external_dependencies = {
@@ -103,4 +105,13 @@ build = {
   install = {
     bin = { ["gameliftstreams-emulator"] = "bin/gameliftstreams-emulator" },
   },
+  -- the LuaLS annotations (types/*.lua, ---@meta) into the rock's folder, for editors:
+  -- `luarocks show --rock-dir gameliftstreams` prints it (README: Editor types)
+  copy_directories = { "types" },
+}
+
+-- `luarocks test`: the busted suite (it needs the C module built in build/, hence make all)
+test = {
+  type = "command",
+  command = "make --no-print-directory all >/dev/null && busted --run=default",
 }

@@ -92,6 +92,14 @@ function _M.main(argv)
     return 2
   end
   if o.help then io.stdout:write(USAGE) return 0 end
+  local ok_core, core = pcall(require, "gameliftstreams.core")
+  if not ok_core or type(core) ~= "table" or not core.sign then
+    -- without the C module no request could be verified: say why now, not with a 500 per request
+    io.stderr:write("gameliftstreams-emulator: cannot load the C module gameliftstreams.core, which ",
+      "verifies signatures (is it built and installed for this Lua, ", _VERSION, "?): ",
+      ok_core and "it has no sign function" or tostring(core), "\n")
+    return 1
+  end
   math.randomseed(math.floor(socket.gettime() * 1000) % 2147483647)
   local emu = server.new(o)
   local srv, serr = httpd.new{ host = o.host, port = o.port, handler = emu:handler(),

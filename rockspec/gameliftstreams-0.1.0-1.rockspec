@@ -1,0 +1,90 @@
+rockspec_format = "3.0"
+package = "gameliftstreams"
+version = "0.1.0-1"
+
+source = {
+  url = "git+https://github.com/gameliftstreams/gameliftstreams-lua.git",
+  tag = "v0.1.0",
+  dir = "gameliftstreams-lua",
+}
+
+description = {
+  summary = "Amazon GameLift Streams SDK for Lua, with a C core (SigV4, libcurl)",
+  detailed = [[
+All GameLift Streams operations generated from the official service model,
+SigV4 signing in C, connection reuse through libcurl, paginators, waiters,
+retries and the AWS credential provider chain. Runs in plain Lua 5.4 scripts,
+inside coroutine-driven game loops, and in OpenResty (LuaJIT) without blocking.
+Ships a local GameLift Streams emulator for development without AWS.
+]],
+  license = "Apache-2.0",
+  labels = { "aws", "gamelift", "sigv4", "openresty" },
+}
+
+-- Lua 5.2 to 5.4, or LuaJIT 2.1 (the "5.1" LuaRocks tree with LuaJIT's headers). PUC Lua 5.1
+-- is refused at build time (csrc/compat.h says so): it lacks the C API the core uses.
+dependencies = {
+  "lua >= 5.1, < 5.5",
+  "lua-cjson >= 2.1.0",
+  "luasocket >= 3.0",  -- the gameliftstreams-emulator command the rock installs (not the library)
+}
+
+external_dependencies = {
+  -- only the library: Debian keeps curl.h under a multiarch include dir LuaRocks does not search
+  CURL = { library = "curl" },
+  OPENSSL = { header = "openssl/evp.h", library = "crypto" },
+}
+
+build = {
+  type = "builtin",
+  modules = {
+    ["gameliftstreams.core"] = {
+      sources = {
+        "csrc/core.c", "csrc/util.c",
+        "csrc/sigv4.c", "csrc/lsigv4.c",
+        "csrc/http.c", "csrc/lhttp.c",
+        "csrc/paginator.c", "csrc/lpaginator.c",
+        "csrc/lprocess.c",
+      },
+      defines = { "_POSIX_C_SOURCE=200809L" },
+      incdirs = { "csrc", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+      libraries = { "curl", "crypto" },
+    },
+    ["gameliftstreams"] = "lua/gameliftstreams/init.lua",
+    ["gameliftstreams.client"] = "lua/gameliftstreams/client.lua",
+    ["gameliftstreams.config"] = "lua/gameliftstreams/config.lua",
+    ["gameliftstreams.credentials"] = "lua/gameliftstreams/credentials.lua",
+    ["gameliftstreams.endpoints"] = "lua/gameliftstreams/endpoints.lua",
+    ["gameliftstreams.errors"] = "lua/gameliftstreams/errors.lua",
+    ["gameliftstreams.model"] = "lua/gameliftstreams/model.lua",
+    ["gameliftstreams.ngx_http"] = "lua/gameliftstreams/ngx_http.lua",
+    ["gameliftstreams.paginate"] = "lua/gameliftstreams/paginate.lua",
+    ["gameliftstreams.protocol"] = "lua/gameliftstreams/protocol.lua",
+    ["gameliftstreams.retry"] = "lua/gameliftstreams/retry.lua",
+    ["gameliftstreams.sched"] = "lua/gameliftstreams/sched.lua",
+    ["gameliftstreams.sessions"] = "lua/gameliftstreams/sessions.lua",
+    ["gameliftstreams.signer"] = "lua/gameliftstreams/signer.lua",
+    ["gameliftstreams.validate"] = "lua/gameliftstreams/validate.lua",
+    ["gameliftstreams.waiters"] = "lua/gameliftstreams/waiters.lua",
+    ["gameliftstreams.emulator.auth"] = "lua/gameliftstreams/emulator/auth.lua",
+    ["gameliftstreams.emulator.httpd"] = "lua/gameliftstreams/emulator/httpd.lua",
+    ["gameliftstreams.emulator.json"] = "lua/gameliftstreams/emulator/json.lua",
+    ["gameliftstreams.emulator.ops"] = "lua/gameliftstreams/emulator/ops.lua",
+    ["gameliftstreams.emulator.schema"] = "lua/gameliftstreams/emulator/schema.lua",
+    ["gameliftstreams.emulator.server"] = "lua/gameliftstreams/emulator/server.lua",
+    ["gameliftstreams.emulator.state"] = "lua/gameliftstreams/emulator/state.lua",
+  },
+  install = {
+    bin = { ["gameliftstreams-emulator"] = "bin/gameliftstreams-emulator" },
+  },
+  -- the LuaLS annotations (types/*.lua, ---@meta) into the rock's folder, for editors:
+  -- `luarocks show --rock-dir gameliftstreams` prints it (README: Editor types)
+  copy_directories = { "types" },
+}
+
+-- `luarocks test`: the busted suite (it needs the C module built in build/, hence make all)
+test = {
+  type = "command",
+  command = "make --no-print-directory all >/dev/null && busted --run=default",
+}
