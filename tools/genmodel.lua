@@ -744,6 +744,8 @@ local OPTIONS = { -- gls.new options: name, LuaLS type, what it is (client.lua's
   { "sso_cache_dir", "string", "credentials: SSO token cache folder" },
   { "fetch_wait", "number", "credentials: seconds to wait for a fetch another call started" },
   { "mfa_code_provider", "fun(mfa_serial: string): string", "the code for a role with mfa_serial" },
+  { "shared_dict", "string", "OpenResty: the lua_shared_dict where the workers share credentials and clock skew" },
+  { "shared_dict_lock_timeout", "number", "OpenResty: seconds one refresh may hold the shared lock (default 15)" },
 }
 _M.TYPE_OPTIONS = OPTIONS
 

@@ -32,6 +32,8 @@
 ---@field sso_cache_dir? string credentials: SSO token cache folder
 ---@field fetch_wait? number credentials: seconds to wait for a fetch another call started
 ---@field mfa_code_provider? fun(mfa_serial: string): string the code for a role with mfa_serial
+---@field shared_dict? string OpenResty: the lua_shared_dict where the workers share credentials and clock skew
+---@field shared_dict_lock_timeout? number OpenResty: seconds one refresh may hold the shared lock (default 15)
 
 ---@class gameliftstreams.Credentials
 ---@field access_key_id string
