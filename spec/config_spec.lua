@@ -210,3 +210,52 @@ describe("config.resolve_region", function()
     assert.equal("from-env\n", out)
   end)
 end)
+
+describe("a client's settings", function()
+  local srv, dir
+  setup(function()
+    srv = helpers.spawn_server(helpers.root .. "/spec/support/aws_standins.lua", { "sts" })
+  end)
+  teardown(function() if srv then srv.stop() end end)
+  before_each(function() dir = helpers.tmpdir() end)
+  after_each(function() helpers.rm_rf(dir) end)
+
+  it("are read from each shared file at most once on the first call, whose region, endpoint, "
+    .. "retries and credentials (an assumed role) come from the profile", function()
+    local cfg = helpers.write_file(dir .. "/config", "[profile dev]\nregion = eu-west-3\nmax_attempts = 1\n"
+      .. "retry_mode = standard\nrole_arn = arn:aws:iam::111122223333:role/r\nsource_profile = base\n"
+      .. "services = local\n[services local]\ngameliftstreams =\n  endpoint_url = " .. srv.url .. "\n"
+      .. "sts =\n  endpoint_url = " .. srv.url .. "\n")
+    local cred = helpers.write_file(dir .. "/credentials",
+      "[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = base-secret\n")
+    local opens = {}
+    local read_file = config.read_file
+    config.read_file = function(path)
+      opens[path] = (opens[path] or 0) + 1
+      return read_file(path)
+    end
+    local ok, err = pcall(function()
+      local c = assert(require("gameliftstreams").new{ profile = "dev",
+        getenv = env{ AWS_CONFIG_FILE = cfg, AWS_SHARED_CREDENTIALS_FILE = cred } })
+      local _, cerr = c:list_stream_groups{}
+      -- the stand-in knows no GameLift Streams: what matters is what was read to get there
+      assert.is_truthy(cerr)
+      assert.equal("eu-west-3", c.region)
+      assert.equal(srv.url, c.endpoint_url)
+      assert.equal(1, c.retry.max_attempts)
+      local _, serr = c:list_stream_groups{}
+      assert.is_truthy(serr)
+    end)
+    config.read_file = read_file
+    assert(ok, err)
+    local pool = helpers.core().http_pool{}
+    local log = require("cjson").decode(pool:request{ method = "GET", url = srv.url .. "/_ctl/log",
+                                                      timeout = 5 }.body)
+    pool:close()
+    local sts = 0
+    for _, e in ipairs(log) do if e.service == "sts" then sts = sts + 1 end end
+    assert.equal(1, sts) -- the role was assumed once, and its credentials kept
+    assert.equal(1, opens[cfg])
+    assert.equal(1, opens[cred])
+  end)
+end)

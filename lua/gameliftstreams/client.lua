@@ -255,6 +255,9 @@ function _M.new(opts)
 
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
+  -- The client's settings record (config.record): the shared files are read once through it,
+  -- by the client, its retry strategy and its credentials chain (which get a copy of o).
+  o._settings = config.record()
   local getenv = o.getenv or os_getenv
   local shared
   if o.shared_dict then

@@ -137,11 +137,8 @@ function _M.profile_name(opts)
   return "default", false
 end
 
---- Reads and parses both files. Returns
--- { config = { [profile] = settings }, credentials = { [profile] = settings },
---   sections = { [raw config section] = settings }, config_path =, credentials_path = }.
--- Missing files count as empty.
-function _M.load_files(opts)
+-- Reads and parses both files now (see load_files).
+local function read_files(opts)
   local cfg_path, cred_path = _M.paths(opts)
   local out = { config = {}, credentials = {}, sections = {},
                 config_path = cfg_path, credentials_path = cred_path }
@@ -169,6 +166,30 @@ function _M.load_files(opts)
   return out
 end
 
+--- A client's record of its settings, settled once: gls.new puts one in its copy of the
+-- options as `_settings`, and every function here given those options (the client, the
+-- credentials chain, the retry strategy and the endpoint settle theirs through them) reads the
+-- shared files through it: each file is read at most once per client, on first need. Readers
+-- never change what it holds.
+function _M.record()
+  return {}
+end
+
+--- Reads and parses both files (once per record when opts carry one). Returns
+-- { config = { [profile] = settings }, credentials = { [profile] = settings },
+--   sections = { [raw config section] = settings }, config_path =, credentials_path = }.
+-- Missing files count as empty.
+function _M.load_files(opts)
+  local rec = opts and opts._settings
+  if not rec then return read_files(opts) end
+  local files = rec.files
+  if not files then
+    files = read_files(opts)
+    rec.files = files
+  end
+  return files
+end
+
 --- The settings of one profile from already loaded files: config values overlaid by
 -- credentials-file values. Returns settings (a new table) and whether the profile exists.
 function _M.profile_settings(files, name)
@@ -183,9 +204,12 @@ end
 -- Returns settings (empty when the profile or the files are absent), whether the
 -- profile exists, and its name.
 function _M.load(opts)
+  local rec = opts and opts._settings
+  if rec and rec.profile then return rec.profile, rec.found, rec.name end
   local name = _M.profile_name(opts)
   local files = _M.load_files(opts)
   local settings, found = _M.profile_settings(files, name)
+  if rec then rec.profile, rec.found, rec.name = settings, found, name end
   return settings, found, name
 end
 
