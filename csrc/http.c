@@ -254,6 +254,24 @@ static int header_too_large(xfer *x, CURLcode rc) {
          (!x->errbuf[0] || starts_with(x->errbuf, "Rejected "));
 }
 
+/* The CURLcodes that say what failed by themselves: a reason and the words for it. */
+static const struct {
+  CURLcode code;
+  const char *reason, *what;
+} PLAIN[] = {
+  {CURLE_COULDNT_RESOLVE_HOST, "resolve", "could not resolve host"},
+  {CURLE_COULDNT_RESOLVE_PROXY, "resolve", "could not resolve proxy"},
+  {CURLE_COULDNT_CONNECT, "connect", "could not connect"},
+  {CURLE_PARTIAL_FILE, "partial", "connection closed before the whole body arrived"},
+  {CURLE_GOT_NOTHING, "reset", "connection closed without a response"},
+  {CURLE_SEND_ERROR, "send", "failure sending the request"},
+  {CURLE_WEIRD_SERVER_REPLY, "protocol", "the reply is not valid HTTP"},
+  {CURLE_HTTP2, "protocol", "the reply is not valid HTTP"},
+  {CURLE_HTTP2_STREAM, "protocol", "the reply is not valid HTTP"},
+  {CURLE_BAD_CONTENT_ENCODING, "protocol", "the reply is not valid HTTP"},
+  {CURLE_UNSUPPORTED_PROTOCOL, "protocol", "the reply is not valid HTTP"},
+};
+
 static void classify(xfer *x, CURLcode rc) {
   gls_http_result *r = &x->res;
   const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
@@ -283,18 +301,6 @@ static void classify(xfer *x, CURLcode rc) {
     snprintf(what, sizeof what, "%s", "TLS failure");
   } else {
     switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-      r->err_reason = "resolve";
-      snprintf(what, sizeof what, "%s", "could not resolve host");
-      break;
-    case CURLE_COULDNT_RESOLVE_PROXY:
-      r->err_reason = "resolve";
-      snprintf(what, sizeof what, "%s", "could not resolve proxy");
-      break;
-    case CURLE_COULDNT_CONNECT:
-      r->err_reason = "connect";
-      snprintf(what, sizeof what, "%s", "could not connect");
-      break;
     case CURLE_OPERATION_TIMEDOUT:
       r->err_code = "Timeout";
       r->err_reason = "timeout";
@@ -315,14 +321,6 @@ static void classify(xfer *x, CURLcode rc) {
       else
         snprintf(what, sizeof what, "request timed out (timeout %.3g s)", x->timeout_ms / 1000.0);
       break;
-    case CURLE_PARTIAL_FILE:
-      r->err_reason = "partial";
-      snprintf(what, sizeof what, "%s", "connection closed before the whole body arrived");
-      break;
-    case CURLE_GOT_NOTHING:
-      r->err_reason = "reset";
-      snprintf(what, sizeof what, "%s", "connection closed without a response");
-      break;
     case CURLE_RECV_ERROR:
       if (strstr(x->errbuf, "reset") || strstr(x->errbuf, "Reset")) {
         r->err_reason = "reset";
@@ -332,21 +330,20 @@ static void classify(xfer *x, CURLcode rc) {
         snprintf(what, sizeof what, "%s", "failure receiving the response");
       }
       break;
-    case CURLE_SEND_ERROR:
-      r->err_reason = "send";
-      snprintf(what, sizeof what, "%s", "failure sending the request");
-      break;
-    case CURLE_WEIRD_SERVER_REPLY: case CURLE_HTTP2: case CURLE_HTTP2_STREAM:
-    case CURLE_BAD_CONTENT_ENCODING: case CURLE_UNSUPPORTED_PROTOCOL:
-      r->err_reason = "protocol";
-      snprintf(what, sizeof what, "%s", "the reply is not valid HTTP");
-      break;
     case CURLE_WRITE_ERROR: case CURLE_OUT_OF_MEMORY:
       snprintf(what, sizeof what, "%s", x->out_of_memory ? "out of memory storing the response"
                                                          : "could not store the response");
       break;
-    default:
+    default: {
+      size_t i;
+      for (i = 0; i < sizeof PLAIN / sizeof PLAIN[0]; i++) {
+        if (PLAIN[i].code != rc) continue;
+        r->err_reason = PLAIN[i].reason;
+        snprintf(what, sizeof what, "%s", PLAIN[i].what);
+        break;
+      }
       break;
+    }
     }
   }
   snprintf(r->err_message, sizeof r->err_message, "%s (curl %d: %s)", what, (int)rc, detail);

@@ -284,6 +284,21 @@ static int lpool_perform(lua_State *L) {
   return 1;
 }
 
+/* Pushes a finished transfer's result and hands the transfer back to the pool. */
+static int take_result(lua_State *L, gls_http_pool *p, const gls_http_result *r) {
+  push_result(L, r);
+  gls_http_pool_release(p, r);
+  return 1;
+}
+
+/* Pushes a result that holds only a failure. */
+static int failed_result(lua_State *L, const char *code, const char *message) {
+  lua_createtable(L, 0, 1);
+  gls_push_failure(L, code, "other", message);
+  lua_setfield(L, -2, "error");
+  return 1;
+}
+
 /** id, res = pool:next_done() */
 static int lpool_next_done(lua_State *L) {
   gls_http_pool *p = topool(L);
@@ -293,9 +308,7 @@ static int lpool_next_done(lua_State *L) {
     return 1;
   }
   gls_pushinteger(L, r->id);
-  push_result(L, r);
-  gls_http_pool_release(p, r);
-  return 2;
+  return 1 + take_result(L, p, r);
 }
 
 static int64_t check_id(lua_State *L, int idx) {
@@ -312,9 +325,7 @@ static int lpool_take(lua_State *L) {
     lua_pushnil(L);
     return 1;
   }
-  push_result(L, r);
-  gls_http_pool_release(p, r);
-  return 1;
+  return take_result(L, p, r);
 }
 
 /** res = pool:request(req): blocks until this transfer finishes; others keep running. */
@@ -323,12 +334,7 @@ static int lpool_request(lua_State *L) {
   char err[ERRLEN];
   int64_t id = add_request(L, p, err, sizeof err);
   const gls_http_result *r;
-  if (!id) {
-    lua_createtable(L, 0, 1);
-    gls_push_failure(L, "InvalidParameter", "other", err);
-    lua_setfield(L, -2, "error");
-    return 1;
-  }
+  if (!id) return failed_result(L, "InvalidParameter", err);
   while ((r = gls_http_pool_done(p, id)) == NULL) {
     if (!gls_http_pool_running(p, id)) {
       snprintf(err, sizeof err, "transfer lost");
@@ -340,15 +346,8 @@ static int lpool_request(lua_State *L) {
       break;
     }
   }
-  if (!r) {
-    lua_createtable(L, 0, 1);
-    gls_push_failure(L, "NetworkError", "other", err);
-    lua_setfield(L, -2, "error");
-    return 1;
-  }
-  push_result(L, r);
-  gls_http_pool_release(p, r);
-  return 1;
+  if (!r) return failed_result(L, "NetworkError", err);
+  return take_result(L, p, r);
 }
 
 /** ok = pool:cancel(id): true when a running transfer or an unclaimed result was dropped */

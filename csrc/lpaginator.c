@@ -63,13 +63,20 @@ static int gls_paginator_new(lua_State *L) {
   return 1;
 }
 
-static int gls_paginator_next_token_l(lua_State *L) {
+/* Pushes what a token getter answers: the token, or nil for none. */
+static int push_token(lua_State *L, const char *(*get)(const gls_paginator *, size_t *)) {
   lpaginator *lp = check_open(L);
   size_t len;
-  const char *tok = gls_paginator_next_token(&lp->p, &len);
+  const char *tok = get(&lp->p, &len);
   if (tok) lua_pushlstring(L, tok, len);
   else lua_pushnil(L);
   return 1;
+}
+
+static int gls_paginator_next_token_l(lua_State *L) { return push_token(L, gls_paginator_next_token); }
+
+static int gls_paginator_resume_token_l(lua_State *L) {
+  return push_token(L, gls_paginator_resume_token);
 }
 
 static int gls_paginator_done_l(lua_State *L) {
@@ -101,15 +108,6 @@ static int gls_paginator_feed_l(lua_State *L) {
     default:
       return luaL_error(L, "paginator: out of memory");
   }
-}
-
-static int gls_paginator_resume_token_l(lua_State *L) {
-  lpaginator *lp = check_open(L);
-  size_t len;
-  const char *tok = gls_paginator_resume_token(&lp->p, &len);
-  if (tok) lua_pushlstring(L, tok, len);
-  else lua_pushnil(L);
-  return 1;
 }
 
 static int gls_paginator_handed_l(lua_State *L) {

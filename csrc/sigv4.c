@@ -469,13 +469,20 @@ int gls_sigv4_uses_evp(const gls_sigv4 *s) { return s->evp; }
 
 /* ---- life cycle --------------------------------------------------------------------------- */
 
+/* The i-th scratch buffer, NULL past the last. */
+static gls_buf *scratch(gls_sigv4 *s, size_t i) {
+  gls_buf *all[] = {&s->creq,   &s->sts,    &s->auth,   &s->url,   &s->path,  &s->query,
+                    &s->qscratch, &s->hnames, &s->hcanon, &s->shdrs, &s->scope, &s->cred};
+  return i < sizeof all / sizeof all[0] ? all[i] : NULL;
+}
+
 gls_sigv4 *gls_sigv4_new(int flags) {
   gls_sigv4 *s = calloc(1, sizeof *s);
+  gls_buf *b;
+  size_t i;
   if (!s) return NULL;
   /* every scratch buffer may hold the session token or a secret-derived value: wiped */
-  s->creq.wipe = s->sts.wipe = s->auth.wipe = s->url.wipe = s->path.wipe = s->query.wipe = 1;
-  s->qscratch.wipe = s->hnames.wipe = s->hcanon.wipe = s->shdrs.wipe = s->scope.wipe = 1;
-  s->cred.wipe = 1;
+  for (i = 0; (b = scratch(s, i)) != NULL; i++) b->wipe = 1;
   s->evp = !GLS_LOW_LEVEL || (flags & GLS_SIGV4_EVP) || EVP_default_properties_is_fips_enabled(NULL);
   s->md = EVP_MD_fetch(NULL, "SHA256", NULL);
   s->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -488,6 +495,7 @@ gls_sigv4 *gls_sigv4_new(int flags) {
 }
 
 void gls_sigv4_free(gls_sigv4 *s) {
+  gls_buf *b;
   size_t i;
   if (!s) return;
   for (i = 0; i < KEY_CACHE; i++) {
@@ -498,18 +506,7 @@ void gls_sigv4_free(gls_sigv4 *s) {
   EVP_MD_CTX_free(s->mdctx);
   EVP_MAC_free(s->hmac);
   EVP_MD_free(s->md);
-  gls_buf_free(&s->creq);
-  gls_buf_free(&s->sts);
-  gls_buf_free(&s->auth);
-  gls_buf_free(&s->url);
-  gls_buf_free(&s->path);
-  gls_buf_free(&s->query);
-  gls_buf_free(&s->qscratch);
-  gls_buf_free(&s->hnames);
-  gls_buf_free(&s->hcanon);
-  gls_buf_free(&s->shdrs);
-  gls_buf_free(&s->scope);
-  gls_buf_free(&s->cred);
+  for (i = 0; (b = scratch(s, i)) != NULL; i++) gls_buf_free(b);
   free(s->h);
   free(s->q);
   free(s);
