@@ -76,6 +76,89 @@ describe("hostile input (issue 15)", function()
     end)
   end)
 
+  describe("values whose metatable would show validation one thing and the encoder another", function()
+    local client, sent, close
+    before_each(function() client, sent, close = silent_client() end)
+    after_each(function() close() end)
+
+    local function START(extra)
+      local t = { Identifier = "sg-1", ApplicationIdentifier = "a-1", Protocol = "WebRTC", SignalRequest = "o" }
+      for k, v in pairs(extra) do t[k] = v end
+      return t
+    end
+
+    local function refused(input, path, what)
+      local out, err = client:start_stream_session(input)
+      assert.is_nil(out)
+      assert.equal("InvalidParameter", err.code, tostring(err))
+      assert.equal(path, err.path)
+      assert.truthy(err.message:find(what, 1, true), err.message)
+      assert.equal(0, err.attempts)
+      assert.is_false(sent(), "a request was sent")
+    end
+
+    it("refuses a list whose __len says 3 and whose __index makes up the elements", function()
+      -- before: validated as empty (pairs), then sent as three unvalidated strings (#, [])
+      local fake = setmetatable({}, { __len = function() return 3 end,
+                                      __index = function() return "us-east-1" end })
+      refused(START{ Locations = fake }, "input.Locations", "metatable has __index")
+      refused(START{ Locations = setmetatable({}, { __len = function() return 3 end }) }, "input.Locations",
+        "metatable has __len")
+    end)
+
+    it("refuses a list whose elements come from __index as tables (sent as 'table: 0x...')", function()
+      local fake = setmetatable({}, { __len = function() return 1 end, __index = function() return {} end })
+      refused(START{ AdditionalLaunchArgs = fake }, "input.AdditionalLaunchArgs", "metatable has __index")
+    end)
+
+    it("refuses a huge __len at once instead of hanging the encoder", function()
+      local t0 = core.monotime()
+      refused(START{ Locations = setmetatable({}, { __len = function() return 2 ^ 40 end }) },
+        "input.Locations", "metatable has __len")
+      assert.is_true(core.monotime() - t0 < 1)
+    end)
+
+    it("refuses structures and maps whose __pairs or __index show members they do not hold", function()
+      local shown = { A = "1" }
+      refused(START{ AdditionalEnvironmentVariables = setmetatable({}, {
+        __pairs = function() return next, shown, nil end }) }, "input.AdditionalEnvironmentVariables",
+        "metatable has __pairs")
+      local input = setmetatable({ Identifier = "sg-1", ApplicationIdentifier = "a-1", Protocol = "WebRTC" },
+        { __index = function(_, k) if k == "SignalRequest" then return "made up" end end })
+      local out, err = client:start_stream_session(input)
+      assert.is_nil(out)
+      assert.equal("InvalidParameter", err.code)
+      assert.equal("input", err.path)
+      assert.is_false(sent())
+      local protected = setmetatable({ "us-east-1" }, { __metatable = "locked" })
+      refused(START{ Locations = protected }, "input.Locations", "protected metatable")
+    end)
+
+    it("still takes plain tables, and tables whose metatable changes nothing they show", function()
+      local marked = setmetatable({ "us-east-1" }, { __jsontype = "array" }) -- as cjson's array_mt
+      local ok, err = require("gameliftstreams.validate").input(require("gameliftstreams.model"),
+        "StartStreamSession", START{ Locations = marked })
+      assert.is_true(ok, tostring(err))
+    end)
+
+    it("encodes what it was given raw, never tostring() of a table (encode_json without validation)", function()
+      local protocol = require("gameliftstreams.protocol")
+      local model = require("gameliftstreams.model")
+      local fake = setmetatable({}, { __len = function() return 2 ^ 40 end, __index = function() return {} end })
+      local t0 = core.monotime()
+      assert.equal("[]", protocol.encode_json(model, "LocationList", fake))
+      assert.is_true(core.monotime() - t0 < 1)
+      local json, err = protocol.encode_json(model, "LocationList", { {} })
+      assert.is_nil(json)
+      assert.equal("expected a string", err)
+      assert.is_nil(protocol.encode_json(model, "PerformanceStatsConfiguration", { SharedWithClient = "yes" }))
+      local req, berr = protocol.build_request(model, "UntagResource", { ResourceArn = "arn:x", TagKeys = { {} } })
+      assert.is_nil(req)
+      assert.equal("SerializationError", berr.code)
+      assert.equal("input.TagKeys", berr.path)
+    end)
+  end)
+
   describe("against the emulator", function()
     local emu, client
     setup(function()

@@ -20,7 +20,7 @@ local path_label_problem = require("gameliftstreams.validate").path_label_proble
 local _M = {}
 
 local type, pairs, ipairs, next, tostring, tonumber, pcall = type, pairs, ipairs, next, tostring, tonumber, pcall
-local rawget = rawget
+local rawget, getmetatable, setmetatable = rawget, getmetatable, setmetatable
 local floor, huge, abs = math.floor, math.huge, math.abs
 local tointeger = math.tointeger
 local math_type = math.type
@@ -84,10 +84,18 @@ local json_string = _M.json_string
 
 local function sorted_keys(t)
   local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
+  for k in next, t do keys[#keys + 1] = k end
   sort(keys, function(a, b) return tostring(a) < tostring(b) end)
   return keys
 end
+
+-- The raw length of a table (LuaJIT's # is raw for tables already).
+local rawlen = rawlen or function(t) return #t end -- luacheck: ignore
+
+-- The encoder reads what validation read, the same way: raw (next, rawget, rawlen), so a
+-- metatable cannot show the encoder something validation did not see (validate.lua refuses
+-- tables whose metatable would), and it writes only values of the shape's type: never the
+-- text of tostring() of a table.
 
 local function member_order(shape)
   if shape.order then return shape.order end
@@ -108,7 +116,7 @@ encode = function(shapes, shape_name, v, out)
     local order = member_order(shape)
     for i = 1, #order do
       local m = order[i]
-      local mv = v[m]
+      local mv = rawget(v, m)
       local mdef = members[m]
       if mv ~= nil and mv ~= json_null and mdef and not mdef.location then
         if not first then out[#out + 1] = "," end
@@ -124,9 +132,9 @@ encode = function(shapes, shape_name, v, out)
     if type(v) ~= "table" then return nil, "expected a table" end
     out[#out + 1] = "["
     local member = ref_name(shape.member)
-    for i = 1, #v do
+    for i = 1, rawlen(v) do
       if i > 1 then out[#out + 1] = "," end
-      local ok, err = encode(shapes, member, v[i], out)
+      local ok, err = encode(shapes, member, rawget(v, i), out)
       if not ok then return nil, err end
     end
     out[#out + 1] = "]"
@@ -137,16 +145,19 @@ encode = function(shapes, shape_name, v, out)
     local keys = sorted_keys(v)
     for i = 1, #keys do
       local k = keys[i]
+      if type(k) ~= "string" then return nil, "expected string map keys" end
       if i > 1 then out[#out + 1] = "," end
-      out[#out + 1] = json_string(tostring(k))
+      out[#out + 1] = json_string(k)
       out[#out + 1] = ":"
-      local ok, err = encode(shapes, value_shape, v[k], out)
+      local ok, err = encode(shapes, value_shape, rawget(v, k), out)
       if not ok then return nil, err end
     end
     out[#out + 1] = "}"
   elseif t == "string" or t == "enum" then
-    out[#out + 1] = json_string(tostring(v))
+    if type(v) ~= "string" then return nil, "expected a string" end
+    out[#out + 1] = json_string(v)
   elseif t == "boolean" then
+    if type(v) ~= "boolean" then return nil, "expected a boolean" end
     out[#out + 1] = v and "true" or "false"
   elseif t == "integer" or t == "long" or t == "float" or t == "double"
       or t == "timestamp" then
@@ -171,14 +182,95 @@ end
 
 local iso8601 = require("gameliftstreams.text").iso8601
 
--- A scalar for a query string or a header.
+-- A scalar for a path label, a query string or a header; nil when `v` is not of the shape's type.
 local function scalar_text(shapes, shape_name, v)
   local shape = shapes[shape_name] or {}
   local t = shape.type
-  if t == "boolean" then return v and "true" or "false" end
-  if t == "timestamp" then return iso8601(v) end
-  if type(v) == "number" then return format_number(v) end
-  return tostring(v)
+  local vt = type(v)
+  if t == "boolean" then
+    if vt ~= "boolean" then return nil end
+    return v and "true" or "false"
+  end
+  if vt == "number" then
+    if t == "timestamp" then
+      if not (v > -huge and v < huge) then return nil end
+      return iso8601(v)
+    end
+    return format_number(v)
+  end
+  if vt == "string" and t ~= "timestamp" then return v end
+  return nil
+end
+
+-- Raised (and caught by build_request) when a query or header value has not its shape's type.
+local NOT_SCALAR = {}
+local function not_scalar(m) error(setmetatable({ member = m }, NOT_SCALAR)) end
+
+local function pct_scalar(shapes, shape_name, v, m)
+  local text = scalar_text(shapes, shape_name, v)
+  if text == nil then not_scalar(m) end
+  return pct_encode(text)
+end
+
+-- Puts the query-string and header members of `input` into `query` and `headers` (raises
+-- through not_scalar for a value of the wrong type; build_request catches it).
+local function place_members(shapes, members, order, input, query, headers)
+  for i = 1, #order do
+    local m = order[i]
+    local mdef = members[m]
+    local v = rawget(input, m)
+    local loc = mdef and mdef.location
+    if (loc == "querystring" or loc == "header") and v ~= nil and v ~= json_null then
+      local target = ref_name(mdef)
+      local mshape = shapes[target] or {}
+      local wire = mdef.name or m
+      if loc == "querystring" then
+        if mshape.type == "list" then
+          local member = ref_name(mshape.member)
+          if type(v) ~= "table" then not_scalar(m) end
+          for j = 1, rawlen(v) do
+            query[#query + 1] = pct_encode(wire) .. "=" .. pct_scalar(shapes, member, rawget(v, j), m)
+          end
+        elseif mshape.type == "map" then
+          local value_shape = ref_name(mshape.value)
+          local vshape = shapes[value_shape] or {}
+          if type(v) ~= "table" then not_scalar(m) end
+          local keys = sorted_keys(v)
+          for j = 1, #keys do
+            local k = keys[j]
+            if type(k) ~= "string" then not_scalar(m) end
+            local mv = rawget(v, k)
+            if vshape.type == "list" then
+              if type(mv) ~= "table" then not_scalar(m) end
+              for x = 1, rawlen(mv) do
+                query[#query + 1] = pct_encode(k) .. "=" ..
+                  pct_scalar(shapes, ref_name(vshape.member), rawget(mv, x), m)
+              end
+            else
+              query[#query + 1] = pct_encode(k) .. "=" .. pct_scalar(shapes, value_shape, mv, m)
+            end
+          end
+        else
+          query[#query + 1] = pct_encode(wire) .. "=" .. pct_scalar(shapes, target, v, m)
+        end
+      else
+        local text
+        if mshape.type == "list" then
+          if type(v) ~= "table" then not_scalar(m) end
+          local parts = {}
+          for j = 1, rawlen(v) do
+            parts[j] = scalar_text(shapes, ref_name(mshape.member), rawget(v, j))
+            if parts[j] == nil then not_scalar(m) end
+          end
+          text = concat(parts, ", ")
+        else
+          text = scalar_text(shapes, target, v)
+          if text == nil then not_scalar(m) end
+        end
+        headers[lower(wire)] = text
+      end
+    end
+  end
 end
 
 ---------------------------------------------------------------------------
@@ -237,6 +329,10 @@ function _M.build_request(model, op, input)
       return ""
     end
     local text = scalar_text(shapes, ref_name(members[m]), v)
+    if text == nil then
+      bad, problem = m, "expected a " .. tostring((shapes[ref_name(members[m])] or {}).type)
+      return ""
+    end
     problem = path_label_problem(text, greedy)
     if problem then
       bad = m
@@ -256,50 +352,12 @@ function _M.build_request(model, op, input)
   local query = {}
   if literal_query and literal_query ~= "" then query[1] = literal_query end
   local headers = {}
-  local order = member_order(shape)
-  for i = 1, #order do
-    local m = order[i]
-    local mdef = members[m]
-    local v = input[m]
-    if mdef and v ~= nil and v ~= json_null then
-      local target = ref_name(mdef)
-      local mshape = shapes[target] or {}
-      local wire = mdef.name or m
-      if mdef.location == "querystring" then
-        if mshape.type == "list" then
-          local member = ref_name(mshape.member)
-          for j = 1, #v do
-            query[#query + 1] = pct_encode(wire) .. "=" .. pct_encode(scalar_text(shapes, member, v[j]))
-          end
-        elseif mshape.type == "map" then
-          local value_shape = ref_name(mshape.value)
-          local vshape = shapes[value_shape] or {}
-          local keys = sorted_keys(v)
-          for j = 1, #keys do
-            local k = keys[j]
-            local mv = v[k]
-            if vshape.type == "list" then
-              for x = 1, #mv do
-                query[#query + 1] = pct_encode(k) .. "=" ..
-                  pct_encode(scalar_text(shapes, ref_name(vshape.member), mv[x]))
-              end
-            else
-              query[#query + 1] = pct_encode(k) .. "=" .. pct_encode(scalar_text(shapes, value_shape, mv))
-            end
-          end
-        else
-          query[#query + 1] = pct_encode(wire) .. "=" .. pct_encode(scalar_text(shapes, target, v))
-        end
-      elseif mdef.location == "header" then
-        if mshape.type == "list" then
-          local parts = {}
-          for j = 1, #v do parts[j] = scalar_text(shapes, ref_name(mshape.member), v[j]) end
-          headers[lower(wire)] = concat(parts, ", ")
-        else
-          headers[lower(wire)] = scalar_text(shapes, target, v)
-        end
-      end
-    end
+  local placed, perr = pcall(place_members, shapes, members, member_order(shape), input, query, headers)
+  if not placed then
+    if type(perr) ~= "table" or getmetatable(perr) ~= NOT_SCALAR then error(perr, 0) end
+    local where = "input." .. tostring(perr.member)
+    return nil, errors.new{ code = "SerializationError", path = where,
+      message = op .. ": " .. where .. ": a value does not have the model's type" }
   end
 
   local body

@@ -9,7 +9,8 @@ local errors = require("gameliftstreams.errors")
 
 local _M = {}
 
-local type, pairs, next, tostring, rawget, setmetatable = type, pairs, next, tostring, rawget, setmetatable
+local type, pairs, ipairs, next, tostring, rawget, setmetatable, getmetatable =
+  type, pairs, ipairs, next, tostring, rawget, setmetatable, getmetatable
 local floor, huge = math.floor, math.huge
 local byte, format = string.byte, string.format
 local sort = table.sort
@@ -95,7 +96,8 @@ local function key_repr(k)
   return "<" .. type(k) .. ">"
 end
 
-local check
+local check, opaque
+local OPAQUE_EVENTS = { "__index", "__len", "__pairs", "__newindex" }
 
 local function fail(ctx, path, msg)
   ctx.err = errors.invalid(ctx.op .. ": " .. path .. ": " .. msg)
@@ -117,7 +119,7 @@ local function check_structure(ctx, path, shape, v)
   local members = shape.members or {}
   -- Unknown members first, in a stable order.
   local unknown
-  for k in pairs(v) do
+  for k in next, v do
     if type(k) ~= "string" then
       return fail(ctx, path, "expected a structure (a table with member names as keys), found a "
         .. type(k) .. " key")
@@ -143,7 +145,7 @@ local function check_structure(ctx, path, shape, v)
   end
   for i = 1, #order do
     local m = order[i]
-    local mv = v[m]
+    local mv = rawget(v, m)
     local mpath = path .. "." .. m
     if mv == nil then
       if is_required(shape, m) then
@@ -158,7 +160,7 @@ end
 
 local function check_list(ctx, path, shape, v)
   local n = 0
-  for k in pairs(v) do
+  for k in next, v do
     if type(k) ~= "number" or k < 1 or floor(k) ~= k then
       return fail(ctx, path, "expected a list (a sequence table), found a "
         .. (type(k) == "number" and "non-sequence number" or type(k)) .. " key")
@@ -166,21 +168,21 @@ local function check_list(ctx, path, shape, v)
     n = n + 1
   end
   for i = 1, n do
-    if v[i] == nil then
+    if rawget(v, i) == nil then
       return fail(ctx, path, "expected a list (a sequence table), found holes")
     end
   end
   if not check_length(ctx, path, shape, n, "list length") then return false end
   local member = ref_name(shape.member)
   for i = 1, n do
-    if not check(ctx, path .. "[" .. i .. "]", member, v[i]) then return false end
+    if not check(ctx, path .. "[" .. i .. "]", member, rawget(v, i)) then return false end
   end
   return true
 end
 
 local function check_map(ctx, path, shape, v)
   local keys = {}
-  for k in pairs(v) do
+  for k in next, v do
     if type(k) ~= "string" then
       return fail(ctx, path, "expected a map with string keys, found a " .. type(k) .. " key")
     end
@@ -198,9 +200,26 @@ local function check_map(ctx, path, shape, v)
     if key_shape_name and not check(ctx, kpath .. " (key)", key_shape_name, k) then
       return false
     end
-    if not check(ctx, kpath, value_shape, v[k]) then return false end
+    if not check(ctx, kpath, value_shape, rawget(v, k)) then return false end
   end
   return true
+end
+
+-- Validation and encoding see a table the same way, raw (next, rawget, a raw length): a table
+-- whose metatable would show something else to `#`, indexing or pairs (__len, __index, __pairs)
+-- or hides itself (__metatable) is refused, so what was checked is all that is sent.
+function opaque(v)
+  local mt = getmetatable(v)
+  if type(mt) ~= "table" then
+    return "expected a plain table, got a table with a protected metatable"
+  end
+  for _, event in ipairs(OPAQUE_EVENTS) do
+    if rawget(mt, event) ~= nil then
+      return "expected a plain table, got a table whose metatable has " .. event
+        .. " (what it shows is not what it holds)"
+    end
+  end
+  return nil
 end
 
 check = function(ctx, path, shape_name, v)
@@ -210,6 +229,10 @@ check = function(ctx, path, shape_name, v)
   end
   local t = shape.type
   local vt = type(v)
+  if vt == "table" and (t == "structure" or t == "list" or t == "map") and getmetatable(v) ~= nil then
+    local problem = opaque(v)
+    if problem then return fail(ctx, path, problem) end
+  end
   if t == "structure" then
     if vt ~= "table" then return fail(ctx, path, "expected a structure (table), got " .. lua_type(v)) end
     return check_structure(ctx, path, shape, v)
