@@ -1,18 +1,9 @@
 --- The environment provider: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
 local B = require("gameliftstreams.credentials.base")
 local _M = B.M -- the credentials module's table (credentials/init.lua returns it)
-local config, errors, retry, protocol, pipeline, text =
-  B.config, B.errors, B.retry, B.protocol, B.pipeline, B.text
-local type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error =
-  type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error
-local format, concat, floor = string.format, table.concat, math.floor
+local config = B.config
 local env = config.env
-local fail, absent, make_creds, lazy_core, default_clock, lazy_sched =
-  B.fail, B.absent, B.make_creds, B.lazy_core, B.default_clock, B.lazy_sched
-local endpoint, local_endpoint, last_answer, is_true, decode_json, share_key, service_retry =
-  B.endpoint, B.local_endpoint, B.last_answer, B.is_true, B.decode_json, B.share_key, B.service_retry
-local read_file, trim = text.read_file, text.trim
-local REFRESH_WINDOW = B.REFRESH_WINDOW
+local fail, absent, make_creds = B.fail, B.absent, B.make_creds
 
 --- The environment provider: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
 -- (AWS_CREDENTIAL_EXPIRATION optional). Read on every get().

@@ -1,17 +1,13 @@
 --- EC2 instance metadata credentials (IMDSv2, IMDSv1 fallback).
 local B = require("gameliftstreams.credentials.base")
 local _M = B.M -- the credentials module's table (credentials/init.lua returns it)
-local config, errors, retry, protocol, pipeline, text =
-  B.config, B.errors, B.retry, B.protocol, B.pipeline, B.text
-local type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error =
-  type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error
-local format, concat, floor = string.format, table.concat, math.floor
+local config, pipeline, text = B.config, B.pipeline, B.text
+local type, ipairs, tostring, tonumber, error = type, ipairs, tostring, tonumber, error
+local floor = math.floor
 local env = config.env
-local fail, absent, make_creds, lazy_core, default_clock, lazy_sched =
-  B.fail, B.absent, B.make_creds, B.lazy_core, B.default_clock, B.lazy_sched
-local endpoint, local_endpoint, last_answer, is_true, decode_json, share_key, service_retry =
-  B.endpoint, B.local_endpoint, B.last_answer, B.is_true, B.decode_json, B.share_key, B.service_retry
-local read_file, trim = text.read_file, text.trim
+local fail, absent, make_creds, default_clock, local_endpoint, last_answer, is_true, decode_json, share_key =
+  B.fail, B.absent, B.make_creds, B.default_clock, B.local_endpoint, B.last_answer, B.is_true, B.decode_json, B.share_key
+local trim = text.trim
 local REFRESH_WINDOW = B.REFRESH_WINDOW
 
 local IMDS_ENDPOINT = "http://169.254.169.254"

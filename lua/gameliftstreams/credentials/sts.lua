@@ -1,18 +1,14 @@
 --- STS (query protocol): the one STS call AssumeRole and AssumeRoleWithWebIdentity make.
 local B = require("gameliftstreams.credentials.base")
 local _M = B.M -- the credentials module's table (credentials/init.lua returns it)
-local config, errors, retry, protocol, pipeline, text =
-  B.config, B.errors, B.retry, B.protocol, B.pipeline, B.text
-local type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error =
-  type, pairs, ipairs, tostring, tonumber, pcall, setmetatable, error
+local config, errors, pipeline, text = B.config, B.errors, B.pipeline, B.text
+local type, pairs, ipairs, tostring, tonumber, error =
+  type, pairs, ipairs, tostring, tonumber, error
 local format, concat, floor = string.format, table.concat, math.floor
 local env = config.env
-local fail, absent, make_creds, lazy_core, default_clock, lazy_sched =
-  B.fail, B.absent, B.make_creds, B.lazy_core, B.default_clock, B.lazy_sched
-local endpoint, local_endpoint, last_answer, is_true, decode_json, share_key, service_retry =
-  B.endpoint, B.local_endpoint, B.last_answer, B.is_true, B.decode_json, B.share_key, B.service_retry
-local read_file, trim = text.read_file, text.trim
-local REFRESH_WINDOW = B.REFRESH_WINDOW
+local fail, make_creds, default_clock, endpoint, service_retry =
+  B.fail, B.make_creds, B.default_clock, B.endpoint, B.service_retry
+local trim = text.trim
 
 local STS_VERSION = "2011-06-15"
 
