@@ -391,49 +391,7 @@ local function to_int(v)
   return v
 end
 
-local function is_leap(y)
-  return y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0)
-end
-
-local days_before_month = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334 }
-local days_in_month = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
-
--- Epoch seconds of an RFC 3339 date-time (the AWS SDKs' date-time format: "T" between date
--- and time, an optional fraction, then "Z" or an offset "+HH:MM"), or nil when the text is not
--- one or names a day or time that does not exist (month 13, 31 April, 29 February 2026, hour
--- 24, minute 60; second 60 is a leap second, as RFC 3339 and the JS SDK v3 allow).
-local function parse_iso8601(s)
-  if type(s) ~= "string" then return nil end
-  local y, mo, d, h, mi, sec, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt](%d%d):(%d%d):(%d%d)(.*)$")
-  if not y then return nil end
-  y, mo, d, h, mi, sec = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(sec)
-  if mo < 1 or mo > 12 or d < 1 or h > 23 or mi > 59 or sec > 60 then return nil end
-  if d > days_in_month[mo] and not (mo == 2 and d == 29 and is_leap(y)) then return nil end
-  local frac = 0
-  local f = rest:match("^%.(%d+)")
-  if f then
-    frac = tonumber("0." .. f)
-    rest = sub(rest, #f + 2)
-  end
-  local offset
-  if rest == "Z" or rest == "z" then
-    offset = 0
-  else
-    local sign, oh, om = rest:match("^([%+%-])(%d%d):(%d%d)$")
-    if not sign then return nil end
-    oh, om = tonumber(oh), tonumber(om)
-    if oh > 23 or om > 59 then return nil end
-    offset = (oh * 3600 + om * 60) * (sign == "+" and 1 or -1)
-  end
-  local yy = y - 1
-  local days = 365 * (y - 1970) + (floor(yy / 4) - floor(yy / 100) + floor(yy / 400))
-    - (floor(1969 / 4) - floor(1969 / 100) + floor(1969 / 400))
-  days = days + days_before_month[mo] + d - 1
-  if mo > 2 and is_leap(y) then days = days + 1 end
-  local t = days * 86400 + h * 3600 + mi * 60 + sec - offset
-  if frac > 0 then return t + frac end
-  return t
-end
+local parse_iso8601 = require("gameliftstreams.text").parse_rfc3339
 _M.parse_iso8601 = parse_iso8601
 
 -- A JSON number written as a string ("1767225600", "1.7672256E9"): its value, else nil. Only

@@ -104,28 +104,14 @@ local function is_true(v) return type(v) == "string" and v:lower() == "true" end
 function _M.parse_time(s)
   if type(s) == "number" then return s end
   if type(s) ~= "string" then return nil end
-  local y, mo, d, h, mi, sec, frac, tz =
-    s:match("^%s*(%d%d%d%d)-(%d%d)-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(%.?%d*)%s*(.-)%s*$")
-  if not y then
-    local n = tonumber(s)
-    return n
-  end
-  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
-  -- days since 1970-01-01 in the proleptic Gregorian calendar
-  local yy = mo <= 2 and y - 1 or y
-  local era = floor(yy / 400)
-  local yoe = yy - era * 400
-  local mp = (mo + 9) % 12
-  local doy = floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
-  local days = era * 146097 + doe - 719468
-  local t = days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
-  if frac ~= "" and frac ~= "." then t = t + tonumber("0" .. frac) end
-  if tz == "" or tz == "Z" or tz == "z" then return t end
-  local sign, oh, om = tz:match("^([+-])(%d%d):?(%d%d)$")
-  if not sign then return nil end
-  local off = tonumber(oh) * 3600 + tonumber(om) * 60
-  return sign == "+" and t - off or t + off
+  -- the lenient forms the credential sources write, as RFC 3339 for the SDK's one parser:
+  -- surrounding space, a space for the "T", no zone (UTC), an offset without its colon
+  local date, time, frac, tz =
+    s:match("^%s*(%d%d%d%d%-%d%d%-%d%d)[Tt ](%d%d:%d%d:%d%d)(%.?%d*)%s*(.-)%s*$")
+  if not date then return tonumber(s) end
+  if frac == "." then frac = "" end
+  if tz == "" then tz = "Z" else tz = tz:gsub("^([+-]%d%d)(%d%d)$", "%1:%2") end
+  return text.parse_rfc3339(date .. "T" .. time .. frac .. tz)
 end
 
 local function decode_json(s)
