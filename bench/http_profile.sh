@@ -7,6 +7,7 @@
 #     shared object, and the functions that take the most (self cost, also differenced).
 #   steps: instructions per call of each step of a call alone (bench/http_steps.lua), and what
 #     the whole call spends beyond their sum (the pipeline's own tables, calls and garbage).
+#   garbage of each step (collectgarbage("count") growth with the collector stopped).
 #   perf (PERF=1): perf record of the blocking call loops, split by shared object.
 # Usage: sh bench/http_profile.sh [N1 (1000)] [N2 (3000)]   env ROWS (default all), TOP (25),
 #   STEPS (default "lua5.4 luajit"; "" for none)
@@ -113,6 +114,16 @@ for lua in ${STEPS-lua5.4 luajit}; do
       for (i = 1; i <= k; i++) { s = order[i]; printf "  %-10s %8.0f\n", s, v[s]; if (s != "call") sum += v[s] }
       printf "  %-10s %8.0f   (call - the sum of the steps above)\n", "rest", v["call"] - sum
     }'
+done
+
+for lua in ${STEPS-lua5.4 luajit}; do
+  v=5.4; [ "$lua" = luajit ] && v=jit
+  echo
+  echo "== garbage of each step, $lua: bytes per call (collector stopped)"
+  for step in validate build sign uuid decode raw call; do
+    lua_run $v "$lua" bench/http_steps.lua "$url" "$step" 2000 garbage
+  done | awk '{ printf "  %-10s %8d\n", $1, $2; if ($1 != "call") sum += $2; else call = $2 }
+    END { printf "  %-10s %8d   (call - the sum of the steps above)\n", "rest", call - sum }'
 done
 
 if [ -n "$PERF" ]; then

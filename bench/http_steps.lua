@@ -1,6 +1,8 @@
 -- The steps of one GetStreamSession call, each alone, for bench/http_profile.sh (callgrind
 -- counts the instructions of N calls of one step; two counts differenced give one step's).
--- Usage: lua http_steps.lua URL STEP N
+-- Usage: lua http_steps.lua URL STEP N [garbage]
+--   with "garbage": prints the bytes of garbage one call of the step leaves (collectgarbage
+--   "count" growth over N calls with the collector stopped, divided by N)
 --   validate   validate.input of the call's input
 --   token      the ClientToken step (GetStreamSession has none: the model lookup alone)
 --   build      protocol.build_request
@@ -54,4 +56,13 @@ local steps = {
   call = function() assert(client:get_stream_session(input)) end,
 }
 local f = assert(steps[step], "unknown step")
+if arg[4] == "garbage" then
+  f()
+  collectgarbage("collect")
+  collectgarbage("stop")
+  local k0 = collectgarbage("count")
+  for _ = 1, n do f() end
+  print(string.format("%s %.0f", step, (collectgarbage("count") - k0) * 1024 / n))
+  return
+end
 for _ = 1, n do f() end
