@@ -12,8 +12,9 @@
 -- TLS handshake, absent or 0 = 10 s.
 local _M = { _VERSION = "0.1" }
 
-local type, tonumber, tostring, pairs, ipairs = type, tonumber, tostring, pairs, ipairs
+local type, tonumber, tostring, pairs, ipairs, setmetatable = type, tonumber, tostring, pairs, ipairs, setmetatable
 local concat = table.concat
+local byte, find, lower, sub = string.byte, string.find, string.lower, string.sub
 
 local DEFAULT_MAX = 16 * 1024 * 1024
 local KEEPALIVE_MS = 60000
@@ -38,7 +39,9 @@ local function io_fail(err, reason, what, timeout)
     return fail("Timeout", "timeout", what .. ": request timed out (timeout " .. secs(timeout) .. " s)")
   end
   if err == "closed" then
-    return fail("NetworkError", reason == "send" and "send" or "reset", what .. ": connection closed by the peer")
+    -- closed in the middle of a reply is "partial" (as the curl transport says), else "reset"
+    return fail("NetworkError", (reason == "send" or reason == "partial") and reason or "reset",
+      what .. ": connection closed by the peer")
   end
   return fail("NetworkError", reason, what .. ": " .. tostring(err))
 end
@@ -93,89 +96,259 @@ local function arm(sock, left, timeout)
   return true
 end
 
--- Reads exactly n bytes before the deadline. A cosocket's read timeout restarts whenever
--- bytes arrive, so a server trickling data would outlast it: read what is there
--- (receiveany) and re-arm the timeout with what remains, until n bytes are in.
-local function read_exact(sock, n, left, timeout, what)
-  if not sock.receiveany then -- lua-nginx-module < 0.10.14
-    local armed, terr = arm(sock, left, timeout)
-    if not armed then return nil, terr end
-    local data, err = sock:receive(n)
-    if not data then return io_fail(err, "partial", what, timeout) end
-    return data
+-- libcurl's limits on response headers, kept here too so both transports refuse the same
+-- replies: one line over 100 KB (CURL_MAX_HTTP_HEADER), or over 300 KB in all.
+local MAX_HEADER_LINE = 102400
+local MAX_HEADER_BYTES = 307200
+
+local function too_large(max)
+  return fail("ResponseTooLarge", "too_large", "response larger than max_response_bytes (" .. max .. " bytes)")
+end
+
+-- Reading a reply. A cosocket's read timeout restarts whenever bytes arrive, so a server
+-- trickling data (the body, a header line, a chunk size) would outlast it: every read takes
+-- what is there (receiveany) after re-arming the timeout with what remains of the deadline.
+-- Bytes read past what a step needs wait in `buf` for the next step.
+local Reader = {}
+Reader.__index = Reader
+
+local function new_reader(sock, left, timeout)
+  return setmetatable({ sock = sock, left = left, timeout = timeout, buf = "" }, Reader)
+end
+
+-- The next bytes from the socket (what is there, at most 64 KB): data, or nil and an error
+-- object (`what` names the step, `reason` the kind of failure when the peer closes).
+function Reader:more(what, reason)
+  local sock = self.sock
+  local ok, terr = arm(sock, self.left, self.timeout)
+  if not ok then return nil, terr end
+  local data, err, partial
+  if sock.receiveany then
+    data, err = sock:receiveany(65536)
+  else -- lua-nginx-module < 0.10.14: a byte at a time (only headers and unknown lengths)
+    data, err, partial = sock:receive(1)
+    if not data and partial and partial ~= "" then data = partial end
   end
-  local parts, got = {}, 0
+  if not data then return io_fail(err, reason, what, self.timeout) end
+  return data
+end
+
+-- The next line (without its line end; a bare LF is taken as one, as libcurl does), at most
+-- `limit` bytes: line, or nil and an error object.
+function Reader:line(limit, what, reason, limit_fail)
+  local buf = self.buf
+  local nl = find(buf, "\n", 1, true)
+  if not nl then
+    local parts, n = { buf }, #buf
+    while not nl do
+      if n > limit + 1 then return limit_fail() end
+      local data, err = self:more(what, reason)
+      if not data then return nil, err end
+      parts[#parts + 1] = data
+      local at = find(data, "\n", 1, true)
+      if at then nl = n + at end
+      n = n + #data
+    end
+    buf = concat(parts)
+  end
+  local stop = nl - 1
+  if stop > 0 and byte(buf, stop) == 13 then stop = stop - 1 end
+  if stop > limit then return limit_fail() end
+  self.buf = sub(buf, nl + 1)
+  return sub(buf, 1, stop)
+end
+
+-- Exactly n bytes: data, or nil and an error object.
+function Reader:exact(n, what)
+  local buf = self.buf
+  if #buf >= n then
+    self.buf = sub(buf, n + 1)
+    return sub(buf, 1, n)
+  end
+  local parts, got = { buf }, #buf
+  self.buf = ""
   while got < n do
-    local armed, terr = arm(sock, left, timeout)
-    if not armed then return nil, terr end
-    local data, err = sock:receiveany(math.min(n - got, 65536))
-    if not data then return io_fail(err, "partial", what, timeout) end
+    local data, err = self:more(what, "partial")
+    if not data then return nil, err end
+    if got + #data > n then
+      self.buf = sub(data, n - got + 1)
+      data = sub(data, 1, n - got)
+    end
     parts[#parts + 1] = data
     got = got + #data
   end
   return concat(parts)
 end
 
+-- Everything up to the peer's close, at most max bytes: data, or nil and an error object.
+function Reader:rest(max, what)
+  local parts, total = { self.buf }, #self.buf
+  self.buf = ""
+  while true do
+    if total > max then return too_large(max) end
+    local ok, terr = arm(self.sock, self.left, self.timeout)
+    if not ok then return nil, terr end
+    local data, err, partial
+    if self.sock.receiveany then data, err = self.sock:receiveany(65536) else data, err, partial = self.sock:receive(65536) end
+    data = data or partial
+    if data and #data > 0 then
+      total = total + #data
+      parts[#parts + 1] = data
+    end
+    if err == "closed" then
+      if total > max then return too_large(max) end
+      return concat(parts)
+    end
+    if err then return io_fail(err, "recv", what, self.timeout) end
+  end
+end
+
+local function header_line_too_large()
+  return fail("ResponseTooLarge", "header_too_large",
+    "a response header line is larger than the SDK accepts (" .. MAX_HEADER_LINE .. " bytes, as libcurl)")
+end
+
+-- Reads a status line and its headers (interim 1xx responses are skipped): status, version,
+-- headers ({ ["lower-name"] = "v" }, repeats joined with ", " in linear time), or nil and an
+-- error object.
+local function read_head(r)
+  while true do
+    local line, err = r:line(MAX_HEADER_LINE, "waiting for the response", "reset", header_line_too_large)
+    if not line then
+      if err.reason == "reset" then err.message = "connection closed before a response" end
+      return nil, err
+    end
+    local version, status = line:match("^HTTP/(%d%.%d) (%d%d%d)")
+    status = tonumber(status)
+    if not status then return fail("NetworkError", "protocol", "bad status line") end
+    local headers, repeats, total = {}, nil, #line
+    while true do
+      line, err = r:line(MAX_HEADER_LINE, "reading the response headers", "partial", header_line_too_large)
+      if not line then return nil, err end
+      if line == "" then break end
+      total = total + #line + 2
+      if total > MAX_HEADER_BYTES then
+        return fail("ResponseTooLarge", "header_too_large",
+          "the response headers are larger than the SDK accepts in all (" .. MAX_HEADER_BYTES .. " bytes, as libcurl)")
+      end
+      local name, value = line:match("^([^:]+):%s*(.-)%s*$")
+      if name then
+        name = lower(name)
+        local prev = headers[name]
+        if prev == nil then
+          headers[name] = value
+        else
+          repeats = repeats or {}
+          local list = repeats[name]
+          if not list then
+            list = { prev }
+            repeats[name] = list
+          end
+          list[#list + 1] = value
+        end
+      end
+    end
+    if repeats then
+      for name, list in pairs(repeats) do headers[name] = concat(list, ", ") end
+    end
+    if status >= 200 or status == 101 then return status, version, headers end
+  end
+end
+
 -- Reads the body; returns body, reusable (the connection can be kept alive).
-local function read_body(sock, method, status, headers, max, left, timeout)
+local function read_body(r, method, status, headers, max)
   if method == "HEAD" or status == 204 or status == 304 or (status >= 100 and status < 200) then
     return "", true
   end
   local te = headers["transfer-encoding"]
-  if te and te:lower():find("chunked", 1, true) then
+  if te and lower(te):find("chunked", 1, true) then
     local parts, total = {}, 0
+    local function bad_size() return fail("NetworkError", "protocol", "bad chunk size") end
     while true do
-      local armed, terr = arm(sock, left, timeout)
-      if not armed then return nil, terr end
-      local line, err = sock:receive("*l")
-      if not line then return io_fail(err, "recv", "reading a chunk size", timeout) end
-      local size = tonumber(line:match("^%s*(%x+)"), 16)
-      if not size then return fail("NetworkError", "protocol", "bad chunk size") end
+      local line, err = r:line(1024, "reading a chunk size", "partial", bad_size)
+      if not line then return nil, err end
+      local hex = line:match("^(%x+)[ \t;]?")
+      local size = hex and #hex <= 15 and tonumber(hex, 16)
+      if not size then return bad_size() end
       if size == 0 then
+        local n = 0
         repeat -- trailers, up to the empty line
-          line, err = sock:receive("*l")
-          if not line then return io_fail(err, "recv", "reading trailers", timeout) end
+          line, err = r:line(MAX_HEADER_LINE, "reading trailers", "partial", header_line_too_large)
+          if not line then return nil, err end
+          n = n + #line
+          if n > MAX_HEADER_BYTES then return header_line_too_large() end
         until line == ""
         return concat(parts), true
       end
       total = total + size
-      if total > max then return fail("ResponseTooLarge", "too_large", "response larger than " .. max .. " bytes") end
+      if total > max then return too_large(max) end
       local data
-      data, err = read_exact(sock, size, left, timeout, "reading a chunk")
+      data, err = r:exact(size, "reading a chunk")
       if not data then return nil, err end
       parts[#parts + 1] = data
       local crlf
-      crlf, err = sock:receive(2)
-      if not crlf then return io_fail(err, "partial", "reading a chunk", timeout) end
+      crlf, err = r:line(0, "reading a chunk", "partial",
+        function() return fail("NetworkError", "protocol", "a chunk is longer than its size") end)
+      if not crlf then return nil, err end
     end
   end
   local len = headers["content-length"]
   if len then
-    len = tonumber(len)
-    if not len or len < 0 then return fail("NetworkError", "protocol", "bad Content-Length") end
-    if len > max then return fail("ResponseTooLarge", "too_large", "response larger than " .. max .. " bytes") end
+    len = len:match("^%d+$") and tonumber(len)
+    if not len then return fail("NetworkError", "protocol", "bad Content-Length") end
+    if len > max then return too_large(max) end
     if len == 0 then return "", true end
-    local data, err = read_exact(sock, len, left, timeout, "reading the body")
+    local data, err = r:exact(len, "reading the body")
     if not data then return nil, err end
     return data, true
   end
   -- no length: the body ends when the server closes
-  local parts, total = {}, 0
-  while true do
-    local armed, terr = arm(sock, left, timeout)
-    if not armed then return nil, terr end
-    local data, err, partial
-    if sock.receiveany then data, err = sock:receiveany(65536) else data, err, partial = sock:receive(65536) end
-    data = data or partial
-    if data and #data > 0 then
-      total = total + #data
-      if total > max then return fail("ResponseTooLarge", "too_large", "response larger than " .. max .. " bytes") end
-      parts[#parts + 1] = data
-    end
-    if err == "closed" then return concat(parts), false end
-    if err then return io_fail(err, "recv", "reading the body", timeout) end
-  end
+  local data, err = r:rest(max, "reading the body")
+  if not data then return nil, err end
+  return data, false
 end
+
+-- What the curl transport refuses before sending (csrc/http.c), refused here the same way and
+-- with the same words: a method or header name that is not an HTTP token, a header value with
+-- CR, LF or NUL (header injection), a URL with a space or a control character.
+local NOT_TOKEN = "[^A-Za-z0-9!#$%%&'*+%-.^_`|~]"
+
+local function shown(name) -- a header name as an error message may show it
+  return (sub(name, 1, 64):gsub("[%c\128-\255]", "?"))
+end
+
+local function invalid(message)
+  return fail("InvalidParameter", "other", message)
+end
+
+local function check_request(req)
+  local url = req.url
+  if type(url) == "string" and find(url, "[%s%c]") then
+    return invalid("invalid url: contains a space or control character")
+  end
+  local method = req.method or "GET"
+  if type(method) ~= "string" or method == "" or find(method, NOT_TOKEN) then return invalid("invalid method") end
+  local headers = req.headers
+  if headers == nil then return true end
+  if type(headers) ~= "table" then return invalid("headers must be a table") end
+  for name, value in pairs(headers) do
+    if type(name) ~= "string" or name == "" or find(name, NOT_TOKEN) then
+      return invalid("invalid header name \"" .. shown(tostring(name)) .. "\"")
+    end
+    local values = type(value) == "table" and value or { value }
+    for i = 1, #values do
+      local v = values[i]
+      if type(v) ~= "string" and type(v) ~= "number" then
+        return invalid("invalid value for header \"" .. shown(name) .. "\": not a string")
+      end
+      if find(tostring(v), "[\r\n%z]") then
+        return invalid("invalid value for header \"" .. shown(name) .. "\": contains CR, LF or NUL")
+      end
+    end
+  end
+  return true
+end
+_M.check_request = check_request
 
 local exchange
 
@@ -197,6 +370,8 @@ end
 exchange = function(req)
   local ngx = _G.ngx
   if type(req) ~= "table" then return fail("NetworkError", "other", "request must be a table") end
+  local valid, verr = check_request(req)
+  if not valid then return nil, verr end
   local u, perr = _M.parse_url(req.url)
   if not u then return fail("NetworkError", "other", perr) end
   local method = (req.method or "GET"):upper()
@@ -277,44 +452,18 @@ exchange = function(req)
     return io_fail(err, "send", "sending the request", timeout)
   end
 
-  local line
-  line, terr = armed()
-  if not line then return nil, terr end
-  line, err = sock:receive("*l")
-  if not line then
-    sock:close()
-    if err == "closed" then return fail("NetworkError", "reset", "connection closed before a response") end
-    return io_fail(err, "recv", "waiting for the response", timeout)
-  end
-  local version, status = line:match("^HTTP/(%d%.%d) (%d%d%d)")
-  status = tonumber(status)
+  local r = new_reader(sock, left, timeout)
+  local status, version, headers = read_head(r)
   if not status then
     sock:close()
-    return fail("NetworkError", "protocol", "bad status line")
+    return nil, version -- the error object
   end
-  local headers = {}
-  while true do
-    line, terr = armed()
-    if not line then return nil, terr end
-    line, err = sock:receive("*l")
-    if not line then
-      sock:close()
-      return io_fail(err, "partial", "reading the response headers", timeout)
-    end
-    if line == "" then break end
-    local name, value = line:match("^([^:]+):%s*(.-)%s*$")
-    if name then
-      name = name:lower()
-      local prev = headers[name]
-      headers[name] = prev and (prev .. ", " .. value) or value
-    end
-  end
-
-  local data, reusable = read_body(sock, method, status, headers, max, left, timeout)
+  local data, reusable = read_body(r, method, status, headers, max)
   if not data then
     sock:close()
     return nil, reusable -- the error object
   end
+  if r.buf ~= "" then reusable = false end -- bytes past the reply: the connection is not reused
   local conn = (headers["connection"] or ""):lower()
   if reusable and version == "1.1" and not conn:find("close", 1, true) then
     sock:setkeepalive(KEEPALIVE_MS, POOL_SIZE)
