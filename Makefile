@@ -15,7 +15,7 @@ HDR     := $(wildcard csrc/*.h)
 PURE    := $(filter-out csrc/core.c csrc/util.c $(wildcard csrc/l*.c),$(SRC))
 CTESTS  := $(patsubst spec/c/%.c,%,$(wildcard spec/c/test_*.c))
 
-.PHONY: all deps test test-c test-lua test-jit test-asan demo emulator bench fuzz clean model rock
+.PHONY: all deps test test-c test-lua test-jit test-asan demo emulator bench fuzz clean model rock docs
 
 all: build/5.4/gameliftstreams/core.so build/jit/gameliftstreams/core.so
 
@@ -57,7 +57,7 @@ test: deps
 
 model:
 	@mkdir -p types
-	lua5.4 tools/genmodel.lua model/botocore lua/gameliftstreams/model.lua types
+	lua5.4 tools/genmodel.lua model/botocore lua/gameliftstreams/model.lua types docs/OPERATIONS.md
 
 emulator: deps all
 	LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/5.4/?.so;;" lua5.4 bin/gameliftstreams-emulator
@@ -76,3 +76,7 @@ fuzz: deps
 
 clean:
 	rm -rf build
+
+# the reference (LDoc) in build/docs/: the public modules and docs/OPERATIONS.md
+docs: deps
+	@sh tools/docs.sh

@@ -223,7 +223,9 @@ end
 
 Items.__call = Items.next_item
 
+--- Where a walk that max_items stopped can continue (as Pages:resume_token).
 function Items:resume_token() return self.pager:resume_token() end
+--- Stops the walk early (as Pages:close).
 function Items:close() self.list = nil; self.pager:close() end
 function Items:__tostring()
   return "gameliftstreams items (" .. self.pager.op .. ", " .. (self.pager.finished and "finished" or "open") .. ")"

@@ -414,6 +414,9 @@ end
 --- Terminates a session with the helper's guarantee: at once (with the call's own retries),
 -- then, when that fails with an error a retry may fix, in the background as a clean-up job.
 -- For a session the caller took over but cannot hand on (its player went away).
+-- @param client the client the session was started with
+-- @param group the stream group's id or ARN (TerminateStreamSession's Identifier)
+-- @param arn the session's ARN
 -- @param cleanup optional { max_time, min_delay, max_delay } (seconds)
 -- @return true, or nil and the termination's error (err.cleanup: the job's record)
 function _M.terminate(client, group, arn, cleanup)
