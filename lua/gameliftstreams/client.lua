@@ -283,10 +283,7 @@ function _M.new(opts)
   }, client_mt)
   self.user_agent = user_agent(self.app_id, o.user_agent_suffix)
 
-  self.region = o.region ~= "" and o.region or nil
-  if not self.region then
-    self.region = env_value(getenv, "AWS_REGION") or env_value(getenv, "AWS_DEFAULT_REGION")
-  end
+  self.region = config.region(o) -- the profile's, if need be, on the first call
   self.endpoint_configured = endpoint_at_new(o)
   -- FIPS: the option, else AWS_USE_FIPS_ENDPOINT, else (first call) the profile's use_fips_endpoint
   self.use_fips = o.use_fips

@@ -245,13 +245,24 @@ function _M.configured_endpoint(opts, key, settings)
   return nil
 end
 
+--- The region the code or the environment gives (opts.region, AWS_REGION, AWS_DEFAULT_REGION),
+-- else the `region` of `settings` (a profile's, when given), else nil. The one place the
+-- region's order is written: the client, config.resolve_region and STS use it.
+function _M.region(opts, settings)
+  if opts.region ~= nil and opts.region ~= "" then return opts.region end
+  local getenv = getenv_of(opts)
+  local r = env(getenv, "AWS_REGION") or env(getenv, "AWS_DEFAULT_REGION")
+  if r then return r end
+  r = settings and settings.region
+  if type(r) == "string" and r ~= "" then return r end
+  return nil
+end
+
 --- The region: opts.region, AWS_REGION, AWS_DEFAULT_REGION, then the profile's `region`.
 -- Returns region, or nil and an InvalidParameter error listing where it looked.
 function _M.resolve_region(opts)
   opts = opts or {}
-  if opts.region ~= nil and opts.region ~= "" then return opts.region end
-  local getenv = getenv_of(opts)
-  local r = env(getenv, "AWS_REGION") or env(getenv, "AWS_DEFAULT_REGION")
+  local r = _M.region(opts)
   if r then return r end
   local settings, _, name = _M.load(opts)
   r = settings.region

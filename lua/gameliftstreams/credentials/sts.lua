@@ -57,11 +57,8 @@ end
 
 -- The STS endpoint and signing region for a provider.
 local function sts_endpoint(opts, settings)
-  local getenv = config.getenv_of(opts)
   if settings == nil then settings = config.load(opts) end
-  local region = opts.region or env(getenv, "AWS_REGION") or env(getenv, "AWS_DEFAULT_REGION")
-    or settings.region
-  if type(region) ~= "string" or region == "" then region = "us-east-1" end
+  local region = config.region(opts, settings) or "us-east-1"
   local url = opts.sts_endpoint or config.configured_endpoint(opts, "sts", settings)
     or ("https://sts." .. region .. (region:match("^cn%-") and ".amazonaws.com.cn" or ".amazonaws.com"))
   if not url:match("^https?://[^/]+/") then url = url:gsub("/*$", "") .. "/" end
