@@ -473,6 +473,7 @@ function Client:call(op, input)
     req.body = "" -- Content-Length: 0, as the official SDKs send
   end
   req.operation = opname
+  req.headers["user-agent"] = self.user_agent -- unsigned (the signer leaves it out)
 
   local out, err = pipeline.send(self, req)
   if out ~= nil then return out end

@@ -17,9 +17,10 @@
 --   back-off      sched.sleep(delay), then the next attempt
 --
 -- svc (made once per client or per credential fetch, never per call): retry (a retry.lua
--- strategy), decode, and optional provider, region, service (signing name), user_agent,
--- sdk_headers, _skew/_set_skew, http, timeout, connect_timeout, max_response_bytes, ca_file,
--- ca_path. req (per call): method, url, headers, body, and optional credentials, operation.
+-- strategy), decode, and optional provider, region, service (signing name), sdk_headers,
+-- _skew/_set_skew, http, timeout, connect_timeout, max_response_bytes, ca_file, ca_path.
+-- req (per call): method, url, headers (the signer's input, never changed here), body, and
+-- optional credentials, operation.
 --
 -- Returns the output of decode, or nil, the error object (attempts and backoff set) and the
 -- last attempt's response when it had one. A cancelled wait or transfer ends the call at once
@@ -33,9 +34,11 @@ local errors = require("gameliftstreams.errors")
 local retry = require("gameliftstreams.retry")
 local text = require("gameliftstreams.text")
 
-local require, tostring, pairs, floor, abs = require, tostring, pairs, math.floor, math.abs
+local require, tostring, floor, abs = require, tostring, math.floor, math.abs
 local is_error, new_error = errors.is, errors.new
 local is_clock_skew, parse_http_date, header = retry.is_clock_skew, text.parse_http_date, text.header
+
+local SIGN_INPUT = { normalize = true }
 
 local function done(err, st, resp)
   err.attempts = st.attempts
@@ -79,18 +82,14 @@ function _M.send(svc, req)
           return done(cerr, st)
         end
       end
-      local headers = send_headers
-      local ua = svc.user_agent
-      if ua then
-        headers = { ["user-agent"] = ua }
-        for k, v in pairs(send_headers) do headers[k] = v end
-      end
       if svc._skew then skew = svc:_skew() end -- what this attempt is signed with
-      local signed, sign_err = sign{
-        method = method, url = url, headers = headers, body = body or "",
-        region = svc.region, service = svc.service, credentials = creds,
-        time = floor(core.time() + skew), normalize = true,
-      }
+      -- one sign input for every call: signing never yields, and what it held is let go after
+      local si = SIGN_INPUT
+      si.method, si.url, si.headers, si.body = method, url, send_headers, body or ""
+      si.region, si.service, si.credentials = svc.region, svc.service, creds
+      si.time = floor(core.time() + skew)
+      local signed, sign_err = sign(si)
+      si.headers, si.body, si.credentials = nil, nil, nil
       if not signed then
         st.attempts = st.attempts - 1
         return done(new_error{ code = "EndpointError",
