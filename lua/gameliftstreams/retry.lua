@@ -66,6 +66,9 @@ function _M.classify(err)
   if type(err) ~= "table" then return nil end
   local code = err.code
   if code == "TLSError" or code == "ResponseTooLarge" then return nil end
+  -- A reply that is not HTTP at all (reason "protocol": garbage, a bad status line) comes again
+  -- from the same endpoint: not retried, as the JS SDK v3 does not retry an HTTP parse error.
+  if code == "NetworkError" and err.reason == "protocol" then return nil end
   if _M.CONNECTION_CODES[code] then return "timeout" end
   if _M.THROTTLING_CODES[code] or err.status == 429 or err.throttling == true then
     return "throttling"
