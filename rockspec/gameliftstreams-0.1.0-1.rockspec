@@ -71,6 +71,7 @@ build = {
     ["gameliftstreams.errors"] = "lua/gameliftstreams/errors.lua",
     ["gameliftstreams.model"] = "lua/gameliftstreams/model.lua",
     ["gameliftstreams.ngx_http"] = "lua/gameliftstreams/ngx_http.lua",
+    ["gameliftstreams.options"] = "lua/gameliftstreams/options.lua",
     ["gameliftstreams.paginate"] = "lua/gameliftstreams/paginate.lua",
     ["gameliftstreams.pipeline"] = "lua/gameliftstreams/pipeline.lua",
     ["gameliftstreams.protocol"] = "lua/gameliftstreams/protocol.lua",
