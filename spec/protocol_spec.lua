@@ -230,6 +230,40 @@ describe("protocol (restJson1)", function()
       assert.is_true(is_integer(out.Children[1].Size))
     end)
 
+    it("checks every shape type, naming the member path and never the value (made-up model)", function()
+      -- this model has no float, double or out-of-range long: a made-up one has them all
+      local m = { shapes = {
+        T = { type = "structure", members = {
+          D = { shape = "Dbl" }, F = { shape = "Flt" }, L = { shape = "Lng" }, I = { shape = "Int" },
+          M = { shape = "Map" }, N = { shape = "T2List" } } },
+        T2 = { type = "structure", members = { B = { shape = "Bool" }, E = { shape = "Enum" } } },
+        T2List = { type = "list", member = { shape = "T2" } },
+        Map = { type = "map", key = { shape = "Str" }, value = { shape = "Lng" } },
+        Dbl = { type = "double" }, Flt = { type = "float" }, Lng = { type = "long" }, Int = { type = "integer" },
+        Bool = { type = "boolean" }, Enum = { type = "enum" }, Str = { type = "string" },
+      } }
+      local function conv(json) return protocol.convert(m, "T", cjson.decode(json)) end
+      local out = assert(conv('{"D":1.5,"F":-2,"L":9007199254740992,"I":-2147483648,"M":{"a":1},'
+        .. '"N":[{"B":false,"E":"NEW_VALUE"},null]}'))
+      assert.equal(1.5, out.D)
+      assert.equal(-2147483648, out.I)
+      assert.same({ { B = false, E = "NEW_VALUE" } }, out.N)
+      for _, c in ipairs{
+        { '{"D":1e999}', ".D", "a finite number" }, { '{"F":-1e999}', ".F", "a finite number" },
+        { '{"D":"1.5"}', ".D", "a finite number" },
+        { '{"L":9223372036854775808}', ".L", "an integer (64-bit)" }, { '{"L":1.5}', ".L", "an integer (64-bit)" },
+        { '{"I":2147483648}', ".I", "an integer (32-bit)" },
+        { '{"M":{"a":"1"}}', '.M["a"]', "an integer (64-bit)" }, { '{"M":[1]}', ".M", "a map (JSON object)" },
+        { '{"N":[{"B":1}]}', ".N[1].B", "a boolean" }, { '{"N":[null,{"E":false}]}', ".N[2].E", "a string" },
+        { '{"N":{"B":true}}', ".N", "a list (JSON array)" }, { '{"N":[[1]]}', ".N[1]", "a structure (JSON object)" },
+      } do
+        local v, expected, where = conv(c[1])
+        assert.is_nil(v, c[1])
+        assert.equal(c[3], expected, c[1])
+        assert.equal(c[2], where, c[1])
+      end
+    end)
+
     it("returns an empty table for an empty 204 body and for {}", function()
       assert.same({}, parse("DeleteApplication", "", 204))
       assert.same({}, parse("TerminateStreamSession", nil, 204))
