@@ -10,6 +10,8 @@
 -- logged, slow or idle connections are closed after a timeout, and the number of
 -- connections is capped well under select's FD_SETSIZE (beyond the cap the
 -- longest-idle connection makes room; when none is idle the newcomer gets 503).
+-- (Just over 500 lines: the loop, the connections' limits and the response actions
+-- share each connection's state; the request parser is apart, in http1.lua.)
 local socket = require("socket")
 local http1 = require("gameliftstreams.emulator.http1")
 
