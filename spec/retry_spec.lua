@@ -144,6 +144,55 @@ describe("retry back-off", function()
   end)
 end)
 
+describe("retry.backoff, the SDK's one back-off", function()
+  it("is full jitter: rng() * min(base * 2^(attempt-1), cap)", function()
+    local function rng_of(v) return function() return v end end
+    assert.equal(0.5, retry.backoff(1, 1, 20, rng_of(0.5)))
+    assert.equal(2, retry.backoff(3, 1, 20, rng_of(0.5)))
+    assert.equal(10, retry.backoff(10, 1, 20, rng_of(0.5))) -- capped at 20
+    assert.equal(0, retry.backoff(4, 1, 20, rng_of(0)))
+    assert.equal(20, retry.backoff(100000, 1, 20, rng_of(1))) -- 2^99999 is inf: the cap
+  end)
+
+  it("starts at a floor when given one (the waiters' min_delay .. max_delay)", function()
+    local function rng_of(v) return function() return v end end
+    assert.equal(2, retry.backoff(1, 2, 120, rng_of(0.7), 2)) -- min(2, 120) - 2: no room
+    assert.equal(2 + 0.5 * 2, retry.backoff(2, 2, 120, rng_of(0.5), 2))
+    assert.equal(2 + 0.5 * 118, retry.backoff(20, 2, 120, rng_of(0.5), 2))
+    for _ = 1, 200 do
+      local d = retry.backoff(5, 2, 10, math.random, 2)
+      assert.is_true(d >= 2 and d <= 10, tostring(d))
+    end
+  end)
+
+  it("is what the standard strategy waits", function()
+    local r = retry.new{ max_attempts = 5, mode = "legacy", rng = function() return 0.25 end }
+    local st = r:begin()
+    local err = { code = "InternalError", status = 500 }
+    assert.equal(retry.backoff(1, 1, 20, function() return 0.25 end), r:next_delay(st, err))
+    assert.equal(retry.backoff(2, 1, 20, function() return 0.25 end), r:next_delay(st, err))
+  end)
+end)
+
+describe("retry.is_clock_skew", function()
+  it("knows the skew codes, and the signature codes only when their message says so", function()
+    assert.is_true(retry.is_clock_skew{ code = "RequestTimeTooSkewed" })
+    assert.is_true(retry.is_clock_skew{ code = "RequestExpired" })
+    assert.is_true(retry.is_clock_skew{ code = "RequestInTheFuture" })
+    assert.is_true(retry.is_clock_skew{ code = "InvalidSignatureException",
+                                        message = "Signature expired: 20260101T000000Z is now earlier than ..." })
+    assert.is_true(retry.is_clock_skew{ code = "SignatureDoesNotMatch", message = "Signature not yet current" })
+    assert.is_false(retry.is_clock_skew{ code = "InvalidSignatureException",
+                                         message = "The request signature we calculated does not match" })
+    assert.is_false(retry.is_clock_skew{ code = "ThrottlingException" })
+    assert.is_false(retry.is_clock_skew("RequestExpired"))
+  end)
+
+  it("is not a retry by the classifier (the pipeline corrects the clock and resends once)", function()
+    assert.is_nil(retry.classify{ code = "RequestTimeTooSkewed", status = 403 })
+  end)
+end)
+
 describe("retry max_attempts", function()
   it("makes 3 attempts by default", function()
     local r = strategy{}

@@ -1,0 +1,108 @@
+-- pipeline.send, the one exchange every request goes through, with a scripted transport
+-- (svc.http): the integration specs (client, credentials, wire) run it over real sockets.
+local pipeline = require("gameliftstreams.pipeline")
+local retry = require("gameliftstreams.retry")
+local errors = require("gameliftstreams.errors")
+
+-- A transport answering from `script` in order, recording each request it was handed.
+local function scripted(script)
+  local sent = {}
+  return sent, function(req)
+    sent[#sent + 1] = req
+    local a = script[#sent]
+    if a.error then return nil, errors.new(a.error) end
+    return { status = a.status, headers = a.headers or {}, body = a.body or "" }
+  end
+end
+
+local function decode(_, _, resp)
+  if resp.status == 200 then return resp.body end
+  return nil, errors.new{ code = resp.headers["x-amzn-errortype"] or "HTTP" .. resp.status,
+                          status = resp.status, message = resp.body }
+end
+
+local function svc(http, extra)
+  local s = { retry = retry.new{ max_attempts = 3, mode = "standard", base = 0,
+                                 getenv = function() return nil end }, decode = decode, http = http }
+  for k, v in pairs(extra or {}) do s[k] = v end
+  return s
+end
+
+describe("pipeline.send", function()
+  it("retries what the classifier retries, and returns the decoded output", function()
+    local sent, http = scripted{ { status = 503 }, { error = { code = "NetworkError", message = "reset" } },
+                                 { status = 200, body = "ok" } }
+    assert.equal("ok", pipeline.send(svc(http), { method = "GET", url = "http://x/", headers = {} }))
+    assert.equal(3, #sent)
+  end)
+
+  it("returns the failure with attempts and backoff, and the last response", function()
+    local _, http = scripted{ { status = 400, headers = { ["x-amzn-errortype"] = "ValidationException" },
+                                body = "bad" } }
+    local out, err, resp = pipeline.send(svc(http), { method = "GET", url = "http://x/", headers = {} })
+    assert.is_nil(out)
+    assert.equal("ValidationException", err.code)
+    assert.equal(1, err.attempts)
+    assert.equal(0, err.backoff)
+    assert.is_false(err.retryable)
+    assert.equal(400, resp.status)
+  end)
+
+  it("stops at once on a cancelled transfer", function()
+    local sent, http = scripted{ { error = { code = "Cancelled", message = "the task was cancelled" } },
+                                 { status = 200 } }
+    local _, err = pipeline.send(svc(http), { method = "GET", url = "http://x/", headers = {} })
+    assert.equal("Cancelled", err.code)
+    assert.equal(1, #sent)
+  end)
+
+  it("signs each attempt when svc.service is set, and never changes the request's headers", function()
+    local sent, http = scripted{ { status = 500 }, { status = 200, body = "ok" } }
+    local headers = { ["content-type"] = "text/plain" }
+    local s = svc(http, { service = "sts", region = "us-east-1" })
+    local creds = { access_key_id = "AKID", secret_access_key = "secret" }
+    assert.equal("ok", pipeline.send(s, { method = "POST", url = "http://x/", headers = headers,
+                                          body = "a=b", credentials = creds }))
+    assert.equal(2, #sent)
+    for _, req in ipairs(sent) do
+      assert.matches("^AWS4%-HMAC%-SHA256 Credential=AKID/%d+/us%-east%-1/sts/aws4_request",
+                     req.headers.authorization)
+    end
+    assert.same({ ["content-type"] = "text/plain" }, headers)
+  end)
+
+  it("sends unsigned without svc.service, and adds the SDK headers only with svc.sdk_headers", function()
+    local sent, http = scripted{ { status = 200, body = "ok" } }
+    pipeline.send(svc(http), { method = "GET", url = "http://x/", headers = { accept = "a" } })
+    assert.same({ accept = "a" }, sent[1].headers)
+  end)
+
+  it("corrects the clock once from the answer's Date and resends at once", function()
+    local core = require("gameliftstreams.core")
+    local later = os.date("!%a, %d %b %Y %H:%M:%S GMT", math.floor(core.time()) + 3600)
+    local sent, http = scripted{
+      { status = 403, headers = { ["x-amzn-errortype"] = "InvalidSignatureException", date = later },
+        body = "Signature expired" },
+      { status = 403, headers = { ["x-amzn-errortype"] = "InvalidSignatureException", date = later },
+        body = "Signature expired" } }
+    local skew = 0
+    local s = svc(http, { service = "gameliftstreams", region = "us-west-2",
+                          provider = { get = function() return { access_key_id = "A", secret_access_key = "s" } end },
+                          _skew = function() return skew end, _set_skew = function(_, v) skew = v end })
+    local _, err = pipeline.send(s, { method = "GET", url = "http://x/", headers = {} })
+    assert.equal("InvalidSignatureException", err.code)
+    assert.equal(2, #sent) -- one resend for the skew, then not retried
+    assert.is_true(math.abs(skew - 3600) < 5)
+    assert.are_not.equal(sent[1].headers["x-amz-date"], sent[2].headers["x-amz-date"])
+  end)
+
+  it("does not send an attempt whose credentials cannot be had", function()
+    local sent, http = scripted{ { status = 200 } }
+    local s = svc(http, { service = "gameliftstreams", region = "us-west-2", provider = { get = function()
+      return nil, errors.new{ code = "CredentialsError", message = "none" } end } })
+    local _, err = pipeline.send(s, { method = "GET", url = "http://x/", headers = {} })
+    assert.equal("CredentialsError", err.code)
+    assert.equal(0, err.attempts)
+    assert.equal(0, #sent)
+  end)
+end)
