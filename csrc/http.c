@@ -34,6 +34,7 @@ typedef struct xfer {
   gls_buf hdr, body; /* max: the request's max_response_bytes */
   size_t max_bytes;
   int too_large, out_of_memory;
+  int head_done; /* the blank line that ends the final response's headers came */
   long timeout_ms, connect_timeout_ms;
   char errbuf[CURL_ERROR_SIZE];
 } xfer;
@@ -141,7 +142,7 @@ static xfer *xfer_get(gls_http_pool *p) {
   memset(&x->res, 0, sizeof x->res);
   gls_buf_reset(&x->body);
   gls_buf_reset(&x->hdr);
-  x->too_large = x->out_of_memory = 0;
+  x->too_large = x->out_of_memory = x->head_done = 0;
   x->errbuf[0] = '\0';
   return x;
 }
@@ -168,9 +169,13 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   while (n > 0 && (ptr[n - 1] == '\r' || ptr[n - 1] == '\n')) n--;
   if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) { /* a new response (1xx, proxy CONNECT) */
     h->len = 0;
+    x->head_done = 0;
     return total;
   }
-  if (n == 0) return total;
+  if (n == 0) { /* libcurl hands the ending blank line over too; a cut-off head never has it */
+    if (total > 0) x->head_done = 1;
+    return total;
+  }
   if (is_space(ptr[0])) { /* obsolete line folding: continues the previous value */
     for (i = 0; i < n && is_space(ptr[i]); i++) {}
     if (h->len == 0 || i == n) return total;
@@ -281,15 +286,20 @@ static void classify(xfer *x, CURLcode rc) {
   r->err_reason = "other";
   r->curl_code = (int)rc;
   snprintf(what, sizeof what, "%s", "request failed");
-  if ((too_big = header_too_large(x, rc)) != 0) {
+  if (rc == CURLE_OK && !x->too_large) {
+    /* libcurl 7.88 takes a head the connection cut off as a complete reply with no body */
+    r->err_reason = "partial";
+    snprintf(what, sizeof what, "%s", "connection closed before the response headers ended");
+    detail = "no blank line after the headers";
+  } else if ((too_big = header_too_large(x, rc)) != 0) {
     r->err_code = "ResponseTooLarge";
     r->err_reason = "header_too_large";
     if (too_big == 1)
       snprintf(what, sizeof what, "a response header line is larger than libcurl accepts (%d bytes)",
                CURL_MAX_HTTP_HEADER);
-    if (!x->errbuf[0]) detail = "header refused"; /* not "Out of memory": nothing ran out */
     else
       snprintf(what, sizeof what, "%s", "the response headers are larger than libcurl accepts in all");
+    if (!x->errbuf[0]) detail = "header refused"; /* not "Out of memory": nothing ran out */
   } else if (x->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
     r->err_code = "ResponseTooLarge";
     r->err_reason = "too_large";
@@ -360,7 +370,7 @@ static int collect(gls_http_pool *p) {
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
     x = (xfer *)(void *)priv;
     if (!x || x->state != X_RUNNING) continue;
-    if (m->data.result == CURLE_OK && !x->too_large) {
+    if (m->data.result == CURLE_OK && !x->too_large && x->head_done) {
       long status = 0;
       curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
       x->res.status = status;

@@ -453,6 +453,8 @@ describe("core.http_pool", function()
     it("reports response headers too large for libcurl as ResponseTooLarge, not a network error", function()
       -- One line over libcurl's 100 KB, and 20,000 short lines (400 KB) over its 300 KB in all.
       for _, case in ipairs({ { "/big-header?n=1048576", "a response header line is larger than libcurl accepts %(102400 bytes%)" },
+                              { "/big-header?n=102401", "a response header line is larger than libcurl accepts %(102400 bytes%)" },
+                              { "/big-header?n=150000", "a response header line is larger than libcurl accepts %(102400 bytes%)" },
                               { "/repeat-header?n=20000", "the response headers are larger than libcurl accepts in all" } }) do
         local err = fails({ url = srv.url .. case[1] }, "ResponseTooLarge", "header_too_large")
         assert.matches("^" .. case[2], err.message)
