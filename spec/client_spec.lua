@@ -73,6 +73,8 @@ describe("gls.new", function()
       { { max_response_bytes = -1 }, "option 'max_response_bytes' must be a positive integer" },
       { { max_response_bytes = 2 ^ 60 }, "option 'max_response_bytes' must be a positive integer, at most 2^53" },
       { { mfa_code_provider = "123456" }, "option 'mfa_code_provider' must be a function" },
+      { { user_agent_suffix = "x\r\nX-Injected: 1" }, "option 'user_agent_suffix' must be a string without control" },
+      { { user_agent_suffix = "x\0y" }, "option 'user_agent_suffix' must be a string without control" },
     }
     for _, case in ipairs(cases) do
       local c, err = gls.new(case[1])

@@ -50,7 +50,9 @@ local OPTIONS = {
   -- at most 2^53: what the C transport takes (a larger limit is no limit, and was refused per call)
   max_response_bytes = { function(v) return check_positive_integer(v) and v <= 2 ^ 53 end,
                          "a positive integer, at most 2^53 (9007199254740992)" },
-  user_agent_suffix = { function(v) return type(v) == "string" end, "a string" },
+  -- it goes into a header: a control character would break the request (tab is allowed)
+  user_agent_suffix = { function(v) return type(v) == "string" and not v:find("[%z\1-\8\10-\31\127]") end,
+                        "a string without control characters (CR, LF, NUL, ...)" },
   app_id = { check_app_id, "a string of 1 to 50 letters, digits or !#$%&'*+-.^_`|~" },
   config_file = { function(v) return type(v) == "string" end, "a string (path)" },
   credentials_file = { function(v) return type(v) == "string" end, "a string (path)" },
