@@ -37,9 +37,13 @@ local PROBES = [=[
         local gls = require("gameliftstreams")
         local cjson = require("cjson")
         local a = ngx.req.get_uri_args()
-        local client = assert(gls.new{ region = "us-west-2", endpoint = a.endpoint, timeout = 2,
+        local client, nerr = gls.new{ region = "us-west-2", endpoint = a.endpoint, timeout = 2,
           credentials = { access_key_id = "AKIDEXAMPLE", secret_access_key = "s" },
-          user_agent_suffix = a.suffix })
+          user_agent_suffix = a.suffix }
+        if not client then
+          ngx.say(cjson.encode({ new_error = { code = nerr.code, message = nerr.message } }))
+          return
+        end
         local ok, out, err = pcall(client.get_stream_session, client,
           { Identifier = a.group or "sg-1", StreamSessionIdentifier = "s-1" })
         local r
@@ -151,8 +155,10 @@ describe_ngx("OpenResty transport against hostile servers (issue 15)", function(
     local r = get("/hclient?endpoint=" .. urlenc(srv.url .. "/json/200/7b7d") .. "&suffix=" ..
       urlenc("x\r\nX-Injected: 1"))
     assert.is_nil(r.raised)
-    assert.is_table(r.error, cjson.encode(r)) -- refused before sending (the signer or the transport)
-    assert.equal(0, r.error.attempts)
+    -- refused by gls.new, before any call could send it
+    assert.is_table(r.new_error, cjson.encode(r))
+    assert.equal("InvalidParameter", r.new_error.code)
+    assert.matches("user_agent_suffix", r.new_error.message)
     assert.equal("", server_log())
   end)
 
