@@ -332,7 +332,11 @@ static void classify(xfer *x, CURLcode rc) {
         snprintf(what, sizeof what, "request timed out (timeout %.3g s)", x->timeout_ms / 1000.0);
       break;
     case CURLE_RECV_ERROR:
-      if (strstr(x->errbuf, "reset") || strstr(x->errbuf, "Reset")) {
+      if (strstr(x->errbuf, "chunked-encoding") || strstr(x->errbuf, "chunky parser")) {
+        /* the server's framing is broken: the same reply would come again, so not a recv error */
+        r->err_reason = "protocol";
+        snprintf(what, sizeof what, "%s", "the reply's chunked encoding is not valid HTTP");
+      } else if (strstr(x->errbuf, "reset") || strstr(x->errbuf, "Reset")) {
         r->err_reason = "reset";
         snprintf(what, sizeof what, "%s", "connection reset by the server");
       } else {
