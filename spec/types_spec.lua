@@ -129,7 +129,8 @@ describe("types/ (LuaLS annotations)", function()
         pending = {}
       end
     end
-    local want = { call = true, pages = true, items = true, wait = true, start_session_and_wait = true }
+    local want = { call = true, pages = true, items = true, wait = true, start_session_and_wait = true,
+                   pending_cleanups = true, drain_cleanups = true }
     for name, op in pairs(model.operations) do
       want[op.snake] = true
       local block = blocks[op.snake] 
@@ -144,6 +145,12 @@ describe("types/ (LuaLS annotations)", function()
     local client = require("gameliftstreams").new{ region = "us-west-2",
       credentials = { access_key_id = "AKID", secret_access_key = "S" } }
     for m in pairs(methods) do assert.are.equal("function", type(client[m]), m) end
+    -- and every public method the client has is typed
+    local mt = getmetatable(client)
+    local index = mt and type(mt.__index) == "table" and mt.__index or {}
+    for name, v in pairs(index) do
+      if type(v) == "function" and not name:find("^_") then assert.truthy(methods[name], name .. " is not typed") end
+    end
   end)
 
   it("name the waiters and the paginated operations as unions of exactly the model's", function()

@@ -41,6 +41,23 @@ function Items:close() end
 ---@field max_attempts? integer cap on the number of polls
 ---@field cancel? (fun(): boolean)|{ cancelled: boolean }
 ---@field fail_fast? boolean stream_session_active: fail at once on TERMINATING/TERMINATED (default true)
+---@field rng? fun(): number a number in [0, 1) for the delays' jitter (tests)
+
+---@class gameliftstreams.CleanupOptions
+---@field max_time? number seconds the background clean-up goes on after a failure (default 600)
+---@field min_delay? number seconds between its tries, first (default 1)
+---@field max_delay? number seconds between its tries, at most (default 60)
+---@field grace? number OpenResty: seconds added to a start's lease (default 10)
+
+---@class gameliftstreams.StartSessionOptions: gameliftstreams.WaiterOptions
+---@field cleanup? gameliftstreams.CleanupOptions
+
+---@class gameliftstreams.CleanupRecord
+---@field client_token string
+---@field session_arn? string
+---@field status "pending"|"terminated"|"failed"|"expired"
+---@field attempts integer
+---@field last_error? gameliftstreams.Error
 
 ---@class gameliftstreams.Client
 local Client = {}
@@ -286,7 +303,17 @@ function Client:wait(name, input, opts) end
 
 ---Starts a stream session and waits until it is ACTIVE; terminates it when the wait fails.
 ---@param input gameliftstreams.StartStreamSessionInput
----@param opts? gameliftstreams.WaiterOptions
+---@param opts? gameliftstreams.StartSessionOptions
 ---@return gameliftstreams.GetStreamSessionOutput|nil session
 ---@return gameliftstreams.Error|nil err
 function Client:start_session_and_wait(input, opts) end
+
+---The clean-up jobs start_session_and_wait left running for this client.
+---@return gameliftstreams.CleanupRecord[]
+function Client:pending_cleanups() end
+
+---Waits (at most max_seconds, default their bound) until this client's clean-up jobs are settled.
+---@param max_seconds? number
+---@return boolean settled
+---@return gameliftstreams.CleanupRecord[]|nil pending
+function Client:drain_cleanups(max_seconds) end

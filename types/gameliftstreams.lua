@@ -66,6 +66,8 @@
 ---@field last_error? gameliftstreams.Error waiters
 ---@field session_arn? string start_session_and_wait
 ---@field termination_error? gameliftstreams.Error start_session_and_wait
+---@field client_token? string start_session_and_wait: the start's ClientToken
+---@field cleanup? gameliftstreams.CleanupRecord start_session_and_wait: its clean-up job
 
 ---@class gameliftstreams.errors
 local errors = {}
