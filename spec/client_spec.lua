@@ -595,6 +595,20 @@ describe("client calls against the emulator", function()
     assert.is_true(math.abs(c.skew + 3600) < 5)
   end)
 
+  it("resends each concurrent call signed with the old clock, once another corrected it", function()
+    helpers.control(emu, "POST", "clock", { offset = 3600 })
+    local c = client{ endpoint = emu.url, max_attempts = 1 }
+    local sched = require("gameliftstreams.sched")
+    local tasks = {}
+    for i = 1, 4 do tasks[i] = sched.spawn(function() return c:list_applications() end) end
+    assert(sched.run())
+    for i = 1, 4 do
+      local r = tasks[i].results
+      assert.is_table(r[1], tostring(r[2]))
+    end
+    assert.equal(8, #requests()) -- all four signed before the first answer came back
+  end)
+
   it("does not retry a wrong secret (InvalidSignatureException with a correct clock)", function()
     local c = client{ endpoint = emu.url,
                       credentials = { access_key_id = emu.access_key_id, secret_access_key = "wrong" } }
