@@ -78,6 +78,16 @@ function _M.locks()
   reply{ locks = out }
 end
 
+-- The ready logger inside nginx: ngx.log, one line per attempt.
+local logged
+function _M.logged()
+  logged = logged or assert(gls.new{ region = "us-west-2", endpoint = os.getenv("GLS_ENDPOINT"), log = true,
+    credentials = { access_key_id = "AKIDEMULATOR", secret_access_key = "emulator-secret",
+                    session_token = "logged-session-token" } })
+  local out, err = logged:list_stream_groups{ MaxResults = 2 }
+  reply{ ok = out ~= nil, code = err and err.code }
+end
+
 function _M.bad_dict()
   local c, err = gls.new{ region = "us-west-2", shared_dict = "no_such_dict" }
   reply{ ok = c ~= nil, code = err and err.code, message = err and err.message }
@@ -121,6 +131,7 @@ http {
     listen 127.0.0.1:@PORT@ reuseport;
     location = /call { content_by_lua_block { require("shared_handler").call() } }
     location = /locks { content_by_lua_block { require("shared_handler").locks() } }
+    location = /logged { content_by_lua_block { require("shared_handler").logged() } }
     location = /bad-dict { content_by_lua_block { require("shared_handler").bad_dict() } }
     location = /dump { content_by_lua_block { require("shared_handler").dump() } }
   }
@@ -366,6 +377,17 @@ aws_secret_access_key = shared-base-secret
     helpers.control(emu, "POST", "clock", { offset = 0 })
   end)
 
+  it("logs one line per attempt with ngx.log when the log option is on", function()
+    local r = get("/logged")
+    assert.equal("UnrecognizedClientException", r.code) -- the emulator knows no such token
+    local log = helpers.read_file(dir .. "/error.log") or ""
+    local line = log:match("[^\n]*gameliftstreams: ListStreamGroups attempt 1/3 GET [^\n]*")
+    assert.is_string(line, log)
+    assert.matches("%[warn%]", line)
+    assert.matches("/streamgroups%?MaxResults=2 %-> 403 UnrecognizedClientException", line)
+    assert.is_nil(log:find("logged-session-token", 1, true))
+  end)
+
   it("keeps the secrets out of the dict's keys and out of nginx's error log", function()
     local r = get("/dump")
     local keys = table.concat(r.keys, "\n")
@@ -375,5 +397,6 @@ aws_secret_access_key = shared-base-secret
     assert.is_nil(log:find("standin-secret", 1, true))
     assert.is_nil(log:find("standin-token", 1, true))
     assert.is_nil(log:find("shared-base-secret", 1, true))
+    assert.is_nil(log:find("emulator-secret", 1, true))
   end)
 end)

@@ -11,6 +11,7 @@ local config = require("gameliftstreams.config")
 local credentials = require("gameliftstreams.credentials")
 local retry = require("gameliftstreams.retry")
 local pipeline = require("gameliftstreams.pipeline")
+local hooks = require("gameliftstreams.hooks")
 local text = require("gameliftstreams.text")
 local options = require("gameliftstreams.options")
 
@@ -170,6 +171,8 @@ function _M.new(opts)
     sdk_headers = true,
     decode = decode_operation,
     shared = shared, -- the lua_shared_dict of the shared_dict option, or nil
+    -- the hook list (the option's, then the logger: log option or GLS_LOG), or nil
+    hooks = hooks.for_client(o.hooks ~= nil and hooks.check(o.hooks) or nil, o.log, getenv),
     timeout = o.timeout or 30,
     connect_timeout = o.connect_timeout or 5,
     max_response_bytes = o.max_response_bytes,
@@ -270,6 +273,7 @@ function Client:_prepare()
     for k, v in pairs(o) do copts[k] = v end
     copts.region = self.region
     copts.ca_file = self.ca_file
+    copts.hooks = self.hooks -- the SDK's own calls are seen by the same hooks
     local p, perr = credentials.from_config(copts)
     if not p then
       if not errors.is(perr) then
@@ -328,6 +332,16 @@ local function fill_idempotency_tokens(opdef, input)
   return copy or input
 end
 
+-- A call that ends before anything is sent (bad input, no region...): its error, and its end
+-- for the hooks.
+function Client:_unsent(err, opname)
+  err.attempts, err.backoff, err.operation = 0, 0, opname
+  if self.hooks then
+    hooks.call_end(hooks.start(self.hooks, { operation = opname }), err)
+  end
+  return nil, err
+end
+
 --- Calls an operation by name.
 -- @tparam string op "StartStreamSession" or "start_stream_session"
 -- @tparam[opt] table input the operation input (model member names)
@@ -341,24 +355,15 @@ function Client:call(op, input)
   end
   local opdef = model.operations[opname]
   local ok, verr = validate.input(model, opname, input)
-  if not ok then
-    verr.attempts, verr.backoff, verr.operation = 0, 0, opname
-    return nil, verr
-  end
+  if not ok then return self:_unsent(verr, opname) end
   -- Filled once, before the retry loop: every attempt carries the same token.
   input = fill_idempotency_tokens(opdef, input)
 
   local req, serr = protocol.build_request(model, opname, input)
-  if not req then
-    serr.attempts, serr.backoff, serr.operation = 0, 0, opname
-    return nil, serr
-  end
+  if not req then return self:_unsent(serr, opname) end
 
   local pok, perr = self:_prepare()
-  if not pok then
-    perr.attempts, perr.backoff, perr.operation = 0, 0, opname
-    return nil, perr
-  end
+  if not pok then return self:_unsent(perr, opname) end
 
   local url = self.endpoint_base .. req.path
   if req.query ~= "" then url = url .. "?" .. req.query end
@@ -369,6 +374,8 @@ function Client:call(op, input)
   end
   req.operation = opname
   req.headers["user-agent"] = self.user_agent -- unsigned (the signer leaves it out)
+  -- what no hook may see of this call: the values of its sensitive members
+  if self.hooks then req.secrets = hooks.sensitive_strings(model, opdef.input, input) end
 
   local out, err = pipeline.send(self, req)
   if out ~= nil then return out end

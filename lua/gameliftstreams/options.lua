@@ -58,6 +58,10 @@ local OPTIONS = {
   credentials_file = { function(v) return type(v) == "string" end, "a string (path)" },
   getenv = { function(v) return type(v) == "function" end, "a function (name -> value)" },
   new_2026_retries = { function(v) return type(v) == "boolean" end, "a boolean" },
+  -- functions called on every attempt (hooks.lua), and the ready logger on top of them
+  hooks = { function(v) return type(v) == "table" end,
+            "a table of hooks (before_send, after_receive, call_end) or a list of such tables" },
+  log = { function(v) return type(v) == "boolean" end, "a boolean" },
   -- OpenResty: credentials and clock skew shared by the workers (shared_cache.lua)
   shared_dict = { function(v) return type(v) == "string" and v ~= "" end,
                   "the name of a lua_shared_dict (a non-empty string)" },
@@ -110,6 +114,10 @@ local function check_options(opts)
     if c.session_token ~= nil and type(c.session_token) ~= "string" then
       return nil, errors.invalid("gls.new: credentials.session_token must be a string")
     end
+  end
+  if opts.hooks ~= nil then
+    local list, herr = require("gameliftstreams.hooks").check(opts.hooks)
+    if not list then return nil, errors.invalid("gls.new: option 'hooks': " .. herr) end
   end
   return true
 end

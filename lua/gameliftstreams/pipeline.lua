@@ -18,14 +18,19 @@
 --
 -- svc (made once per client or per credential fetch, never per call): retry (a retry.lua
 -- strategy), decode, and optional provider, region, service (signing name), sdk_headers,
--- _skew/_set_skew, http, timeout, connect_timeout, max_response_bytes, ca_file, ca_path.
+-- _skew/_set_skew, http, timeout, connect_timeout, max_response_bytes, ca_file, ca_path, hooks.
 -- req (per call): method, url, headers (the signer's input, never changed here), body, and
--- optional credentials, operation.
+-- optional credentials, operation, sdk_service (the SDK's own calls: "sts", "sso", "sso-oidc",
+-- "container", "imds"), secrets (strings no hook may see: sensitive members, tokens it carries).
+--
+-- Hooks (hooks.lua; svc.hooks, a list of hook tables, nil when there is none) sit between the
+-- steps: before_send once the attempt is signed and its SDK headers set, after_receive once its
+-- answer is classified and the retry decided (before the back-off), call_end on every return.
+-- Without hooks each point costs one test of a local.
 --
 -- Returns the output of decode, or nil, the error object (attempts and backoff set) and the
 -- last attempt's response when it had one. A cancelled wait or transfer ends the call at once
--- with its Cancelled error. Hooks (before sending, after receiving, at the end of a call) belong
--- between these steps, here, so they see every attempt of every kind of call alike.
+-- with its Cancelled error.
 local _M = { _VERSION = "0.1" }
 
 local core = require("gameliftstreams.core")
@@ -33,6 +38,7 @@ local sign = require("gameliftstreams.signer")
 local errors = require("gameliftstreams.errors")
 local retry = require("gameliftstreams.retry")
 local text = require("gameliftstreams.text")
+local hooks = require("gameliftstreams.hooks")
 
 local require, tostring, floor, abs = require, tostring, math.floor, math.abs
 local is_error, new_error = errors.is, errors.new
@@ -40,9 +46,10 @@ local is_clock_skew, parse_http_date, header = retry.is_clock_skew, text.parse_h
 
 local SIGN_INPUT = { normalize = true }
 
-local function done(err, st, resp)
+local function done(err, st, resp, hc)
   err.attempts = st.attempts
   err.backoff = st.backoff
+  if hc then hooks.call_end(hc, err) end
   return nil, err, resp
 end
 
@@ -64,6 +71,12 @@ function _M.send(svc, req)
   local method, url, body = req.method, req.url, req.body
   -- As the AWS SDKs send them: one id per logical call, the attempt number on each attempt.
   local invocation_id = svc.sdk_headers and core.uuid4()
+  local hc -- the hooks' view of this call, when there are hooks
+  if svc.hooks then
+    hc = hooks.start(svc.hooks, { operation = req.operation, service = req.sdk_service,
+      sdk_call = req.sdk_service ~= nil, invocation_id = invocation_id or nil,
+      max_attempts = r.max_attempts, secrets = req.secrets })
+  end
 
   while true do
     local send_headers = req.headers
@@ -79,10 +92,11 @@ function _M.send(svc, req)
             cerr = new_error{ code = "CredentialsError", message = tostring(cerr or "no credentials") }
           end
           st.attempts = st.attempts - 1 -- this attempt was never sent
-          return done(cerr, st)
+          return done(cerr, st, nil, hc)
         end
       end
       if svc._skew then skew = svc:_skew() end -- what this attempt is signed with
+      if hc then hooks.add_credentials(hc, creds) end
       -- one sign input for every call: signing never yields, and what it held is let go after
       local si = SIGN_INPUT
       si.method, si.url, si.headers, si.body = method, url, send_headers, body or ""
@@ -93,7 +107,7 @@ function _M.send(svc, req)
       if not signed then
         st.attempts = st.attempts - 1
         return done(new_error{ code = "EndpointError",
-          message = "cannot sign the request: " .. tostring(sign_err) }, st)
+          message = "cannot sign the request: " .. tostring(sign_err) }, st, nil, hc)
       end
       send_headers = signed.headers
     end
@@ -109,10 +123,12 @@ function _M.send(svc, req)
       local serr = wait(sched, delay)
       if serr then
         st.attempts = st.attempts - 1 -- this attempt was never sent
-        return done(serr, st)
+        return done(serr, st, nil, hc)
       end
       delay = r:send_delay()
     end
+
+    if hc then hooks.before_send(hc, st.attempts, method, url, send_headers) end
 
     local resp, terr = transport{
       method = method, url = url, headers = send_headers, body = body,
@@ -126,17 +142,25 @@ function _M.send(svc, req)
       if out ~= nil then
         r:record(nil)
         r:succeeded(st)
+        if hc then
+          hooks.after_receive(hc, resp, nil, false)
+          hooks.call_end(hc, nil)
+        end
         return out
       end
       if final then
         r:record(nil)
-        return done(ferr, st, resp)
+        if hc then hooks.after_receive(hc, resp, ferr, false) end
+        return done(ferr, st, resp, hc)
       end
       failure = ferr
     else
       failure = terr
       if not is_error(failure) then failure = sched.transport_error(terr) end
-      if failure.code == "Cancelled" then return done(failure, st) end
+      if failure.code == "Cancelled" then
+        if hc then hooks.after_receive(hc, nil, failure, false) end
+        return done(failure, st, nil, hc)
+      end
     end
     r:record(failure)
 
@@ -157,11 +181,14 @@ function _M.send(svc, req)
     end
     if not delay then
       delay = r:next_delay(st, failure, resp and resp.headers)
-      if not delay then return done(failure, st, resp) end
+      if hc then hooks.after_receive(hc, resp, failure, delay ~= nil, delay) end
+      if not delay then return done(failure, st, resp, hc) end
       if delay > 0 then
         local serr = wait(sched, delay)
-        if serr then return done(serr, st) end
+        if serr then return done(serr, st, nil, hc) end
       end
+    elseif hc then
+      hooks.after_receive(hc, resp, failure, true, delay) -- the clock-skew resend, at once
     end
   end
 end

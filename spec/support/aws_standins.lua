@@ -107,7 +107,7 @@ local function failing()
 end
 
 local function sts_error(code, message, status)
-  return status, { ["Content-Type"] = "text/xml" }, string.format(
+  return status, { ["Content-Type"] = "text/xml", ["x-amzn-RequestId"] = "req-standin" }, string.format(
     "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>"
     .. "<Code>%s</Code><Message>%s</Message></Error><RequestId>req-standin</RequestId></ErrorResponse>",
     xml_escape(code), xml_escape(message))
@@ -176,7 +176,8 @@ local function sts(req, entry)
   end
   if failing() then return answer(sts_error("InternalFailure", "stand-in failure", knobs.fail_status)) end
   local c = new_creds()
-  return answer(200, { ["Content-Type"] = "text/xml" }, string.format(
+  -- the request id in a header too, as STS sends it
+  return answer(200, { ["Content-Type"] = "text/xml", ["x-amzn-RequestId"] = "req-" .. issued }, string.format(
     "<%sResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <%s>\n"
     .. "    <AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/r/%s</Arn>"
     .. "<AssumedRoleId>AROA:%s</AssumedRoleId></AssumedRoleUser>\n"

@@ -10,6 +10,7 @@ local retry = require("gameliftstreams.retry")
 local protocol = require("gameliftstreams.protocol")
 local pipeline = require("gameliftstreams.pipeline")
 local text = require("gameliftstreams.text")
+local hooks = require("gameliftstreams.hooks")
 B.config, B.errors, B.retry, B.protocol, B.pipeline, B.text = config, errors, retry, protocol, pipeline, text
 
 local _M = M
@@ -73,9 +74,12 @@ local NO_ENV = function() return nil end
 
 -- How the pipeline (pipeline.lua) reaches a credential endpoint: made per fetch. opts.http
 -- replaces the scheduler's transport; opts.ca_file is the client's trust.
+-- opts.hooks: the client's hook list (or one hook table), which sees these calls too.
 local function endpoint(opts, r, decode, timeout, connect_timeout, region, service)
+  local list = opts.hooks
+  if list ~= nil and list[1] == nil then list = hooks.check(list) end
   return { retry = r, decode = decode, http = opts.http, ca_file = opts.ca_file, timeout = timeout,
-           connect_timeout = connect_timeout, region = region, service = service }
+           connect_timeout = connect_timeout, region = region, service = service, hooks = list }
 end
 
 -- The container endpoint and IMDS: `attempts` sends, at once, while there is no answer or a 5xx.

@@ -44,7 +44,8 @@ local function container_fetch(opts, url, getenv)
     headers.authorization = token
   end
   local resp, err = last_answer(pipeline.send(local_endpoint(opts, 3, 2, 1),
-    { method = "GET", url = url, headers = headers }))
+    { method = "GET", url = url, headers = headers, operation = "GetCredentials",
+      sdk_service = "container", secrets = { token } }))
   if not resp and err.code == "Cancelled" then return nil, err end
   if not resp then
     return nil, fail(name, "request failed: " .. tostring(err and err.code) .. ": " .. tostring(err and err.message))

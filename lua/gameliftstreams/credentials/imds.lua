@@ -17,7 +17,9 @@ local IMDS_ENDPOINT_V6 = "http://[fd00:ec2::254]"
 local IMDS_CREDS_PATH = "/latest/meta-data/iam/security-credentials/"
 
 -- One IMDS request, sent up to im.attempts times while it gets no answer or a 5xx.
-local function imds_get(opts, im, req)
+local function imds_get(opts, im, req, operation)
+  req.operation, req.sdk_service = operation, "imds"
+  req.secrets = { req.headers and req.headers["x-aws-ec2-metadata-token"] }
   return last_answer(pipeline.send(local_endpoint(opts, im.attempts, im.timeout, im.timeout), req))
 end
 
@@ -30,7 +32,7 @@ local function imds_fetch(opts, im, explicit)
   end
   local base = im.base
   local resp, err = imds_get(opts, im, { method = "PUT", url = base .. "/latest/api/token",
-    headers = { ["x-aws-ec2-metadata-token-ttl-seconds"] = "21600" } })
+    headers = { ["x-aws-ec2-metadata-token-ttl-seconds"] = "21600" } }, "GetToken")
   if not resp and err and err.code == "Cancelled" then return nil, err end
   local headers = {}
   if resp and resp.status == 200 then
@@ -46,12 +48,14 @@ local function imds_fetch(opts, im, explicit)
       return none("token request answered HTTP " .. resp.status)
     end
   end
-  resp, err = imds_get(opts, im, { method = "GET", url = base .. IMDS_CREDS_PATH, headers = headers })
+  resp, err = imds_get(opts, im, { method = "GET", url = base .. IMDS_CREDS_PATH, headers = headers },
+    "GetRoleName")
   if not resp then return none("no answer: " .. tostring(err and err.code), err) end
   if resp.status ~= 200 then return none("role request answered HTTP " .. resp.status) end
   local role = trim(resp.body or ""):match("^[^\r\n]+")
   if not role then return none("no role attached") end
-  resp, err = imds_get(opts, im, { method = "GET", url = base .. IMDS_CREDS_PATH .. role, headers = headers })
+  resp, err = imds_get(opts, im, { method = "GET", url = base .. IMDS_CREDS_PATH .. role, headers = headers },
+    "GetCredentials")
   if not resp then return none("no answer: " .. tostring(err and err.code), err) end
   if resp.status ~= 200 then return none("credentials request answered HTTP " .. resp.status) end
   local doc = decode_json(resp.body)

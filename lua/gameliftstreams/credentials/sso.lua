@@ -120,6 +120,7 @@ local function sso_token(c, pname, opts, state)
     local base = config.configured_endpoint(opts, "sso oidc") or ("https://oidc." .. c.region .. ".amazonaws.com")
     local resp, err = sso_http(opts, { method = "POST", url = base:gsub("/+$", "") .. "/token",
       headers = { ["content-type"] = "application/json" },
+      operation = "CreateToken", sdk_service = "sso-oidc", secrets = { doc.clientSecret, doc.refreshToken },
       body = cjson.encode{ clientId = doc.clientId, clientSecret = doc.clientSecret,
                            refreshToken = doc.refreshToken, grantType = "refresh_token" } })
     if not resp and err and err.code == "Cancelled" then return nil, err end
@@ -156,8 +157,8 @@ function _M.sso(c, pname, opts)
     local url = base:gsub("/+$", "") .. "/federation/credentials?account_id=" .. form_escape(c.account_id)
       .. "&role_name=" .. form_escape(c.role_name)
     local resp
-    resp, err = sso_http(opts, { method = "GET", url = url,
-      headers = { ["x-amz-sso_bearer_token"] = token } })
+    resp, err = sso_http(opts, { method = "GET", url = url, operation = "GetRoleCredentials",
+      sdk_service = "sso", secrets = { token }, headers = { ["x-amz-sso_bearer_token"] = token } })
     if not resp and err and err.code == "Cancelled" then return nil, err end
     if not resp or resp.status ~= 200 then
       local msg, extra = http_failure("SSO GetRoleCredentials", resp, err)

@@ -82,6 +82,8 @@ local function sts_call(opts, settings, name, action, params, creds)
   local svc = endpoint(opts, service_retry(opts), sts_decode, opts.sts_timeout or 10,
     opts.connect_timeout or 5, region, creds and "sts" or nil)
   local c, err, resp = pipeline.send(svc, { method = "POST", url = url, body = form_encode(params),
+    operation = action, sdk_service = "sts",
+    secrets = { params.RoleArn, params.WebIdentityToken, params.TokenCode },
     credentials = creds, headers = { ["content-type"] = "application/x-www-form-urlencoded; charset=utf-8" } })
   if c then return make_creds(c, name) end
   if err.code == "Cancelled" then return nil, err end
