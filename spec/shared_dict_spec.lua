@@ -157,6 +157,11 @@ role_arn = arn:aws:iam::123456789012:role/expired
 source_profile = base
 role_session_name = expired
 
+[profile denied]
+role_arn = arn:aws:iam::123456789012:role/denied
+source_profile = base
+role_session_name = denied
+
 [profile crash]
 role_arn = arn:aws:iam::123456789012:role/crash
 source_profile = base
@@ -325,6 +330,24 @@ aws_secret_access_key = shared-base-secret
     local n = 0
     for _ in pairs(keys) do n = n + 1 end
     assert.equal(2, n) -- across the expiry point
+  end)
+
+  it("hands a failed refresh to the workers waiting on it, and keeps no lock", function()
+    ctl("/_ctl/config", { sts_error = { code = "AccessDenied", message = "not allowed", status = 403 } })
+    local t0 = sched.now()
+    local results = burst(100, "/call?profile=denied")
+    ctl("/_ctl/config", { sts_error = cjson.null })
+    for _, r in ipairs(results) do
+      assert.is_false(r.ok)
+      assert.equal("CredentialsError", r.code)
+      assert.matches("STS AssumeRole failed: AccessDenied: not allowed %(HTTP 403%)", r.message)
+    end
+    assert.is_true(sched.now() - t0 < 10, "the waiters waited for nothing")
+    assert.is_true(#sts_calls("denied") < 100, #sts_calls("denied") .. " calls for 100 requests")
+    assert.same({}, get("/locks").locks)
+    -- STS answers again: the next call gets credentials at once
+    local r = get("/call?profile=denied")
+    assert.is_true(r.ok, cjson.encode(r))
   end)
 
   it("lets another worker take over after the lock timeout when the refreshing one dies", function()

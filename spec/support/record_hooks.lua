@@ -12,7 +12,9 @@ local model = require("gameliftstreams.model")
 
 local runtime = type(jit) == "table" and "jit" or "lua54" -- luacheck: ignore
 if os.getenv("GLS_SANITIZED") then runtime = runtime .. "-asan" end
-local dir = os.getenv("PWD") or "."
+local pwd = io.popen("pwd")
+local dir = pwd:read("*l") or "."
+pwd:close()
 local path = dir .. "/build/hooks-seen-" .. runtime .. ".jsonl"
 local secrets_path = dir .. "/build/hooks-secrets-" .. runtime .. ".txt"
 os.execute("mkdir -p '" .. dir .. "/build'")
