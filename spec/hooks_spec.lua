@@ -35,9 +35,12 @@ local function recorder()
   return rec
 end
 
+-- Each secret as it is, and as JSON writes it ("/" escaped), in the events' JSON text.
 local function refute_secrets(text)
   for _, s in ipairs(SECRETS) do
-    assert.is_nil(text:find(s, 1, true), "a hook saw the secret " .. s .. " in: " .. text)
+    for _, form in ipairs{ s, (cjson.encode(s):sub(2, -2)) } do
+      assert.is_nil(text:find(form, 1, true), "a hook saw the secret " .. s .. " in: " .. text)
+    end
   end
 end
 
@@ -307,6 +310,12 @@ describe("hooks on the SDK's own calls (credentials)", function()
     assert.equal(1, #ends)
     assert.equal(403, ends[1].status)
     assert.equal("not authorized to perform sts:AssumeRole on resource: REDACTED", ends[1].error.message)
+    -- and the operation whose credentials failed, whose error quotes STS
+    local op_end = rec2.events[#rec2.events]
+    assert.equal("ListApplications", op_end.operation)
+    assert.equal("call_end", op_end.event)
+    assert.matches("STS AssumeRole failed: AccessDenied: not authorized to perform sts:AssumeRole on "
+      .. "resource: REDACTED", op_end.error.message)
     pool:request{ method = "POST", url = srv.url .. "/_ctl/reset", timeout = 5 }
     refute_secrets(rec.text() .. rec2.text())
   end)

@@ -26,8 +26,12 @@ describe("what the hooks saw across the whole suite", function()
     for s in (helpers.read_file(record.secrets_path) or ""):gmatch("[^\n]+") do secrets[#secrets + 1] = s end
     assert.is_true(#secrets > #FIXED, "no secret was recorded from the specs")
     local leaks = {}
+    local cjson = require("cjson")
     for _, s in ipairs(secrets) do
-      if text:find(s, 1, true) then leaks[#leaks + 1] = s end
+      -- as it is, and as the recorder's JSON writes it ("/" escaped)
+      if text:find(s, 1, true) or text:find(cjson.encode(s):sub(2, -2), 1, true) then
+        leaks[#leaks + 1] = s
+      end
     end
     assert.same({}, leaks)
     assert.is_nil(text:find("Signature=%x"), "a signature reached a hook")

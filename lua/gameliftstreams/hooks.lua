@@ -219,6 +219,24 @@ local function add_secret(secrets, s)
 end
 _M.add_secret = add_secret
 
+-- The secrets the SDK's own calls carried (role ARNs, tokens), kept for every call of this Lua
+-- state: the error of an operation whose credentials could not be fetched quotes STS, whose
+-- message may name the role. A bounded list: the oldest go first.
+local REMEMBER = 64
+local remembered = {}
+
+local function remember(list)
+  for i = 1, #list do
+    local s = list[i]
+    local known = false
+    for j = 1, #remembered do if remembered[j] == s then known = true break end end
+    if not known then
+      if #remembered >= REMEMBER then table.remove(remembered, 1) end
+      remembered[#remembered + 1] = s
+    end
+  end
+end
+
 -- The values of sensitive members in `value` of shape `shape_name` (the model's sensitive flag).
 local function sensitive_values(model, shape_name, value, secrets, depth)
   local shape = model.shapes[shape_name]
@@ -260,6 +278,8 @@ function _M.start(list, info)
   if info.model and info.input_shape then
     sensitive_values(info.model, info.input_shape, info.input, secrets, 0)
   end
+  if info.sdk_call then remember(secrets) end
+  for i = 1, #remembered do add_secret(secrets, remembered[i]) end
   return { list = list, operation = info.operation, service = info.service or "gameliftstreams",
            sdk_call = info.sdk_call == true, invocation_id = info.invocation_id,
            max_attempts = info.max_attempts, secrets = secrets, t0 = now(), attempts = 0 }
