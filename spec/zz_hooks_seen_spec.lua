@@ -23,7 +23,10 @@ describe("what the hooks saw across the whole suite", function()
     local text = assert(helpers.read_file(record.path))
     local secrets = {}
     for _, s in ipairs(FIXED) do secrets[#secrets + 1] = s end
-    for s in (helpers.read_file(record.secrets_path) or ""):gmatch("[^\n]+") do secrets[#secrets + 1] = s end
+    -- (at least 8 characters: a shorter test key such as "secret" is also a word of messages)
+    for s in (helpers.read_file(record.secrets_path) or ""):gmatch("[^\n]+") do
+      if #s >= 8 then secrets[#secrets + 1] = s end
+    end
     assert.is_true(#secrets > #FIXED, "no secret was recorded from the specs")
     local leaks = {}
     local cjson = require("cjson")
