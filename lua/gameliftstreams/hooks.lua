@@ -170,20 +170,25 @@ _M.scrub = scrub
 local function header_value(name, v, secrets)
   if SECRET_HEADERS[name] then return REDACTED end
   if name == "authorization" then
-    if find(v, "^AWS4%-") then
+    if sub(v, 1, 5) == "AWS4-" then
       -- the credential scope and the signed header names stay: they help debug a signature
-      return (gsub(scrub(v, secrets), "Signature=[^,%s]*", "Signature=" .. REDACTED))
+      v = scrub(v, secrets)
+      local a = find(v, "Signature=", 1, true)
+      if not a then return v end
+      local e = find(v, ",", a + 10, true) -- the signature is hex, usually last
+      return sub(v, 1, a + 9) .. REDACTED .. (e and sub(v, e) or "")
     end
     return REDACTED -- a bearer or container token
   end
   return scrub(v, secrets)
 end
 
---- A copy of `headers` (name -> value or list of values) as a hook may see them.
+--- A copy of `headers` (lower-case name -> value or list of values) as a hook may see them.
 function _M.redact_headers(headers, secrets)
   local out = {}
+  -- (the names are in lower case: the signer and the SDK's own calls write them so)
   for k, v in pairs(headers or {}) do
-    local name = type(k) == "string" and k:lower() or k
+    local name = k
     if type(v) == "table" then
       local l = {}
       for i, x in ipairs(v) do l[i] = header_value(name, tostring(x), secrets) end
