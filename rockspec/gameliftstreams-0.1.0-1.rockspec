@@ -69,6 +69,7 @@ build = {
     ["gameliftstreams.credentials.web_identity"] = "lua/gameliftstreams/credentials/web_identity.lua",
     ["gameliftstreams.endpoints"] = "lua/gameliftstreams/endpoints.lua",
     ["gameliftstreams.errors"] = "lua/gameliftstreams/errors.lua",
+    ["gameliftstreams.hooks"] = "lua/gameliftstreams/hooks.lua",
     ["gameliftstreams.model"] = "lua/gameliftstreams/model.lua",
     ["gameliftstreams.ngx_http"] = "lua/gameliftstreams/ngx_http.lua",
     ["gameliftstreams.options"] = "lua/gameliftstreams/options.lua",

@@ -746,10 +746,36 @@ local OPTIONS = { -- gls.new options: name, LuaLS type, what it is (client.lua's
   { "mfa_code_provider", "fun(mfa_serial: string): string", "the code for a role with mfa_serial" },
   { "shared_dict", "string", "OpenResty: the lua_shared_dict where the workers share credentials and clock skew" },
   { "shared_dict_lock_timeout", "number", "OpenResty: seconds one refresh may hold the shared lock (default 15)" },
+  { "hooks", "gameliftstreams.Hooks|gameliftstreams.Hooks[]", "functions called on every attempt of every call" },
+  { "log", "boolean", "one line per attempt on stderr (ngx.log in OpenResty); else GLS_LOG" },
 }
 _M.TYPE_OPTIONS = OPTIONS
 
 local MODULE_TYPES = [[
+---@class gameliftstreams.Hooks
+---@field before_send? fun(ev: gameliftstreams.HookEvent) an attempt, signed, about to be sent
+---@field after_receive? fun(ev: gameliftstreams.HookEvent) its answer, classified, the retry decided
+---@field call_end? fun(ev: gameliftstreams.HookEvent) the call returns
+
+---@class gameliftstreams.HookEvent
+---@field event "before_send"|"after_receive"|"call_end"
+---@field operation string the operation, or the SDK's own call (AssumeRole, GetRoleCredentials, ...)
+---@field service string "gameliftstreams", or "sts", "sso", "sso-oidc", "container", "imds"
+---@field sdk_call boolean true for the calls the credential providers make
+---@field invocation_id? string
+---@field attempt? integer
+---@field max_attempts? integer
+---@field attempts? integer call_end: attempts sent
+---@field method? string
+---@field url? string secrets redacted
+---@field headers? table<string, string|string[]> as sent, secrets redacted
+---@field status? integer
+---@field request_id? string
+---@field duration? number seconds (the attempt's; call_end: the call's)
+---@field retry? boolean after_receive: another attempt follows
+---@field delay? number after_receive: seconds before it
+---@field error? table code, message (secrets redacted), status, request_id, retryable, ...
+
 ---@class gameliftstreams.Credentials
 ---@field access_key_id string
 ---@field secret_access_key string sensitive

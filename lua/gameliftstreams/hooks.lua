@@ -216,11 +216,17 @@ function _M.error_view(err, secrets)
   return v
 end
 
--- Adds s to the secrets searched for, once.
+-- Adds s to the secrets searched for, once, the longest first (a shorter one inside a longer
+-- one must not be cut first: the rest of the longer would stay).
 local function add_secret(secrets, s)
   if type(s) ~= "string" or #s < MIN_SECRET then return end
-  for i = 1, #secrets do if secrets[i] == s then return end end
-  secrets[#secrets + 1] = s
+  local at = #secrets + 1
+  for i = 1, #secrets do
+    local x = secrets[i]
+    if x == s then return end
+    if #x < #s and at > i then at = i end
+  end
+  table.insert(secrets, at, s)
 end
 _M.add_secret = add_secret
 

@@ -83,7 +83,7 @@ local function sts_call(opts, settings, name, action, params, creds)
     opts.connect_timeout or 5, region, creds and "sts" or nil)
   local c, err, resp = pipeline.send(svc, { method = "POST", url = url, body = form_encode(params),
     operation = action, sdk_service = "sts",
-    secrets = { params.RoleArn, params.WebIdentityToken, params.TokenCode },
+    secrets = { params.RoleArn, params.WebIdentityToken },
     credentials = creds, headers = { ["content-type"] = "application/x-www-form-urlencoded; charset=utf-8" } })
   if c then return make_creds(c, name) end
   if err.code == "Cancelled" then return nil, err end
