@@ -210,6 +210,30 @@ local c = assert(gls.new{ region = "us-west-2", endpoint = os.getenv("EMU"), @LO
 for _ = 1, 3 do assert(c:list_applications()) end
 ]]
 
+  it("read an input raw when they look for its sensitive members: no metatable runs", function()
+    local hooks = require("gameliftstreams.hooks")
+    local model = require("gameliftstreams.model")
+    local calls = 0
+    local function made_up() calls = calls + 1; if calls > 100 then error("__index ran forever") end
+      return "us-east-1" end
+    local input = { Identifier = "sg-1", SignalRequest = SIGNAL, Protocol = "WebRTC",
+      Locations = setmetatable({}, { __index = made_up, __len = function() return 2 ^ 40 end }),
+      AdditionalEnvironmentVariables = setmetatable({ A = "b" }, { __pairs = function() error("__pairs ran") end }) }
+    local found = hooks.sensitive_strings(model, model.operations.StartStreamSession.input,
+      setmetatable(input, { __index = function() error("__index of the input ran") end }))
+    assert.same({ SIGNAL }, found)
+    assert.equal(0, calls)
+    -- and through a client with a hook: refused before anything is sent, the hook sees its end
+    local rec = recorder()
+    local out, err = client(rec):start_stream_session{ Identifier = "sg-1", SignalRequest = SIGNAL,
+      Protocol = "WebRTC", Locations = setmetatable({}, { __index = made_up, __len = function() return 3 end }) }
+    assert.is_nil(out)
+    assert.equal("InvalidParameter", err.code)
+    assert.equal(1, #rec.of("call_end"))
+    assert.equal(0, #rec.of("before_send"))
+    refute_secrets(rec.text())
+  end)
+
   it("does not break the call when a hook raises, and says so once per hook", function()
     local out = child(CHILD:gsub("@LOG@", ""):gsub("@HOOKS@",
       "hooks = { before_send = function() error('hook bug') end, call_end = function(ev) error({}) end }"),

@@ -25,6 +25,7 @@
 local _M = { _VERSION = "0.1" }
 
 local type, pairs, ipairs, tostring, pcall, error = type, pairs, ipairs, tostring, pcall, error
+local rawget, next = rawget, next
 local find, sub, format, gsub = string.find, string.sub, string.format, string.gsub
 local concat = table.concat
 
@@ -257,14 +258,22 @@ local function sensitive_values(model, shape_name, value, secrets, depth)
     return
   end
   if type(value) ~= "table" then return end
+  -- raw reads only, as validation and encoding read a value: no metatable runs here (an
+  -- __index that makes up elements, a __len of 2^40 or a __pairs would hang or lie)
   if shape.type == "structure" then
     for m, mdef in pairs(shape.members or {}) do
-      sensitive_values(model, mdef.shape, value[m], secrets, depth + 1)
+      sensitive_values(model, mdef.shape, rawget(value, m), secrets, depth + 1)
     end
   elseif shape.type == "list" then
-    for _, x in ipairs(value) do sensitive_values(model, shape.member, x, secrets, depth + 1) end
+    local i = 1
+    local x = rawget(value, 1)
+    while x ~= nil do
+      sensitive_values(model, shape.member, x, secrets, depth + 1)
+      i = i + 1
+      x = rawget(value, i)
+    end
   elseif shape.type == "map" then
-    for _, x in pairs(value) do sensitive_values(model, shape.value, x, secrets, depth + 1) end
+    for _, x in next, value do sensitive_values(model, shape.value, x, secrets, depth + 1) end
   end
 end
 _M.sensitive_values = sensitive_values

@@ -9,6 +9,7 @@ if not (ok_cjson and ok_client) then return true end
 local credentials = require("gameliftstreams.credentials")
 local hooks = require("gameliftstreams.hooks")
 local model = require("gameliftstreams.model")
+local validate = require("gameliftstreams.validate")
 
 local runtime = type(jit) == "table" and "jit" or "lua54" -- luacheck: ignore
 if os.getenv("GLS_SANITIZED") then runtime = runtime .. "-asan" end
@@ -78,7 +79,9 @@ local call = client.Client.call
 client.Client.call = function(self, op, input, ...)
   local name = client.operation_name(op)
   local def = name and model.operations[name]
-  if def and def.input and type(input) == "table" then
+  -- only an input validation takes: a hostile one (spec/hostile_input_spec.lua) is refused
+  -- before anything is sent, and its made-up elements are nothing a hook could see
+  if def and def.input and type(input) == "table" and validate.input(model, name, input) then
     local found = {}
     pcall(hooks.sensitive_values, model, def.input, input, found, 0)
     for _, s in ipairs(found) do secret(s) end
