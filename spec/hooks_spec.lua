@@ -329,6 +329,10 @@ describe("hooks on the SDK's own calls (credentials)", function()
     c = client(rec2, { AWS_CONFIG_FILE = cfg, AWS_SHARED_CREDENTIALS_FILE = dir .. "/none" }, { profile = "r" })
     local _, err = c:list_applications()
     assert.equal("CredentialsError", err.code)
+    -- the error the caller gets does not carry the role ARN either (nor does its text form)
+    assert.matches("STS AssumeRole failed: AccessDenied: not authorized to perform sts:AssumeRole on "
+      .. "resource: REDACTED %(HTTP 403%)", err.message)
+    refute_secrets(tostring(err) .. cjson.encode(err))
     local ends = {}
     for _, ev in ipairs(sdk_events(rec2)) do if ev.event == "call_end" then ends[#ends + 1] = ev end end
     assert.equal(1, #ends)

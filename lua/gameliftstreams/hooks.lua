@@ -146,26 +146,8 @@ end
 -- Redaction
 ---------------------------------------------------------------------------
 
--- s with every plain occurrence of each secret replaced.
-local function scrub(s, secrets)
-  if type(s) ~= "string" then return s end
-  for i = 1, #secrets do
-    local x = secrets[i]
-    local a = find(s, x, 1, true)
-    if a then
-      local parts, pos = {}, 1
-      while a do
-        parts[#parts + 1] = sub(s, pos, a - 1)
-        parts[#parts + 1] = REDACTED
-        pos = a + #x
-        a = find(s, x, pos, true)
-      end
-      parts[#parts + 1] = sub(s, pos)
-      s = concat(parts)
-    end
-  end
-  return s
-end
+-- s with every plain occurrence of each secret replaced (secrets: longest first).
+local scrub = require("gameliftstreams.text").cut
 _M.scrub = scrub
 
 local function header_value(name, v, secrets)

@@ -1,10 +1,11 @@
 --- The small text helpers the SDK's modules share, each written once: dates (HTTP dates, ISO
--- 8601 both ways), percent-encoding, trimming, reading a file, a header lookup. Pure functions,
+-- 8601 both ways), percent-encoding, trimming, cutting secrets out, reading a file, a header lookup. Pure functions,
 -- no state, nothing at require time beyond building a table.
 local _M = { _VERSION = "0.1" }
 
 local type, tonumber, floor = type, tonumber, math.floor
 local byte, format, gsub, lower, sub, pairs = string.byte, string.format, string.gsub, string.lower, string.sub, pairs
+local find, concat = string.find, table.concat
 local io_open, os_date = io.open, os.date
 
 --- Days from 1970-01-01 to the date y-m-d of the proleptic Gregorian calendar.
@@ -93,6 +94,31 @@ function _M.pct_encode(s)
   return (gsub(s, "[^A-Za-z0-9%-_%.~]", function(c)
     return format("%%%02X", byte(c))
   end))
+end
+
+--- s with every plain occurrence of each string of `secrets` (a list; the longest should come
+-- first, so a secret inside another is not cut out of it first) replaced by "REDACTED". Strings
+-- shorter than 6 bytes are not looked for: they would cut words.
+function _M.cut(s, secrets)
+  if type(s) ~= "string" or not secrets then return s end
+  for i = 1, #secrets do
+    local x = secrets[i]
+    if type(x) == "string" and #x >= 6 then
+      local a = find(s, x, 1, true)
+      if a then
+        local parts, pos = {}, 1
+        while a do
+          parts[#parts + 1] = sub(s, pos, a - 1)
+          parts[#parts + 1] = "REDACTED"
+          pos = a + #x
+          a = find(s, x, pos, true)
+        end
+        parts[#parts + 1] = sub(s, pos)
+        s = concat(parts)
+      end
+    end
+  end
+  return s
 end
 
 --- s without leading and trailing white space.

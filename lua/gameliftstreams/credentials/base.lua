@@ -24,10 +24,18 @@ B.REFRESH_WINDOW = REFRESH_WINDOW
 ------------------------------------------------------------------------------
 -- Small helpers
 
+-- extra.secrets: strings to cut out of the message (a role ARN, a token an endpoint's answer
+-- may quote back); longest first. They are not kept in the error.
 local function fail(provider, message, extra)
+  if extra and extra.secrets then
+    local list = {}
+    for _, s in pairs(extra.secrets) do if type(s) == "string" then list[#list + 1] = s end end
+    table.sort(list, function(a, b) return #a > #b end)
+    message = text.cut(message, list)
+  end
   local t = { code = "CredentialsError", retryable = false,
               message = "credentials: " .. provider .. " provider: " .. message, provider = provider }
-  for k, v in pairs(extra or {}) do t[k] = v end
+  for k, v in pairs(extra or {}) do if k ~= "secrets" then t[k] = v end end
   return errors.new(t)
 end
 

@@ -48,7 +48,8 @@ local function container_fetch(opts, url, getenv)
       sdk_service = "container", secrets = { token } }))
   if not resp and err.code == "Cancelled" then return nil, err end
   if not resp then
-    return nil, fail(name, "request failed: " .. tostring(err and err.code) .. ": " .. tostring(err and err.message))
+    return nil, fail(name, "request failed: " .. tostring(err and err.code) .. ": " .. tostring(err and err.message),
+      { secrets = { token } })
   end
   if resp.status ~= 200 then return nil, fail(name, "endpoint answered HTTP " .. resp.status, { status = resp.status }) end
   local doc = decode_json(resp.body)

@@ -140,7 +140,7 @@ local function sso_token(c, pname, opts, state)
   if now < expires then return doc.accessToken end -- still valid for a moment
   local msg = "the SSO session token has expired: " .. sso_login_hint(c, pname)
   if refresh_err then msg = msg .. " (refresh: " .. refresh_err .. ")" end
-  return nil, fail(name, msg)
+  return nil, fail(name, msg, { secrets = { doc.clientSecret, doc.refreshToken, doc.accessToken } })
 end
 
 --- Role credentials from IAM Identity Center for a profile with sso_session (or the legacy
@@ -163,6 +163,8 @@ function _M.sso(c, pname, opts)
     if not resp or resp.status ~= 200 then
       local msg, extra = http_failure("SSO GetRoleCredentials", resp, err)
       if resp and (resp.status == 401 or resp.status == 403) then msg = msg .. ": " .. sso_login_hint(c, pname) end
+      extra = extra or {}
+      extra.secrets = { token }
       return nil, fail(name, msg, extra)
     end
     local doc = decode_json(resp.body or "")

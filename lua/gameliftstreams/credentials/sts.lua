@@ -87,14 +87,18 @@ local function sts_call(opts, settings, name, action, params, creds)
     credentials = creds, headers = { ["content-type"] = "application/x-www-form-urlencoded; charset=utf-8" } })
   if c then return make_creds(c, name) end
   if err.code == "Cancelled" then return nil, err end
+  -- STS's message may quote the role ARN back ("... not authorized to perform sts:AssumeRole on
+  -- resource: arn:aws:iam::..."): it is cut out, as are the token and the signing keys
+  local secrets = { params.RoleArn, params.WebIdentityToken, creds and creds.secret_access_key,
+                    creds and creds.session_token }
   local failure
   if resp then
     failure = fail(name, format("STS %s failed: %s: %s (HTTP %s)", action, tostring(err.code),
       tostring(err.message), tostring(resp.status)),
-      { status = resp.status, sts_code = err.sts_code, request_id = err.request_id })
+      { status = resp.status, sts_code = err.sts_code, request_id = err.request_id, secrets = secrets })
   else
     failure = fail(name, "STS " .. action .. " failed: " .. tostring(err.code) .. ": " .. tostring(err.message),
-      { cause = err, sts_code = err.code })
+      { cause = err, sts_code = err.code, secrets = secrets })
   end
   failure.attempts = err.attempts
   return nil, failure
