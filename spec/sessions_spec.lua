@@ -377,3 +377,23 @@ describe("start_session_and_wait", function()
     assert.equal("AccessDeniedException", err.termination_error.code)
   end)
 end)
+
+describe("the clean-up job's back-off", function()
+  local sessions = require("gameliftstreams.sessions")
+  local retry = require("gameliftstreams.retry")
+
+  it("is the SDK's one back-off: retry.backoff from min_delay, doubling, up to max_delay", function()
+    for _, u in ipairs{ 0, 0.25, 0.999 } do
+      local rng = function() return u end
+      for n = 1, 12 do
+        assert.equal(retry.backoff(n, 1, 60, rng, 1), sessions.cleanup_delay(n, 1, 60, rng))
+      end
+    end
+    local top = function() return 1 end
+    assert.equal(1, sessions.cleanup_delay(1, 1, 60, top))   -- the first wait is min_delay
+    assert.equal(4, sessions.cleanup_delay(3, 1, 60, top))   -- then it doubles
+    assert.equal(60, sessions.cleanup_delay(10, 1, 60, top)) -- up to max_delay
+    assert.equal(1, sessions.cleanup_delay(10, 1, 60, function() return 0 end)) -- never under min_delay
+    assert.equal(1, sessions.cleanup_delay(0, 1, 60, top))   -- before any try: as the first
+  end)
+end)

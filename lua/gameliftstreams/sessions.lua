@@ -40,7 +40,8 @@ local _M = { _VERSION = "0.2" }
 local type, error, pairs, pcall, tostring, tonumber = type, error, pairs, pcall, tostring, tonumber
 local math_min, math_max, math_random = math.min, math.max, math.random
 
-local waiters, core, errors, sched, validate
+local waiters, core, errors, sched, validate, retry
+local cleanup_delay -- (job) -> seconds; below
 local function deps()
   if not waiters then
     waiters = require("gameliftstreams.waiters")
@@ -48,6 +49,7 @@ local function deps()
     errors = require("gameliftstreams.errors")
     sched = require("gameliftstreams.sched")
     validate = require("gameliftstreams.validate")
+    retry = require("gameliftstreams.retry")
   end
 end
 
@@ -201,9 +203,7 @@ local function run_job(job)
     if state ~= "retry" then settle(job, state); break end
     local now = sched.now()
     if now >= job.deadline then settle(job, "expired"); break end
-    job.delay = math_min(job.delay * 2, job.max_delay)
-    local d = job.delay * (0.5 + 0.5 * math_random())
-    job.next_at = math_min(now + d, job.deadline)
+    job.next_at = math_min(now + cleanup_delay(job), job.deadline)
   end
   job.running = false
 end
@@ -240,14 +240,24 @@ local function schedule(job)
   sched.spawn(run_job_protected, job)
 end
 
+-- The wait after a job's n-th try: the SDK's one back-off (retry.backoff), doubling from
+-- cleanup.min_delay up to cleanup.max_delay, never under min_delay.
+function _M.cleanup_delay(n, min_delay, max_delay, rng)
+  deps()
+  return retry.backoff(math_max(n, 1), min_delay, max_delay, rng or math_random, min_delay)
+end
+cleanup_delay = function(job)
+  return _M.cleanup_delay(job.attempts, job.min_delay, job.max_delay)
+end
+
 local function new_job(client, input, err, copts, arn)
   local now = sched.now()
   local job = {
     client = client, input = input, group = input.Identifier, arn = arn, err = err,
-    attempts = 0, delay = math_max(copts.min_delay, 0.001), max_delay = math_max(copts.max_delay, 0.001),
+    attempts = 0, min_delay = math_max(copts.min_delay, 0.001), max_delay = math_max(copts.max_delay, 0.001),
     deadline = now + copts.max_time, max_time = copts.max_time, status = "pending",
   }
-  job.next_at = now + job.delay * (0.5 + 0.5 * math_random())
+  job.next_at = now + cleanup_delay(job)
   job.record = { client_token = input.ClientToken, session_arn = arn, status = "pending", attempts = 0 }
   if err then err.cleanup = job.record end
   return job
