@@ -137,4 +137,58 @@ function helpers.run(cmd)
   return out, ok == true or ok == 0
 end
 
+---------------------------------------------------------------------------
+-- nginx (Debian's, with lua-nginx-module), for the specs of the OpenResty path
+---------------------------------------------------------------------------
+
+local NGX_LUA_MODULE = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
+
+--- Whether the nginx specs can run: nginx, its lua module and the LuaJIT build of the core.
+function helpers.have_nginx()
+  local ok = os.execute("command -v nginx >/dev/null 2>&1")
+  return (ok == true or ok == 0) and io.open(NGX_LUA_MODULE) ~= nil
+    and io.open(helpers.root .. "/build/jit/gameliftstreams/core.so") ~= nil
+end
+
+--- A TCP port of 127.0.0.1 nobody listens on (as the kernel picked it a moment ago).
+function helpers.free_port()
+  local socket = require("socket")
+  local s = socket.bind("127.0.0.1", 0)
+  local _, p = s:getsockname()
+  s:close()
+  return tonumber(p)
+end
+
+--- Starts nginx in the background with the configuration text `o.conf`, written to o.dir,
+-- which also gets error.log and nginx.out. o.env: variables for nginx (a table), o.prefix: its
+-- -p (default o.dir), o.cwd (default the repository root), o.ready: a function true once
+-- nginx serves (called every 0.1 s, 10 s at most; else this raises with nginx's logs).
+-- Started by root, nginx would run its workers as `nobody`, who cannot read a checkout or a
+-- temporary folder under a private (0700) folder such as root's home: then they stay root.
+-- Returns a function that stops it, and the master's pid.
+function helpers.start_nginx(o)
+  local sched = require("gameliftstreams.sched")
+  local conf = o.conf
+  if helpers.run("id -u"):match("%d+") == "0" then conf = "user root;\n" .. conf end
+  helpers.write_file(o.dir .. "/nginx.conf", conf)
+  local vars = {}
+  for k, v in pairs(o.env or {}) do vars[#vars + 1] = k .. "=" .. shell_quote(v) end
+  table.sort(vars)
+  local cmd = string.format("cd %s && env -u LD_PRELOAD %s nginx -p %s -e %s -c %s >%s 2>&1 & echo $!",
+    shell_quote(o.cwd or helpers.root), table.concat(vars, " "), shell_quote(o.prefix or o.dir),
+    shell_quote(o.dir .. "/error.log"), shell_quote(o.dir .. "/nginx.conf"), shell_quote(o.dir .. "/nginx.out"))
+  local p = io.popen(cmd)
+  local pid = tonumber(p:read("*l"))
+  p:close()
+  local function stop() if pid then os.execute("kill " .. pid .. " 2>/dev/null") end end
+  local t0 = sched.now()
+  while sched.now() - t0 < 10 do
+    if o.ready() then return stop, pid end
+    sched.sleep(0.1)
+  end
+  stop()
+  error("nginx did not start: " .. tostring(helpers.read_file(o.dir .. "/nginx.out")) ..
+        tostring(helpers.read_file(o.dir .. "/error.log")))
+end
+
 return helpers

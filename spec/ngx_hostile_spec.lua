@@ -5,10 +5,7 @@
 local helpers = require("helpers")
 local cjson = require("cjson")
 
-local MODULE = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
-local have_nginx = os.execute("command -v nginx >/dev/null 2>&1")
-have_nginx = (have_nginx == true or have_nginx == 0) and io.open(MODULE) ~= nil
-  and io.open(helpers.root .. "/build/jit/gameliftstreams/core.so") ~= nil
+local have_nginx = helpers.have_nginx()
 
 local describe_ngx = have_nginx and describe or pending
 
@@ -66,15 +63,9 @@ local function urlenc(s)
 end
 
 describe_ngx("OpenResty transport against hostile servers (issue 15)", function()
-  local sched, dir, nginx_pid, probe_port, srv, core
+  local sched, dir, stop_nginx, probe_port, srv, core
 
-  local function free_port()
-    local socket = require("socket")
-    local s = socket.bind("127.0.0.1", 0)
-    local _, p = s:getsockname()
-    s:close()
-    return tonumber(p)
-  end
+  local free_port = helpers.free_port
 
   local function get(path)
     local res = assert(sched.http{ method = "GET", url = "http://127.0.0.1:" .. probe_port .. path, timeout = 30 })
@@ -102,28 +93,14 @@ describe_ngx("OpenResty transport against hostile servers (issue 15)", function(
     conf = conf:gsub("build/openresty", dir)
     probe_port = free_port()
     conf = conf:gsub("\n  server {", "\n" .. PROBES:gsub("PORT", probe_port) .. "\n  server {", 1)
-    local uid = helpers.run("id -u"):match("%d+")
-    if uid == "0" then conf = "user root;\n" .. conf end
-    helpers.write_file(dir .. "/nginx.conf", conf)
-    local cmd = string.format("cd %s && env -u LD_PRELOAD nginx -p %s -e %s -c %s >%s 2>&1 & echo $!",
-      helpers.shell_quote(helpers.root), helpers.shell_quote(helpers.root),
-      helpers.shell_quote(dir .. "/error.log"), helpers.shell_quote(dir .. "/nginx.conf"),
-      helpers.shell_quote(dir .. "/nginx.out"))
-    local p = io.popen(cmd)
-    nginx_pid = tonumber(p:read("*l"))
-    p:close()
-    local t0 = sched.now()
-    while sched.now() - t0 < 10 do
-      local res = sched.http{ method = "GET", url = "http://127.0.0.1:" .. probe_port .. "/none", timeout = 1 }
-      if res then return end
-      sched.sleep(0.1)
-    end
-    error("nginx did not start: " .. tostring(helpers.read_file(dir .. "/nginx.out")) ..
-          tostring(helpers.read_file(dir .. "/error.log")))
+    stop_nginx = helpers.start_nginx{ conf = conf, dir = dir, prefix = helpers.root,
+      ready = function()
+        return sched.http{ method = "GET", url = "http://127.0.0.1:" .. probe_port .. "/none", timeout = 1 } ~= nil
+      end }
   end)
 
   teardown(function()
-    if nginx_pid then os.execute("kill " .. nginx_pid .. " 2>/dev/null") end
+    if stop_nginx then stop_nginx() end
     if srv then srv.stop() end
     helpers.rm_rf(dir)
   end)

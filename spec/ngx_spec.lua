@@ -4,10 +4,7 @@
 -- could not if the worker blocked.
 local helpers = require("helpers")
 
-local MODULE = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
-local have_nginx = os.execute("command -v nginx >/dev/null 2>&1")
-have_nginx = (have_nginx == true or have_nginx == 0) and io.open(MODULE) ~= nil
-  and io.open(helpers.root .. "/build/jit/gameliftstreams/core.so") ~= nil
+local have_nginx = helpers.have_nginx()
 
 local describe_ngx = have_nginx and describe or pending
 
@@ -247,17 +244,11 @@ end }
 ]]
 
 describe_ngx("OpenResty (nginx + lua-nginx-module)", function()
-  local emu, client, sched, dir, port, nginx_pid, app, group, probe_port, srv
+  local emu, client, sched, dir, port, stop_nginx, app, group, probe_port, srv
 
   local FAST = { min_delay = 0.02, max_delay = 0.1, max_wait = 20 }
 
-  local function free_port()
-    local socket = require("socket")
-    local s = socket.bind("127.0.0.1", 0)
-    local _, p = s:getsockname()
-    s:close()
-    return tonumber(p)
-  end
+  local free_port = helpers.free_port
 
   local function get(path, body)
     return sched.http{ method = body and "POST" or "GET", url = "http://127.0.0.1:" .. port .. path,
@@ -288,34 +279,15 @@ describe_ngx("OpenResty (nginx + lua-nginx-module)", function()
     -- a second server with probes of the transport and the scheduler, inside nginx
     probe_port = free_port()
     conf = conf:gsub("\n  server {", "\n" .. PROBES:gsub("PORT", probe_port) .. "\n  server {", 1)
-    -- Started by root, nginx runs its workers as `nobody`, who cannot read a checkout under a
-    -- private (0700) folder such as root's home: keep the workers root then. Started by any
-    -- other user, the workers are that user and read what the checkout's owner can.
-    local uid = helpers.run("id -u"):match("%d+")
-    if uid == "0" then conf = "user root;\n" .. conf end
-    helpers.write_file(dir .. "/nginx.conf", conf)
-    local cmd = string.format(
-      "cd %s && env -u LD_PRELOAD GLS_ENDPOINT=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=us-west-2 " ..
-      "GLS_STREAM_GROUP=%s GLS_APPLICATION=%s GLS_POLL_SECONDS=0.1 " ..
-      "nginx -p %s -e %s -c %s >%s 2>&1 & echo $!",
-      helpers.shell_quote(helpers.root), emu.url, emu.access_key_id, emu.secret_access_key, group.Id, app.Id,
-      helpers.shell_quote(helpers.root), helpers.shell_quote(dir .. "/error.log"),
-      helpers.shell_quote(dir .. "/nginx.conf"), helpers.shell_quote(dir .. "/nginx.out"))
-    local p = io.popen(cmd)
-    nginx_pid = tonumber(p:read("*l"))
-    p:close()
-    local t0 = sched.now()
-    while sched.now() - t0 < 10 do
-      local res = get("/health")
-      if res and res.status == 200 then return end
-      sched.sleep(0.1)
-    end
-    error("nginx did not start: " .. tostring(helpers.read_file(dir .. "/nginx.out")) ..
-          tostring(helpers.read_file(dir .. "/error.log")))
+    stop_nginx = helpers.start_nginx{ conf = conf, dir = dir, prefix = helpers.root,
+      env = { GLS_ENDPOINT = emu.url, AWS_ACCESS_KEY_ID = emu.access_key_id,
+              AWS_SECRET_ACCESS_KEY = emu.secret_access_key, AWS_REGION = "us-west-2",
+              GLS_STREAM_GROUP = group.Id, GLS_APPLICATION = app.Id, GLS_POLL_SECONDS = "0.1" },
+      ready = function() local res = get("/health"); return res and res.status == 200 end }
   end)
 
   teardown(function()
-    if nginx_pid then os.execute("kill " .. nginx_pid .. " 2>/dev/null") end
+    if stop_nginx then stop_nginx() end
     if emu then emu.stop() end
     if srv then srv.stop() end
     helpers.rm_rf(dir)

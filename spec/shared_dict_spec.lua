@@ -4,10 +4,7 @@
 local helpers = require("helpers")
 local cjson = require("cjson")
 
-local MODULE = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
-local have_nginx = os.execute("command -v nginx >/dev/null 2>&1")
-have_nginx = (have_nginx == true or have_nginx == 0) and io.open(MODULE) ~= nil
-  and io.open(helpers.root .. "/build/jit/gameliftstreams/core.so") ~= nil
+local have_nginx = helpers.have_nginx()
 
 describe("the shared_dict option outside OpenResty", function()
   it("is refused with InvalidParameter, before anything is sent", function()
@@ -107,7 +104,6 @@ return _M
 local CONF = [=[
 load_module /usr/lib/nginx/modules/ndk_http_module.so;
 load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
-@USER@
 master_process on;
 worker_processes 4;
 daemon off;
@@ -175,15 +171,9 @@ aws_secret_access_key = shared-base-secret
 ]]
 
 ;(have_nginx and describe or pending)("credentials shared by 4 nginx workers (lua_shared_dict)", function()
-  local emu, sts, dir, port, nginx_pid, sched
+  local emu, sts, dir, port, stop_nginx, sched
 
-  local function free_port()
-    local socket = require("socket")
-    local s = socket.bind("127.0.0.1", 0)
-    local _, p = s:getsockname()
-    s:close()
-    return tonumber(p)
-  end
+  local free_port = helpers.free_port
 
   local function get(path)
     local res, err = sched.http{ method = "GET", url = "http://127.0.0.1:" .. port .. path, timeout = 60 }
@@ -250,31 +240,14 @@ aws_secret_access_key = shared-base-secret
     helpers.write_file(dir .. "/config", PROFILES)
     helpers.write_file(dir .. "/credentials", CREDENTIALS)
     port = free_port()
-    -- As root nginx's workers would run as nobody, who cannot read a checkout or a temporary
-    -- folder under a 0700 directory: they stay root (the directive is refused otherwise).
-    local uid = helpers.run("id -u"):match("%d+")
-    local conf = CONF:gsub("@USER@", uid == "0" and "user root;" or "")
-      :gsub("@DIR@", dir):gsub("@ROOT@", helpers.root):gsub("@PORT@", tostring(port))
-    helpers.write_file(dir .. "/nginx.conf", conf)
-    local cmd = string.format("env -u LD_PRELOAD GLS_ENDPOINT=%s GLS_STS=%s GLS_DIR=%s nginx -p %s -e %s -c %s >%s 2>&1 & echo $!",
-      emu.url, sts.url .. "/", helpers.shell_quote(dir), helpers.shell_quote(dir),
-      helpers.shell_quote(dir .. "/error.log"), helpers.shell_quote(dir .. "/nginx.conf"),
-      helpers.shell_quote(dir .. "/nginx.out"))
-    local p = io.popen(cmd)
-    nginx_pid = tonumber(p:read("*l"))
-    p:close()
-    local t0 = sched.now()
-    while sched.now() - t0 < 10 do
-      local r = get("/bad-dict")
-      if r and r.code then return end
-      sched.sleep(0.1)
-    end
-    error("nginx did not start: " .. tostring(helpers.read_file(dir .. "/nginx.out")) ..
-          tostring(helpers.read_file(dir .. "/error.log")))
+    local conf = CONF:gsub("@DIR@", dir):gsub("@ROOT@", helpers.root):gsub("@PORT@", tostring(port))
+    stop_nginx = helpers.start_nginx{ conf = conf, dir = dir,
+      env = { GLS_ENDPOINT = emu.url, GLS_STS = sts.url .. "/", GLS_DIR = dir },
+      ready = function() local r = get("/bad-dict"); return r and r.code ~= nil end }
   end)
 
   teardown(function()
-    if nginx_pid then os.execute("kill " .. nginx_pid .. " 2>/dev/null") end
+    if stop_nginx then stop_nginx() end
     if emu then emu.stop() end
     if sts then sts.stop() end
     if os.getenv("GLS_KEEP") then print("kept " .. dir) else helpers.rm_rf(dir) end
