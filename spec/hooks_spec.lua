@@ -234,6 +234,15 @@ for _ = 1, 3 do assert(c:list_applications()) end
     refute_secrets(rec.text())
   end)
 
+  it("log one line per attempt with no control character a server sent (no terminal escapes)", function()
+    local hooks = require("gameliftstreams.hooks")
+    local line = hooks.format_line{ event = "after_receive", operation = "GetStreamSession", attempt = 1,
+      max_attempts = 3, method = "GET", url = "https://x/y", status = 400, duration = 0.01,
+      error = { code = "ValidationException", message = "bad\27[2J\r\nforged line\0\t!" } }
+    assert.is_nil(line:find("%c"), line)
+    assert.matches("400 ValidationException: bad %[2J  forged line  !", line)
+  end)
+
   it("does not break the call when a hook raises, and says so once per hook", function()
     local out = child(CHILD:gsub("@LOG@", ""):gsub("@HOOKS@",
       "hooks = { before_send = function() error('hook bug') end, call_end = function(ev) error({}) end }"),

@@ -372,7 +372,7 @@ function _M.format_line(ev)
   if ev.request_id then parts[#parts + 1] = ", request id " .. tostring(ev.request_id) end
   parts[#parts + 1] = ")"
   if ev.retry then parts[#parts + 1] = "; retry in " .. fmt_seconds(ev.delay) end
-  return (gsub(concat(parts), "[\r\n]", " "))
+  return (gsub(concat(parts), "%c", " ")) -- one line, and no escape sequence a server sent
 end
 
 --- The ready logger: a hook table that writes one line per attempt.
