@@ -117,87 +117,95 @@ describe("endpoints.resolve", function()
   end)
 end)
 
-describe("endpoints.for_client", function()
+describe("endpoints.for_client, given what the client settled (config.configured_endpoint)", function()
+  local config = require("gameliftstreams.config")
   local both = { AWS_ENDPOINT_URL_GAMELIFTSTREAMS = "http://service.local:1", AWS_ENDPOINT_URL = "http://global.local:2" }
 
+  -- what the client does: the option, else config.configured_endpoint (the environment, the
+  -- profile, the ignore switches), then the rules
+  local function for_client(o, e)
+    local endpoint = o.endpoint
+    if endpoint == nil or endpoint == "" then
+      endpoint = config.configured_endpoint({ getenv = env(e or {}) }, "gameliftstreams", {})
+    end
+    return endpoints.for_client{ region = o.region, use_fips = o.use_fips, endpoint = endpoint }
+  end
+
   it("prefers an explicit endpoint over both environment variables", function()
-    local ep = assert(endpoints.for_client{ region = "us-west-2", endpoint = "http://explicit:3", getenv = env(both) })
+    local ep = assert(for_client({ region = "us-west-2", endpoint = "http://explicit:3" }, both))
     assert.are.equal("http://explicit:3", ep.url)
-    assert.are.equal("explicit", ep.source)
+    assert.are.equal("configured", ep.source)
   end)
 
   it("prefers AWS_ENDPOINT_URL_GAMELIFTSTREAMS over AWS_ENDPOINT_URL", function()
-    local ep = assert(endpoints.for_client{ region = "us-west-2", getenv = env(both) })
+    local ep = assert(for_client({ region = "us-west-2" }, both))
     assert.are.equal("http://service.local:1", ep.url)
-    assert.are.equal("env_service", ep.source)
+    assert.are.equal("configured", ep.source)
   end)
 
   it("falls back to AWS_ENDPOINT_URL", function()
-    local ep = assert(endpoints.for_client{ region = "us-west-2",
-      getenv = env{ AWS_ENDPOINT_URL = "http://global.local:2", AWS_ENDPOINT_URL_GAMELIFTSTREAMS = "" } })
+    local ep = assert(for_client({ region = "us-west-2" },
+      { AWS_ENDPOINT_URL = "http://global.local:2", AWS_ENDPOINT_URL_GAMELIFTSTREAMS = "" }))
     assert.are.equal("http://global.local:2", ep.url)
-    assert.are.equal("env_global", ep.source)
   end)
 
   it("uses the rules when nothing is configured", function()
-    local ep = assert(endpoints.for_client{ region = "eu-west-1", getenv = env{} })
+    local ep = assert(for_client({ region = "eu-west-1" }))
     assert.are.equal("https://gameliftstreams.eu-west-1.api.aws", ep.url)
     assert.are.equal("rules", ep.source)
-    ep = assert(endpoints.for_client{ region = "eu-west-1", use_fips = true, getenv = env{} })
+    ep = assert(for_client({ region = "eu-west-1", use_fips = true }))
     assert.are.equal("https://gameliftstreams-fips.eu-west-1.api.aws", ep.url)
   end)
 
   it("ignores the environment when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true", function()
     local e = { AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = "true" }
     for k, v in pairs(both) do e[k] = v end
-    local ep = assert(endpoints.for_client{ region = "us-east-1", getenv = env(e) })
+    local ep = assert(for_client({ region = "us-east-1" }, e))
     assert.are.equal("https://gameliftstreams.us-east-1.api.aws", ep.url)
-    ep = assert(endpoints.for_client{ region = "us-east-1", endpoint = "http://explicit:3", getenv = env(e) })
+    ep = assert(for_client({ region = "us-east-1", endpoint = "http://explicit:3" }, e))
     assert.are.equal("http://explicit:3", ep.url)
   end)
 
-  it("reads no environment with env = false: the caller has settled the endpoint", function()
+  it("reads no environment and no file itself: it takes what the caller settled", function()
     local seen = {}
-    local getenv = function(name) seen[#seen + 1] = name; return both[name] end
-    local ep = assert(endpoints.for_client{ region = "us-east-1", getenv = getenv, env = false })
+    local real = os.getenv
+    os.getenv = function(name) seen[#seen + 1] = name; return real(name) end -- luacheck: ignore
+    local io_open = io.open
+    io.open = function(...) seen[#seen + 1] = "open"; return io_open(...) end -- luacheck: ignore
+    local ok, ep = pcall(endpoints.for_client, { region = "us-east-1" })
+    local ok2, ep2 = pcall(endpoints.for_client, { region = "us-east-1", endpoint = "http://settled:4/" })
+    os.getenv, io.open = real, io_open -- luacheck: ignore
+    assert.is_true(ok and ok2)
     assert.are.equal("https://gameliftstreams.us-east-1.api.aws", ep.url)
     assert.are.equal("rules", ep.source)
-    ep = assert(endpoints.for_client{ region = "us-east-1", endpoint = "http://settled:4/", getenv = getenv,
-                                      env = false })
-    assert.are.equal("http://settled:4", ep.url)
+    assert.are.equal("http://settled:4", ep2.url)
     assert.same({}, seen)
   end)
 
   it("applies the FIPS rule to an endpoint from the environment", function()
-    local ep, err = endpoints.for_client{ region = "us-west-2", use_fips = true, getenv = env(both) }
+    local ep, err = for_client({ region = "us-west-2", use_fips = true }, both)
     assert.is_nil(ep)
     assert.are.equal("Invalid Configuration: FIPS and custom endpoint are not supported", err.message)
   end)
 
-  it("reports a missing region, a bad region and a bad endpoint URL", function()
-    local ep, err = endpoints.for_client{ getenv = env{} }
+  it("reports a missing region, a bad region and a bad endpoint URL, naming where it came from", function()
+    local ep, err = for_client({})
     assert.is_nil(ep)
     assert.are.equal("Invalid Configuration: Missing Region", err.message)
-    ep, err = endpoints.for_client{ region = "us-west-2/../evil", getenv = env{} }
+    ep, err = for_client({ region = "us-west-2/../evil" })
     assert.is_nil(ep)
     assert.are.equal("EndpointError", err.code)
-    ep, err = endpoints.for_client{ region = "us-west-2", endpoint = "localhost:8000", getenv = env{} }
+    ep, err = for_client({ region = "us-west-2", endpoint = "localhost:8000" })
     assert.is_nil(ep)
     assert.are.equal("EndpointError", err.code)
-    ep, err = endpoints.for_client{ region = "us-west-2", getenv = env{ AWS_ENDPOINT_URL = "ftp://x" } }
+    ep, err = endpoints.for_client{ region = "us-west-2", endpoint = "ftp://x", source_name = "AWS_ENDPOINT_URL" }
     assert.is_nil(ep)
-    assert.truthy(err.message:find("env_global", 1, true))
+    assert.truthy(err.message:find("(from AWS_ENDPOINT_URL)", 1, true), err.message)
   end)
 
   it("drops a trailing slash from a configured endpoint", function()
-    local ep = assert(endpoints.for_client{ region = "us-west-2", endpoint = "http://127.0.0.1:8000/", getenv = env{} })
+    local ep = assert(for_client({ region = "us-west-2", endpoint = "http://127.0.0.1:8000/" }))
     assert.are.equal("http://127.0.0.1:8000", ep.url)
-  end)
-
-  it("reads os.getenv by default without failing", function()
-    local ep, err = endpoints.for_client{ region = "us-west-2", endpoint = "http://127.0.0.1:9" }
-    assert.is_nil(err)
-    assert.are.equal("http://127.0.0.1:9", ep.url)
   end)
 end)
 

@@ -74,11 +74,10 @@ local env_value = config.env
 -- Endpoint
 ---------------------------------------------------------------------------
 
--- The rules' endpoint for `configured` (the configured endpoint URL, or nil for none). The
--- client settles configured endpoints itself, so the rules must not read the environment again.
+-- The rules' endpoint for `configured` (the configured endpoint URL, or nil for none): the
+-- client settles configured endpoints itself (config.configured_endpoint).
 local function resolve_endpoint(region, use_fips, configured)
-  local ep, msg = endpoints.for_client{ region = region, use_fips = use_fips, endpoint = configured,
-                                        env = false }
+  local ep, msg = endpoints.for_client{ region = region, use_fips = use_fips, endpoint = configured }
   if not ep then
     if errors.is(msg) then return nil, msg end
     return nil, errors.new{ code = "EndpointError", message = tostring(msg) }

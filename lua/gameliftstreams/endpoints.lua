@@ -1,7 +1,9 @@
 --- Endpoint resolution: a generic evaluator of the model's endpoint rule set
--- (smithy.rules, as in botocore's endpoint-rule-set-1.json) and the client-side
--- overrides (explicit endpoint, AWS_ENDPOINT_URL_GAMELIFTSTREAMS, AWS_ENDPOINT_URL).
--- No I/O at require time; environment variables are read per call.
+-- (smithy.rules, as in botocore's endpoint-rule-set-1.json), and the client's resolution: a
+-- configured endpoint (settled by the client: the option, AWS_ENDPOINT_URL_GAMELIFTSTREAMS,
+-- AWS_ENDPOINT_URL, the profile; see config.configured_endpoint) or the rules.
+-- No I/O at require time, and none later: no environment, no file (the client hands in what it
+-- settled).
 local _M = { _VERSION = "0.1.0" }
 
 local type, pairs, ipairs, tostring, tonumber, setmetatable, getmetatable, pcall, require, error =
@@ -299,9 +301,6 @@ function _M.resolve(params)
   return _M.evaluate(model.endpoint_rules, params, model.partitions)
 end
 
-local SOURCE_NAMES = { explicit = "the endpoint option", env_service = "AWS_ENDPOINT_URL_GAMELIFTSTREAMS",
-                       env_global = "AWS_ENDPOINT_URL" }
-
 --- What is wrong with an endpoint URL parse_url refuses, and what to write instead. The URL
 -- itself is not repeated (it may carry user:password@).
 function _M.url_problem(url)
@@ -319,45 +318,25 @@ function _M.url_problem(url)
   return "it is not an http(s) URL"
 end
 
---- Client-level resolution: explicit endpoint, else AWS_ENDPOINT_URL_GAMELIFTSTREAMS,
--- else AWS_ENDPOINT_URL (both ignored when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true),
--- then the rule set. A trailing "/" of a configured endpoint is dropped.
--- @tparam table opts `{ region=, use_fips=, endpoint=, getenv = os.getenv, env = true }`;
---   `env = false` when the caller has settled the configured endpoint itself (`endpoint`, or nil
---   for none): the environment is not read
--- @return `{ url=, properties=, headers=, source = "explicit"|"env_service"|"env_global"|"rules" }`
---   or `nil, err` (EndpointError)
+--- Client-level resolution: the endpoint the caller has settled (the option, or what
+-- config.configured_endpoint found in the environment or the profile; nil for none), else the
+-- model's rules. This module reads no environment and no file: configuration is settled once,
+-- by the client (config.lua), and handed in. A trailing "/" of a configured endpoint is dropped.
+-- @tparam table opts `{ region=, use_fips=, endpoint=, source_name= }`; source_name says where
+--   `endpoint` came from, for the error about a bad URL
+-- @return `{ url=, properties=, headers=, source = "configured"|"rules" }` or `nil, err`
+--   (EndpointError)
 function _M.for_client(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("endpoints.for_client: opts must be a table", 2) end
-  local getenv = opts.getenv or os.getenv
-  local region, endpoint, source = opts.region, opts.endpoint, "explicit"
+  local region, endpoint = opts.region, opts.endpoint
   if endpoint == "" then endpoint = nil end
   if endpoint ~= nil and type(endpoint) ~= "string" then
     return nil, make_error("endpoint must be a string")
   end
-  if endpoint == nil and opts.env ~= false then
-    local env_value = require("gameliftstreams.config").env
-    local ignore = env_value(getenv, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-    if not (ignore and lower(ignore) == "true") then
-      local model = require("gameliftstreams.model")
-      local suffix = model.metadata.env_suffix
-        or (gsub(model.metadata.service_id:upper(), " ", "_"))
-      endpoint = env_value(getenv, "AWS_ENDPOINT_URL_" .. suffix)
-      source = "env_service"
-      if endpoint == nil then
-        endpoint = env_value(getenv, "AWS_ENDPOINT_URL")
-        source = "env_global"
-      end
-    end
-  end
-  if endpoint == nil then source = "rules" end
   if endpoint ~= nil then
     if not parse_url((endpoint:gsub("/+$", ""))) then
-      -- with env = false the caller settled the endpoint: it may be the option, the environment
-      -- or the profile, so only opts.source_name (when given) says which
       local from = opts.source_name
-        or (opts.env ~= false and SOURCE_NAMES[source] and (source .. ": " .. SOURCE_NAMES[source])) or nil
       return nil, make_error("invalid endpoint URL" .. (from and (" (from " .. from .. ")") or "") .. ": "
         .. _M.url_problem(endpoint))
     end
@@ -370,7 +349,7 @@ function _M.for_client(opts)
   end
   local ep, err = _M.resolve{ Region = region, UseFIPS = opts.use_fips and true or false, Endpoint = endpoint }
   if not ep then return nil, err end
-  ep.source = source
+  ep.source = endpoint and "configured" or "rules"
   return ep
 end
 
