@@ -240,8 +240,13 @@ local function schedule(job)
   sched.spawn(run_job_protected, job)
 end
 
--- The wait after a job's n-th try: the SDK's one back-off (retry.backoff), doubling from
--- cleanup.min_delay up to cleanup.max_delay, never under min_delay.
+--- The wait of a clean-up job after its n-th try: the SDK's one back-off (retry.backoff),
+-- doubling from cleanup.min_delay up to cleanup.max_delay, never under min_delay.
+-- @tparam number n the tries made so far
+-- @tparam number min_delay seconds
+-- @tparam number max_delay seconds
+-- @tparam[opt] function rng a function returning a number in [0, 1) (default math.random)
+-- @treturn number seconds
 function _M.cleanup_delay(n, min_delay, max_delay, rng)
   deps()
   return retry.backoff(math_max(n, 1), min_delay, max_delay, rng or math_random, min_delay)
