@@ -258,4 +258,47 @@ describe("a client's settings", function()
     assert.equal(1, opens[cfg])
     assert.equal(1, opens[cred])
   end)
+
+  it("are one read-only record: each field is settled once, a second write raises", function()
+    local rec = config.record()
+    rec.region = "us-west-2"
+    assert.equal("us-west-2", rec.region)
+    assert.has_error(function() rec.region = "eu-west-1" end,
+      "the settings record is read-only: region is settled once")
+    rec.nothing = false
+    assert.has_error(function() rec.nothing = true end)
+    local c = assert(require("gameliftstreams").new{ region = "us-west-2", endpoint = srv.url,
+      credentials = { access_key_id = "AKID", secret_access_key = "s" }, getenv = env{} })
+    c:list_stream_groups{}
+    local settled = c.opts._settings
+    assert.equal("us-west-2", settled.region)
+    assert.is_true(settled.settled)
+    assert.has_error(function() settled.region = "eu-west-1" end)
+    assert.has_error(function() settled.endpoint = "http://elsewhere" end)
+  end)
+
+  it("read each environment variable once, at gls.new or on the first call, and none after", function()
+    local cfg = helpers.write_file(dir .. "/config", "[profile dev]\nregion = eu-west-3\nmax_attempts = 2\n")
+    local reads, E = {}, { AWS_CONFIG_FILE = cfg, AWS_SHARED_CREDENTIALS_FILE = dir .. "/none",
+      AWS_PROFILE = "dev", AWS_ENDPOINT_URL = srv.url, HOME = "/nonexistent-home" }
+    local c = assert(require("gameliftstreams").new{ getenv = function(k)
+      reads[#reads + 1] = k
+      return E[k]
+    end, credentials = { access_key_id = "AKID", secret_access_key = "s" } })
+    c:list_stream_groups{}
+    assert.equal("eu-west-3", c.region)
+    assert.equal(srv.url, c.endpoint_url)
+    assert.equal(2, c.retry.max_attempts)
+    local count = {}
+    for _, k in ipairs(reads) do count[k] = (count[k] or 0) + 1 end
+    for k, n in pairs(count) do assert.equal(1, n, k .. " was read " .. n .. " times") end
+    for _, k in ipairs{ "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_REGION", "AWS_ENDPOINT_URL_GAMELIFTSTREAMS",
+                        "AWS_ENDPOINT_URL", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "AWS_USE_FIPS_ENDPOINT" } do
+      assert.equal(1, count[k], k)
+    end
+    local before = #reads
+    c:list_stream_groups{}
+    c:list_stream_groups{}
+    assert.equal(before, #reads, "later calls read " .. table.concat(reads, " ", before + 1))
+  end)
 end)

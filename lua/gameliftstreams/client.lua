@@ -21,12 +21,10 @@ local type, pairs, tostring, tonumber, pcall, require, setmetatable, error =
   type, pairs, tostring, tonumber, pcall, require, setmetatable, error
 local floor = math.floor
 local lower, find = string.lower, string.find
-local os_getenv = os.getenv
 
 local SERVICE = model.metadata.signing_name or "gameliftstreams"
 -- The service's key in AWS_ENDPOINT_URL_<KEY> and a profile's services section.
 local SERVICE_KEY = (model.metadata.env_suffix or "GAMELIFTSTREAMS"):lower()
-local NO_PROFILE = {} -- profile settings for config.configured_endpoint: the environment alone
 
 local lua_id
 if type(jit) == "table" and jit.version then -- luacheck: ignore
@@ -68,7 +66,6 @@ _M.check_self = check_self
 
 _M.OPTIONS = options.OPTIONS
 local check_options, NOT_TOKEN = options.check, options.NOT_TOKEN
-local env_value = config.env
 
 ---------------------------------------------------------------------------
 -- Endpoint
@@ -87,16 +84,6 @@ local function resolve_endpoint(region, use_fips, configured)
     return nil, errors.new{ code = "EndpointError", message = "not an http(s) URL: " .. tostring(url) }
   end
   return url
-end
-
--- The endpoint gls.new can settle without reading a file: the option, else the environment's
--- when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is set. When it is not, the profile's
--- ignore_configured_endpoint_urls may still turn AWS_ENDPOINT_URL* off, so the first call, which
--- reads the profile, decides.
-local function endpoint_at_new(o)
-  if o.endpoint ~= nil and o.endpoint ~= "" then return o.endpoint end
-  if not env_value(config.getenv_of(o), "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") then return nil end
-  return config.configured_endpoint(o, SERVICE_KEY, NO_PROFILE)
 end
 
 -- The User-Agent: ours, then app/<application id>, then the caller's suffix. An id from the
@@ -152,8 +139,9 @@ function _M.new(opts)
   for k, v in pairs(opts) do o[k] = v end
   -- The client's settings record (config.record): the shared files are read once through it,
   -- by the client, its retry strategy and its credentials chain (which get a copy of o).
+  -- (config.settle_new now: what needs no file; config.settle on the first call: the rest)
   o._settings = config.record()
-  local getenv = o.getenv or os_getenv
+  local rec = config.settle_new(o, SERVICE_KEY)
   local shared
   if o.shared_dict then
     local serr
@@ -163,7 +151,6 @@ function _M.new(opts)
 
   local self = setmetatable({
     opts = o,
-    getenv = getenv,
     skew = 0,
     -- what the pipeline reads (pipeline.lua): signing name, the SDK's headers, the decoder
     service = SERVICE,
@@ -171,23 +158,19 @@ function _M.new(opts)
     decode = decode_operation,
     shared = shared, -- the lua_shared_dict of the shared_dict option, or nil
     -- the hook list (the option's, then the logger: log option or GLS_LOG), or nil
-    hooks = hooks.for_client(o.hooks ~= nil and hooks.check(o.hooks) or nil, o.log, getenv),
+    hooks = hooks.for_client(o.hooks ~= nil and hooks.check(o.hooks) or nil, rec.log),
     timeout = o.timeout or 30,
     connect_timeout = o.connect_timeout or 5,
     max_response_bytes = o.max_response_bytes,
     -- the application id: the option, AWS_SDK_UA_APP_ID, else (first call) the profile's
-    app_id = o.app_id or env_value(getenv, "AWS_SDK_UA_APP_ID"),
+    app_id = rec.app_id_given,
   }, client_mt)
   self.user_agent = user_agent(self.app_id, o.user_agent_suffix)
 
-  self.region = config.region(o) -- the profile's, if need be, on the first call
-  self.endpoint_configured = endpoint_at_new(o)
+  self.region = rec.region_given -- the profile's, if need be, on the first call
+  self.endpoint_configured = rec.endpoint_given
   -- FIPS: the option, else AWS_USE_FIPS_ENDPOINT, else (first call) the profile's use_fips_endpoint
-  self.use_fips = o.use_fips
-  if self.use_fips == nil then
-    local v = env_value(getenv, "AWS_USE_FIPS_ENDPOINT")
-    if v then self.use_fips = lower(v) == "true" end
-  end
+  self.use_fips = rec.use_fips_given
 
   -- Errors the endpoint rules can tell now (FIPS with a custom endpoint, a bad URL).
   if self.endpoint_configured or self.region then
@@ -199,12 +182,10 @@ function _M.new(opts)
   -- One strategy per client: its retry quota is shared by the client's calls.
   -- (check_options has checked mode and max_attempts: retry.new raises only on misuse)
   self.retry = retry.new{
-    mode = o.retry_mode, max_attempts = o.max_attempts, new_2026 = o.new_2026_retries,
-    getenv = getenv,
-    settings = function() -- profile max_attempts / retry_mode, read on the first call
-      local lok, settings = pcall(config.load, o)
-      return lok and settings or {}
-    end,
+    mode = o.retry_mode, max_attempts = o.max_attempts, new_2026 = rec.new_2026_retries,
+    -- AWS_RETRY_MODE / AWS_MAX_ATTEMPTS and the profile's, from the record (first call)
+    getenv = function(name) return config.settle(o).retry_env[name] end,
+    settings = function() return config.settle(o).profile or {} end,
   }
   return self
 end
@@ -213,57 +194,34 @@ end
 function Client:_prepare()
   if self.prepared then return true end
   local o = self.opts
-  local settings, found -- the profile's settings, read at most once here, and whether it exists
-  local function profile()
-    if settings == nil then
-      local lok, s, f = pcall(config.load, o)
-      settings = lok and type(s) == "table" and s or {}
-      found = lok and f
-    end
-    return settings
-  end
+  local rec = config.settle(o) -- the options, the environment and the profile, once
   -- A profile named by the option or AWS_PROFILE must exist (botocore's ProfileNotFound): a
   -- misspelt name would otherwise surface as a missing region or missing credentials.
-  local pname, explicit = config.profile_name(o)
-  if explicit then
-    profile()
-    if not found then
-      local cfg, cred = config.paths(o)
-      return nil, errors.invalid(string.format("profile %q (from %s) is in neither %s nor %s", pname,
-        o.profile ~= nil and "the profile option" or "AWS_PROFILE", cfg, cred))
-    end
+  if rec.profile_explicit and not rec.profile_found then
+    return nil, errors.invalid(string.format("profile %q (from %s) is in neither %s nor %s", rec.profile_name,
+      o.profile ~= nil and "the profile option" or "AWS_PROFILE", rec.config_path, rec.credentials_path))
   end
   if not self.region then
-    local region, rerr = config.resolve_region(o)
-    if not region then return nil, rerr end
-    self.region = region
+    if not rec.region then return nil, rec.region_error end
+    self.region = rec.region
   end
-  if self.use_fips == nil then
-    self.use_fips = lower(tostring(profile().use_fips_endpoint)) == "true"
-  end
+  if self.use_fips == nil then self.use_fips = rec.use_fips end
   -- An endpoint gls.new settled is checked again when FIPS is on: it can only have come from the
   -- profile since, and the rules refuse FIPS with a custom endpoint.
   if not self.endpoint_url or self.use_fips then
-    -- AWS_ENDPOINT_URL*, the profile's services section, then its endpoint_url, unless either
-    -- ignore switch (environment first, then profile) says not to
-    local endpoint = self.endpoint_configured or config.configured_endpoint(o, SERVICE_KEY, profile())
-    local url, eerr = resolve_endpoint(self.region, self.use_fips == true, endpoint)
+    local url, eerr = resolve_endpoint(self.region, self.use_fips == true, rec.endpoint)
     if not url then return nil, eerr end
     self.endpoint_url = url
   end
   self.endpoint_base = self.endpoint_url:gsub("/+$", "")
-  local profile_app_id = profile().sdk_ua_app_id
-  if not self.app_id and type(profile_app_id) == "string" and profile_app_id ~= "" then
-    self.app_id = profile_app_id
+  if not self.app_id and rec.app_id then
+    self.app_id = rec.app_id
     self.user_agent = user_agent(self.app_id, o.user_agent_suffix)
   end
 
   -- Trust for TLS, per request (clients with different bundles share the HTTP pool):
   -- ca_file, else AWS_CA_BUNDLE, else the profile's ca_bundle; libcurl's default otherwise.
-  self.ca_file = o.ca_file or env_value(self.getenv, "AWS_CA_BUNDLE")
-  if not self.ca_file and type(profile().ca_bundle) == "string" and profile().ca_bundle ~= "" then
-    self.ca_file = profile().ca_bundle
-  end
+  self.ca_file = rec.ca_file
   self.ca_path = o.ca_path
 
   if not self.provider then

@@ -13,7 +13,9 @@ local _M = { _VERSION = "0.1" }
 local errors = require("gameliftstreams.errors")
 local text = require("gameliftstreams.text")
 
-local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
+local type, pairs, ipairs, tostring, pcall, setmetatable, error =
+  type, pairs, ipairs, tostring, pcall, setmetatable, error
+local lower = string.lower
 local os_getenv = os.getenv
 
 local trim = text.trim
@@ -25,8 +27,29 @@ local function strip_inline_comment(s)
   return trim(s)
 end
 
+-- The one reader of the environment: opts.getenv (default os.getenv). With a settings record
+-- (a client's opts._settings) each variable is read once per client and kept in the record, so
+-- every module that asks (the client, its retry strategy, endpoint and credentials chain) sees
+-- the same value.
 local function getenv_of(opts)
-  return (opts and opts.getenv) or os_getenv
+  local given = (opts and opts.getenv) or os_getenv
+  local rec = opts and opts._settings
+  if not rec then return given end
+  local reader = rec.getenv
+  if not reader then
+    local seen = {}
+    reader = function(name)
+      local v = seen[name]
+      if v == nil then
+        v = given(name)
+        if v == nil then v = false end
+        seen[name] = v
+      end
+      return v or nil
+    end
+    rec.getenv = reader
+  end
+  return reader
 end
 _M.getenv_of = getenv_of
 
@@ -118,23 +141,34 @@ _M.expand_home = expand_home
 --- The paths of the config and credentials files.
 -- opts.config_file / opts.credentials_file, else AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE,
 -- else ~/.aws/config and ~/.aws/credentials.
+-- Settled once per settings record (opts._settings) when there is one.
 function _M.paths(opts)
   opts = opts or {}
+  local rec = opts._settings
+  if rec and rec.config_path then return rec.config_path, rec.credentials_path end
   local getenv = getenv_of(opts)
   local cfg = opts.config_file or env(getenv, "AWS_CONFIG_FILE") or "~/.aws/config"
   local cred = opts.credentials_file or env(getenv, "AWS_SHARED_CREDENTIALS_FILE")
     or "~/.aws/credentials"
-  return expand_home(cfg, getenv), expand_home(cred, getenv)
+  cfg, cred = expand_home(cfg, getenv), expand_home(cred, getenv)
+  if rec then rec.config_path, rec.credentials_path = cfg, cred end
+  return cfg, cred
 end
 
 --- The profile name: opts.profile, else AWS_PROFILE, else "default".
 -- The second value tells whether it was chosen explicitly (option or environment).
+-- Settled once per settings record (opts._settings) when there is one.
 function _M.profile_name(opts)
   opts = opts or {}
-  if opts.profile ~= nil then return opts.profile, true end
-  local p = env(getenv_of(opts), "AWS_PROFILE")
-  if p then return p, true end
-  return "default", false
+  local rec = opts._settings
+  if rec and rec.profile_name then return rec.profile_name, rec.profile_explicit end
+  local name, explicit = opts.profile, true
+  if name == nil then
+    name = env(getenv_of(opts), "AWS_PROFILE")
+    if not name then name, explicit = "default", false end
+  end
+  if rec then rec.profile_name, rec.profile_explicit = name, explicit end
+  return name, explicit
 end
 
 -- Reads and parses both files now (see load_files).
@@ -166,13 +200,24 @@ local function read_files(opts)
   return out
 end
 
---- A client's record of its settings, settled once: gls.new puts one in its copy of the
--- options as `_settings`, and every function here given those options (the client, the
--- credentials chain, the retry strategy and the endpoint settle theirs through them) reads the
--- shared files through it: each file is read at most once per client, on first need. Readers
--- never change what it holds.
+--- A client's record of its settings: gls.new puts one in its copy of the options as
+-- `_settings`. Every function here given those options reads the shared files through it (each
+-- file at most once per client, on first need), and `settle_new`/`settle` write the client's
+-- settings into it. Each field is written once and is read-only from then on: a second write
+-- raises. The client, its retry strategy, its endpoint and its credentials chain all read it.
 function _M.record()
-  return {}
+  local store, settled = {}, {}
+  return setmetatable({}, {
+    __index = store,
+    __newindex = function(_, k, v)
+      if settled[k] then
+        error("the settings record is read-only: " .. tostring(k) .. " is settled once", 2)
+      end
+      settled[k] = true
+      store[k] = v
+    end,
+    __metatable = "gameliftstreams settings record",
+  })
 end
 
 --- Reads and parses both files (once per record when opts carry one). Returns
@@ -269,6 +314,93 @@ function _M.resolve_region(opts)
   if type(r) == "string" and r ~= "" then return r end
   return nil, errors.invalid("region: not set (looked at the region option, AWS_REGION, "
     .. "AWS_DEFAULT_REGION and profile " .. string.format("%q", tostring(name)) .. ")")
+end
+
+---------------------------------------------------------------------------
+-- A client's settings, resolved once
+---------------------------------------------------------------------------
+
+local function truthy(v) return type(v) == "string" and lower(v) == "true" end
+local function env_on(v) -- the project's own switches (GLS_LOG): anything but "", 0, false, no, off
+  if type(v) ~= "string" then return false end
+  v = lower(v)
+  return v ~= "" and v ~= "0" and v ~= "false" and v ~= "no" and v ~= "off"
+end
+
+--- What gls.new settles from the options and the environment alone (no file is read), into
+-- o._settings: `region_given` (option, AWS_REGION, AWS_DEFAULT_REGION), `use_fips_given`
+-- (option, AWS_USE_FIPS_ENDPOINT; nil when neither says), `endpoint_given` (the option; the
+-- environment's AWS_ENDPOINT_URL* only when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is set, since
+-- otherwise the profile's ignore switch may still turn them off), `app_id_given` (option,
+-- AWS_SDK_UA_APP_ID), `log` (option, GLS_LOG), `new_2026_retries` (option,
+-- AWS_NEW_RETRIES_2026). Returns the record.
+function _M.settle_new(o, service_key)
+  local rec = o._settings
+  local getenv = getenv_of(o)
+  rec.service_key = service_key
+  rec.region_given = _M.region(o)
+  local fips = o.use_fips
+  if fips == nil then
+    local v = env(getenv, "AWS_USE_FIPS_ENDPOINT")
+    if v then fips = lower(v) == "true" end
+  end
+  rec.use_fips_given = fips
+  local ep = o.endpoint
+  if ep == "" then ep = nil end
+  if ep == nil and env(getenv, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") then
+    ep = _M.configured_endpoint(o, service_key, {}) -- the environment alone
+  end
+  rec.endpoint_given = ep
+  rec.app_id_given = o.app_id or env(getenv, "AWS_SDK_UA_APP_ID")
+  local log = o.log
+  if log == nil then log = env_on(getenv("GLS_LOG")) end
+  rec.log = log
+  local n26 = o.new_2026_retries
+  if n26 == nil then n26 = truthy(getenv("AWS_NEW_RETRIES_2026")) end
+  rec.new_2026_retries = n26
+  return rec
+end
+
+--- The rest, on the first call: the profile (`profile_name`, `profile_explicit`, `profile` (its
+-- settings), `profile_found`), `region` (or `region_error`), `use_fips`, `endpoint` (the
+-- configured one or nil: the option, AWS_ENDPOINT_URL_<KEY>, AWS_ENDPOINT_URL, the profile's
+-- services section and endpoint_url, both ignore switches), `app_id`, `ca_file` (option,
+-- AWS_CA_BUNDLE, the profile's ca_bundle), `retry_env` (AWS_RETRY_MODE and AWS_MAX_ATTEMPTS as
+-- the environment gives them; the profile's are in `profile`). Each file is read at most once.
+-- Returns the record; settling it again returns it as it is.
+function _M.settle(o)
+  local rec = o._settings
+  if rec.settled then return rec end
+  local getenv = getenv_of(o)
+  local name = _M.profile_name(o) -- (also profile_explicit)
+  _M.paths(o) -- config_path, credentials_path
+  local ok, settings, found = pcall(_M.load, o)
+  if not ok or type(settings) ~= "table" then settings, found = {}, false end
+  rec.profile_found = found and true or false
+  local region = rec.region_given
+  if not region and type(settings.region) == "string" and settings.region ~= "" then region = settings.region end
+  rec.region = region
+  if not region then
+    rec.region_error = errors.invalid("region: not set (looked at the region option, AWS_REGION, "
+      .. "AWS_DEFAULT_REGION and profile " .. string.format("%q", tostring(name)) .. ")")
+  end
+  local fips = rec.use_fips_given
+  if fips == nil then fips = lower(tostring(settings.use_fips_endpoint)) == "true" end
+  rec.use_fips = fips
+  rec.endpoint = rec.endpoint_given or _M.configured_endpoint(o, rec.service_key, settings)
+  local app_id = rec.app_id_given
+  if not app_id and type(settings.sdk_ua_app_id) == "string" and settings.sdk_ua_app_id ~= "" then
+    app_id = settings.sdk_ua_app_id
+  end
+  rec.app_id = app_id
+  local ca = o.ca_file or env(getenv, "AWS_CA_BUNDLE")
+  if not ca and type(settings.ca_bundle) == "string" and settings.ca_bundle ~= "" then ca = settings.ca_bundle end
+  rec.ca_file = ca
+  -- the retry strategy's variables, as the environment gives them (retry.lua decides what an
+  -- unusable value falls back to: the profile's, then the default)
+  rec.retry_env = { AWS_RETRY_MODE = getenv("AWS_RETRY_MODE"), AWS_MAX_ATTEMPTS = getenv("AWS_MAX_ATTEMPTS") }
+  rec.settled = true
+  return rec
 end
 
 return _M

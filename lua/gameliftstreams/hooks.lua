@@ -94,19 +94,10 @@ function _M.check(v)
   return list
 end
 
-local function env_on(v)
-  if type(v) ~= "string" then return false end
-  v = v:lower()
-  return v ~= "" and v ~= "0" and v ~= "false" and v ~= "no" and v ~= "off"
-end
-
---- The hook list of a client: the option's hooks, then the logger when the `log` option is
--- true, or GLS_LOG is set (to anything but "", 0, false, no, off) and `log` is not false.
--- nil when there is none.
-function _M.for_client(list, log, getenv)
-  local on = log
-  if on == nil then on = env_on(getenv("GLS_LOG")) end
-  if not on then return list end
+--- The hook list of a client: the option's hooks, then the logger when `log` is true (the
+-- `log` option, else GLS_LOG: config.settle_new decides). nil when there is none.
+function _M.for_client(list, log)
+  if not log then return list end
   local out = {}
   for i, t in ipairs(list or {}) do out[i] = t end
   out[#out + 1] = _M.logger()

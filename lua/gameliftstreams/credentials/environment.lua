@@ -6,7 +6,8 @@ local env = config.env
 local fail, absent, make_creds = B.fail, B.absent, B.make_creds
 
 --- The environment provider: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
--- (AWS_CREDENTIAL_EXPIRATION optional). Read on every get().
+-- (AWS_CREDENTIAL_EXPIRATION optional), through config.getenv_of on every get(): a client's
+-- chain reads each variable once (its settings record keeps what it read).
 function _M.environment(opts)
   opts = opts or {}
   local getenv = config.getenv_of(opts)
