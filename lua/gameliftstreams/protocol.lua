@@ -277,6 +277,63 @@ end
 -- Request building
 ---------------------------------------------------------------------------
 
+-- What every request of one operation shares, worked out on its first request: the URI's
+-- literal pieces and its labels (in URI order), the literal query, the members that go to the
+-- query string or a header (in member order), whether a body is sent. One per operation
+-- definition, kept while the model is.
+local plans = setmetatable({}, { __mode = "k" })
+
+local function plan_of(shapes, opdef)
+  local plan = plans[opdef]
+  if plan then return plan end
+  local shape_name = ref_name(opdef.input)
+  local shape = shape_name and shapes[shape_name] or { members = {} }
+  local members = shape.members or {}
+  local uri = opdef.uri or "/"
+  local literal_query
+  local qpos = find(uri, "?", 1, true)
+  if qpos then
+    literal_query = sub(uri, qpos + 1)
+    uri = sub(uri, 1, qpos - 1)
+  end
+  local by_label, has_body = {}, false -- labels by wire name
+  for m, mdef in pairs(members) do
+    if mdef.location == "uri" then
+      by_label[mdef.name or m] = m
+    elseif not mdef.location then
+      has_body = true
+    end
+  end
+  local parts, pos = {}, 1
+  while true do
+    local a, b, label = find(uri, "{([^}]+)}", pos)
+    if not a then break end
+    if a > pos then parts[#parts + 1] = sub(uri, pos, a - 1) end
+    local greedy = sub(label, -1) == "+"
+    if greedy then label = sub(label, 1, -2) end
+    local m = by_label[label] or label
+    parts[#parts + 1] = { member = m, greedy = greedy, shape = ref_name(members[m]) }
+    pos = b + 1
+  end
+  if pos <= #uri then parts[#parts + 1] = sub(uri, pos) end
+  local located, order = {}, member_order(shape)
+  for i = 1, #order do
+    local mdef = members[order[i]]
+    local loc = mdef and mdef.location
+    if loc == "querystring" or loc == "header" then located[#located + 1] = order[i] end
+  end
+  plan = { shape_name = shape_name, members = members, parts = parts, literal_query = literal_query,
+           has_body = has_body, located = located, method = opdef.method or "POST" }
+  plans[opdef] = plan
+  return plan
+end
+
+local function label_error(op, m, problem)
+  local e = errors.invalid(op .. ": input." .. m .. ": " .. problem)
+  e.path = "input." .. m
+  return nil, e
+end
+
 --- Builds the HTTP request of one operation (input already validated).
 -- @return `{ method=, path=, query=, headers=, body= }` where `path` is the
 --   encoded wire path, `query` the encoded query string without "?" ("" when
@@ -289,81 +346,53 @@ function _M.build_request(model, op, input)
   end
   local shapes = model.shapes
   input = input or {}
-  local shape_name = ref_name(opdef.input)
-  local shape = shape_name and shapes[shape_name] or { members = {} }
-  local members = shape.members or {}
-
-  local uri = opdef.uri or "/"
-  local literal_query
-  local qpos = find(uri, "?", 1, true)
-  if qpos then
-    literal_query = sub(uri, qpos + 1)
-    uri = sub(uri, 1, qpos - 1)
-  end
-
-  -- labels by wire name
-  local by_label = {}
-  local has_body = false
-  for m, mdef in pairs(members) do
-    if mdef.location == "uri" then
-      by_label[mdef.name or m] = m
-    elseif not mdef.location then
-      has_body = true
-    end
-  end
+  local plan = plan_of(shapes, opdef)
 
   -- A label's value never makes a dot segment or an empty one (see validate.path_label_problem):
   -- checked here too, on the text that goes out, so no caller of build_request can retarget.
-  local bad, problem
-  local path = gsub(uri, "{([^}]+)}", function(label)
-    if bad then return "" end
-    local greedy = false
-    if sub(label, -1) == "+" then
-      greedy = true
-      label = sub(label, 1, -2)
+  local parts = plan.parts
+  local buf = {}
+  for i = 1, #parts do
+    local part = parts[i]
+    if type(part) == "string" then
+      buf[i] = part
+    else
+      local m = part.member
+      local v = rawget(input, m)
+      if v == nil or v == json_null then return label_error(op, m, "required member is missing") end
+      local text = scalar_text(shapes, part.shape, v)
+      if text == nil then
+        return label_error(op, m, "expected a " .. tostring((shapes[part.shape] or {}).type))
+      end
+      local problem = path_label_problem(text, part.greedy)
+      if problem then return label_error(op, m, problem) end
+      if part.greedy then
+        buf[i] = (gsub(text, "[^/]+", pct_encode))
+      else
+        buf[i] = pct_encode(text)
+      end
     end
-    local m = by_label[label] or label
-    local v = rawget(input, m)
-    if v == nil or v == json_null then
-      bad, problem = m, "required member is missing"
-      return ""
-    end
-    local text = scalar_text(shapes, ref_name(members[m]), v)
-    if text == nil then
-      bad, problem = m, "expected a " .. tostring((shapes[ref_name(members[m])] or {}).type)
-      return ""
-    end
-    problem = path_label_problem(text, greedy)
-    if problem then
-      bad = m
-      return ""
-    end
-    if greedy then
-      return (gsub(text, "[^/]+", pct_encode))
-    end
-    return pct_encode(text)
-  end)
-  if bad then
-    local e = errors.invalid(op .. ": input." .. bad .. ": " .. problem)
-    e.path = "input." .. bad
-    return nil, e
   end
+  local path = concat(buf)
 
   local query = {}
+  local literal_query = plan.literal_query
   if literal_query and literal_query ~= "" then query[1] = literal_query end
   local headers = {}
-  local placed, perr = pcall(place_members, shapes, members, member_order(shape), input, query, headers)
-  if not placed then
-    if type(perr) ~= "table" or getmetatable(perr) ~= NOT_SCALAR then error(perr, 0) end
-    local where = "input." .. tostring(perr.member)
-    return nil, errors.new{ code = "SerializationError", path = where,
-      message = op .. ": " .. where .. ": a value does not have the model's type" }
+  if #plan.located > 0 then
+    local placed, perr = pcall(place_members, shapes, plan.members, plan.located, input, query, headers)
+    if not placed then
+      if type(perr) ~= "table" or getmetatable(perr) ~= NOT_SCALAR then error(perr, 0) end
+      local where = "input." .. tostring(perr.member)
+      return nil, errors.new{ code = "SerializationError", path = where,
+        message = op .. ": " .. where .. ": a value does not have the model's type" }
+    end
   end
 
   local body
-  if has_body then
+  if plan.has_body then
     local out = {}
-    local ok, err = encode(shapes, shape_name, input, out)
+    local ok, err = encode(shapes, plan.shape_name, input, out)
     if not ok then
       return nil, errors.new{ code = "SerializationError", message = op .. ": " .. err }
     end
@@ -372,9 +401,9 @@ function _M.build_request(model, op, input)
   end
 
   return {
-    method = opdef.method or "POST",
+    method = plan.method,
     path = path,
-    query = concat(query, "&"),
+    query = query[1] and concat(query, "&") or "",
     headers = headers,
     body = body,
   }

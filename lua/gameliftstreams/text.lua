@@ -90,10 +90,10 @@ end
 
 --- Percent-encodes every byte except the RFC 3986 unreserved characters (A-Z a-z 0-9 - _ . ~),
 -- with upper-case hex, as SigV4 and the AWS protocols want it.
+local function pct_byte(c) return format("%%%02X", byte(c)) end
 function _M.pct_encode(s)
-  return (gsub(s, "[^A-Za-z0-9%-_%.~]", function(c)
-    return format("%%%02X", byte(c))
-  end))
+  if not find(s, "[^A-Za-z0-9%-_%.~]") then return s end -- most labels: nothing to escape
+  return (gsub(s, "[^A-Za-z0-9%-_%.~]", pct_byte))
 end
 
 --- s with every plain occurrence of each string of `secrets` (a list; the longest should come
