@@ -17,13 +17,13 @@ enum {
   K_METHOD, K_URL, K_BODY, K_REGION, K_SERVICE, K_CREDENTIALS, K_ACCESS_KEY_ID, K_SECRET,
   K_SESSION_TOKEN, K_NORMALIZE, K_SIGN_BODY, K_OMIT, K_TIME, K_PRESIGN, K_HEADERS, K_SIGNATURE,
   K_CANONICAL_REQUEST, K_STRING_TO_SIGN, K_HOST, K_X_AMZ_DATE, K_AUTHORIZATION, K_X_AMZ_TOKEN,
-  K_X_AMZ_SHA256, K_COUNT
+  K_X_AMZ_SHA256, K_HEADERS_ONLY, K_COUNT
 };
 static const char *const KEY_NAMES[K_COUNT] = {
     "method", "url", "body", "region", "service", "credentials", "access_key_id",
     "secret_access_key", "session_token", "normalize", "sign_body", "omit_session_token", "time",
     "presign", "headers", "signature", "canonical_request", "string_to_sign", "host", "x-amz-date",
-    "authorization", "x-amz-security-token", "x-amz-content-sha256"};
+    "authorization", "x-amz-security-token", "x-amz-content-sha256", "headers_only"};
 #define PUSH_KEY(L, k) lua_pushvalue((L), lua_upvalueindex(2 + (k)))
 /* Two more upvalues hold the last host and x-amz-date strings handed out: consecutive
  * signatures mostly repeat them, and reusing the Lua string skips hashing and interning it. */
@@ -238,7 +238,9 @@ static void set_cached(lua_State *L, int t, int key, int up, const char *v, size
  * t: method, url, headers ({ name = "v" | { "v1", "v2" } }), body, region, service,
  *    credentials { access_key_id, secret_access_key, session_token }, time (epoch seconds,
  *    default now), normalize (true), sign_body (false), omit_session_token (false),
- *    presign (nil | seconds: sign the query instead of the headers).
+ *    presign (nil | seconds: sign the query instead of the headers), headers_only (false: the
+ *    result holds headers, and url with presign, alone: what a request sends, as the pipeline
+ *    wants it).
  * result: headers (every header to send, names in lower case: the input headers except the ones
  *    the signer sets, plus host unless given, x-amz-date, authorization, x-amz-security-token,
  *    x-amz-content-sha256 with sign_body; with presign only the input headers and host; a
@@ -249,7 +251,7 @@ static int l_sign(lua_State *L) {
   gls_sigv4_request r;
   gls_sigv4_result res;
   const char *err;
-  int cred, token, hidx, anchor, out, ty;
+  int cred, token, hidx, anchor, out, ty, headers_only;
 
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checkstack(L, 40, "sign");
@@ -272,6 +274,7 @@ static int l_sign(lua_State *L) {
   r.normalize = get_bool(L, 1, K_NORMALIZE, 1);
   r.sign_body = get_bool(L, 1, K_SIGN_BODY, 0);
   r.omit_session_token = get_bool(L, 1, K_OMIT, 0);
+  headers_only = get_bool(L, 1, K_HEADERS_ONLY, 0);
 
   PUSH_KEY(L, K_TIME);
   ty = gls_gettable(L, 1);
@@ -323,9 +326,11 @@ static int l_sign(lua_State *L) {
   PUSH_KEY(L, K_HEADERS);
   lua_insert(L, -2);
   lua_rawset(L, out - 1);
-  set_str(L, out - 1, K_SIGNATURE, res.signature, 64);
-  set_str(L, out - 1, K_CANONICAL_REQUEST, res.canonical_request, res.canonical_request_len);
-  set_str(L, out - 1, K_STRING_TO_SIGN, res.string_to_sign, res.string_to_sign_len);
+  if (!headers_only) {
+    set_str(L, out - 1, K_SIGNATURE, res.signature, 64);
+    set_str(L, out - 1, K_CANONICAL_REQUEST, res.canonical_request, res.canonical_request_len);
+    set_str(L, out - 1, K_STRING_TO_SIGN, res.string_to_sign, res.string_to_sign_len);
+  }
   if (res.url) set_str(L, out - 1, K_URL, res.url, res.url_len);
   return 1;
 }

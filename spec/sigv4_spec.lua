@@ -215,6 +215,7 @@ if signer ~= core.sign then
                           session_token = tokens[i % 3 + 1] },
           time = T0 + i * 37, normalize = i % 4 ~= 1, sign_body = i % 5 == 0,
           omit_session_token = i % 7 == 0, presign = i % 6 == 0 and 300 or nil,
+          headers_only = i % 8 == 0 or nil,
         }
         assert.are.same(core.sign(t), signer(t))
       end
@@ -237,6 +238,15 @@ for _, S in ipairs(SIGNERS) do
       for _, variant in ipairs({ "header", "query" }) do
         it(name .. " (" .. variant .. " signing)", function()
           local res = assert(sign(suite_input(dir, variant)))
+          -- headers_only (the pipeline's): the same headers and url, without the strings
+          local input = suite_input(dir, variant)
+          input.headers_only = true
+          local short = assert(sign(input))
+          assert.are.same(res.headers, short.headers)
+          assert.are.equal(res.url, short.url)
+          assert.is_nil(short.canonical_request)
+          assert.is_nil(short.string_to_sign)
+          assert.is_nil(short.signature)
           assert.are.equal(read(dir .. "/" .. variant .. "-canonical-request.txt"), res.canonical_request)
           assert.are.equal(read(dir .. "/" .. variant .. "-string-to-sign.txt"), res.string_to_sign)
           assert.are.equal(read(dir .. "/" .. variant .. "-signature.txt"), res.signature)
@@ -513,6 +523,7 @@ for _, S in ipairs(SIGNERS) do
       assert.truthy(err_of(base{ headers = { X = { "a", {} } } }):find('sign: headers["X"]', 1, true))
       assert.truthy(err_of(base{ headers = { "a" } }):find("sign: header names must be strings", 1, true))
       assert.truthy(err_of(base{ normalize = "yes" }):find("sign: normalize must be a boolean", 1, true))
+      assert.truthy(err_of(base{ headers_only = 1 }):find("sign: headers_only must be a boolean", 1, true))
       assert.truthy(err_of(base{ time = "now" }):find("sign: time must be a number", 1, true))
       assert.truthy(err_of(base{ time = 1 / 0 }):find("sign: time must be epoch seconds", 1, true))
       assert.truthy(err_of(base{ presign = 0 }):find("sign: presign must be whole seconds", 1, true))

@@ -115,12 +115,13 @@ function errors.is(v) end
 ---@field sign_body? boolean add x-amz-content-sha256
 ---@field omit_session_token? boolean
 ---@field presign? integer seconds: sign the query string instead of the headers
+---@field headers_only? boolean leave signature, canonical_request and string_to_sign out of the result
 
 ---@class gameliftstreams.SignResult
 ---@field headers table<string, string|string[]> everything to send, authorization and x-amz-date included
----@field signature string
----@field canonical_request string
----@field string_to_sign string
+---@field signature? string (not with headers_only)
+---@field canonical_request? string (not with headers_only)
+---@field string_to_sign? string (not with headers_only)
 ---@field url? string when presigning
 
 ---@class gameliftstreams.Task

@@ -44,7 +44,8 @@ local require, tostring, floor, abs = require, tostring, math.floor, math.abs
 local is_error, new_error = errors.is, errors.new
 local is_clock_skew, parse_http_date, header = retry.is_clock_skew, text.parse_http_date, text.header
 
-local SIGN_INPUT = { normalize = true }
+-- headers_only: the signature's strings (canonical request, string to sign) are not made
+local SIGN_INPUT = { normalize = true, headers_only = true }
 
 local function done(err, st, resp, hc)
   err.attempts = st.attempts

@@ -96,6 +96,7 @@ local function sign(t)
   local normalize = flag(t.normalize, "normalize", 1)
   local sign_body = flag(t.sign_body, "sign_body", 0)
   local omit = flag(t.omit_session_token, "omit_session_token", 0)
+  local headers_only = flag(t.headers_only, "headers_only", 0) == 1
   local time = t.time
   if time == nil then time = os_time() else time = checked(api.arg_time, time, "time") end
   local presign = t.presign
@@ -132,11 +133,16 @@ local function sign(t)
   end
 
   if res.host_given == 0 then out.host = ffi_string(res.host, res.host_len) end
-  local result = {
-    headers = out, signature = ffi_string(res.signature, 64),
-    canonical_request = ffi_string(res.canonical_request, res.canonical_request_len),
-    string_to_sign = ffi_string(res.string_to_sign, res.string_to_sign_len),
-  }
+  local result
+  if headers_only then
+    result = { headers = out }
+  else
+    result = {
+      headers = out, signature = ffi_string(res.signature, 64),
+      canonical_request = ffi_string(res.canonical_request, res.canonical_request_len),
+      string_to_sign = ffi_string(res.string_to_sign, res.string_to_sign_len),
+    }
+  end
   if presign > 0 then
     result.url = ffi_string(res.url, res.url_len)
   else
