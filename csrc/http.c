@@ -1,5 +1,9 @@
 /* A pool of HTTP transfers over one libcurl multi handle (plain C, no Lua).
  *
+ * One file, over 500 lines, because it is one state machine: the three lists below, the easy
+ * handles' options and callbacks, and the response limits all touch the same transfer struct,
+ * which no other file sees (lhttp.c is the Lua binding, buf.c the buffers).
+ *
  * Every transfer lives on exactly one of three lists: running (inside the multi), done
  * (finished, result not yet claimed) or free (idle easy handle and buffers kept for the
  * next request, so connections, DNS entries and allocations are reused). */

@@ -1,4 +1,9 @@
-/* SigV4 in plain C over reusable buffers: no Lua, no globals, no per-call allocation once warm. */
+/* SigV4 in plain C over reusable buffers: no Lua, no globals, no per-call allocation once warm.
+ *
+ * One file, over 500 lines, because the signer is one algorithm over one private state (the
+ * signer struct with its buffers and signing-key cache): URL parsing, canonical URI and query,
+ * canonical headers (with their SSE2 and scalar scanners), hashing and the result all write the
+ * same buffers. The shared codecs (hex, JSON quoting) are in codec.c, the buffers in buf.c. */
 #include "sigv4.h"
 
 #include "codec.h"

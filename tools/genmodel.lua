@@ -1,5 +1,9 @@
 -- Generates lua/gameliftstreams/model.lua from the official botocore model files.
 --
+-- A build tool, not part of the library, and one file (over 500 lines) on purpose: it runs as a
+-- single script from `make model` with nothing beside it, and writes model.lua, the LuaLS types
+-- and docs/OPERATIONS.md from the same parsed model in one pass.
+--
 --   lua5.4 tools/genmodel.lua model/botocore lua/gameliftstreams/model.lua   (or: make model)
 --
 -- Reads service-2.json, paginators-1.json, waiters-2.json, endpoint-rule-set-1.json,
