@@ -129,6 +129,13 @@ function helpers.rm_rf(path)
   if path and path:match("^/tmp/") then os.execute("rm -rf " .. shell_quote(path)) end
 end
 
+--- Writes `body` as the executable shell script dir/name (a #!/bin/sh line first); returns its path.
+function helpers.shell_script(dir, name, body)
+  local path = helpers.write_file(dir .. "/" .. name, "#!/bin/sh\n" .. body)
+  os.execute("chmod +x " .. shell_quote(path))
+  return path
+end
+
 --- Runs a shell command; returns its stdout and whether it succeeded.
 function helpers.run(cmd)
   local p = io.popen(cmd .. " 2>&1")
