@@ -3,6 +3,9 @@ local helpers = {}
 
 local LUA = "lua5.4"
 
+-- busted's assert (a failure of the spec, not an error), for the helpers that check
+local luassert = require("luassert")
+
 -- The repo root: busted runs from it.
 local function repo_root()
   local p = io.popen("pwd")
@@ -134,6 +137,19 @@ function helpers.shell_script(dir, name, body)
   local path = helpers.write_file(dir .. "/" .. name, "#!/bin/sh\n" .. body)
   os.execute("chmod +x " .. shell_quote(path))
   return path
+end
+
+--- Polls fn until it returns a truthy value, which it returns; fails after `limit` seconds
+-- (default 3).
+function helpers.eventually(fn, limit)
+  local core = helpers.core()
+  local deadline = core.monotime() + (limit or 3)
+  while true do
+    local v = fn()
+    if v then return v end
+    luassert(core.monotime() < deadline, "condition not reached in time")
+    core.sleep(0.01)
+  end
 end
 
 --- Runs a shell command; returns its stdout and whether it succeeded.
