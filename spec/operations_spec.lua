@@ -3,7 +3,6 @@
 -- group -> sessions -> stream URLs -> tags -> clean-up).
 local helpers = require("helpers")
 local gls = require("gameliftstreams")
-local core = require("gameliftstreams.core")
 
 local function is_integer(v)
   if math.type then return math.type(v) == "integer" end
@@ -23,15 +22,7 @@ describe("every operation against the emulator", function()
   teardown(function() if emu then emu.stop() end end)
 
   -- Polls `fn` until it returns a truthy value (at most 5 s).
-  local function eventually(fn)
-    local deadline = core.monotime() + 5
-    while true do
-      local v = fn()
-      if v then return v end
-      assert(core.monotime() < deadline, "condition not reached in time")
-      core.sleep(0.01)
-    end
-  end
+  local function eventually(fn) return helpers.eventually(fn, 5) end
 
   local function app_input(description)
     return { Description = description, RuntimeEnvironment = { Type = "PROTON", Version = "20241007" },
