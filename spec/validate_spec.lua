@@ -46,6 +46,36 @@ describe("validate", function()
       assert.is_true(check("GetApplication", { Identifier = "..." }))
     end)
 
+    it("reports a label's problem after every other problem, the first label in member order", function()
+      assert_invalid("GetStreamSession", { Identifier = "..", StreamSessionIdentifier = 5 },
+        "GetStreamSession: input.StreamSessionIdentifier: expected a string, got integer number")
+      for _ = 1, 3 do
+        local err = assert_invalid("GetStreamSession", { Identifier = "..", StreamSessionIdentifier = "." },
+          "GetStreamSession: input.Identifier: a path label cannot be empty, \".\" or \"..\" "
+          .. "(it would change the request's path)")
+        assert.equal("input.Identifier", err.path)
+      end
+    end)
+
+    it("checks each model by its own shapes, and shapes that contain themselves", function()
+      local function model_of(max)
+        return { operations = { Put = { uri = "/t/{Name}", input = "In" } }, shapes = {
+          In = { type = "structure", members = { Name = { shape = "S", location = "uri" }, Next = { shape = "In" } },
+                 required = { Name = true } },
+          S = { type = "string", max = max } } }
+      end
+      local a, b = model_of(3), model_of(5)
+      local deep = { Name = "abcd", Next = { Name = "x", Next = { Name = "." } } }
+      local ok, err = validate.input(a, "Put", deep)
+      assert.is_nil(ok)
+      assert.equal("Put: input.Name: string length 4 is above the maximum of 3", err.message)
+      assert.is_true(validate.input(b, "Put", deep)) -- only the input's own labels are labels
+      ok, err = validate.input(b, "Put", { Name = "abc", Next = { Next = {} } })
+      assert.is_nil(ok)
+      assert.equal("Put: input.Next.Name: required member is missing", err.message)
+      assert.equal("input.Next.Name", err.path)
+    end)
+
     it("checks every segment of a greedy label", function()
       local m = { operations = { Get = { uri = "/files/{Key+}", input = "In" } }, shapes = {
         In = { type = "structure", members = { Key = { shape = "S", location = "uri", name = "Key" } },

@@ -12,7 +12,7 @@ local _M = {}
 local type, pairs, ipairs, next, tostring, rawget, setmetatable, getmetatable =
   type, pairs, ipairs, next, tostring, rawget, setmetatable, getmetatable
 local floor, huge = math.floor, math.huge
-local byte, format = string.byte, string.format
+local byte, find, format = string.byte, string.find, string.format
 local sort = table.sort
 
 local function ref_name(ref)
@@ -96,192 +96,6 @@ local function key_repr(k)
   return "<" .. type(k) .. ">"
 end
 
-local check, opaque
-local OPAQUE_EVENTS = { "__index", "__len", "__pairs", "__newindex" }
-
-local function fail(ctx, path, msg)
-  ctx.err = errors.invalid(ctx.op .. ": " .. path .. ": " .. msg)
-  ctx.err.path = path
-  return false
-end
-
-local function check_length(ctx, path, shape, n, what)
-  if shape.min and n < shape.min then
-    return fail(ctx, path, format("%s %d is below the minimum of %d", what, n, shape.min))
-  end
-  if shape.max and n > shape.max then
-    return fail(ctx, path, format("%s %d is above the maximum of %d", what, n, shape.max))
-  end
-  return true
-end
-
-local function check_structure(ctx, path, shape, v)
-  local members = shape.members or {}
-  -- Unknown members first, in a stable order.
-  local unknown
-  for k in next, v do
-    if type(k) ~= "string" then
-      return fail(ctx, path, "expected a structure (a table with member names as keys), found a "
-        .. type(k) .. " key")
-    end
-    if members[k] == nil then
-      unknown = unknown or {}
-      unknown[#unknown + 1] = k
-    end
-  end
-  if unknown then
-    sort(unknown)
-    local name = unknown[1]
-    local msg = "unknown member '" .. name .. "'"
-    local hint = suggestion(shape, name)
-    if hint then msg = msg .. " (did you mean '" .. hint .. "'?)" end
-    return fail(ctx, path, msg)
-  end
-  local order = shape.order
-  if not order then
-    order = {}
-    for m in pairs(members) do order[#order + 1] = m end
-    sort(order)
-  end
-  for i = 1, #order do
-    local m = order[i]
-    local mv = rawget(v, m)
-    local mpath = path .. "." .. m
-    if mv == nil then
-      if is_required(shape, m) then
-        return fail(ctx, mpath, "required member is missing")
-      end
-    elseif not check(ctx, mpath, ref_name(members[m]), mv) then
-      return false
-    end
-  end
-  return true
-end
-
-local function check_list(ctx, path, shape, v)
-  local n = 0
-  for k in next, v do
-    if type(k) ~= "number" or k < 1 or floor(k) ~= k then
-      return fail(ctx, path, "expected a list (a sequence table), found a "
-        .. (type(k) == "number" and "non-sequence number" or type(k)) .. " key")
-    end
-    n = n + 1
-  end
-  for i = 1, n do
-    if rawget(v, i) == nil then
-      return fail(ctx, path, "expected a list (a sequence table), found holes")
-    end
-  end
-  if not check_length(ctx, path, shape, n, "list length") then return false end
-  local member = ref_name(shape.member)
-  for i = 1, n do
-    if not check(ctx, path .. "[" .. i .. "]", member, rawget(v, i)) then return false end
-  end
-  return true
-end
-
-local function check_map(ctx, path, shape, v)
-  local keys = {}
-  for k in next, v do
-    if type(k) ~= "string" then
-      return fail(ctx, path, "expected a map with string keys, found a " .. type(k) .. " key")
-    end
-    keys[#keys + 1] = k
-  end
-  sort(keys)
-  if not check_length(ctx, path, shape, #keys, "map size") then return false end
-  local key_shape_name = ref_name(shape.key)
-  local key_shape = key_shape_name and ctx.shapes[key_shape_name]
-  local value_shape = ref_name(shape.value)
-  for i = 1, #keys do
-    local k = keys[i]
-    local shown = (key_shape and key_shape.sensitive) and "<key>" or key_repr(k)
-    local kpath = path .. "[" .. shown .. "]"
-    if key_shape_name and not check(ctx, kpath .. " (key)", key_shape_name, k) then
-      return false
-    end
-    if not check(ctx, kpath, value_shape, rawget(v, k)) then return false end
-  end
-  return true
-end
-
--- Validation and encoding see a table the same way, raw (next, rawget, a raw length): a table
--- whose metatable would show something else to `#`, indexing or pairs (__len, __index, __pairs)
--- or hides itself (__metatable) is refused, so what was checked is all that is sent.
-function opaque(v)
-  local mt = getmetatable(v)
-  if type(mt) ~= "table" then
-    return "expected a plain table, got a table with a protected metatable"
-  end
-  for _, event in ipairs(OPAQUE_EVENTS) do
-    if rawget(mt, event) ~= nil then
-      return "expected a plain table, got a table whose metatable has " .. event
-        .. " (what it shows is not what it holds)"
-    end
-  end
-  return nil
-end
-
-check = function(ctx, path, shape_name, v)
-  local shape = ctx.shapes[shape_name]
-  if not shape then
-    return fail(ctx, path, "the model has no shape '" .. tostring(shape_name) .. "'")
-  end
-  local t = shape.type
-  local vt = type(v)
-  if vt == "table" and (t == "structure" or t == "list" or t == "map") and getmetatable(v) ~= nil then
-    local problem = opaque(v)
-    if problem then return fail(ctx, path, problem) end
-  end
-  if t == "structure" then
-    if vt ~= "table" then return fail(ctx, path, "expected a structure (table), got " .. lua_type(v)) end
-    return check_structure(ctx, path, shape, v)
-  elseif t == "list" then
-    if vt ~= "table" then return fail(ctx, path, "expected a list (table), got " .. lua_type(v)) end
-    return check_list(ctx, path, shape, v)
-  elseif t == "map" then
-    if vt ~= "table" then return fail(ctx, path, "expected a map (table), got " .. lua_type(v)) end
-    return check_map(ctx, path, shape, v)
-  elseif t == "string" or t == "enum" then
-    if vt ~= "string" then return fail(ctx, path, "expected a string, got " .. lua_type(v)) end
-    return check_length(ctx, path, shape, utf8_len(v), "string length")
-  elseif t == "integer" or t == "long" then
-    local lt = lua_type(v)
-    if lt ~= "integer number" then
-      return fail(ctx, path, "expected an integer, got " .. lt)
-    end
-    if shape.min and v < shape.min then
-      return fail(ctx, path, format("value is below the minimum of %d", shape.min))
-    end
-    if shape.max and v > shape.max then
-      return fail(ctx, path, format("value is above the maximum of %d", shape.max))
-    end
-    return true
-  elseif t == "float" or t == "double" then
-    local lt = lua_type(v)
-    if vt ~= "number" or lt == "non-finite number" then
-      return fail(ctx, path, "expected a finite number, got " .. lt)
-    end
-    if shape.min and v < shape.min then
-      return fail(ctx, path, "value is below the minimum of " .. tostring(shape.min))
-    end
-    if shape.max and v > shape.max then
-      return fail(ctx, path, "value is above the maximum of " .. tostring(shape.max))
-    end
-    return true
-  elseif t == "boolean" then
-    if vt ~= "boolean" then return fail(ctx, path, "expected a boolean, got " .. lua_type(v)) end
-    return true
-  elseif t == "timestamp" then
-    local lt = lua_type(v)
-    if vt ~= "number" or lt == "non-finite number" then
-      return fail(ctx, path, "expected a timestamp (epoch seconds as a number), got " .. lt)
-    end
-    return true
-  end
-  return fail(ctx, path, "unsupported shape type '" .. tostring(t) .. "'")
-end
-
 --- What is wrong with `text` as the value of a path label, or nil when nothing is. A label that
 -- is empty, "." or ".." would make a path segment that HTTP stacks remove or resolve (RFC 3986
 -- dot segments), so the request would go to another resource: `ListStreamSessions` with the
@@ -305,23 +119,332 @@ function _M.path_label_problem(text, greedy)
 end
 local path_label_problem = _M.path_label_problem
 
--- The path label members of an operation as { member name = greedy }, found once per operation.
-local labels_of = setmetatable({}, { __mode = "k" })
+local OPAQUE_EVENTS = { "__index", "__len", "__pairs", "__newindex" }
 
-local function path_labels(opdef, shape)
-  local labels = labels_of[opdef]
-  if labels then return labels end
-  labels = {}
-  local uri = opdef.uri or ""
-  for m, mdef in pairs(shape.members or {}) do
-    if mdef.location == "uri" then
-      local wire = mdef.name or m
-      labels[m] = uri:find("{" .. wire .. "+}", 1, true) ~= nil
+-- Validation and encoding see a table the same way, raw (next, rawget, a raw length): a table
+-- whose metatable would show something else to `#`, indexing or pairs (__len, __index, __pairs)
+-- or hides itself (__metatable) is refused, so what was checked is all that is sent.
+local function opaque(v)
+  local mt = getmetatable(v)
+  if type(mt) ~= "table" then
+    return "expected a plain table, got a table with a protected metatable"
+  end
+  for _, event in ipairs(OPAQUE_EVENTS) do
+    if rawget(mt, event) ~= nil then
+      return "expected a plain table, got a table whose metatable has " .. event
+        .. " (what it shows is not what it holds)"
     end
   end
-  labels_of[opdef] = labels
-  return labels
+  return nil
 end
+
+-- What is wrong with v as the table of a list or map (`what`), or nil.
+local function table_problem(v, what)
+  if type(v) ~= "table" then return "expected " .. what .. " (table), got " .. lua_type(v) end
+  if getmetatable(v) ~= nil then return opaque(v) end
+  return nil
+end
+
+local function length_problem(min, max, n, what)
+  if min and n < min then return format("%s %d is below the minimum of %d", what, n, min) end
+  if max and n > max then return format("%s %d is above the maximum of %d", what, n, max) end
+  return nil
+end
+
+-- Each shape gets a checker, made once per shapes table (as protocol/response.lua makes its
+-- converters) and held weakly with it: checker(v) -> nil when v is valid, else the problem and
+-- where it is below v (".Locations[2]", nil for v itself). The path is built only on the way out
+-- of a failure, so a valid input costs the walk and nothing else. The checks, their order and
+-- their messages are the rules at the top of this file.
+local checkers = setmetatable({}, { __mode = "k" }) -- shapes table -> { [shape name] = fn }
+
+local function per_shapes(shapes)
+  local cache = checkers[shapes]
+  if not cache then
+    cache = {}
+    checkers[shapes] = cache
+  end
+  return cache
+end
+
+local function no_shape(name)
+  local problem = "the model has no shape '" .. tostring(name) .. "'"
+  return function() return problem end
+end
+
+local checker
+
+-- The members of a structure in the order they are checked: the model's order, else by name.
+local function member_order(shape)
+  local order = shape.order
+  if not order then
+    order = {}
+    for m in pairs(shape.members or {}) do order[#order + 1] = m end
+    sort(order)
+  end
+  return order
+end
+
+-- The Lua type a structure checks inline for a member of these shape types (no call), and
+-- what its message says the member must be.
+local INLINE = { string = "string", enum = "string", boolean = "boolean" }
+local EXPECTED = { string = "expected a string, got ", boolean = "expected a boolean, got " }
+
+-- With `uri` (the operation's), the checker of an operation's input, which checks its path
+-- labels too: a label's problem is reported once every other check has passed, the first label
+-- in member order. Not kept in `cache`: the same shape found inside a value has no labels.
+local function structure_checker(shapes, cache, name, shape, uri)
+  local members = shape.members or {}
+  local order = member_order(shape)
+  -- per member, in order: its name, ".name", whether it is required; then either the Lua type
+  -- checked inline (with a string's length limits) or its checker; a path label's greediness
+  local n = #order
+  local names, dotted, required, inline, lo, hi, checks = {}, {}, {}, {}, {}, {}, {}
+  local label = uri and {}
+  local fn = function(v)
+    if type(v) ~= "table" then return "expected a structure (table), got " .. lua_type(v) end
+    local plain = getmetatable(v) == nil -- then v[k] is a raw read
+    if not plain then
+      local problem = opaque(v)
+      if problem then return problem end
+    end
+    -- Unknown members first, in a stable order.
+    local unknown, bad_label, bad_at
+    for k in next, v do
+      if members[k] == nil then
+        if type(k) ~= "string" then
+          return "expected a structure (a table with member names as keys), found a " .. type(k) .. " key"
+        end
+        unknown = unknown or {}
+        unknown[#unknown + 1] = k
+      end
+    end
+    if unknown then
+      sort(unknown)
+      local m = unknown[1]
+      local msg = "unknown member '" .. m .. "'"
+      local hint = suggestion(shape, m)
+      if hint then msg = msg .. " (did you mean '" .. hint .. "'?)" end
+      return msg
+    end
+    for i = 1, n do
+      local mv
+      if plain then mv = v[names[i]] else mv = rawget(v, names[i]) end
+      if mv == nil then
+        if required[i] then return "required member is missing", dotted[i] end
+      else
+        local lt = inline[i]
+        if lt then
+          if type(mv) ~= lt then return EXPECTED[lt] .. lua_type(mv), dotted[i] end
+          local min, max = lo[i], hi[i]
+          if min or max then
+            local len = utf8_len(mv)
+            if (min and len < min) or (max and len > max) then
+              return length_problem(min, max, len, "string length"), dotted[i]
+            end
+          end
+        else
+          local problem, where = checks[i](mv)
+          if problem then return problem, dotted[i] .. (where or "") end
+        end
+        if label then
+          local greedy = label[i]
+          -- (what path_label_problem can find in a plain label's text, without a call)
+          if greedy ~= nil and not bad_label
+              and (mv == "" or mv == "." or mv == ".." or (greedy and type(mv) == "string")) then
+            bad_label = path_label_problem(mv, greedy)
+            bad_at = i
+          end
+        end
+      end
+    end
+    if bad_label then return bad_label, dotted[bad_at] end
+    return nil
+  end
+  if not label then cache[name] = fn end -- before the members, so a shape that contains itself finds it
+  for i = 1, n do
+    local m = order[i]
+    local mdef = members[m]
+    local target = ref_name(mdef)
+    local mshape = target ~= nil and shapes[target]
+    names[i], dotted[i], required[i] = m, "." .. m, is_required(shape, m)
+    inline[i] = mshape and INLINE[mshape.type] or false
+    if inline[i] == "string" then lo[i], hi[i] = mshape.min, mshape.max end
+    checks[i] = checker(shapes, cache, target)
+    if label and mdef and mdef.location == "uri" then
+      label[i] = find(uri, "{" .. (mdef.name or m) .. "+}", 1, true) ~= nil
+    end
+  end
+  if label and next(label) == nil then return checker(shapes, cache, name) end
+  return fn
+end
+
+local function list_checker(shapes, cache, name, shape)
+  local element
+  local fn = function(v)
+    local problem = table_problem(v, "a list")
+    if problem then return problem end
+    local n = 0
+    for k in next, v do
+      if type(k) ~= "number" or k < 1 or floor(k) ~= k then
+        return "expected a list (a sequence table), found a "
+          .. (type(k) == "number" and "non-sequence number" or type(k)) .. " key"
+      end
+      n = n + 1
+    end
+    for i = 1, n do
+      if rawget(v, i) == nil then return "expected a list (a sequence table), found holes" end
+    end
+    problem = length_problem(shape.min, shape.max, n, "list length")
+    if problem then return problem end
+    for i = 1, n do
+      local where
+      problem, where = element(rawget(v, i))
+      if problem then return problem, "[" .. i .. "]" .. (where or "") end
+    end
+    return nil
+  end
+  cache[name] = fn
+  element = checker(shapes, cache, ref_name(shape.member))
+  return fn
+end
+
+local function map_checker(shapes, cache, name, shape)
+  local key_name = ref_name(shape.key)
+  local key_shape = key_name and shapes[key_name]
+  local hidden = key_shape and key_shape.sensitive
+  local key_check, value_check
+  local fn = function(v)
+    local problem = table_problem(v, "a map")
+    if problem then return problem end
+    local keys = {}
+    for k in next, v do
+      if type(k) ~= "string" then
+        return "expected a map with string keys, found a " .. type(k) .. " key"
+      end
+      keys[#keys + 1] = k
+    end
+    sort(keys)
+    problem = length_problem(shape.min, shape.max, #keys, "map size")
+    if problem then return problem end
+    for i = 1, #keys do
+      local k = keys[i]
+      local where
+      if key_check then
+        problem, where = key_check(k)
+        if problem then
+          return problem, "[" .. (hidden and "<key>" or key_repr(k)) .. "] (key)" .. (where or "")
+        end
+      end
+      problem, where = value_check(rawget(v, k))
+      if problem then return problem, "[" .. (hidden and "<key>" or key_repr(k)) .. "]" .. (where or "") end
+    end
+    return nil
+  end
+  cache[name] = fn
+  key_check = key_name and checker(shapes, cache, key_name)
+  value_check = checker(shapes, cache, ref_name(shape.value))
+  return fn
+end
+
+-- The checker of the shape called `name` in `shapes` (made on first use, kept in `cache`).
+checker = function(shapes, cache, name)
+  if name == nil then return no_shape(name) end
+  local fn = cache[name]
+  if fn then return fn end
+  local shape = shapes[name]
+  if not shape then
+    fn = no_shape(name)
+    cache[name] = fn
+    return fn
+  end
+  local t = shape.type
+  if t == "structure" then return structure_checker(shapes, cache, name, shape) end
+  if t == "list" then return list_checker(shapes, cache, name, shape) end
+  if t == "map" then return map_checker(shapes, cache, name, shape) end
+  local lo, hi = shape.min, shape.max
+  if t == "string" or t == "enum" then
+    if lo or hi then
+      fn = function(v)
+        if type(v) ~= "string" then return "expected a string, got " .. lua_type(v) end
+        return length_problem(lo, hi, utf8_len(v), "string length")
+      end
+    else
+      fn = function(v)
+        if type(v) ~= "string" then return "expected a string, got " .. lua_type(v) end
+        return nil
+      end
+    end
+  elseif t == "integer" or t == "long" then
+    fn = function(v)
+      local lt = lua_type(v)
+      if lt ~= "integer number" then return "expected an integer, got " .. lt end
+      if lo and v < lo then return format("value is below the minimum of %d", lo) end
+      if hi and v > hi then return format("value is above the maximum of %d", hi) end
+      return nil
+    end
+  elseif t == "float" or t == "double" then
+    fn = function(v)
+      local lt = lua_type(v)
+      if type(v) ~= "number" or lt == "non-finite number" then
+        return "expected a finite number, got " .. lt
+      end
+      if lo and v < lo then return "value is below the minimum of " .. tostring(lo) end
+      if hi and v > hi then return "value is above the maximum of " .. tostring(hi) end
+      return nil
+    end
+  elseif t == "boolean" then
+    fn = function(v)
+      if type(v) ~= "boolean" then return "expected a boolean, got " .. lua_type(v) end
+      return nil
+    end
+  elseif t == "timestamp" then
+    fn = function(v)
+      local lt = lua_type(v)
+      if type(v) ~= "number" or lt == "non-finite number" then
+        return "expected a timestamp (epoch seconds as a number), got " .. lt
+      end
+      return nil
+    end
+  else
+    local problem = "unsupported shape type '" .. tostring(t) .. "'"
+    fn = function() return problem end
+  end
+  cache[name] = fn
+  return fn
+end
+
+
+local function invalid(op, path, problem)
+  local err = errors.invalid(op .. ": " .. path .. ": " .. problem)
+  err.path = path
+  return nil, err
+end
+
+-- What validating an operation's input takes, made on its first call and kept while the
+-- operation's definition is: the input shape's checker, path labels included (none: the
+-- operation takes no input).
+local plans = setmetatable({}, { __mode = "k" }) -- opdef -> plan (for one shapes table)
+
+local function plan_of(shapes, opdef)
+  local shape_name = ref_name(opdef.input)
+  local plan = { shapes = shapes }
+  if shape_name then
+    local cache, shape = per_shapes(shapes), shapes[shape_name]
+    local t = shape and shape.type
+    if t == "structure" then
+      plan.check = structure_checker(shapes, cache, shape_name, shape, opdef.uri or "")
+    else
+      plan.check = checker(shapes, cache, shape_name)
+    end
+    -- a structure, list or map checker refuses what is not a table first; another does not
+    plan.tables_only = t == "structure" or t == "list" or t == "map"
+  end
+  plans[opdef] = plan
+  return plan
+end
+
+local NO_INPUT = {}
 
 --- Validates the input of one operation.
 -- @tparam table model the generated model
@@ -333,27 +456,28 @@ function _M.input(model, op, input)
   if not opdef then
     return nil, errors.invalid("unknown operation '" .. tostring(op) .. "'")
   end
-  local ctx = { shapes = model.shapes, op = op }
-  local shape_name = ref_name(opdef.input)
-  if input == nil then input = {} end
-  if not shape_name then
+  local shapes = model.shapes
+  local plan = plans[opdef]
+  if not plan or plan.shapes ~= shapes then plan = plan_of(shapes, opdef) end
+  if input == nil then input = NO_INPUT end
+  local check = plan.check
+  if not check then
     if type(input) ~= "table" or next(input) ~= nil then
       return nil, errors.invalid(op .. ": input: this operation takes no input")
     end
     return true
   end
-  if type(input) ~= "table" then
-    return nil, errors.invalid(op .. ": input: expected a table, got " .. lua_type(input))
-  end
-  if not check(ctx, "input", shape_name, input) then return nil, ctx.err end
-  for m, greedy in pairs(path_labels(opdef, ctx.shapes[shape_name])) do
-    local v = rawget(input, m)
-    if type(v) == "string" then
-      local problem = path_label_problem(v, greedy)
-      if problem then
-        fail(ctx, "input." .. m, problem)
-        return nil, ctx.err
-      end
+  local problem, where
+  if plan.tables_only or type(input) == "table" then problem, where = check(input) end
+  if problem or not plan.tables_only then
+    if type(input) ~= "table" then
+      return nil, errors.invalid(op .. ": input: expected a table, got " .. lua_type(input))
+    end
+    if problem then
+      local path = "input" .. (where or "")
+      local err = errors.invalid(op .. ": " .. path .. ": " .. problem)
+      err.path = path
+      return nil, err
     end
   end
   return true
