@@ -1,4 +1,5 @@
-/* Small utilities for the Lua layer: clocks, sleep, UUIDv4, base64, SHA-1 names, private files. */
+/* Small utilities for the Lua layer: clocks, sleep, UUIDv4 (over rand.c), base64, SHA-1 names,
+ * private files. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,11 +9,11 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "buf.h"
 #include "codec.h"
 #include "compat.h"
+#include "rand.h"
 
 static lua_Number clock_seconds(clockid_t id) {
   struct timespec ts;
@@ -46,22 +47,22 @@ static int l_sleep(lua_State *L) {
   return 0;
 }
 
-/** core.uuid4() -> "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" (lower case, random) */
+/* core.uuid4() -> "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" (lower case, random). The random bytes
+ * come from this Lua state's pool (rand.c: OpenSSL's, drawn a page ahead and wiped in a forked
+ * child), a userdata upvalue, so two Lua states never share one. */
+#define RAND_MT "gameliftstreams.rand"
+
+static int rand_gc(lua_State *L) {
+  gls_rand **u = (gls_rand **)luaL_checkudata(L, 1, RAND_MT);
+  gls_rand_free(*u);
+  *u = NULL;
+  return 0;
+}
+
 static int l_uuid4(lua_State *L) {
-  unsigned char b[16];
+  gls_rand *r = *(gls_rand **)lua_touserdata(L, lua_upvalueindex(1));
   char out[36];
-  if (RAND_bytes(b, sizeof b) != 1) return luaL_error(L, "uuid4: RAND_bytes failed");
-  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
-  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-  gls_hex_encode(out, b, 4);
-  out[8] = '-';
-  gls_hex_encode(out + 9, b + 4, 2);
-  out[13] = '-';
-  gls_hex_encode(out + 14, b + 6, 2);
-  out[18] = '-';
-  gls_hex_encode(out + 19, b + 8, 2);
-  out[23] = '-';
-  gls_hex_encode(out + 24, b + 10, 6);
+  if (gls_rand_uuid4(r, out) != 0) return luaL_error(L, "uuid4: RAND_bytes failed");
   lua_pushlstring(L, out, sizeof out);
   return 1;
 }
@@ -193,14 +194,26 @@ static int l_json_quote(lua_State *L) {
 
 static const luaL_Reg util_funcs[] = {
   {"monotime", l_monotime}, {"time", l_time},           {"sleep", l_sleep},
-  {"uuid4", l_uuid4},       {"b64encode", l_b64encode}, {"b64decode", l_b64decode},
+  {"b64encode", l_b64encode}, {"b64decode", l_b64decode},
   {"sha1_hex", l_sha1_hex}, {"write_private", l_write_private}, {"utf8_len", l_utf8_len},
   {NULL, NULL},
 };
 
 void gls_open_util(lua_State *L) {
   gls_buf *b;
+  gls_rand **r;
   luaL_setfuncs(L, util_funcs, 0);
+  r = (gls_rand **)lua_newuserdata(L, sizeof *r);
+  *r = NULL;
+  if (luaL_newmetatable(L, RAND_MT)) {
+    lua_pushcfunction(L, rand_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  *r = gls_rand_new(GLS_RAND_AHEAD);
+  if (!*r) luaL_error(L, "gameliftstreams.core: out of memory");
+  lua_pushcclosure(L, l_uuid4, 1);
+  lua_setfield(L, -2, "uuid4");
   b = (gls_buf *)lua_newuserdata(L, sizeof *b);
   memset(b, 0, sizeof *b);
   if (luaL_newmetatable(L, SCRATCH_MT)) {

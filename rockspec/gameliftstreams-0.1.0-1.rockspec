@@ -40,7 +40,7 @@ build = {
   modules = {
     ["gameliftstreams.core"] = {
       sources = {
-        "csrc/core.c", "csrc/util.c", "csrc/buf.c", "csrc/codec.c",
+        "csrc/core.c", "csrc/util.c", "csrc/rand.c", "csrc/buf.c", "csrc/codec.c",
         "csrc/sigv4.c", "csrc/lsigv4.c",
         "csrc/http.c", "csrc/lhttp.c",
         "csrc/paginator.c", "csrc/lpaginator.c",
