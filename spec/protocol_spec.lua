@@ -32,6 +32,13 @@ describe("protocol (restJson1)", function()
 
     it("percent-encodes every byte outside RFC 3986 unreserved", function()
       assert.equal("AZaz09-_.~%20%2B%2A%21%27%28%29%25%C3%A9", protocol.pct_encode("AZaz09-_.~ +*!'()%\195\169"))
+      assert.equal("a%2Fb%00", protocol.pct_encode("a/b\0"))
+      assert.equal("a/b%20c//%252E", protocol.pct_encode("a/b c//%2E", true)) -- a greedy label: "/" kept
+      local all = {}
+      for i = 0, 255 do all[#all + 1] = string.char(i) end
+      local encoded = protocol.pct_encode(table.concat(all))
+      assert.equal(66 + 190 * 3, #encoded)
+      assert.equal(table.concat(all), (encoded:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)))
     end)
 
     it("sends list query members as repeated keys, in order, encoded", function()

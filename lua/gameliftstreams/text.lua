@@ -4,7 +4,7 @@
 local _M = { _VERSION = "0.1" }
 
 local type, tonumber, floor = type, tonumber, math.floor
-local byte, format, gsub, lower, sub, pairs = string.byte, string.format, string.gsub, string.lower, string.sub, pairs
+local format, gsub, lower, sub, pairs = string.format, string.gsub, string.lower, string.sub, pairs
 local find, concat = string.find, table.concat
 local io_open, os_date = io.open, os.date
 
@@ -89,12 +89,12 @@ function _M.iso8601(t)
 end
 
 --- Percent-encodes every byte except the RFC 3986 unreserved characters (A-Z a-z 0-9 - _ . ~),
--- with upper-case hex, as SigV4 and the AWS protocols want it.
-local function pct_byte(c) return format("%%%02X", byte(c)) end
-function _M.pct_encode(s)
-  if not find(s, "[^A-Za-z0-9%-_%.~]") then return s end -- most labels: nothing to escape
-  return (gsub(s, "[^A-Za-z0-9%-_%.~]", pct_byte))
-end
+-- with upper-case hex, as SigV4 and the AWS protocols want it; with `keep_slash`, '/' too is
+-- left as it is. In C (core.pct_encode, the signer's encoder): `s` itself when nothing needs
+-- escaping.
+-- @tparam string s
+-- @tparam[opt] boolean keep_slash
+_M.pct_encode = require("gameliftstreams.core").pct_encode
 
 --- s with every plain occurrence of each string of `secrets` (a list; the longest should come
 -- first, so a secret inside another is not cut out of it first) replaced by "REDACTED". Strings
