@@ -41,6 +41,19 @@ describe("protocol (restJson1)", function()
       assert.equal(table.concat(all), (encoded:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)))
     end)
 
+    it("builds each request's own path after one whose label was refused", function()
+      local req, err = protocol.build_request(model, "GetStreamSession", { Identifier = "sg-1", StreamSessionIdentifier = ".." })
+      assert.is_nil(req)
+      assert.equal("input.StreamSessionIdentifier", err.path)
+      req, err = protocol.build_request(model, "GetStreamSession", { Identifier = "sg-2" })
+      assert.is_nil(req)
+      assert.equal("GetStreamSession: input.StreamSessionIdentifier: required member is missing", err.message)
+      assert.equal("/streamgroups/sg-3/streamsessions/s%201", build("GetStreamSession",
+        { Identifier = "sg-3", StreamSessionIdentifier = "s 1" }).path)
+      assert.equal("/streamgroups/sg-4/streamsessions/s-2", build("GetStreamSession",
+        { Identifier = "sg-4", StreamSessionIdentifier = "s-2" }).path)
+    end)
+
     it("sends list query members as repeated keys, in order, encoded", function()
       local req = build("UntagResource", { ResourceArn = SG_ARN, TagKeys = { "env", "team name", "a&b=c" } })
       assert.equal("DELETE", req.method)

@@ -13,7 +13,7 @@ local type, pairs, next, tostring, tonumber, pcall, error = type, pairs, next, t
 local rawget, getmetatable, setmetatable = rawget, getmetatable, setmetatable
 local floor, huge, abs = math.floor, math.huge, math.abs
 local math_type = math.type
-local format, gsub, sub, find, lower = string.format, string.gsub, string.sub, string.find, string.lower
+local format, sub, find, lower = string.format, string.sub, string.find, string.lower
 local concat, sort = table.concat, table.sort
 
 local function ref_name(ref)
@@ -259,15 +259,14 @@ end
 -- Request building
 ---------------------------------------------------------------------------
 
--- What every request of one operation shares, worked out on its first request: the URI's
--- literal pieces and its labels (in URI order), the literal query, the members that go to the
--- query string or a header (in member order), whether a body is sent. One per operation
--- definition, kept while the model is.
+-- What every request of one operation shares, worked out on its first request: the path's
+-- pieces (`path`: the URI's literal pieces in place, a slot for each label, filled and let go
+-- by each request in turn) and its labels (in URI order), the literal query, the members that
+-- go to the query string or a header (in member order), whether a body is sent. One per
+-- operation definition, kept while the model is.
 local plans = setmetatable({}, { __mode = "k" })
 
 local function plan_of(shapes, opdef)
-  local plan = plans[opdef]
-  if plan then return plan end
   local shape_name = ref_name(opdef.input)
   local shape = shape_name and shapes[shape_name] or { members = {} }
   local members = shape.members or {}
@@ -286,35 +285,50 @@ local function plan_of(shapes, opdef)
       has_body = true
     end
   end
-  local parts, pos = {}, 1
+  local path, labels, pos = {}, {}, 1
   while true do
     local a, b, label = find(uri, "{([^}]+)}", pos)
     if not a then break end
-    if a > pos then parts[#parts + 1] = sub(uri, pos, a - 1) end
+    if a > pos then path[#path + 1] = sub(uri, pos, a - 1) end
     local greedy = sub(label, -1) == "+"
     if greedy then label = sub(label, 1, -2) end
     local m = by_label[label] or label
-    parts[#parts + 1] = { member = m, greedy = greedy, shape = ref_name(members[m]) }
+    local target = ref_name(members[m])
+    local t = (shapes[target] or {}).type
+    path[#path + 1] = false
+    -- (plain: a string value is the label's text as it is, as scalar_text would find)
+    labels[#labels + 1] = { slot = #path, member = m, greedy = greedy, shape = target,
+                            plain = t ~= "boolean" and t ~= "timestamp" }
     pos = b + 1
   end
-  if pos <= #uri then parts[#parts + 1] = sub(uri, pos) end
+  if pos <= #uri then path[#path + 1] = sub(uri, pos) end
   local located, order = {}, member_order(shape)
   for i = 1, #order do
     local mdef = members[order[i]]
     local loc = mdef and mdef.location
     if loc == "querystring" or loc == "header" then located[#located + 1] = order[i] end
   end
-  plan = { shape_name = shape_name, members = members, parts = parts, literal_query = literal_query,
-           has_body = has_body, located = located, method = opdef.method or "POST" }
+  local plan = { shape_name = shape_name, members = members, path = path, labels = labels,
+                 literal_query = literal_query ~= "" and literal_query or nil, has_body = has_body,
+                 located = located[1] and located, method = opdef.method or "POST" }
   plans[opdef] = plan
   return plan
 end
 
-local function label_error(op, m, problem)
+-- Lets go of the label texts the first n labels put in the plan's path.
+local function let_go(plan, n)
+  local path, labels = plan.path, plan.labels
+  for j = 1, n do path[labels[j].slot] = false end
+end
+
+local function label_error(plan, n, op, m, problem)
+  let_go(plan, n)
   local e = errors.invalid(op .. ": input." .. m .. ": " .. problem)
   e.path = "input." .. m
   return nil, e
 end
+
+local NO_INPUT = {}
 
 --- Builds the HTTP request of one operation (input already validated).
 -- @return `{ method=, path=, query=, headers=, body= }` where `path` is the
@@ -327,48 +341,53 @@ function _M.build_request(model, op, input)
     return nil, errors.new{ code = "SerializationError", message = "unknown operation " .. tostring(op) }
   end
   local shapes = model.shapes
-  input = input or {}
-  local plan = plan_of(shapes, opdef)
+  if input == nil then input = NO_INPUT end
+  local plan = plans[opdef] or plan_of(shapes, opdef)
 
   -- A label's value never makes a dot segment or an empty one (see validate.path_label_problem):
   -- checked here too, on the text that goes out, so no caller of build_request can retarget.
-  local parts = plan.parts
-  local buf = {}
-  for i = 1, #parts do
-    local part = parts[i]
-    if type(part) == "string" then
-      buf[i] = part
+  -- Building never yields, so the plan's path holds this request's labels until concat.
+  local path, labels = plan.path, plan.labels
+  local nlabels = #labels
+  for j = 1, nlabels do
+    local label = labels[j]
+    local m = label.member
+    local v = rawget(input, m)
+    if v == nil or v == json_null then return label_error(plan, j - 1, op, m, "required member is missing") end
+    local text
+    if label.plain and type(v) == "string" then
+      text = v
     else
-      local m = part.member
-      local v = rawget(input, m)
-      if v == nil or v == json_null then return label_error(op, m, "required member is missing") end
-      local text = scalar_text(shapes, part.shape, v)
+      text = scalar_text(shapes, label.shape, v)
       if text == nil then
-        return label_error(op, m, "expected a " .. tostring((shapes[part.shape] or {}).type))
-      end
-      local problem = path_label_problem(text, part.greedy)
-      if problem then return label_error(op, m, problem) end
-      if part.greedy then
-        buf[i] = (gsub(text, "[^/]+", pct_encode))
-      else
-        buf[i] = pct_encode(text)
+        return label_error(plan, j - 1, op, m, "expected a " .. tostring((shapes[label.shape] or {}).type))
       end
     end
+    local greedy = label.greedy
+    if greedy or text == "" or text == "." or text == ".." then
+      local problem = path_label_problem(text, greedy)
+      if problem then return label_error(plan, j - 1, op, m, problem) end
+    end
+    path[label.slot] = pct_encode(text, greedy) -- a greedy label keeps its "/"
   end
-  local path = concat(buf)
+  local wire_path = concat(path)
+  let_go(plan, nlabels)
 
-  local query = {}
-  local literal_query = plan.literal_query
-  if literal_query and literal_query ~= "" then query[1] = literal_query end
+  local query = ""
   local headers = {}
-  if #plan.located > 0 then
-    local placed, perr = pcall(place_members, shapes, plan.members, plan.located, input, query, headers)
-    if not placed then
-      if type(perr) ~= "table" or getmetatable(perr) ~= NOT_SCALAR then error(perr, 0) end
-      local where = "input." .. tostring(perr.member)
-      return nil, errors.new{ code = "SerializationError", path = where,
-        message = op .. ": " .. where .. ": a value does not have the model's type" }
+  local located = plan.located
+  if located or plan.literal_query then
+    local parts = { plan.literal_query }
+    if located then
+      local placed, perr = pcall(place_members, shapes, plan.members, located, input, parts, headers)
+      if not placed then
+        if type(perr) ~= "table" or getmetatable(perr) ~= NOT_SCALAR then error(perr, 0) end
+        local where = "input." .. tostring(perr.member)
+        return nil, errors.new{ code = "SerializationError", path = where,
+          message = op .. ": " .. where .. ": a value does not have the model's type" }
+      end
     end
+    query = concat(parts, "&")
   end
 
   local body
@@ -382,13 +401,7 @@ function _M.build_request(model, op, input)
     headers["content-type"] = "application/json"
   end
 
-  return {
-    method = plan.method,
-    path = path,
-    query = query[1] and concat(query, "&") or "",
-    headers = headers,
-    body = body,
-  }
+  return { method = plan.method, path = wire_path, query = query, headers = headers, body = body }
 end
 
 _M.unreserved = unreserved
