@@ -6,7 +6,10 @@
 --   validate   validate.input of the call's input
 --   token      the ClientToken step (GetStreamSession has none: the model lookup alone)
 --   build      protocol.build_request
---   sign       gls.sign of the request as the pipeline signs it (user-agent added)
+--   sign       gls.sign of the request as a user calls it: its input tables made, user-agent
+--              added, every string of the result made
+--   sign_pipeline  the signing of one attempt as pipeline.lua does it: one input table reused,
+--              headers_only, the request's own headers table (user-agent in it), the clock read
 --   uuid       core.uuid4 (one per call: the invocation id)
 --   decode     the client's decoder on the fixed reply (cjson and the shape conversion)
 --   raw        pool:request of the signed request (the transport from Lua)
@@ -36,6 +39,10 @@ local function sign_input()
            service = "gameliftstreams", credentials = creds, time = math.floor(core.time()), normalize = true }
 end
 local signed = assert(sign(sign_input()))
+-- pipeline.lua's sign input: one table for every attempt, what it held let go after
+local SIGN_INPUT = { normalize = true, headers_only = true }
+local req_headers = { ["user-agent"] = client.user_agent } -- req.headers as client:call hands them
+for k, v in pairs(req.headers) do req_headers[k] = v end
 local raw_req = { method = "GET", url = full_url, headers = signed.headers, timeout = 30, connect_timeout = 5 }
 local pool = sched.pool()
 local resp = pool:request(raw_req)
@@ -50,6 +57,14 @@ local steps = {
   end,
   build = function() assert(protocol.build_request(model, OP, input)) end,
   sign = function() assert(sign(sign_input())) end,
+  sign_pipeline = function()
+    local si = SIGN_INPUT
+    si.method, si.url, si.headers, si.body = req.method, full_url, req_headers, ""
+    si.region, si.service, si.credentials = "us-west-2", "gameliftstreams", creds
+    si.time = math.floor(core.time())
+    assert(sign(si))
+    si.headers, si.body, si.credentials = nil, nil, nil
+  end,
   uuid = function() return core.uuid4() end,
   decode = function() assert(client.decode(client, dreq, resp)) end,
   raw = function() assert(pool:request(raw_req).status == 200) end,
