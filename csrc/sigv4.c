@@ -907,6 +907,9 @@ static const char *check_fields(const gls_sigv4_request *r) {
   return NULL;
 }
 
+/* SHA-256 of no bytes, the payload hash of a request without a body. */
+static const char EMPTY_SHA256[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
 #define TRY(x) \
   do {         \
     if (x) return "out of memory"; \
@@ -935,8 +938,12 @@ const char *gls_sigv4_sign(gls_sigv4 *s, const gls_sigv4_request *r, gls_sigv4_r
     memcpy(s->last_date, out->amz_date, sizeof s->last_date);
     s->last_time = r->time;
   }
-  if (sha256(s, r->body ? r->body : "", r->body ? r->body_len : 0, digest)) return "sha256 failed";
-  hex32(digest, out->payload_hash);
+  if (r->body && r->body_len) {
+    if (sha256(s, r->body, r->body_len, digest)) return "sha256 failed";
+    hex32(digest, out->payload_hash);
+  } else { /* every GET and DELETE: a block's hashing saved */
+    memcpy(out->payload_hash, EMPTY_SHA256, sizeof EMPTY_SHA256); /* with its NUL */
+  }
   if ((err = build_headers(s, r, out, query_mode, token_signed))) return err;
 
   gls_buf_reset(&s->scope);
