@@ -50,6 +50,11 @@ typedef struct {
   EVP_MAC_CTX *mac; /* EVP mode: keyed with the signing key, a re-init reuses its pad states */
 #if GLS_LOW_LEVEL
   SHA256_CTX ipad, opad; /* low-level mode: the HMAC states after the key's inner/outer block */
+  /* and the inner state after the last string to sign's first block, which only the date (to
+   * the second) and the scope make: the signatures of one second share it */
+  SHA256_CTX head;
+  unsigned char head_block[64];
+  int head_ok;
 #endif
 } key_entry;
 
@@ -376,6 +381,8 @@ static void entry_clear(key_entry *e) {
 #if GLS_LOW_LEVEL
   OPENSSL_cleanse(&e->ipad, sizeof e->ipad);
   OPENSSL_cleanse(&e->opad, sizeof e->opad);
+  OPENSSL_cleanse(&e->head, sizeof e->head);
+  e->head_ok = 0;
 #endif
   e->blob = NULL;
   e->secret_len = e->region_len = e->service_len = 0;
@@ -404,8 +411,22 @@ static int key_ready(gls_sigv4 *s, key_entry *e) {
 static int key_mac(gls_sigv4 *s, key_entry *e, const void *msg, size_t len, unsigned char mac[32]) {
 #if GLS_LOW_LEVEL
   if (!s->evp) {
-    SHA256_CTX c = e->ipad;
-    int ok = SHA256_Update(&c, msg, len) && SHA256_Final(mac, &c);
+    SHA256_CTX c;
+    int ok;
+    if (len >= sizeof e->head_block) {
+      if (!e->head_ok || memcmp(e->head_block, msg, sizeof e->head_block) != 0) {
+        e->head = e->ipad;
+        e->head_ok = SHA256_Update(&e->head, msg, sizeof e->head_block);
+        if (!e->head_ok) return -1;
+        memcpy(e->head_block, msg, sizeof e->head_block);
+      }
+      c = e->head;
+      msg = (const unsigned char *)msg + sizeof e->head_block;
+      len -= sizeof e->head_block;
+    } else {
+      c = e->ipad;
+    }
+    ok = SHA256_Update(&c, msg, len) && SHA256_Final(mac, &c);
     c = e->opad;
     /* No wipe needed: SHA256_Final wipes the block buffer, and the state it leaves is the MAC. */
     return ok && SHA256_Update(&c, mac, 32) && SHA256_Final(mac, &c) ? 0 : -1;

@@ -490,6 +490,37 @@ static void test_modes_agree(void) {
   gls_sigv4_free(evp);
 }
 
+/* One cached key for many signatures: the HMAC state after the string to sign's first block
+ * (the date to the second and the scope) is kept with the key, so the signatures of one second
+ * share it. Seconds that change, come back and repeat, with other requests each time, sign
+ * as the EVP path (which keeps no such state) does. */
+static void test_same_key_seconds(void) {
+  gls_sigv4 *fast = gls_sigv4_new(0), *evp = gls_sigv4_new(GLS_SIGV4_EVP);
+  static const long long seconds[] = {0, 0, 1, 1, 0, 2, 2, 2, 1, 41039, 0}; /* to 23:59:59 */
+  char path[64];
+  size_t n, mismatches = 0;
+  for (n = 0; n < 11 * 20; n++) {
+    gls_sigv4_request r = vanilla();
+    gls_sigv4_result a, b;
+    char sig[65];
+    snprintf(path, sizeof path, "https://example.amazonaws.com/p%u?x=%u", (unsigned)n, (unsigned)(n % 3));
+    r.url = path;
+    r.url_len = strlen(path);
+    r.time = T0 + seconds[n % 11];
+    r.presign = n % 4 == 0 ? 60 : 0;
+    if (gls_sigv4_sign(fast, &r, &a) != NULL) {
+      mismatches++;
+      continue;
+    }
+    memcpy(sig, a.signature, sizeof sig);
+    if (gls_sigv4_sign(evp, &r, &b) != NULL || strcmp(sig, b.signature) != 0) mismatches++;
+  }
+  CHECK(mismatches == 0);
+  CHECK(gls_sigv4_derivations(fast) == 1); /* one key (one day) served them all */
+  gls_sigv4_free(fast);
+  gls_sigv4_free(evp);
+}
+
 int main(void) {
   int modes[] = {0, GLS_SIGV4_EVP};
   size_t m;
@@ -504,6 +535,7 @@ int main(void) {
     test_key_cache(modes[m]);
   }
   test_modes_agree();
+  test_same_key_seconds();
   test_bad_urls();
   test_arg_rules();
   test_line_breaks();
