@@ -353,37 +353,41 @@ static void test_arg_rules(void) {
   CHECK(gls_sigv4_arg_presign(1e300, &v) != NULL && gls_sigv4_arg_presign(0.0 / 0.0, &v) != NULL);
 }
 
-/* NUL, CR or LF at every position of a 20-byte region (both sides of the 8-byte steps) is
- * refused; bytes that share their low bits with them (0x8A, 0x8D, 0x80, 0x0B) are not. */
+/* NUL, CR or LF at every position of a region of every length to 40 (both sides of the 8- and
+ * 16-byte steps, and the overlapping last 16) is refused; bytes that share their low bits with
+ * them (0x8A, 0x8D, 0x80, 0x0B) are not. */
 static void test_line_breaks(void) {
   static const char breaks[] = {'\0', '\r', '\n'}, lookalikes[] = {'\x8a', '\x8d', '\x80', '\x0b'};
   gls_sigv4 *s = gls_sigv4_new(0);
   gls_sigv4_request r = vanilla();
   gls_sigv4_result out;
   gls_sigv4_header h = {"X-V", 3, NULL, 0};
-  char v[20];
-  size_t k, c, bad = 0;
-  for (k = 0; k < sizeof v; k++) {
-    for (c = 0; c < sizeof breaks + sizeof lookalikes; c++) {
-      const char *err;
-      int is_break = c < sizeof breaks;
-      memset(v, 'a', sizeof v);
-      v[k] = is_break ? breaks[c] : lookalikes[c - sizeof breaks];
-      r.region = v;
-      r.region_len = sizeof v;
-      err = gls_sigv4_sign(s, &r, &out);
-      if (is_break ? !err || strcmp(err, "region must not contain CR, LF or NUL") != 0
-                   : err != NULL)
-        bad++;
-      r.region = "us-east-1";
-      r.region_len = 9;
-      h.value = v;
-      h.value_len = sizeof v;
-      r.headers = &h;
-      r.n_headers = 1;
-      err = gls_sigv4_sign(s, &r, &out);
-      if (is_break ? !err || strncmp(err, "headers[\"X-V\"] must not", 23) != 0 : err != NULL) bad++;
-      r.n_headers = 0;
+  char v[40];
+  size_t len, k, c, bad = 0;
+  for (len = 1; len <= sizeof v; len++) {
+    for (k = 0; k < len; k++) {
+      for (c = 0; c < sizeof breaks + sizeof lookalikes; c++) {
+        const char *err;
+        int is_break = c < sizeof breaks;
+        memset(v, 'a', sizeof v);
+        v[k] = is_break ? breaks[c] : lookalikes[c - sizeof breaks];
+        r.region = v;
+        r.region_len = len;
+        err = gls_sigv4_sign(s, &r, &out);
+        if (is_break ? !err || strcmp(err, "region must not contain CR, LF or NUL") != 0
+                     : err != NULL)
+          bad++;
+        r.region = "us-east-1";
+        r.region_len = 9;
+        h.value = v;
+        h.value_len = len;
+        r.headers = &h;
+        r.n_headers = 1;
+        err = gls_sigv4_sign(s, &r, &out);
+        if (is_break ? !err || strncmp(err, "headers[\"X-V\"] must not", 23) != 0 : err != NULL)
+          bad++;
+        r.n_headers = 0;
+      }
     }
   }
   CHECK(bad == 0);
