@@ -300,7 +300,8 @@ static int l_sign(lua_State *L) {
   ty = gls_gettable(L, 1);
   hidx = lua_gettop(L);
   if (ty != LUA_TNIL && ty != LUA_TTABLE) luaL_error(L, "sign: headers must be a table");
-  lua_createtable(L, 0, r.presign > 0 ? 5 : 4);
+  /* the result: headers, and url with presign, and the three strings unless headers_only */
+  lua_createtable(L, 0, (r.presign > 0 ? 2 : 1) + (headers_only ? 0 : 3));
   lua_createtable(L, 0, 6);
   out = lua_gettop(L);
   if (ty == LUA_TTABLE) r.n_headers = read_headers(L, u, &r, hidx, anchor, out);
