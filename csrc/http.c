@@ -18,7 +18,12 @@
 
 #include <curl/curl.h>
 
-#define FREE_LIST_MAX 16
+/* Idle transfers kept for reuse: at least FREE_LIST_MIN, and as many as were in use at once
+ * lately (the most during this window of PEAK_WINDOW adds or the last one), so N transfers in
+ * flight reuse N easy handles instead of freeing and making one per request once a batch of
+ * results comes back together; after a burst the extra ones go, two per add. */
+#define FREE_LIST_MIN 16
+#define PEAK_WINDOW 256
 #define KEEP_BUFFER_MAX ((size_t)256 * 1024)
 
 enum { X_FREE = 0, X_RUNNING, X_DONE };
@@ -56,6 +61,8 @@ struct gls_http_pool {
   int insecure;
   char *url_ok;      /* the scheme://authority of the last URL that passed check_url */
   size_t url_ok_len;
+  size_t peak, peak_prev; /* the most transfers in use at once, this window and the last */
+  unsigned window_adds;
 };
 
 /* ---- small helpers ---- */
@@ -102,12 +109,18 @@ static void xfer_destroy(xfer *x) {
   free(x);
 }
 
+/* How many idle transfers the pool keeps (see FREE_LIST_MIN). */
+static size_t idle_keep(const gls_http_pool *p) {
+  size_t k = p->peak > p->peak_prev ? p->peak : p->peak_prev;
+  return k > FREE_LIST_MIN ? k : FREE_LIST_MIN;
+}
+
 /* Takes a transfer off whatever list it is on and keeps it for reuse, or frees it. */
 static void xfer_recycle(gls_http_pool *p, xfer *x) {
   list_unlink(list_of(p, x), x);
   if (x->state == X_RUNNING) curl_multi_remove_handle(p->multi, x->easy);
   x->state = X_FREE;
-  if (p->idle.n >= FREE_LIST_MAX || !x->easy) {
+  if (p->idle.n >= idle_keep(p) || !x->easy) {
     xfer_destroy(x);
     return;
   }
@@ -585,6 +598,22 @@ void gls_http_pool_free(gls_http_pool *p) {
   curl_global_cleanup();
 }
 
+/* After an add: the window's peak of transfers in use; idle ones over what is kept go. */
+static void track_peak(gls_http_pool *p) {
+  size_t in_use = p->running.n + p->done.n, trim;
+  if (in_use > p->peak) p->peak = in_use;
+  if (++p->window_adds >= PEAK_WINDOW) {
+    p->peak_prev = p->peak;
+    p->peak = in_use;
+    p->window_adds = 0;
+  }
+  for (trim = 0; trim < 2 && p->idle.n > idle_keep(p); trim++) {
+    xfer *x = p->idle.head;
+    list_unlink(&p->idle, x);
+    xfer_destroy(x);
+  }
+}
+
 #define SETOPT(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
 
 /* The options every request of the pool shares: set once per easy handle (and again after a
@@ -717,6 +746,7 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
   }
   x->state = X_RUNNING;
   list_push(&p->running, x);
+  track_peak(p);
   return x->res.id;
 fail:
   xfer_recycle(p, x);
