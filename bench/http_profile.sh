@@ -2,8 +2,9 @@
 # Where the time of a GetStreamSession call goes (by hand, like the benches; slow: valgrind).
 # Against the loopback nginx of bench/http_bench.sh:
 #   callgrind: instructions per call (user space; they do not depend on the machine's load) of
-#     the curl-multi ceiling, the raw transport and whole calls, blocking and in 64 tasks, as the
-#     difference between a run of N2 and one of N1 calls (so start-up cancels out); split by
+#     the curl-multi ceiling, the raw transport (blocking, and through sched.http in 64 tasks: the
+#     scheduler's own cost) and whole calls, blocking and in 64 tasks, as the difference
+#     between a run of N2 and one of N1 calls (so start-up cancels out); split by
 #     shared object, and the functions that take the most (self cost, also differenced).
 #   steps: instructions per call of each step of a call alone (bench/http_steps.lua), and what
 #     the whole call spends beyond their sum (the pipeline's own tables, calls and garbage). Of
@@ -18,7 +19,7 @@ root=$(pwd)
 n1=${1:-1000}
 n2=${2:-3000}
 top=${TOP:-25}
-rows=${ROWS-"curl-multi:1 curl-multi-signed:1 curl-multi:64 lua5.4-raw:1 luajit-raw:1 lua5.4:1 luajit:1 lua5.4:64 luajit:64"}
+rows=${ROWS-"curl-multi:1 curl-multi-signed:1 curl-multi:64 lua5.4-raw:1 luajit-raw:1 lua5.4-raw:64 luajit-raw:64 lua5.4:1 luajit:1 lua5.4:64 luajit:64"}
 tmp=$(mktemp -d)
 chmod 700 "$tmp"
 ng_pid=""
