@@ -109,22 +109,21 @@ function Task:join()
   return self._b.join(self)
 end
 
--- How a task's function ended: r = pack(pcall or coroutine.resume) (r[1]: it returned).
--- Sets results/result, or error/traceback (co: the task's coroutine when it is not the
--- running one); returns the status to settle it with: "done", "cancelled" or "failed".
-local function record(t, r, co)
+-- How a task's function ended: ok and its results (a pack()ed table), or not ok and the error
+-- it raised. Sets results/result, or error/traceback (co: the task's coroutine when it is not
+-- the running one); returns the status to settle it with: "done", "cancelled" or "failed".
+local function record(t, ok, v, co)
   local cancelled = t.was_cancelled or t.cancel_requested
-  if r[1] then
-    t.results = pack(unpack(r, 2, r.n))
-    t.result = r[2]
+  if ok then
+    t.results = v
+    t.result = v[1]
     -- a cancellation never delivered (no wait came after it) cancelled nothing: the task is
     -- done, and its results (a session start_session_and_wait returned ACTIVE) are kept
     return t.was_cancelled and "cancelled" or "done"
   end
-  local e = r[2]
-  t.error = e
-  if type(e) == "string" then t.traceback = co and debug.traceback(co, e) or debug.traceback(e) end
-  if type(e) == "table" and e.code == "Cancelled" and cancelled then return "cancelled" end
+  t.error = v
+  if type(v) == "string" then t.traceback = co and debug.traceback(co, v) or debug.traceback(v) end
+  if type(v) == "table" and v.code == "Cancelled" and cancelled then return "cancelled" end
   return "failed"
 end
 
@@ -206,10 +205,12 @@ end
 -- or nil and an error object (NetworkError, Timeout, TLSError, ResponseTooLarge, Cancelled).
 function _M.http(req) return (backend or pick()).http(req) end
 
+local NO_ARGS = { n = 0 } -- a task's arguments when it has none (no table per spawn)
+
 --- Starts `fn(...)` as a task. It runs on the next `sched.step`/`sched.run`.
 function _M.spawn(fn, ...)
   if type(fn) ~= "function" then error("sched.spawn: fn must be a function", 2) end
-  return (backend or pick()).spawn(fn, pack(...))
+  return (backend or pick()).spawn(fn, select("#", ...) == 0 and NO_ARGS or pack(...))
 end
 
 --- Advances every task without blocking longer than `max_seconds` (default 0: only what

@@ -8,8 +8,8 @@ local _M = {}
 
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
 local co_running, co_status = coroutine.running, coroutine.status
-local type, error, pairs, pcall, setmetatable = type, error, pairs, pcall, setmetatable
-local math_min, math_max = math.min, math.max
+local error, pcall, setmetatable = error, pcall, setmetatable
+local math_min, math_max, floor = math.min, math.max, math.floor
 
 function _M.new(shared)
   local B = {}
@@ -18,18 +18,29 @@ function _M.new(shared)
   local take_cancel, cancelled_error, now = shared.take_cancel, shared.cancelled_error, shared.now
   local get_core, get_errors, transport_error = shared.get_core, shared.get_errors, shared.transport_error
 
+  -- What a call costs here is paid per wait and per pass of step, so neither makes a table:
+  -- a task's resume values are two fields of the task (t._nv values: t._v1, t._v2), the ready
+  -- list is two arrays used in turn, the sleepers a heap, and a task's coroutine is one shared
+  -- function (it stores its own results when it returns).
   local MARK = {}          -- what our waits yield, to tell them from a task's own yields
+  local DONE = {}          -- what a task's function yields when it has returned
   local live = {}          -- set of the tasks not finished
   local live_n = 0
-  local ready = {}         -- tasks to resume on the next pass (each with t._resume)
-  local sleepers = {}      -- task -> true while sleeping (t._wake_at)
+  local ready, ready_n = {}, 0 -- tasks to resume on the next pass
+  local spare = {}         -- the other ready array (the one being run)
+  -- Sleeping tasks: a binary min-heap of (wake time, task) in two arrays. A task sleeps while
+  -- t._wake_at is set; an entry whose time is no longer its task's is stale (the task was
+  -- cancelled out of its sleep) and is dropped when it comes up.
+  local heap_k, heap_t, heap_n = {}, {}, 0
+  local sleep_n = 0
   local http_waiters = {}  -- transfer id -> task
   local http_pending = 0
-  local by_co = setmetatable({}, { __mode = "k" }) -- coroutine -> task
   local current = nil      -- the task being resumed right now
   local pool = nil         -- the shared curl multi pool
   local pool_opts = {}
   local stepping = false
+  local step_failed = nil  -- the tasks that failed during this step (made on the first)
+  local monotime           -- core.monotime, once a step has run
 
   --- Sets the pool's options before its first use: true, or nil and why not.
   function B.configure(opts)
@@ -57,28 +68,70 @@ function _M.new(shared)
 
   --- The task whose coroutine is running, or nil (main chunk, foreign coroutine).
   function B.current()
-    local co = co_running()
-    if not co then return nil end
-    local t = by_co[co]
-    if t and t == current then return t end
+    local t = current
+    if t and t.co == co_running() then return t end
     return nil
   end
   local running_task = B.current
 
   function B.can_yield() return running_task() ~= nil end
 
-  local function make_ready(t, ...)
-    t._resume = pack(...)
-    ready[#ready + 1] = t
+  -- Queues t to be resumed with nv values (0, 1 or 2: v1, v2).
+  local function make_ready(t, nv, v1, v2)
+    t._nv, t._v1, t._v2 = nv, v1, v2
+    ready_n = ready_n + 1
+    ready[ready_n] = t
+  end
+
+  local function heap_push(k, t)
+    local i = heap_n + 1
+    heap_n = i
+    while i > 1 do
+      local parent = floor(i / 2)
+      if heap_k[parent] <= k then break end
+      heap_k[i], heap_t[i] = heap_k[parent], heap_t[parent]
+      i = parent
+    end
+    heap_k[i], heap_t[i] = k, t
+  end
+
+  local function heap_pop()
+    local n = heap_n
+    local k, t = heap_k[n], heap_t[n]
+    heap_k[n], heap_t[n] = nil, nil
+    n = n - 1
+    heap_n = n
+    if n == 0 then return end
+    local i = 1
+    while true do
+      local c = 2 * i
+      if c > n then break end
+      if c < n and heap_k[c + 1] < heap_k[c] then c = c + 1 end
+      if k <= heap_k[c] then break end
+      heap_k[i], heap_t[i] = heap_k[c], heap_t[c]
+      i = c
+    end
+    heap_k[i], heap_t[i] = k, t
+  end
+
+  -- Ends a task's sleep (woken, cancelled or settled): its heap entry becomes stale.
+  local function unsleep(t)
+    t._wake_at = nil
+    sleep_n = sleep_n - 1
+    if sleep_n == 0 then -- only stale entries are left: drop them (and their tasks) now
+      for i = 1, heap_n do heap_k[i], heap_t[i] = nil, nil end
+      heap_n = 0
+    end
   end
 
   function B.sleep(seconds)
     local t = running_task()
     if t then
-      local cerr = take_cancel(t)
-      if cerr then return nil, cerr end
-      t._wake_at = now() + math_max(seconds, 0)
-      sleepers[t] = true
+      if t.cancel_requested then return nil, take_cancel(t) end
+      local at = (monotime or now)() + math_max(seconds, 0)
+      t._wake_at = at
+      sleep_n = sleep_n + 1
+      heap_push(at, t)
       return co_yield(MARK)
     end
     if seconds > 0 then get_core().sleep(seconds) end
@@ -97,9 +150,8 @@ function _M.new(shared)
   function B.http(req)
     local t = running_task()
     if t then
-      local cerr = take_cancel(t)
-      if cerr then return nil, cerr end
-      local id, e = the_pool():add(req)
+      if t.cancel_requested then return nil, take_cancel(t) end
+      local id, e = (pool or the_pool()):add(req)
       if not id then return nil, transport_error(e) end
       t._http_id = id
       http_waiters[id] = t
@@ -115,8 +167,7 @@ function _M.new(shared)
       live[t] = nil
       live_n = live_n - 1
     end
-    sleepers[t] = nil
-    if t.co then by_co[t.co] = nil end
+    if t._wake_at then unsleep(t) end
     local joiners = t._joiners
     t._joiners = nil
     if joiners then
@@ -124,38 +175,51 @@ function _M.new(shared)
         local j = joiners[i]
         if j.status == "running" and j._joining == t then
           j._joining = nil
-          make_ready(j, true)
+          make_ready(j, 1, true)
         end
       end
     end
   end
 
+  -- A task's coroutine: resumed first with the task, it runs the task's function and hands
+  -- back its results as the table record() takes.
+  local function task_body(t)
+    t._started = true
+    local fn, args = t._fn, t._args
+    t._fn, t._args = nil, nil
+    return DONE, pack(fn(unpack(args, 1, args.n)))
+  end
+
   -- Resumes one task with its pending values; returns the task when it failed.
   local function resume(t)
-    local args = t._resume or { n = 0 }
-    t._resume = nil
+    local co, nv, v1, v2 = t.co, t._nv, t._v1, t._v2
+    t._v1, t._v2 = nil, nil
     local prev = current
     current = t
-    local r = pack(co_resume(t.co, unpack(args, 1, args.n)))
+    local ok, a, b
+    if nv == 1 then ok, a, b = co_resume(co, v1)
+    elseif nv == 2 then ok, a, b = co_resume(co, v1, v2)
+    else ok, a, b = co_resume(co) end
     current = prev
-    if co_status(t.co) == "dead" then
-      local status = record(t, r, t.co)
-      settle(t, status)
-      if status == "failed" then return t end
-    elseif r[2] ~= MARK then
+    if ok and a == MARK then return nil end
+    if ok and a ~= DONE then
       -- the task yielded on its own (coroutine.yield at its top level): run it again next pass
-      make_ready(t)
+      make_ready(t, 0)
+      return nil
     end
+    local status
+    if ok then status = record(t, true, b, co) else status = record(t, false, a, co) end
+    settle(t, status)
+    if status == "failed" then return t end
     return nil
   end
 
   function B.spawn(fn, args)
-    local t = setmetatable({ status = "running", _b = B }, Task)
-    t.co = co_create(function() return fn(unpack(args, 1, args.n)) end)
-    by_co[t.co] = t
+    local t = setmetatable({ status = "running", _b = B, _fn = fn, _args = args }, Task)
+    t.co = co_create(task_body)
     live[t] = true
     live_n = live_n + 1
-    make_ready(t)
+    make_ready(t, 1, t)
     return t
   end
 
@@ -166,7 +230,13 @@ function _M.new(shared)
     end
     if co_status(self.co) == "suspended" and not self._started then
       -- never ran: it never will
-      for i = #ready, 1, -1 do if ready[i] == self then table.remove(ready, i) end end
+      for i = ready_n, 1, -1 do
+        if ready[i] == self then
+          table.remove(ready, i)
+          ready_n = ready_n - 1
+        end
+      end
+      self._fn, self._args, self._v1 = nil, nil, nil
       self.error = cancelled_error()
       settle(self, "cancelled")
       return true
@@ -178,18 +248,18 @@ function _M.new(shared)
       http_pending = http_pending - 1
       if pool then pool:cancel(id) end
       self.was_cancelled = true
-      make_ready(self, nil, cancelled_error())
-    elseif sleepers[self] then
-      sleepers[self] = nil
+      make_ready(self, 2, nil, cancelled_error())
+    elseif self._wake_at then
+      unsleep(self)
       self.was_cancelled = true
-      make_ready(self, nil, cancelled_error())
+      make_ready(self, 2, nil, cancelled_error())
     elseif self._joining then
       local target = self._joining
       self._joining = nil
       local js = target._joiners or {}
       for i = #js, 1, -1 do if js[i] == self then table.remove(js, i) end end
       self.was_cancelled = true
-      make_ready(self, nil, cancelled_error())
+      make_ready(self, 2, nil, cancelled_error())
     else
       -- already queued to resume (its wait just finished): the next wait is interrupted
       self.cancel_requested = true
@@ -220,8 +290,8 @@ function _M.new(shared)
   end
 
   local function poll_http(wait)
-    if not pool or http_pending <= 0 then return end
-    pool:perform(wait or 0)
+    if http_pending <= 0 or not pool then return end
+    pool:perform(wait)
     while true do
       local id, res = pool:next_done()
       if id == nil then break end
@@ -230,37 +300,72 @@ function _M.new(shared)
         http_waiters[id] = nil
         http_pending = http_pending - 1
         t._http_id = nil
-        make_ready(t, res)
+        make_ready(t, 1, res)
       end
     end
   end
 
+  -- Wakes the sleepers due at t_now; returns the earliest wake time left, or nil.
   local function wake_sleepers(t_now)
-    local earliest
-    for t in pairs(sleepers) do
-      if t._wake_at <= t_now then
-        sleepers[t] = nil
-        make_ready(t, true)
-      elseif not earliest or t._wake_at < earliest then
-        earliest = t._wake_at
+    while heap_n > 0 do
+      local k, t = heap_k[1], heap_t[1]
+      if t._wake_at ~= k then
+        heap_pop() -- stale
+      elseif k <= t_now then
+        heap_pop()
+        unsleep(t)
+        make_ready(t, 1, true)
+      else
+        return k
       end
     end
-    return earliest
+    return nil
   end
 
-  local function run_ready(failed)
+  local function run_ready()
+    local n = ready_n
+    if n == 0 then return false end
     local batch = ready
-    if #batch == 0 then return false end
-    ready = {}
-    for i = 1, #batch do
+    ready, ready_n, spare = spare, 0, batch
+    for i = 1, n do
       local t = batch[i]
+      batch[i] = nil
       if t.status == "running" then
-        t._started = true
         local f = resume(t)
-        if f then failed[#failed + 1] = f end
+        if f then
+          step_failed = step_failed or {}
+          step_failed[#step_failed + 1] = f
+        end
       end
     end
     return true
+  end
+
+  local function step_loop(max_seconds)
+    local clock = monotime
+    local deadline = clock() + max_seconds
+    while true do
+      poll_http(0)
+      local next_wake
+      if sleep_n > 0 then next_wake = wake_sleepers(clock()) end
+      local ran = run_ready()
+      if live_n == 0 then return end
+      local t_now = clock()
+      local remaining = deadline - t_now
+      if remaining <= 0 then
+        poll_http(0) -- start what the tasks just queued
+        return
+      end
+      if not ran and ready_n == 0 then
+        local wait = remaining
+        if next_wake then wait = math_min(wait, math_max(next_wake - t_now, 0)) end
+        if http_pending > 0 then
+          poll_http(wait)
+        elseif wait > 0 then
+          get_core().sleep(wait)
+        end
+      end
+    end
   end
 
   --- true, live count, failed list (or nil); false and why for a call it refuses.
@@ -268,35 +373,14 @@ function _M.new(shared)
     if running_task() then return false, "called from inside a task" end
     if stepping then return false, "already running" end
     stepping = true
-    local failed = {}
-    local ok, e = pcall(function()
-      local deadline = now() + max_seconds
-      while true do
-        poll_http(0)
-        local t_now = now()
-        local next_wake = wake_sleepers(t_now)
-        local ran = run_ready(failed)
-        if live_n == 0 then return end
-        t_now = now()
-        local remaining = deadline - t_now
-        if remaining <= 0 then
-          poll_http(0) -- start what the tasks just queued
-          return
-        end
-        if not ran and #ready == 0 then
-          local wait = remaining
-          if next_wake then wait = math_min(wait, math_max(next_wake - t_now, 0)) end
-          if http_pending > 0 then
-            poll_http(wait)
-          elseif wait > 0 then
-            get_core().sleep(wait)
-          end
-        end
-      end
-    end)
+    monotime = monotime or get_core().monotime
+    step_failed = nil
+    local ok, e = pcall(step_loop, max_seconds)
     stepping = false
+    local failed = step_failed
+    step_failed = nil
     if not ok then error(e, 0) end
-    return true, live_n, (#failed > 0) and failed or nil
+    return true, live_n, failed
   end
 
   --- true | nil, first error, failed list; false and why for a call it refuses.

@@ -135,6 +135,9 @@ function _M.new(shared, curl)
     end
   end
 
+  -- a task's function, run under pcall: its results as record() takes them
+  local function run_fn(fn, args) return pack(fn(unpack(args, 1, args.n))) end
+
   function B.spawn(fn, args)
     if not in_phase() then return curl.spawn(fn, args) end
     local st = state()
@@ -144,10 +147,10 @@ function _M.new(shared, curl)
     local thread, serr = _G.ngx.thread.spawn(function()
       local co = co_running()
       tasks[co] = t
-      local r = pack(pcall(fn, unpack(args, 1, args.n)))
+      local ok, v = pcall(run_fn, fn, args)
       tasks[co] = nil
       if t.status ~= "running" then return end
-      local status = record(t, r, nil)
+      local status = record(t, ok, v, nil)
       settle(t, status)
       if status == "failed" then st.failed[#st.failed + 1] = t end
     end)
