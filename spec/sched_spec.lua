@@ -120,6 +120,29 @@ describe("sched", function()
       assert.is_true(dt >= 0.19 and dt < 1.5, "took " .. dt)
     end)
 
+    it("wake sleepers in the order of their wake times, cancelled ones only with their error", function()
+      local order, cancelled = {}, {}
+      local tasks = {}
+      -- spawned out of order; each sleeps 10 ms per rank
+      local ranks = { 7, 2, 9, 1, 5, 3, 8, 4, 6, 10, 12, 11 }
+      for _, rank in ipairs(ranks) do
+        tasks[rank] = sched.spawn(function()
+          local ok, err = sched.sleep(rank * 0.01)
+          if ok then order[#order + 1] = rank else cancelled[#cancelled + 1] = err.code end
+          if rank == 3 then
+            -- a woken task sleeps again (a new heap entry) while its first one is gone
+            assert.is_true(sched.sleep(0.001))
+          end
+        end)
+      end
+      sched.step(0) -- every task sleeps now
+      assert.is_true(tasks[4]:cancel())
+      assert.is_true(tasks[8]:cancel())
+      assert.is_true(sched.run())
+      assert.same({ 1, 2, 3, 5, 6, 7, 9, 10, 11, 12 }, order)
+      assert.same({ "Cancelled", "Cancelled" }, cancelled)
+    end)
+
     it("step(max) never blocks much longer than asked and returns the live count", function()
       for _ = 1, 5 do sched.spawn(function() sched.sleep(0.5) end) end
       sched.spawn(function() sched.http{ method = "GET", url = srv.url .. "/delay?s=0.5", timeout = 5 } end)
