@@ -205,10 +205,46 @@ local function cubic_zero(w_max)
   return (w_max * (1 - CUBIC_BETA) / CUBIC_SCALE) ^ (1 / 3)
 end
 
+-- Settles mode, max_attempts and the 2026 switch from env and profile (once: callers test
+-- self.resolved first, so a call's methods cost one field test; the closure below lives here
+-- alone, out of their way: a function returning early past it cannot be JIT-compiled).
+local function resolve(self)
+  self.resolved = true
+  local getenv = self.getenv
+  if self.new_2026 == nil then self.new_2026 = truthy(getenv("AWS_NEW_RETRIES_2026")) end
+  local profile
+  local function setting(name)
+    if profile == nil then
+      profile = false
+      if self.settings then
+        local ok, t = pcall(self.settings)
+        if ok and type(t) == "table" then profile = t end
+      end
+    end
+    return profile and profile[name] or nil
+  end
+  if self.mode == nil then
+    local m = getenv("AWS_RETRY_MODE") or setting("retry_mode")
+    m = m and m:lower()
+    if m ~= "standard" and m ~= "adaptive" and m ~= "legacy" then m = "standard" end
+    self.mode = m
+  end
+  if self.max_attempts == nil then
+    -- An unusable value in the environment or the profile falls back to the default.
+    self.max_attempts = positive_int(getenv("AWS_MAX_ATTEMPTS"), "")
+      or positive_int(setting("max_attempts"), "")
+      or (self.mode == "legacy" and 5 or 3)
+  end
+end
+
+function _M:_resolve()
+  if not self.resolved then resolve(self) end
+end
+
 --- Before an attempt: 0 when it may go now (it took its token), else the seconds to wait
 -- before asking again. Always 0 outside adaptive mode and before the first throttling.
 function _M:send_delay()
-  self:_resolve()
+  if not self.resolved then resolve(self) end
   if self.mode ~= "adaptive" then return 0 end
   local l = limiter(self)
   if not l.enabled then return 0 end
@@ -224,7 +260,7 @@ end
 
 --- After an answer (err = the failure, nil on success): adapts the send rate in adaptive mode.
 function _M:record(err)
-  self:_resolve()
+  if not self.resolved then resolve(self) end
   if self.mode ~= "adaptive" then return end
   local l = limiter(self)
   local now = l.clock()
@@ -260,41 +296,11 @@ function _M:rate_state()
   return { enabled = l.enabled, fill_rate = l.fill_rate, measured = l.measured }
 end
 
--- Settles mode, max_attempts and the 2026 switch from env and profile, once.
-function _M:_resolve()
-  if self.resolved then return end
-  self.resolved = true
-  local getenv = self.getenv
-  if self.new_2026 == nil then self.new_2026 = truthy(getenv("AWS_NEW_RETRIES_2026")) end
-  local profile
-  local function setting(name)
-    if profile == nil then
-      profile = false
-      if self.settings then
-        local ok, t = pcall(self.settings)
-        if ok and type(t) == "table" then profile = t end
-      end
-    end
-    return profile and profile[name] or nil
-  end
-  if self.mode == nil then
-    local m = getenv("AWS_RETRY_MODE") or setting("retry_mode")
-    m = m and m:lower()
-    if m ~= "standard" and m ~= "adaptive" and m ~= "legacy" then m = "standard" end
-    self.mode = m
-  end
-  if self.max_attempts == nil then
-    -- An unusable value in the environment or the profile falls back to the default.
-    self.max_attempts = positive_int(getenv("AWS_MAX_ATTEMPTS"), "")
-      or positive_int(setting("max_attempts"), "")
-      or (self.mode == "legacy" and 5 or 3)
-  end
-end
 
 --- Starts one call. Returns the per-call state: attempts (sent so far, counting the one
 -- about to be sent), backoff (seconds of back-off computed so far).
 function _M:begin()
-  self:_resolve()
+  if not self.resolved then resolve(self) end
   return { attempts = 1, backoff = 0, retry_cost = nil }
 end
 
