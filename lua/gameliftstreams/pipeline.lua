@@ -41,6 +41,7 @@ local text = require("gameliftstreams.text")
 local hooks = require("gameliftstreams.hooks")
 
 local require, tostring, floor, abs = require, tostring, math.floor, math.abs
+local loaded = package.loaded
 local is_error, new_error = errors.is, errors.new
 local is_clock_skew, parse_http_date, header = retry.is_clock_skew, text.parse_http_date, text.header
 
@@ -54,6 +55,22 @@ local function done(err, st, resp, hc)
   return nil, err, resp
 end
 
+-- The amz-sdk-request values, made once per (attempt, max): "attempt=1; max=3".
+local SDK_REQUEST = {}
+local function sdk_request(attempt, max)
+  local by_attempt = SDK_REQUEST[max]
+  if not by_attempt then
+    by_attempt = {}
+    SDK_REQUEST[max] = by_attempt
+  end
+  local v = by_attempt[attempt]
+  if not v then
+    v = "attempt=" .. attempt .. "; max=" .. max
+    by_attempt[attempt] = v
+  end
+  return v
+end
+
 -- Waits `seconds` through the scheduler; nil, or the error (Cancelled) that ended the wait.
 local function wait(sched, seconds)
   local ok, err = sched.sleep(seconds)
@@ -64,7 +81,7 @@ end
 --- Runs one request through every step above. See the module comment.
 function _M.send(svc, req)
   -- looked up per call: a spec may load a fresh scheduler, and the client must use it
-  local sched = require("gameliftstreams.sched")
+  local sched = loaded["gameliftstreams.sched"] or require("gameliftstreams.sched")
   local transport = svc.http or sched.http
   local r = svc.retry
   local st = r:begin()
@@ -115,7 +132,7 @@ function _M.send(svc, req)
     if invocation_id then
       -- added after signing (like user-agent), so a proxy that rewrites them breaks nothing
       send_headers["amz-sdk-invocation-id"] = invocation_id
-      send_headers["amz-sdk-request"] = "attempt=" .. st.attempts .. "; max=" .. r.max_attempts
+      send_headers["amz-sdk-request"] = sdk_request(st.attempts, r.max_attempts)
     end
 
     -- Adaptive mode: wait for the client-side rate limiter's token (0 in other modes).
@@ -131,11 +148,14 @@ function _M.send(svc, req)
 
     if hc then hooks.before_send(hc, st.attempts, method, url, send_headers) end
 
-    local resp, terr = transport{
-      method = method, url = url, headers = send_headers, body = body,
-      timeout = svc.timeout, connect_timeout = svc.connect_timeout,
-      max_response_bytes = svc.max_response_bytes, ca_file = svc.ca_file, ca_path = svc.ca_path,
-    }
+    -- the transport's own table (it may keep it while it waits); the fields most requests
+    -- leave out are set only when they are there, so the table is made at its size
+    local treq = { method = method, url = url, headers = send_headers, body = body,
+                   timeout = svc.timeout, connect_timeout = svc.connect_timeout }
+    if svc.max_response_bytes then treq.max_response_bytes = svc.max_response_bytes end
+    if svc.ca_file then treq.ca_file = svc.ca_file end
+    if svc.ca_path then treq.ca_path = svc.ca_path end
+    local resp, terr = transport(treq)
 
     local failure
     if resp then
