@@ -273,12 +273,31 @@ _M.is_clock_skew_error = retry.is_clock_skew
 -- The call pipeline
 ---------------------------------------------------------------------------
 
-local function fill_idempotency_tokens(opdef, input)
+-- operation name -> the list of its input's idempotency-token members, or false; made on the
+-- operation's first call
+local token_members = {}
+local function find_token_members(opname)
+  local opdef = model.operations[opname]
   local shape = opdef.input and model.shapes[opdef.input]
-  if not shape then return input end
+  local list = false
+  for m, mdef in pairs(shape and shape.members or {}) do
+    if mdef.idempotency_token then
+      list = list or {}
+      list[#list + 1] = m
+    end
+  end
+  token_members[opname] = list
+  return list
+end
+
+local function fill_idempotency_tokens(opname, input)
+  local list = token_members[opname]
+  if list == nil then list = find_token_members(opname) end
+  if not list then return input end
   local copy
-  for m, mdef in pairs(shape.members or {}) do
-    if mdef.idempotency_token and (input == nil or input[m] == nil) then
+  for i = 1, #list do
+    local m = list[i]
+    if input == nil or input[m] == nil then
       if not copy then
         copy = {}
         for k, v in pairs(input or {}) do copy[k] = v end
@@ -310,17 +329,18 @@ function Client:call(op, input)
     return nil, errors.new{ code = "InvalidParameter", attempts = 0, backoff = 0,
       message = "unknown operation '" .. tostring(op) .. "'" }
   end
-  local opdef = model.operations[opname]
   local ok, verr = validate.input(model, opname, input)
   if not ok then return self:_unsent(verr, opname) end
   -- Filled once, before the retry loop: every attempt carries the same token.
-  input = fill_idempotency_tokens(opdef, input)
+  input = fill_idempotency_tokens(opname, input)
 
   local req, serr = protocol.build_request(model, opname, input)
   if not req then return self:_unsent(serr, opname) end
 
-  local pok, perr = self:_prepare()
-  if not pok then return self:_unsent(perr, opname) end
+  if not self.prepared then
+    local pok, perr = self:_prepare()
+    if not pok then return self:_unsent(perr, opname) end
+  end
 
   local url = self.endpoint_base .. req.path
   if req.query ~= "" then url = url .. "?" .. req.query end
@@ -332,7 +352,7 @@ function Client:call(op, input)
   req.operation = opname
   req.headers["user-agent"] = self.user_agent -- unsigned (the signer leaves it out)
   -- what no hook may see of this call: the values of its sensitive members
-  if self.hooks then req.secrets = hooks.sensitive_strings(model, opdef.input, input) end
+  if self.hooks then req.secrets = hooks.sensitive_strings(model, model.operations[opname].input, input) end
 
   local out, err = pipeline.send(self, req)
   if out ~= nil then return out end
