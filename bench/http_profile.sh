@@ -105,7 +105,7 @@ for lua in ${STEPS-lua5.4 luajit}; do
   v=5.4; [ "$lua" = luajit ] && v=jit
   echo
   echo "== steps of one GetStreamSession call, $lua: instructions per call"
-  for step in validate token build sign sign_pipeline uuid decode raw call; do
+  for step in validate build sign sign_pipeline uuid decode raw call; do
     for calls in $n1 $n2; do
       lua_run $v valgrind --tool=callgrind --callgrind-out-file="$tmp/st.$calls" "$lua" bench/http_steps.lua "$url" "$step" "$calls" \
         >/dev/null 2>"$tmp/vg.log" || { echo "$step: failed"; cat "$tmp/vg.log"; }

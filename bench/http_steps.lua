@@ -4,7 +4,6 @@
 --   with "garbage": prints the bytes of garbage one call of the step leaves (collectgarbage
 --   "count" growth over N calls with the collector stopped, divided by N)
 --   validate   validate.input of the call's input
---   token      the ClientToken step (GetStreamSession has none: the model lookup alone)
 --   build      protocol.build_request
 --   sign       gls.sign of the request as a user calls it: its input tables made, user-agent
 --              added, every string of the result made
@@ -51,10 +50,6 @@ local dreq = { operation = OP }
 
 local steps = {
   validate = function() assert(validate.input(model, OP, input)) end,
-  token = function()
-    local shape = model.shapes[model.operations[OP].input]
-    for _, m in pairs(shape.members) do if m.idempotency_token then error("unexpected") end end
-  end,
   build = function() assert(protocol.build_request(model, OP, input)) end,
   sign = function() assert(sign(sign_input())) end,
   sign_pipeline = function()
