@@ -10,7 +10,6 @@
 #include "http.h"
 #include "buf.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +43,7 @@ typedef struct xfer {
   size_t max_bytes;
   int too_large, out_of_memory;
   int head_done; /* the blank line that ends the final response's headers came */
+  size_t n_pairs; /* the pairs in hdr */
   long timeout_ms, connect_timeout_ms;
   char errbuf[CURL_ERROR_SIZE];
 } xfer;
@@ -160,6 +160,7 @@ static xfer *xfer_get(gls_http_pool *p) {
   gls_buf_reset(&x->body);
   gls_buf_reset(&x->hdr);
   x->too_large = x->out_of_memory = x->head_done = 0;
+  x->n_pairs = 0;
   x->errbuf[0] = '\0';
   return x;
 }
@@ -177,6 +178,13 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
 
 static int is_space(char c) { return c == ' ' || c == '\t'; }
 
+/* Copies n bytes to dst, a stray NUL (it would break the pair encoding) as a space. */
+static void copy_value(char *dst, const char *src, size_t n) {
+  char *q = dst, *end = dst + n;
+  memcpy(dst, src, n);
+  while ((q = memchr(q, '\0', (size_t)(end - q))) != NULL) *q++ = ' ';
+}
+
 /* One header line per call. Keeps "name\0value\0" pairs of the final response only. */
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   xfer *x = ud;
@@ -186,6 +194,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   while (n > 0 && (ptr[n - 1] == '\r' || ptr[n - 1] == '\n')) n--;
   if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) { /* a new response (1xx, proxy CONNECT) */
     h->len = 0;
+    x->n_pairs = 0;
     x->head_done = 0;
     return total;
   }
@@ -201,7 +210,8 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
     rc = gls_buf_reserve(h, 1 + (n - i));
     if (!rc) {
       h->p[h->len - 1] = ' ';
-      for (; i < n; i++) h->p[h->len++] = ptr[i] ? ptr[i] : ' ';
+      copy_value(h->p + h->len, ptr + i, n - i);
+      h->len += n - i;
       h->p[h->len++] = '\0';
       h->p[h->len] = '\0';
     }
@@ -215,12 +225,19 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
     while (n > v0 && is_space(ptr[n - 1])) n--;
     rc = gls_buf_reserve(h, name_end + 1 + (n - v0) + 1);
     if (!rc) {
-      /* a stray NUL would break the pair encoding: it becomes a space */
-      for (i = 0; i < name_end; i++) h->p[h->len++] = ptr[i] ? (char)tolower((unsigned char)ptr[i]) : ' ';
-      h->p[h->len++] = '\0';
-      for (i = v0; i < n; i++) h->p[h->len++] = ptr[i] ? ptr[i] : ' ';
+      char *d = h->p + h->len;
+      /* a stray NUL would break the pair encoding: it becomes a space; ASCII lower case only,
+         whatever the locale */
+      for (i = 0; i < name_end; i++) {
+        char c = ptr[i];
+        d[i] = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c ? c : ' ';
+      }
+      d[name_end] = '\0';
+      copy_value(d + name_end + 1, ptr + v0, n - v0);
+      h->len += name_end + 1 + (n - v0);
       h->p[h->len++] = '\0';
       h->p[h->len] = '\0';
+      x->n_pairs++;
     }
   }
   if (rc == GLS_BUF_TOO_BIG) x->too_large = 1;
@@ -404,6 +421,7 @@ static int collect(gls_http_pool *p) {
     x->state = X_DONE;
     x->res.headers = x->hdr.p ? x->hdr.p : "";
     x->res.headers_len = x->hdr.len;
+    x->res.n_headers = x->n_pairs;
     x->res.body = x->body.p ? x->body.p : "";
     x->res.body_len = x->body.len;
     list_push(&p->done, x);
@@ -414,8 +432,10 @@ static int collect(gls_http_pool *p) {
 
 /* ---- validation ---- */
 
+/* RFC 9110 tchar: ASCII letters and digits whatever the locale (isalnum may take more) */
 static int is_tchar(unsigned char c) {
-  return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 static int is_token(const char *s, size_t n) {

@@ -52,6 +52,7 @@ typedef struct gls_http_result {
   char err_message[GLS_HTTP_MSG_SIZE];
   const char *headers;    /* "name\0value\0" pairs, names lower-cased, in arrival order */
   size_t headers_len;
+  size_t n_headers;       /* the pairs in headers */
   const char *body;
   size_t body_len;
 } gls_http_result;

@@ -37,7 +37,7 @@ static size_t reference_join(const char *pairs, size_t len, const char *name, ch
   return o;
 }
 
-static void check_pairs(const gls_buf *h) {
+static void check_pairs(const gls_buf *h, size_t n_pairs) {
   size_t i, nuls = 0, start = 0;
   if (h->len > h->max) abort();
   for (i = 0; i < h->len; i++) {
@@ -52,9 +52,10 @@ static void check_pairs(const gls_buf *h) {
     start = i + 1;
   }
   if (nuls % 2 != 0 || (h->len && h->p[h->len - 1] != '\0')) abort();
+  if (nuls / 2 != n_pairs) abort(); /* the count push_headers sizes its table by */
 }
 
-static void check_table(const gls_buf *h) {
+static void check_table(const gls_buf *h, size_t n_pairs) {
   const char *pairs = h->p ? h->p : "", *s = pairs, *end = pairs + h->len;
   char *want = malloc(h->len * 2 + 1);
   int top = lua_gettop(L);
@@ -62,6 +63,7 @@ static void check_table(const gls_buf *h) {
   memset(&r, 0, sizeof r);
   r.headers = pairs;
   r.headers_len = h->len;
+  r.n_headers = n_pairs;
   push_headers(L, &r);
   while (s < end) {
     const char *name = s, *v = s + strlen(s) + 1, *got;
@@ -98,8 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       start = i + 1;
     }
   }
-  check_pairs(&x.hdr);
-  check_table(&x.hdr);
+  check_pairs(&x.hdr, x.n_pairs);
+  check_table(&x.hdr, x.n_pairs);
   gls_buf_free(&x.hdr);
   lua_gc(L, LUA_GCCOLLECT, 0);
   return 0;
