@@ -44,16 +44,71 @@ static int field_ms(lua_State *L, int idx, const char *name, long *ms) {
 /* The headers a request carries in an array on the C stack; more go in a userdata. */
 #define LOCAL_HEADERS 32
 
+/* Reads the headers table at htab into hs (room for cap): the count read, cap + 1 when there
+ * are more (hs then holds the first cap), or -1 with err set. Only raw reads of the table and
+ * its lists: no Lua code runs that could change them. A number value is converted on a copy
+ * and anchored in the table at *anchor (made on the first, in the stack slot `slot`). */
+static long read_headers(lua_State *L, int htab, gls_http_header *hs, size_t cap, int slot, int *anchor,
+                         int *n_anchor, char *err, size_t errlen) {
+  size_t i = 0;
+  lua_pushnil(L);
+  while (lua_next(L, htab)) {
+    int list;
+    size_t nlen, vlen, j, nv;
+    const char *name;
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      snprintf(err, errlen, "header names must be strings");
+      return -1;
+    }
+    list = lua_istable(L, -1);
+    nv = list ? lua_rawlen(L, -1) : 1;
+    name = lua_tolstring(L, -2, &nlen); /* a string key: read in place */
+    for (j = 1; j <= nv; j++) {
+      const char *value;
+      int t;
+      if (list) lua_rawgeti(L, -1, (int)j);
+      else lua_pushvalue(L, -1);
+      t = lua_type(L, -1);
+      if (t != LUA_TSTRING && t != LUA_TNUMBER) {
+        snprintf(err, errlen, "header \"%.64s\": value must be a string, number or list of them", name);
+        return -1;
+      }
+      value = lua_tolstring(L, -1, &vlen); /* converts the pushed copy, never the table */
+      if (t == LUA_TNUMBER) { /* a new string only the stack holds: anchor it */
+        if (!*anchor) {
+          lua_newtable(L);
+          lua_replace(L, slot);
+          *anchor = slot;
+        }
+        lua_rawseti(L, *anchor, ++*n_anchor);
+      } else {
+        lua_pop(L, 1); /* a string the headers table holds */
+      }
+      if (i == cap) {
+        lua_pop(L, 2); /* the value and the key: the walk stops here */
+        return (long)cap + 1;
+      }
+      hs[i].name = name;
+      hs[i].name_len = nlen;
+      hs[i].value = value;
+      hs[i].value_len = vlen;
+      i++;
+    }
+    lua_pop(L, 1);
+  }
+  return (long)i;
+}
+
 /* Reads the request table at idx into r. Every string r points to stays alive until the caller
  * drops what this pushed (after gls_http_pool_add): the fields' values stay on the stack, the
  * headers are read raw from the headers table (kept on the stack), and only a number converted
  * to a string needs an anchor (a table made the first time one is). local_hs holds
- * LOCAL_HEADERS headers. Returns 1, or 0 with err set. */
+ * LOCAL_HEADERS headers; more take a second walk into a userdata. Returns 1, or 0 with err set. */
 static int read_request(lua_State *L, int idx, gls_http_request *r, gls_http_header *local_hs, char *err,
                         size_t errlen) {
   int htab, slot, anchor = 0, n_anchor = 0;
-  size_t count = 0, i = 0;
-  gls_http_header *hs = NULL;
+  long n;
+  gls_http_header *hs = local_hs;
 
   memset(r, 0, sizeof *r);
   lua_getfield(L, idx, "method");
@@ -83,12 +138,12 @@ static int read_request(lua_State *L, int idx, gls_http_request *r, gls_http_hea
   }
   lua_getfield(L, idx, "max_response_bytes");
   if (!lua_isnil(L, -1)) {
-    lua_Number n = lua_tonumber(L, -1);
-    if (lua_type(L, -1) != LUA_TNUMBER || !(n >= 1) || n > 9007199254740992.0) {
+    lua_Number v = lua_tonumber(L, -1);
+    if (lua_type(L, -1) != LUA_TNUMBER || !(v >= 1) || v > 9007199254740992.0) {
       snprintf(err, errlen, "max_response_bytes must be a positive number");
       return 0;
     }
-    r->max_response_bytes = (size_t)n;
+    r->max_response_bytes = (size_t)v;
   }
   lua_pop(L, 1);
 
@@ -110,58 +165,20 @@ static int read_request(lua_State *L, int idx, gls_http_request *r, gls_http_hea
     return 0;
   }
   htab = lua_gettop(L);
-  /* From here on only raw reads of the headers table and its lists: no Lua code runs that could
-   * change them. First pass counts, second fills the array. */
-  lua_pushnil(L);
-  while (lua_next(L, htab)) {
-    if (lua_type(L, -2) != LUA_TSTRING) {
-      snprintf(err, errlen, "header names must be strings");
-      return 0;
+  n = read_headers(L, htab, hs, LOCAL_HEADERS, slot, &anchor, &n_anchor, err, errlen);
+  if (n > LOCAL_HEADERS) { /* more than the stack holds: count them, then read them again */
+    size_t count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, htab)) {
+      count += lua_istable(L, -1) ? lua_rawlen(L, -1) : 1;
+      lua_pop(L, 1);
     }
-    if (lua_istable(L, -1)) count += lua_rawlen(L, -1);
-    else count++;
-    lua_pop(L, 1);
+    hs = (gls_http_header *)lua_newuserdata(L, count * sizeof *hs); /* stays on the stack */
+    n = read_headers(L, htab, hs, count, slot, &anchor, &n_anchor, err, errlen);
   }
-  hs = local_hs;
-  if (count > LOCAL_HEADERS) hs = (gls_http_header *)lua_newuserdata(L, count * sizeof *hs); /* stays on the stack */
-  lua_pushnil(L);
-  while (lua_next(L, htab)) {
-    int list = lua_istable(L, -1);
-    size_t nlen, vlen, j, nv = list ? lua_rawlen(L, -1) : 1;
-    const char *name = lua_tolstring(L, -2, &nlen); /* a string key: read in place */
-    for (j = 1; j <= nv; j++) {
-      const char *value;
-      int t;
-      if (list) lua_rawgeti(L, -1, (int)j);
-      else lua_pushvalue(L, -1);
-      t = lua_type(L, -1);
-      if (t != LUA_TSTRING && t != LUA_TNUMBER) {
-        snprintf(err, errlen, "header \"%.64s\": value must be a string, number or list of them", name);
-        return 0;
-      }
-      value = lua_tolstring(L, -1, &vlen); /* converts the pushed copy, never the table */
-      if (t == LUA_TNUMBER) { /* a new string only the stack holds: anchor it */
-        if (!anchor) {
-          lua_newtable(L);
-          lua_replace(L, slot);
-          anchor = slot;
-        }
-        lua_rawseti(L, anchor, ++n_anchor);
-      } else {
-        lua_pop(L, 1); /* a string the headers table holds */
-      }
-      if (i < count) {
-        hs[i].name = name;
-        hs[i].name_len = nlen;
-        hs[i].value = value;
-        hs[i].value_len = vlen;
-        i++;
-      }
-    }
-    lua_pop(L, 1);
-  }
+  if (n < 0) return 0;
   r->headers = hs;
-  r->n_headers = i;
+  r->n_headers = (size_t)n;
   return 1;
 }
 
@@ -184,21 +201,24 @@ static int64_t add_request(lua_State *L, gls_http_pool *p, char *err, size_t err
  * once through a luaL_Buffer. Joining as they came (value .. ", " .. next) copied the whole
  * value again per repeat: 49,000 repeats cost about 0.5 s. */
 static void push_headers(lua_State *L, const gls_http_result *r) {
-  const char *s = r->headers, *end = r->headers + r->headers_len, *q;
-  int t, repeats = 0, pairs = 0;
-  for (q = s; q < end; q++) pairs += *q == '\0'; /* two NULs a pair: the table at its size */
-  lua_createtable(L, 0, pairs / 2);
+  const char *s = r->headers, *end = r->headers + r->headers_len;
+  int t, repeats = 0;
+  lua_createtable(L, 0, r->n_headers > 64 ? 64 : (int)r->n_headers); /* at its size, usually */
   t = lua_gettop(L);
   while (s < end) {
-    const char *name = s, *value = s + strlen(s) + 1;
+    size_t name_len = strlen(s);
+    const char *name = s, *value = s + name_len + 1;
     size_t value_len = strlen(value);
     s = value + value_len + 1;
-    lua_getfield(L, t, name);
+    /* the name made a Lua string once, then raw reads and writes (the table is our own) */
+    lua_pushlstring(L, name, name_len);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, t);
     switch (lua_type(L, -1)) {
     case LUA_TNIL:
       lua_pop(L, 1);
       lua_pushlstring(L, value, value_len);
-      lua_setfield(L, t, name);
+      lua_rawset(L, t);
       break;
     case LUA_TSTRING: /* a second value: the name gets a list */
       lua_createtable(L, 4, 0);
@@ -206,13 +226,13 @@ static void push_headers(lua_State *L, const gls_http_result *r) {
       lua_rawseti(L, -2, 1);
       lua_pushlstring(L, value, value_len);
       lua_rawseti(L, -2, 2);
-      lua_setfield(L, t, name);
+      lua_rawset(L, t);
       repeats = 1;
       break;
     default: /* the list */
       lua_pushlstring(L, value, value_len);
       lua_rawseti(L, -2, (int)lua_rawlen(L, -2) + 1);
-      lua_pop(L, 1);
+      lua_pop(L, 2);
     }
   }
   if (!repeats) return;
