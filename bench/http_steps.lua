@@ -11,7 +11,7 @@
 --              headers_only, the request's own headers table (user-agent in it), the clock read
 --   uuid       core.uuid4 (one per call: the invocation id)
 --   decode     the client's decoder on the fixed reply (cjson and the shape conversion)
---   raw        pool:request of the signed request (the transport from Lua)
+--   raw        pool:request of the signed request with the SDK's headers (the transport from Lua)
 --   call       the whole client:get_stream_session, blocking
 local gls = require("gameliftstreams")
 local core = require("gameliftstreams.core")
@@ -42,6 +42,10 @@ local signed = assert(sign(sign_input()))
 local SIGN_INPUT = { normalize = true, headers_only = true }
 local req_headers = { ["user-agent"] = client.user_agent } -- req.headers as client:call hands them
 for k, v in pairs(req.headers) do req_headers[k] = v end
+-- the SDK's two unsigned headers, as the pipeline adds them: libcurl's cost of sending them
+-- belongs to the transfer, not to rest
+signed.headers["amz-sdk-invocation-id"] = core.uuid4()
+signed.headers["amz-sdk-request"] = "attempt=1; max=3"
 local raw_req = { method = "GET", url = full_url, headers = signed.headers, timeout = 30, connect_timeout = 5 }
 local pool = sched.pool()
 local resp = pool:request(raw_req)
