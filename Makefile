@@ -42,13 +42,14 @@ build/ctest-asan/%: spec/c/%.c $(PURE) $(HDR) spec/c/ctest.h
 	@mkdir -p $(@D)
 	$(SAN_CC) $(SAN_BASE) $(WARN) -Icsrc -o $@ $< $(PURE) $(LIBS)
 
-# the signer again without its SSE2 paths, so the portable code other CPUs run is tested too
-build/ctest-scalar/test_sigv4: spec/c/test_sigv4.c $(PURE) $(HDR) spec/c/ctest.h
+# the signer and the JSON reader again without their SSE2 paths, so the portable code other
+# CPUs run is tested too
+build/ctest-scalar/%: spec/c/%.c $(PURE) $(HDR) spec/c/ctest.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -DGLS_NO_SIMD -Icsrc -o $@ $< $(PURE) $(LIBS)
 
 ctests: $(addprefix build/ctest/,$(CTESTS)) $(addprefix build/ctest-asan/,$(CTESTS)) \
-	build/ctest-scalar/test_sigv4
+	build/ctest-scalar/test_sigv4 build/ctest-scalar/test_json
 
 # make test: everything, one closing line "N passed, N failed".
 test: deps

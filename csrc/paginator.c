@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "codec.h"
+#include "json.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -68,177 +69,64 @@ char *gls_paginator_encode_token(const char *tok, size_t tok_len, long long trun
   return out;
 }
 
-/* ---- a small JSON reader for that one object shape ---- */
-
-typedef struct { const char *s; size_t n, i; } rd_t;
-
-static void skip_ws(rd_t *r) {
-  while (r->i < r->n && (r->s[r->i] == ' ' || r->s[r->i] == '\t' || r->s[r->i] == '\n' || r->s[r->i] == '\r'))
-    r->i++;
-}
-
-static int hex4(rd_t *r, unsigned *out) {
-  unsigned v = 0;
-  int k;
-  if (r->i + 4 > r->n) return 0;
-  for (k = 0; k < 4; k++) {
-    char c = r->s[r->i++];
-    v <<= 4;
-    if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-    else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
-    else return 0;
-  }
-  *out = v;
-  return 1;
-}
-
-static void utf8(gls_buf *b, unsigned cp) {
-  char e[4];
-  if (cp < 0x80) { e[0] = (char)cp; gls_buf_add(b, e, 1); }
-  else if (cp < 0x800) { e[0] = (char)(0xC0 | cp >> 6); e[1] = (char)(0x80 | (cp & 63)); gls_buf_add(b, e, 2); }
-  else if (cp < 0x10000) {
-    e[0] = (char)(0xE0 | cp >> 12); e[1] = (char)(0x80 | (cp >> 6 & 63)); e[2] = (char)(0x80 | (cp & 63));
-    gls_buf_add(b, e, 3);
-  } else {
-    e[0] = (char)(0xF0 | cp >> 18); e[1] = (char)(0x80 | (cp >> 12 & 63));
-    e[2] = (char)(0x80 | (cp >> 6 & 63)); e[3] = (char)(0x80 | (cp & 63));
-    gls_buf_add(b, e, 4);
-  }
-}
-
-/* Reads a JSON string at r->i (on the opening quote) into b. */
-static int read_string(rd_t *r, gls_buf *b) {
-  if (r->i >= r->n || r->s[r->i] != '"') return 0;
-  r->i++;
-  while (r->i < r->n) {
-    unsigned char c = (unsigned char)r->s[r->i++];
-    if (c == '"') { gls_buf_add(b, "", 0); return !b->err; }
-    if (c < 0x20) return 0;
-    if (c != '\\') { gls_buf_add(b, (const char *)&c, 1); continue; }
-    if (r->i >= r->n) return 0;
-    c = (unsigned char)r->s[r->i++];
-    switch (c) {
-      case '"': gls_buf_add(b, "\"", 1); break;
-      case '\\': gls_buf_add(b, "\\", 1); break;
-      case '/': gls_buf_add(b, "/", 1); break;
-      case 'b': gls_buf_add(b, "\b", 1); break;
-      case 'f': gls_buf_add(b, "\f", 1); break;
-      case 'n': gls_buf_add(b, "\n", 1); break;
-      case 'r': gls_buf_add(b, "\r", 1); break;
-      case 't': gls_buf_add(b, "\t", 1); break;
-      case 'u': {
-        unsigned cp, lo;
-        if (!hex4(r, &cp)) return 0;
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-          if (r->i + 2 > r->n || r->s[r->i] != '\\' || r->s[r->i + 1] != 'u') return 0;
-          r->i += 2;
-          if (!hex4(r, &lo) || lo < 0xDC00 || lo > 0xDFFF) return 0;
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-          return 0;
-        }
-        utf8(b, cp);
-        break;
-      }
-      default: return 0;
-    }
-  }
-  return 0;
-}
-
-/* Skips a scalar value we do not accept (numbers, true/false, a quoted string). */
-static void skip_scalar(rd_t *r) {
-  if (r->i < r->n && r->s[r->i] == '"') {
-    gls_buf tmp = GLS_BUF_INIT;
-    read_string(r, &tmp);
-    free(tmp.p);
-    return;
-  }
-  while (r->i < r->n && r->s[r->i] != ',' && r->s[r->i] != '}') r->i++;
-}
+/* ---- reading that one object shape (json.c) ---- */
 
 enum { DEC_OK = 0, DEC_NOT_OURS, DEC_BAD, DEC_NOMEM };
 
 /* Parses {"NextToken": string|null, "boto_truncate_amount": int}. DEC_NOT_OURS when the text is
- * not a JSON object holding either key; DEC_BAD when it holds them with wrong values. */
+ * not a JSON object holding either key, or holds another; DEC_BAD when it holds them with wrong
+ * values (the last of a repeated key counts). */
 static int parse_object(const char *s, size_t n, char **tok, size_t *tok_len, long long *truncate) {
-  rd_t r = { s, n, 0 };
-  int have_tok = 0, have_trunc = 0, bad = 0;
-  gls_buf tokbuf = GLS_BUF_INIT;
-  int tok_null = 1;
+  gls_json j;
+  const char *tstr = NULL;
+  size_t tlen = 0;
+  int tesc = 0, have_tok = 0, have_trunc = 0, tok_bad = 0, trunc_bad = 0, ev;
   *truncate = 0;
-  skip_ws(&r);
-  if (r.i >= r.n || s[r.i] != '{') return DEC_NOT_OURS;
-  r.i++;
-  skip_ws(&r);
-  if (r.i < r.n && s[r.i] == '}') { r.i++; goto end; }
-  for (;;) {
-    gls_buf key = GLS_BUF_INIT;
-    int ok;
-    skip_ws(&r);
-    ok = read_string(&r, &key);
-    if (key.err) { free(key.p); free(tokbuf.p); return DEC_NOMEM; }
-    if (!ok) { free(key.p); free(tokbuf.p); return DEC_NOT_OURS; }
-    skip_ws(&r);
-    if (r.i >= r.n || s[r.i] != ':') { free(key.p); free(tokbuf.p); return DEC_NOT_OURS; }
-    r.i++;
-    skip_ws(&r);
-    if (key.p && strcmp(key.p, "NextToken") == 0 && key.len == 9) {
-      have_tok = 1;
-      if (r.i + 4 <= r.n && memcmp(s + r.i, "null", 4) == 0) {
-        r.i += 4;
-      } else if (r.i < r.n && s[r.i] == '"') {
-        gls_buf_free(&tokbuf);
-        if (!read_string(&r, &tokbuf)) {
-          int oom = tokbuf.err == GLS_BUF_NOMEM;
-          free(key.p); free(tokbuf.p);
-          return oom ? DEC_NOMEM : DEC_NOT_OURS;
-        }
-        tok_null = 0;
-      } else {
-        bad = 1;
-        skip_scalar(&r);
-      }
-    } else if (key.p && strcmp(key.p, "boto_truncate_amount") == 0) {
-      long long v = 0;
-      int digits = 0;
-      have_trunc = 1;
-      while (r.i < r.n && s[r.i] >= '0' && s[r.i] <= '9' && digits < 18) {
-        v = v * 10 + (s[r.i++] - '0');
-        digits++;
-      }
-      if (!digits || (r.i < r.n && s[r.i] != ',' && s[r.i] != '}' && s[r.i] != ' ')) {
-        bad = 1;
-        skip_scalar(&r);
-      } else {
-        *truncate = v;
-      }
-    } else {
-      /* another input token name: not one of ours */
-      free(key.p); free(tokbuf.p);
-      return DEC_NOT_OURS;
+  gls_json_init(&j, s, n);
+  if (gls_json_next(&j) != GLS_JSON_OBJ) return DEC_NOT_OURS;
+  while ((ev = gls_json_next(&j)) == GLS_JSON_KEY) {
+    char kb[128]; /* a name with escapes that may decode to one of ours */
+    const char *k = j.str;
+    size_t kn = j.len;
+    int is_tok;
+    if (j.esc && kn <= sizeof kb) {
+      kn = gls_json_unescape(j.str, j.len, kb);
+      k = kb;
     }
-    free(key.p);
-    skip_ws(&r);
-    if (r.i < r.n && s[r.i] == ',') { r.i++; continue; }
-    if (r.i < r.n && s[r.i] == '}') { r.i++; break; }
-    free(tokbuf.p);
-    return DEC_NOT_OURS;
+    is_tok = kn == 9 && memcmp(k, "NextToken", 9) == 0;
+    if (!is_tok && (kn != 20 || memcmp(k, "boto_truncate_amount", 20) != 0))
+      return DEC_NOT_OURS; /* another input token name: not one of ours */
+    ev = gls_json_next(&j);
+    if (is_tok) {
+      have_tok = 1;
+      tok_bad = ev != GLS_JSON_STR && ev != GLS_JSON_NULL;
+      tstr = ev == GLS_JSON_STR ? j.str : NULL;
+      tlen = j.len;
+      tesc = j.esc;
+    } else {
+      have_trunc = 1;
+      /* a count of up to 18 digits */
+      trunc_bad = ev != GLS_JSON_NUM || j.esc || j.str[0] == '-' || j.len > 18;
+      if (!trunc_bad) {
+        gls_json_num v;
+        if (!gls_json_number(j.str, j.len, 0, &v)) return DEC_NOMEM;
+        *truncate = v.i;
+      }
+    }
+    if (!gls_json_skip(&j, ev)) return DEC_NOT_OURS;
   }
-end:
-  skip_ws(&r);
-  if (r.i != r.n) { free(tokbuf.p); return DEC_NOT_OURS; }
-  if (!have_tok && !have_trunc) { free(tokbuf.p); return DEC_NOT_OURS; }
-  if (bad) { free(tokbuf.p); return DEC_BAD; }
-  if (tok_null) {
-    free(tokbuf.p);
-    *tok = NULL;
-    *tok_len = 0;
-  } else {
-    if (!tokbuf.p) { tokbuf.p = dup_bytes("", 0); if (!tokbuf.p) return DEC_NOMEM; }
-    *tok = tokbuf.p;
-    *tok_len = tokbuf.len;
+  if (ev != GLS_JSON_END || gls_json_next(&j) != GLS_JSON_EOF) return DEC_NOT_OURS;
+  if (!have_tok && !have_trunc) return DEC_NOT_OURS;
+  if (tok_bad || trunc_bad) return DEC_BAD;
+  *tok = NULL;
+  *tok_len = 0;
+  if (tstr) {
+    char *out = malloc(tlen + 1);
+    if (!out) return DEC_NOMEM;
+    *tok_len = tesc ? gls_json_unescape(tstr, tlen, out) : tlen;
+    if (!tesc && tlen) memcpy(out, tstr, tlen);
+    out[*tok_len] = '\0';
+    *tok = out;
   }
   return DEC_OK;
 }
