@@ -114,5 +114,10 @@ void gls_open_http(lua_State *L);
 void gls_open_paginator(lua_State *L);
 void gls_open_util(lua_State *L);
 void gls_open_process(lua_State *L);
+void gls_open_json(lua_State *L);
+
+/* A new scratch buffer (a gls_buf that the userdata pushed owns and frees), for glue that must
+ * build bytes across Lua calls that may raise. */
+struct gls_buf *gls_push_scratch(lua_State *L);
 
 #endif

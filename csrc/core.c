@@ -12,6 +12,7 @@ __attribute__((visibility("default"))) int luaopen_gameliftstreams_core(lua_Stat
   gls_open_http(L);
   gls_open_paginator(L);
   gls_open_process(L);
+  gls_open_json(L);
   lua_pushliteral(L, GLS_VERSION);
   lua_setfield(L, -2, "_VERSION");
   return 1;

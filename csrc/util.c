@@ -182,6 +182,17 @@ static int scratch_gc(lua_State *L) {
   return 0;
 }
 
+gls_buf *gls_push_scratch(lua_State *L) {
+  gls_buf *b = (gls_buf *)lua_newuserdata(L, sizeof *b);
+  memset(b, 0, sizeof *b);
+  if (luaL_newmetatable(L, SCRATCH_MT)) {
+    lua_pushcfunction(L, scratch_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  return b;
+}
+
 static int l_json_quote(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
@@ -221,7 +232,6 @@ static const luaL_Reg util_funcs[] = {
 };
 
 void gls_open_util(lua_State *L) {
-  gls_buf *b;
   gls_rand **r;
   luaL_setfuncs(L, util_funcs, 0);
   r = (gls_rand **)lua_newuserdata(L, sizeof *r);
@@ -235,13 +245,7 @@ void gls_open_util(lua_State *L) {
   if (!*r) luaL_error(L, "gameliftstreams.core: out of memory");
   lua_pushcclosure(L, l_uuid4, 1);
   lua_setfield(L, -2, "uuid4");
-  b = (gls_buf *)lua_newuserdata(L, sizeof *b);
-  memset(b, 0, sizeof *b);
-  if (luaL_newmetatable(L, SCRATCH_MT)) {
-    lua_pushcfunction(L, scratch_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
+  gls_push_scratch(L);
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, l_json_quote, 1);
   lua_setfield(L, -3, "json_quote");

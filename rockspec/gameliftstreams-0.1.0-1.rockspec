@@ -45,7 +45,7 @@ build = {
         "csrc/http.c", "csrc/lhttp.c",
         "csrc/paginator.c", "csrc/lpaginator.c",
         "csrc/lprocess.c",
-        "csrc/json.c",
+        "csrc/json.c", "csrc/ljson.c",
       },
       defines = { "_POSIX_C_SOURCE=200809L" },
       incdirs = { "csrc", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
