@@ -8,16 +8,11 @@ local format, gsub, lower, sub, pairs = string.format, string.gsub, string.lower
 local find, concat = string.find, table.concat
 local io_open, os_date = io.open, os.date
 
---- Days from 1970-01-01 to the date y-m-d of the proleptic Gregorian calendar.
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-end
+local core = require("gameliftstreams.core")
+
+--- Days from 1970-01-01 to the date y-m-d of the proleptic Gregorian calendar (integers, m 1-12;
+-- in C, beside the RFC 3339 parser that uses it too).
+local days_from_civil = core.days_from_civil
 _M.days_from_civil = days_from_civil
 
 local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8,
@@ -40,43 +35,13 @@ function _M.parse_http_date(s)
     + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
 end
 
-local function is_leap(y)
-  return y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0)
-end
-
-local days_in_month = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
-
--- Epoch seconds of an RFC 3339 date-time (the AWS SDKs' date-time format: "T" between date
+--- Epoch seconds of an RFC 3339 date-time (the AWS SDKs' date-time format: "T" between date
 -- and time, an optional fraction, then "Z" or an offset "+HH:MM"), or nil when the text is not
 -- one or names a day or time that does not exist (month 13, 31 April, 29 February 2026, hour
--- 24, minute 60; second 60 is a leap second, as RFC 3339 and the JS SDK v3 allow).
-function _M.parse_rfc3339(s)
-  if type(s) ~= "string" then return nil end
-  local y, mo, d, h, mi, sec, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt](%d%d):(%d%d):(%d%d)(.*)$")
-  if not y then return nil end
-  y, mo, d, h, mi, sec = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(sec)
-  if mo < 1 or mo > 12 or d < 1 or h > 23 or mi > 59 or sec > 60 then return nil end
-  if d > days_in_month[mo] and not (mo == 2 and d == 29 and is_leap(y)) then return nil end
-  local frac = 0
-  local f = rest:match("^%.(%d+)")
-  if f then
-    frac = tonumber("0." .. f)
-    rest = sub(rest, #f + 2)
-  end
-  local offset
-  if rest == "Z" or rest == "z" then
-    offset = 0
-  else
-    local sign, oh, om = rest:match("^([%+%-])(%d%d):(%d%d)$")
-    if not sign then return nil end
-    oh, om = tonumber(oh), tonumber(om)
-    if oh > 23 or om > 59 then return nil end
-    offset = (oh * 3600 + om * 60) * (sign == "+" and 1 or -1)
-  end
-  local t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset
-  if frac > 0 then return t + frac end
-  return t
-end
+-- 24, minute 60; second 60 is a leap second, as RFC 3339 and the JS SDK v3 allow). An integer
+-- when whole. The SDK's one date-time parser, in C (csrc/json.c), where the response decoder
+-- reads timestamps with it too.
+_M.parse_rfc3339 = core.parse_rfc3339
 
 --- Epoch seconds as an ISO 8601 UTC timestamp: "2026-11-22T19:00:00Z", with milliseconds
 -- when t has a fraction ("2026-11-22T19:00:00.25Z" is written "...:00.250Z").
@@ -94,7 +59,7 @@ end
 -- escaping.
 -- @tparam string s
 -- @tparam[opt] boolean keep_slash
-_M.pct_encode = require("gameliftstreams.core").pct_encode
+_M.pct_encode = core.pct_encode
 
 --- s with every plain occurrence of each string of `secrets` (a list; the longest should come
 -- first, so a secret inside another is not cut out of it first) replaced by "REDACTED". Strings
