@@ -243,8 +243,8 @@ describe("protocol (restJson1)", function()
         NodeList = { type = "list", member = { shape = "Node" } },
         Str = { type = "string" }, Int = { type = "integer" },
       } }
-      local out = protocol.convert(m, "Node", cjson.decode('{"name":"root","Name":"wrong","Size":2.0,'
-        .. '"Tag":"from body","Children":[{"name":"leaf","Size":1,"Children":[null]},null],"Extra":1}'))
+      local out = protocol.convert(m, "Node", '{"name":"root","Name":"wrong","Size":2.0,'
+        .. '"Tag":"from body","Children":[{"name":"leaf","Size":1,"Children":[null]},null],"Extra":1}')
       assert.same({ Name = "root", Size = 2, Children = { { Name = "leaf", Size = 1, Children = {} } } }, out)
       assert.is_true(is_integer(out.Size))
       assert.is_true(is_integer(out.Children[1].Size))
@@ -262,7 +262,7 @@ describe("protocol (restJson1)", function()
         Dbl = { type = "double" }, Flt = { type = "float" }, Lng = { type = "long" }, Int = { type = "integer" },
         Bool = { type = "boolean" }, Enum = { type = "enum" }, Str = { type = "string" },
       } }
-      local function conv(json) return protocol.convert(m, "T", cjson.decode(json)) end
+      local function conv(json) return protocol.convert(m, "T", json) end
       local out = assert(conv('{"D":1.5,"F":-2,"L":9007199254740992,"I":-2147483648,"M":{"a":1},'
         .. '"N":[{"B":false,"E":"NEW_VALUE"},null]}'))
       assert.equal(1.5, out.D)

@@ -1,8 +1,9 @@
 --- restJson1: build an HTTP request from an operation input, and turn an HTTP
 -- response into an output table or an error object.
 -- Serialisation is driven by the model's shapes (lua-cjson 2.1.0 cannot tell
--- `[]` from `{}` and prints integers as `7.0`), parsing uses cjson.decode and
--- then walks the output shape to restore the model's types.
+-- `[]` from `{}` and prints integers as `7.0`); parsing decodes the JSON text in
+-- C straight into the output shape, checking the model's types on the way
+-- (core.json_plan, csrc/ljson.c).
 --
 -- Parsing choices (documented for users in the README of the project):
 -- * unknown members are dropped (as the official SDKs do); unknown enum values
