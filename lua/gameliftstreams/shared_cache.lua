@@ -73,8 +73,8 @@ end
 -- An entry read from the dict, or nil for none or one this version cannot read.
 local function decode_creds(s, make)
   if type(s) ~= "string" then return nil end
-  local ok, t = pcall(cjson.decode, s)
-  if not ok or type(t) ~= "table" or t.v ~= 1 or type(t.a) ~= "string" or type(t.s) ~= "string" then
+  local t = core.json_decode(s)
+  if type(t) ~= "table" or t.v ~= 1 or type(t.a) ~= "string" or type(t.s) ~= "string" then
     return nil
   end
   local tok = t.t
@@ -96,8 +96,8 @@ local function encode_err(e, seq)
 end
 
 local function decode_err(s)
-  local ok, t = pcall(cjson.decode, s or "")
-  if not ok or type(t) ~= "table" then return nil end
+  local t = type(s) == "string" and core.json_decode(s)
+  if type(t) ~= "table" then return nil end
   local e = { retryable = false, shared = true }
   for _, k in ipairs(ERR_FIELDS) do
     if t[k] ~= nil then e[k] = t[k] end

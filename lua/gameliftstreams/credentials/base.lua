@@ -126,11 +126,12 @@ function _M.parse_time(s)
   return text.parse_rfc3339(date .. "T" .. time .. frac .. tz)
 end
 
+-- A JSON object or array of a credential source (core.json_decode), or nil.
 local function decode_json(s)
-  local ok, cjson = pcall(require, "cjson")
-  if not ok then return nil end
-  local ok2, v = pcall(cjson.decode, s)
-  if ok2 and type(v) == "table" then return v end
+  local core = lazy_core()
+  if type(s) ~= "string" or not core then return nil end
+  local v = core.json_decode(s)
+  if type(v) == "table" then return v end
   return nil
 end
 
