@@ -71,7 +71,7 @@ bench: deps all
 	@sh bench/run.sh
 
 # by hand, like bench: libFuzzer on the signer (SSE2 against scalar), the response headers, the
-# paginator and the codecs, FUZZ_SECONDS (120) each
+# paginator, the codecs and the JSON decoder, FUZZ_SECONDS (120) each
 fuzz: deps
 	@sh tools/fuzz.sh
 

@@ -1,25 +1,29 @@
 #!/bin/sh
 # `make fuzz`: libFuzzer under AddressSanitizer and UndefinedBehaviorSanitizer, FUZZ_SECONDS
-# (default 120) for each target in turn (FUZZ_TARGETS, default all four):
+# (default 120) for each target in turn (FUZZ_TARGETS, default all five):
 #   sigv4      the C signer (spec/c/fuzz_sigv4.c), linked twice: as built, and without its SSE2
 #              code (GLS_NO_SIMD, public symbols renamed scalar_gls_*); stops where they differ
 #   headers    the response side of the pool: header collection and the Lua join of repeats
 #              (spec/c/fuzz_headers.c: csrc/http.c and csrc/lhttp.c with Lua 5.4)
 #   paginator  the resume-token decoder and feed (spec/c/fuzz_paginator.c)
 #   codec      base64, hex and JSON quoting against slow reference versions (spec/c/fuzz_codec.c)
+#   json       the JSON reader against a reference validator, its strings, numbers and dates, and
+#              the Lua decoder of a made-up model with every shape type (spec/c/fuzz_json.c:
+#              csrc/json.c and csrc/ljson.c with Lua 5.4)
 # Each corpus stays in build/fuzz/<target>/corpus, so later runs start from it; an input that
 # fails is written to build/fuzz/<target>/crash-*. The executed-unit count of each is printed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 secs=${FUZZ_SECONDS:-120}
-targets=${FUZZ_TARGETS:-sigv4 headers paginator codec}
+targets=${FUZZ_TARGETS:-sigv4 headers paginator codec json}
 out=build/fuzz
 mkdir -p "$out"
 # the signer's corpus predates the other targets: it keeps its place
 if [ -d "$out/corpus" ] && [ ! -d "$out/sigv4/corpus" ]; then
   mkdir -p "$out/sigv4" && mv "$out/corpus" "$out/sigv4/corpus"
 fi
-mkdir -p "$out/sigv4/corpus" "$out/headers/corpus" "$out/paginator/corpus" "$out/codec/corpus"
+mkdir -p "$out/sigv4/corpus" "$out/headers/corpus" "$out/paginator/corpus" "$out/codec/corpus" \
+  "$out/json/corpus"
 crypto=$(pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 cflags="-O1 -g -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Icsrc
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
@@ -41,10 +45,13 @@ clang $cflags -o "$out/fuzz_sigv4" spec/c/fuzz_sigv4.c csrc/sigv4.c csrc/codec.c
 clang $cflags $(pkg-config --cflags lua5.4) -o "$out/fuzz_headers" spec/c/fuzz_headers.c \
   csrc/buf.c $(pkg-config --libs lua5.4 libcurl) $crypto || exit 1
 # shellcheck disable=SC2086
-clang $cflags -o "$out/fuzz_paginator" spec/c/fuzz_paginator.c csrc/paginator.c csrc/codec.c \
-  csrc/buf.c $crypto || exit 1
+clang $cflags -o "$out/fuzz_paginator" spec/c/fuzz_paginator.c csrc/paginator.c csrc/json.c \
+  csrc/codec.c csrc/buf.c $crypto || exit 1
 # shellcheck disable=SC2086
 clang $cflags -o "$out/fuzz_codec" spec/c/fuzz_codec.c csrc/codec.c csrc/buf.c $crypto || exit 1
+# shellcheck disable=SC2086
+clang $cflags $(pkg-config --cflags lua5.4) -o "$out/fuzz_json" spec/c/fuzz_json.c csrc/json.c \
+  csrc/ljson.c csrc/util.c csrc/codec.c csrc/buf.c $(pkg-config --libs lua5.4) $crypto || exit 1
 
 # seeds, in the layout each target's header comment gives
 seed() { printf "$3" > "$out/$1/corpus/seed-$2"; }
@@ -60,6 +67,10 @@ seed paginator walk '\005eyJOZXh0VG9rZW4iOiAiVCIsICJib3RvX3RydW5jYXRlX2Ftb3VudCI
 seed paginator raw '\000plain-token==\n\012a\n\012a'
 seed codec b64 'Zm9vYmE='
 seed codec json 'a"\\\001\177\n\303\251'
+cp bench/http_reply.json "$out/json/corpus/seed-reply"
+seed json types '{"S":"a\\u00e9\\ud83d\\ude00","E":"X","B":true,"I":-7,"L":9223372036854775807,"D":1.5e-3,"F":-0.0,"Ts":"2024-02-29T23:59:60.5+01:00","M":{"k":["v",null]},"N":[{"sub":{"I":7.0}},null],"X":[{}],"Any":{"a":[1,"2"]}}'
+seed json bad '{"I":2.5,"I":3,"M":{"a b":[1]},"N":[[]],"Ts":"1.7E9","D":1e999}'
+seed json date '2000-02-29T00:00:00.123456789012345678901234567890-12:59'
 
 status=0
 for t in $targets; do
