@@ -205,16 +205,20 @@ static int close_level(gls_json *j) {
 
 int gls_json_next(gls_json *j) {
   int c = ws(j);
-  switch (j->state) {
+  switch (j->state) { /* one call of value and of key each: the compiler inlines them here */
   case S_START:
     if (c < 0) {
       j->state = S_DONE;
       return GLS_JSON_EOF;
     }
-    return value(j, c);
-  case S_VALUE: return value(j, c);
-  case S_FIRST_VALUE: return c == ']' ? close_level(j) : value(j, c);
-  case S_FIRST_KEY: return c == '}' ? close_level(j) : key(j, c);
+    break;
+  case S_VALUE: break;
+  case S_FIRST_VALUE:
+    if (c == ']') return close_level(j);
+    break;
+  case S_FIRST_KEY:
+    if (c == '}') return close_level(j);
+    goto name;
   case S_AFTER:
     if (j->depth == 0) {
       if (c >= 0) return fail(j);
@@ -224,13 +228,17 @@ int gls_json_next(gls_json *j) {
     if (c == ',') {
       j->pos++;
       c = ws(j);
-      return in_array(j) ? value(j, c) : key(j, c);
+      if (in_array(j)) break;
+      goto name;
     }
     if (c == (in_array(j) ? ']' : '}')) return close_level(j);
     return fail(j);
   case S_DONE: return GLS_JSON_EOF;
   default: return GLS_JSON_ERROR;
   }
+  return value(j, c);
+name:
+  return key(j, c);
 }
 
 int gls_json_skip(gls_json *j, int ev) {

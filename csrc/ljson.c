@@ -140,13 +140,28 @@ static unsigned key_hash(const char *k, size_t n) {
   return h ^ h >> 5;
 }
 
-/* a and b hold the same n bytes (names are short: no call to memcmp) */
+/* a and b hold the same n bytes (names are short: no call to memcmp; the last 8 or 4 bytes are
+ * read again rather than one at a time) */
 static int same_bytes(const char *a, const char *b, size_t n) {
-  for (; n >= 8; a += 8, b += 8, n -= 8) {
-    uint64_t x, y;
-    memcpy(&x, a, 8);
-    memcpy(&y, b, 8);
-    if (x != y) return 0;
+  uint64_t x, y;
+  uint32_t u, v;
+  if (n >= 8) {
+    for (; n > 8; a += 8, b += 8, n -= 8) {
+      memcpy(&x, a, 8);
+      memcpy(&y, b, 8);
+      if (x != y) return 0;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+  }
+  if (n >= 4) {
+    memcpy(&u, a, 4);
+    memcpy(&v, b, 4);
+    if (u != v) return 0;
+    memcpy(&u, a + n - 4, 4);
+    memcpy(&v, b + n - 4, 4);
+    return u == v;
   }
   for (; n; n--)
     if (*a++ != *b++) return 0;
