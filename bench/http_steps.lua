@@ -10,7 +10,7 @@
 --   sign_pipeline  the signing of one attempt as pipeline.lua does it: one input table reused,
 --              headers_only, the request's own headers table (user-agent in it), the clock read
 --   uuid       core.uuid4 (one per call: the invocation id)
---   decode     the client's decoder on the fixed reply (cjson and the shape conversion)
+--   decode     the client's decoder on the fixed reply (core.json_plan: parsed into the output shape)
 --   raw        pool:request of the signed request with the SDK's headers (the transport from Lua)
 --   call       the whole client:get_stream_session, blocking
 local gls = require("gameliftstreams")
