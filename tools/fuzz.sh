@@ -51,7 +51,8 @@ clang $cflags -o "$out/fuzz_paginator" spec/c/fuzz_paginator.c csrc/paginator.c 
 clang $cflags -o "$out/fuzz_codec" spec/c/fuzz_codec.c csrc/codec.c csrc/buf.c $crypto || exit 1
 # shellcheck disable=SC2086
 clang $cflags $(pkg-config --cflags lua5.4) -o "$out/fuzz_json" spec/c/fuzz_json.c csrc/json.c \
-  csrc/ljson.c csrc/util.c csrc/codec.c csrc/buf.c $(pkg-config --libs lua5.4) $crypto || exit 1
+  csrc/ljson.c csrc/util.c csrc/rand.c csrc/sigv4.c csrc/codec.c csrc/buf.c $(pkg-config --libs lua5.4) \
+  $crypto || exit 1
 
 # seeds, in the layout each target's header comment gives
 seed() { printf "$3" > "$out/$1/corpus/seed-$2"; }
