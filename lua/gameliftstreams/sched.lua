@@ -145,6 +145,7 @@ local shared = { Task = Task, pack = pack, unpack = unpack, record = record, out
 
 -- The backend, picked on the first call (a spec may load this module, then set up `ngx`).
 local curl, backend
+local http_first -- sched.http as this module defines it
 local function curl_backend()
   if not curl then curl = require("gameliftstreams.sched.curl").new(shared) end
   return curl
@@ -157,6 +158,8 @@ local function pick()
     else
       backend = curl_backend()
     end
+    -- from now on sched.http is the backend's own function (unless something replaced it)
+    if _M.http == http_first then _M.http = backend.http end
   end
   return backend
 end
@@ -203,7 +206,9 @@ end
 
 --- Sends one HTTP request (the shape of `pool:add`). Returns `{ status=, headers=, body= }`,
 -- or nil and an error object (NetworkError, Timeout, TLSError, ResponseTooLarge, Cancelled).
+-- (Once the backend is picked, this field is the backend's own function.)
 function _M.http(req) return (backend or pick()).http(req) end
+http_first = _M.http
 
 local NO_ARGS = { n = 0 } -- a task's arguments when it has none (no table per spawn)
 

@@ -156,7 +156,9 @@ function _M.new(shared)
       t._http_id = id
       http_waiters[id] = t
       http_pending = http_pending + 1
-      return finish_http(co_yield(MARK))
+      local res, e2 = co_yield(MARK)
+      if res and not res.error then return res end
+      return finish_http(res, e2)
     end
     return finish_http(the_pool():request(req))
   end
