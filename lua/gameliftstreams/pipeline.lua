@@ -85,6 +85,7 @@ function _M.send(svc, req)
   local transport = svc.http or sched.http
   local r = svc.retry
   local st = r:begin()
+  local adaptive = r.adaptive
   local skew_retried = false
   local method, url, body = req.method, req.url, req.body
   -- As the AWS SDKs send them: one id per logical call, the attempt number on each attempt.
@@ -135,15 +136,19 @@ function _M.send(svc, req)
       send_headers["amz-sdk-request"] = sdk_request(st.attempts, r.max_attempts)
     end
 
-    -- Adaptive mode: wait for the client-side rate limiter's token (0 in other modes).
-    local delay = r:send_delay()
-    while delay > 0 do
-      local serr = wait(sched, delay)
-      if serr then
-        st.attempts = st.attempts - 1 -- this attempt was never sent
-        return done(serr, st, nil, hc)
-      end
+    -- Adaptive mode: wait for the client-side rate limiter's token (r.adaptive: nothing to do
+    -- in the other modes, so their calls skip send_delay and record).
+    local delay
+    if adaptive then
       delay = r:send_delay()
+      while delay > 0 do
+        local serr = wait(sched, delay)
+        if serr then
+          st.attempts = st.attempts - 1 -- this attempt was never sent
+          return done(serr, st, nil, hc)
+        end
+        delay = r:send_delay()
+      end
     end
 
     if hc then hooks.before_send(hc, st.attempts, method, url, send_headers) end
@@ -161,7 +166,7 @@ function _M.send(svc, req)
     if resp then
       local out, ferr, final = svc.decode(svc, req, resp)
       if out ~= nil then
-        r:record(nil)
+        if adaptive then r:record(nil) end
         r:succeeded(st)
         if hc then
           hooks.after_receive(hc, resp, nil, false)
@@ -170,7 +175,7 @@ function _M.send(svc, req)
         return out
       end
       if final then
-        r:record(nil)
+        if adaptive then r:record(nil) end
         if hc then hooks.after_receive(hc, resp, ferr, false) end
         return done(ferr, st, resp, hc)
       end
@@ -183,7 +188,7 @@ function _M.send(svc, req)
         return done(failure, st, nil, hc)
       end
     end
-    r:record(failure)
+    if adaptive then r:record(failure) end
 
     delay = nil
     if svc._set_skew and not skew_retried and is_clock_skew(failure) then

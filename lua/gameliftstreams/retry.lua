@@ -235,6 +235,7 @@ local function resolve(self)
       or positive_int(setting("max_attempts"), "")
       or (self.mode == "legacy" and 5 or 3)
   end
+  self.adaptive = self.mode == "adaptive"
 end
 
 function _M:_resolve()
@@ -298,7 +299,8 @@ end
 
 
 --- Starts one call. Returns the per-call state: attempts (sent so far, counting the one
--- about to be sent), backoff (seconds of back-off computed so far).
+-- about to be sent), backoff (seconds of back-off computed so far). From then on
+-- `self.adaptive` says whether send_delay and record do anything (adaptive mode).
 function _M:begin()
   if not self.resolved then resolve(self) end
   return { attempts = 1, backoff = 0, retry_cost = nil }
@@ -368,8 +370,10 @@ end
 --- After a successful attempt: refunds the quota.
 function _M:succeeded(st)
   if self.mode == "legacy" then return end
+  local quota = self.quota
+  if quota.tokens == self.quota_size then return end -- full, as it stays without failures
   local refund = st and st.retry_cost or NO_RETRY_INCREMENT
-  self.quota.tokens = math_min(self.quota.tokens + refund, self.quota_size)
+  quota.tokens = math_min(quota.tokens + refund, self.quota_size)
 end
 
 return _M
