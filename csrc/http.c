@@ -38,6 +38,7 @@ typedef struct xfer {
   struct curl_slist *nodes;
   size_t nodes_cap;
   gls_buf lines;
+  gls_buf url_set;   /* the URL CURLOPT_URL holds (emptied with every setup after a reset) */
   gls_buf out;       /* the request body as sent (libcurl reads it while the transfer runs) */
   gls_buf hdr, body; /* max: the request's max_response_bytes */
   size_t max_bytes;
@@ -103,6 +104,7 @@ static void xfer_destroy(xfer *x) {
   if (x->easy) curl_easy_cleanup(x->easy);
   free(x->nodes);
   gls_buf_free(&x->lines);
+  gls_buf_free(&x->url_set);
   gls_buf_free(&x->out);
   gls_buf_free(&x->hdr);
   gls_buf_free(&x->body);
@@ -664,6 +666,7 @@ static void track_peak(gls_http_pool *p) {
 static CURLcode easy_setup(gls_http_pool *p, xfer *x) {
   CURL *e = x->easy;
   CURLcode rc = CURLE_OK;
+  gls_buf_reset(&x->url_set);
   SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
   SETOPT(CURLOPT_PRIVATE, (void *)x);
   SETOPT(CURLOPT_NOSIGNAL, 1L);
@@ -701,6 +704,7 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
   int is_head = strcmp(method, "HEAD") == 0, is_get = strcmp(method, "GET") == 0;
   int is_post = strcmp(method, "POST") == 0;
   int send_body;
+  size_t url_len;
 
   if (!is_token(method, strlen(method))) {
     set_err(err, errlen, "invalid method");
@@ -749,8 +753,14 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
     SETOPT(CURLOPT_CAPATH, ca_path);
     x->ca_path_set = 1;
   }
-  /* Every option that varies between requests is set on every request. */
-  SETOPT(CURLOPT_URL, req->url);
+  /* Every option that varies between requests is set on every request; the URL only when the
+   * handle holds another (libcurl copies it on every set, and parses it on every transfer). */
+  url_len = strlen(req->url);
+  if (x->url_set.len != url_len || memcmp(x->url_set.p, req->url, url_len) != 0) {
+    gls_buf_reset(&x->url_set);
+    SETOPT(CURLOPT_URL, req->url);
+    if (rc == CURLE_OK && gls_buf_add(&x->url_set, req->url, url_len)) gls_buf_reset(&x->url_set);
+  }
   SETOPT(CURLOPT_HTTPHEADER, x->nodes);
   SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_bytes);
   SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms);
