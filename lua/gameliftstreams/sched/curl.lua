@@ -148,8 +148,8 @@ function _M.new(shared)
   end
 
   function B.http(req)
-    local t = running_task()
-    if t then
+    local t = current -- running_task(), inlined: this is every call's path
+    if t and t.co == co_running() then
       if t.cancel_requested then return nil, take_cancel(t) end
       local id, e = (pool or the_pool()):add(req)
       if not id then return nil, transport_error(e) end
@@ -302,7 +302,9 @@ function _M.new(shared)
         http_waiters[id] = nil
         http_pending = http_pending - 1
         t._http_id = nil
-        make_ready(t, 1, res)
+        t._nv, t._v1 = 1, res -- make_ready(t, 1, res), inlined (t._v2 is nil: resume cleared it)
+        ready_n = ready_n + 1
+        ready[ready_n] = t
       end
     end
   end
