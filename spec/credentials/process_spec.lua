@@ -137,7 +137,8 @@ printf '{"Version":1,"AccessKeyId":"AKSLOW","SecretAccessKey":"x"}'
     local s = shell_script(dir, "hang.sh", "echo $$ > " .. pidfile .. "\nsleep 30\n")
     local task = sched.spawn(function() return provider(s):get() end)
     local t0 = sched.now()
-    while not helpers.read_file(pidfile) and sched.now() - t0 < 5 do sched.step(0.02) end
+    -- until the pid is written, not only the file made (the shell truncates it, then writes)
+    while not tonumber(helpers.read_file(pidfile) or "") and sched.now() - t0 < 5 do sched.step(0.02) end
     local pid = assert(tonumber(helpers.read_file(pidfile)), "the command did not start")
     task:cancel()
     assert.is_true(sched.run())
