@@ -25,11 +25,6 @@ end
 -- Encoding helpers
 ---------------------------------------------------------------------------
 
-local unreserved = {}
-for c in ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~"):gmatch(".") do
-  unreserved[c] = true
-end
-
 --- Percent-encodes every byte except the RFC 3986 unreserved characters.
 _M.pct_encode = require("gameliftstreams.text").pct_encode
 local pct_encode = _M.pct_encode
@@ -404,6 +399,5 @@ function _M.build_request(model, op, input)
   return { method = plan.method, path = wire_path, query = query, headers = headers, body = body }
 end
 
-_M.unreserved = unreserved
 
 return _M
