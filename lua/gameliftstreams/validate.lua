@@ -123,7 +123,9 @@ local OPAQUE_EVENTS = { "__index", "__len", "__pairs", "__newindex" }
 
 -- Validation and encoding see a table the same way, raw (next, rawget, a raw length): a table
 -- whose metatable would show something else to `#`, indexing or pairs (__len, __index, __pairs)
--- or hides itself (__metatable) is refused, so what was checked is all that is sent.
+-- or hides itself behind a __metatable that is not a table is refused, so what was checked is
+-- all that is sent. (A table-valued __metatable is looked at in the real one's place; both
+-- sides read such a table raw all the same, so they still see the same members.)
 local function opaque(v)
   local mt = getmetatable(v)
   if type(mt) ~= "table" then
