@@ -363,12 +363,20 @@ aws_secret_access_key = shared-base-secret
     assert.equal(403, log.requests[1].status)
     helpers.control(emu, "DELETE", "requests")
     -- then every worker signs with the shared offset from its first attempt
-    local results = burst(40, "/call")
-    for _, r in ipairs(results) do assert.is_true(r.ok, cjson.encode(r)) end
-    local _, workers = pids_of(results)
+    -- (bursts of 40 until 3 workers or more have served: nginx may hand a burst to fewer
+    -- workers on a loaded machine, and the point is that all of them sign right at once)
+    local all, workers = {}, 0
+    for _ = 1, 5 do
+      for _, r in ipairs(burst(40, "/call")) do
+        assert.is_true(r.ok, cjson.encode(r))
+        all[#all + 1] = r
+      end
+      _, workers = pids_of(all)
+      if workers >= 3 then break end
+    end
     assert.is_true(workers >= 3, workers .. " workers served")
     _, log = helpers.control(emu, "GET", "requests?operation=ListStreamGroups")
-    assert.equal(40, #log.requests)
+    assert.equal(#all, #log.requests)
     for _, e in ipairs(log.requests) do assert.equal(200, e.status) end
     helpers.control(emu, "POST", "clock", { offset = 0 })
   end)
