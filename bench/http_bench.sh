@@ -4,9 +4,13 @@
 # Rows, each at 1, 16 and 64 calls in flight:
 #   curl-multi   the ceiling: the same GET through one libcurl multi handle in C, no signing,
 #                no parsing (bench/http_curl.c, built here)
+#   curl-multi-signed   the same C loop sending the header lines of a signed call
+#                (bench/signed_headers.txt): what any libcurl client pays to send them
 #   lua5.4 / luajit   client:get_stream_session, blocking at 1, in 16/64 tasks (gls.spawn + gls.run)
 #   aws-js-v3    @aws-sdk/client-gameliftstreams (npm, into bench/node_modules, gitignored)
 #   boto3        Debian python3-boto3 (blocking only; installed here with apt-get when missing)
+#   lua5.4-notrim (16, 64)   the lua5.4 row with glibc's heap trimming off
+#                (MALLOC_TRIM_THRESHOLD_): what the allocator's brk ping-pong costs (bench/README.md)
 #   lua5.4-raw / luajit-raw (1 in flight): pool:request of one signed request built once: the
 #                transport as Lua sees it, without validation, signing or parsing
 # Every round runs every row once; within a round the rows of one in-flight level run back to
@@ -14,8 +18,8 @@
 # Each row is its own process: WARM seconds of calls, then SECS measured.
 # Prints per row the medians over the rounds of: req/s, client CPU per call (the client
 # process's user+sys over the measured window), the ratio to the same round's curl-multi row
-# (req/s, and CPU per call), then garbage per call (collectgarbage("count") growth over
-# 10,000 calls with the collector stopped).
+# (req/s, and CPU per call) and to its curl-multi-signed row (CPU per call), then garbage per
+# call (collectgarbage("count") growth over 10,000 calls with the collector stopped).
 # Usage: sh bench/http_bench.sh [rounds (3)] [seconds per row (1)]
 #   env WARM (0.5 s; node gets at least 1 s), ROWS (space-separated row names to run),
 #   BOTO_MODEL_DIR (a botocore service-2.json folder; default model/botocore)
@@ -24,7 +28,7 @@ root=$(pwd)
 rounds=${1:-3}
 secs=${2:-1}
 warm=${WARM:-0.5}
-rows=${ROWS:-"curl-multi lua5.4 luajit aws-js-v3 boto3 lua5.4-raw luajit-raw"}
+rows=${ROWS:-"curl-multi curl-multi-signed lua5.4 luajit lua5.4-notrim aws-js-v3 boto3 lua5.4-raw luajit-raw"}
 tmp=$(mktemp -d)
 chmod 700 "$tmp"
 ng_pid=""
@@ -76,8 +80,10 @@ run_row() {
   r=$1 row=$2 n=$3 line=""
   case $row in
     curl-multi) line=$(build/bench/http_curl "$url$path" "$n" "$secs" "$warm") ;;
+    curl-multi-signed) line=$(HTTP_CURL_HEADERS=$(cat bench/signed_headers.txt) build/bench/http_curl "$url$path" "$n" "$secs" "$warm") ;;
     lua5.4) line=$(lua_run 5.4 lua5.4 bench/http_bench.lua "$url" "$n" "$secs" "$warm") ;;
     luajit) line=$(lua_run jit luajit bench/http_bench.lua "$url" "$n" "$secs" "$warm") ;;
+    lua5.4-notrim) line=$(lua_run 5.4 env MALLOC_TRIM_THRESHOLD_=67108864 lua5.4 bench/http_bench.lua "$url" "$n" "$secs" "$warm") ;;
     lua5.4-raw) line=$(lua_run 5.4 lua5.4 bench/http_bench.lua "$url" "$n" "$secs" "$warm" raw) ;;
     luajit-raw) line=$(lua_run jit luajit bench/http_bench.lua "$url" "$n" "$secs" "$warm" raw) ;;
     aws-js-v3)
@@ -94,6 +100,7 @@ rows_at() {
   for row in $rows; do
     case $row in
       boto3|*-raw) [ "$1" = 1 ] && echo "$row" ;;
+      *-notrim) [ "$1" != 1 ] && echo "$row" ;;
       *) echo "$row" ;;
     esac
   done
@@ -123,18 +130,21 @@ awk '
     return m % 2 ? arr[(m + 1) / 2] : (arr[m / 2] + arr[m / 2 + 1]) / 2
   }
   END {
-    printf "%-12s %5s %9s %11s %13s %12s %10s\n", "client", "in", "req/s", "cpu us/call", "cpu range", "x ceiling", "cpu x ceil"
+    printf "%-17s %3s %9s %11s %11s %9s %10s %10s\n", "client", "in", "req/s", "cpu us/call", "cpu range", "x ceiling",
+      "cpu x ceil", "cpu x sign"
     for (i = 1; i <= nk; i++) {
-      key = order[i]; split(key, kk, " "); ceil = "curl-multi " kk[2]
-      m = 0; split("", a); split("", c); split("", q); split("", qc); lo = 1e18; hi = 0; mq = 0
+      key = order[i]; split(key, kk, " "); ceil = "curl-multi " kk[2]; sgn = "curl-multi-signed " kk[2]
+      m = 0; split("", a); split("", c); split("", q); split("", qc); split("", qs); lo = 1e18; hi = 0; mq = 0; ms = 0
       for (r in rounds) if ((r, key) in rps) {
         m++; a[m] = rps[r, key]; c[m] = cpu[r, key]
         if (c[m] < lo) lo = c[m]; if (c[m] > hi) hi = c[m]
         if ((r, ceil) in rps) { mq++; q[mq] = rps[r, key] / rps[r, ceil]; qc[mq] = cpu[r, key] / cpu[r, ceil] }
+        if ((r, sgn) in rps) { ms++; qs[ms] = cpu[r, key] / cpu[r, sgn] }
       }
       if (!m) continue
-      printf "%-12s %5s %9.0f %11.1f %13s %12s %10s\n", kk[1], kk[2], median(a, m), median(c, m),
-        sprintf("%.0f-%.0f", lo, hi), mq ? sprintf("%.2f", median(q, mq)) : "-", mq ? sprintf("%.2f", median(qc, mq)) : "-"
+      printf "%-17s %3s %9.0f %11.1f %11s %9s %10s %10s\n", kk[1], kk[2], median(a, m), median(c, m),
+        sprintf("%.0f-%.0f", lo, hi), mq ? sprintf("%.2f", median(q, mq)) : "-", mq ? sprintf("%.2f", median(qc, mq)) : "-",
+        ms ? sprintf("%.2f", median(qs, ms)) : "-"
     }
   }' "$out"
 

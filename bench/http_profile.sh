@@ -40,12 +40,7 @@ lua_run() {
 
 # curl-multi-signed: the ceiling with the header lines of a signed GetStreamSession call (the
 # values' lengths as a call sends them), so what those headers cost libcurl shows on its own
-signed_headers="amz-sdk-invocation-id: 0f8fad5b-d9cb-469f-a165-70867728950e
-amz-sdk-request: attempt=1; max=3
-x-amz-security-token: IQoJb3JpZ2luX2VjEXAMPLETOKEN
-user-agent: gameliftstreams-lua/0.1.0 lua/5.4
-authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/us-west-2/gameliftstreams/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7
-x-amz-date: 20261202T190000Z"
+signed_headers=$(cat bench/signed_headers.txt)
 
 # run_fixed PREFIX ROW INFLIGHT CALLS: one fixed-count run, its command after PREFIX (a wrapper)
 run_fixed() {
