@@ -8,7 +8,7 @@ local core = helpers.core()
 local api, control, eventually, expect_error = E.api, E.control, E.eventually, E.expect_error
 local ready_app, ready_app_on, create_group = E.ready_app, E.ready_app_on, E.create_group
 local get_group, active_group, start_session = E.get_group, E.active_group, E.start_session
-local session_path = E.session_path
+local session_path, with = E.session_path, E.with
 local emu, slow_emu, pool = E.per_file{ slow = true }
 
 describe("stream sessions", function()
@@ -153,29 +153,34 @@ describe("stream sessions", function()
   end)
 
   it("export files: PENDING, then SUCCEEDED; filter by ExportFilesStatus", function()
-    local s = start_session(group, app).json
-    local res = api("PUT", session_path(group, s.Arn) .. "/exportfiles", { body = { OutputUri = "s3://b/out/" } })
+    -- on the delay-scale-1 emulator, whose export takes a second of its clock, which only this
+    -- spec moves: PENDING cannot be over before it is read, however slow the machine
+    local on = { target = slow_emu }
+    local function at(extra) return with(on, extra) end
+    local sa = ready_app_on(slow_emu)
+    local sg = create_group({ DefaultApplicationIdentifier = sa.Id }, slow_emu)
+    control("POST", "advance", { seconds = 2.1 }, slow_emu)
+    local s = start_session(sg, sa, nil, slow_emu).json
+    local res = api("PUT", session_path(sg, s.Arn) .. "/exportfiles", at{ body = { OutputUri = "s3://b/out/" } })
     assert.are.equal(200, res.status)
     assert.are.equal("{}", res.body)
-    local md = api("GET", session_path(group, s.Arn)).json.ExportFilesMetadata
+    local md = api("GET", session_path(sg, s.Arn), on).json.ExportFilesMetadata
     assert.are.same({ Status = "PENDING", OutputUri = "s3://b/out/" }, md)
-    eventually(function()
-      return api("GET", session_path(group, s.Arn)).json.ExportFilesMetadata.Status == "SUCCEEDED"
-    end)
-    local list = api("GET", "/streamgroups/" .. group.Id .. "/streamsessions", { query = "ExportFilesStatus=SUCCEEDED" })
+    control("POST", "advance", { seconds = 1.1 }, slow_emu)
+    assert.are.equal("SUCCEEDED", api("GET", session_path(sg, s.Arn), on).json.ExportFilesMetadata.Status)
+    local list = api("GET", "/streamgroups/" .. sg.Id .. "/streamsessions", at{ query = "ExportFilesStatus=SUCCEEDED" })
     assert.are.equal(1, #list.json.Items)
-    list = api("GET", "/streamgroups/" .. group.Id .. "/streamsessions", { query = "ExportFilesStatus=FAILED" })
+    list = api("GET", "/streamgroups/" .. sg.Id .. "/streamsessions", at{ query = "ExportFilesStatus=FAILED" })
     assert.are.equal(0, #list.json.Items)
-    local s2 = start_session(group, app).json
-    api("PUT", session_path(group, s2.Arn) .. "/exportfiles", { body = { OutputUri = "s3://b/fail-me.zip" } })
-    local failed = eventually(function()
-      local m = api("GET", session_path(group, s2.Arn)).json.ExportFilesMetadata
-      return m.Status == "FAILED" and m
-    end)
+    local s2 = start_session(sg, sa, nil, slow_emu).json
+    api("PUT", session_path(sg, s2.Arn) .. "/exportfiles", at{ body = { OutputUri = "s3://b/fail-me.zip" } })
+    control("POST", "advance", { seconds = 1.1 }, slow_emu)
+    local failed = api("GET", session_path(sg, s2.Arn), on).json.ExportFilesMetadata
+    assert.are.equal("FAILED", failed.Status)
     assert.is_string(failed.StatusReason)
-    list = api("GET", "/streamsessions", { query = "ExportFilesStatus=FAILED" })
+    list = api("GET", "/streamsessions", at{ query = "ExportFilesStatus=FAILED" })
     assert.are.equal(s2.Arn, list.json.Items[1].Arn)
-    expect_error(api("PUT", session_path(group, s.Arn) .. "/exportfiles", { body = { OutputUri = "http://x" } }),
+    expect_error(api("PUT", session_path(sg, s.Arn) .. "/exportfiles", at{ body = { OutputUri = "http://x" } }),
       400, "ValidationException")
   end)
 
