@@ -59,10 +59,10 @@ gls_rand *gls_rand_new(int mode) {
   return r;
 }
 
-int gls_rand_ahead(const gls_rand *r) { return r->page != NULL; }
+int gls_rand_ahead(const gls_rand *r) { return r && r->page != NULL; }
 
 int gls_rand_bytes(gls_rand *r, unsigned char *out, size_t n) {
-  ahead_page *p = r->page;
+  ahead_page *p = r ? r->page : NULL;
   if (!p || n > r->cap) return direct(out, n);
   if (p->left < n) {
     if (direct(p->bytes, r->cap) != 0) {

@@ -23,10 +23,11 @@ enum { GLS_RAND_AHEAD = 0, /* a page drawn ahead, when it can be wiped on fork *
 /* A pool, or NULL when out of memory. */
 gls_rand *gls_rand_new(int mode);
 
-/* Whether the pool draws ahead (GLS_RAND_AHEAD granted), else every request is direct. */
+/* Whether the pool draws ahead (GLS_RAND_AHEAD granted), else every request is direct (NULL: 0). */
 int gls_rand_ahead(const gls_rand *r);
 
-/* n random bytes into out: 0, or -1 when OpenSSL failed. */
+/* n random bytes into out: 0, or -1 when OpenSSL failed. A NULL pool (one already freed: a
+ * finalizer at lua_close may run after the pool's own) draws every request directly. */
 int gls_rand_bytes(gls_rand *r, unsigned char *out, size_t n);
 
 /* A random UUIDv4 (RFC 9562: version 4, variant 10), 36 lower-case characters, no NUL:

@@ -56,7 +56,7 @@ static int l_sleep(lua_State *L) {
 static int rand_gc(lua_State *L) {
   gls_rand **u = (gls_rand **)luaL_checkudata(L, 1, RAND_MT);
   gls_rand_free(*u);
-  *u = NULL;
+  *u = NULL; /* uuid4 after this (a finalizer at lua_close) draws from OpenSSL directly */
   return 0;
 }
 

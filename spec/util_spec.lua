@@ -23,6 +23,21 @@ describe("core.uuid4", function()
     for _ in pairs(digits) do n = n + 1 end
     assert.equal(16, n)
   end)
+
+  it("still draws ids in a finalizer that runs after its pool's at lua_close", function()
+    -- finalizers run in the reverse order of their objects': this table's runs after the core's
+    local helpers = require("helpers")
+    local script = [[
+      local core
+      KEEP = setmetatable({}, { __gc = function() print(#core.uuid4(), core.uuid4() ~= core.uuid4()) end })
+      core = require("gameliftstreams.core")
+      core.uuid4()
+      os.exit(0, true)
+    ]]
+    local out, ok = helpers.run(helpers.lua_env() .. " lua5.4 -e " .. helpers.shell_quote(script))
+    assert.is_true(ok, out)
+    assert.equal("36\ttrue\n", out)
+  end)
 end)
 
 describe("core.b64encode and core.b64decode", function()

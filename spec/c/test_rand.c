@@ -77,6 +77,8 @@ static void test_bytes(void) {
   CHECK(gls_rand_bytes(r, a, 0) == 0);
   gls_rand_free(r);
   gls_rand_free(NULL);
+  /* no pool (its Lua owner already finalized): every request direct */
+  CHECK(!gls_rand_ahead(NULL) && gls_rand_bytes(NULL, a, 16) == 0);
   r = gls_rand_new(GLS_RAND_DIRECT);
   CHECK(r && !gls_rand_ahead(r));
   gls_rand_free(r);
