@@ -675,6 +675,8 @@ static int l_decode(lua_State *L) {
   d.L = L;
   d.scratch = (gls_buf *)lua_touserdata(L, lua_upvalueindex(1));
   d.p = (jplan *)lua_touserdata(L, lua_upvalueindex(2));
+  /* a finalizer at lua_close may run after the plan's own (plan_gc emptied it) */
+  if (!d.p->nodes) return luaL_error(L, "attempt to use a closed JSON decoder");
   d.exp = K_ANY;
   if (lua_isnoneornil(L, 2)) {
     root = d.p->nil_root;

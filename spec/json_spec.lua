@@ -285,6 +285,23 @@ describe("core.json_decode", function()
     assert.is_nil(core.json_decode("null"))
     assert.equal(math.type and 9007199254740993 or 2 ^ 53, core.json_decode("9007199254740993"))
   end)
+
+  it("refuses to decode, without crashing, in a finalizer that runs after its plan's at lua_close", function()
+    -- finalizers run in the reverse order of their objects': this table's runs after the core's
+    local helpers = require("helpers")
+    local script = [[
+      local core
+      KEEP = setmetatable({}, { __gc = function()
+        print(pcall(core.json_decode, '{"a":"\\n"}'))
+      end })
+      core = require("gameliftstreams.core")
+      assert(core.json_decode('{"a":"\\n"}').a == "\n")
+      os.exit(0, true)
+    ]]
+    local out, ok = helpers.run(helpers.lua_env() .. " lua5.4 -e " .. helpers.shell_quote(script))
+    assert.is_true(ok, out)
+    assert.matches("^false\t.*attempt to use a closed JSON decoder\n$", out)
+  end)
 end)
 
 describe("protocol.convert (the decoder as protocol.lua offers it)", function()
