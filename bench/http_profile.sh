@@ -9,7 +9,9 @@
 #   steps: instructions per call of each step of a call alone (bench/http_steps.lua), and what
 #     the whole call spends beyond their sum (the pipeline's own tables, calls and garbage). Of
 #     the two sign steps the sum counts sign_pipeline (how the pipeline signs an attempt); sign
-#     (gls.sign as a user calls it) is shown beside it.
+#     (gls.sign as a user calls it) is shown beside it. The sum counts read (the transfer with
+#     the body decoded where the transfer holds it, as a call's runs); decode and raw (the two
+#     apart, as with a transport that hands a body string) are shown beside it.
 #   garbage of each step (collectgarbage("count") growth with the collector stopped).
 #   perf (PERF=1): perf record of the blocking call loops, split by shared object.
 # Usage: sh bench/http_profile.sh [N1 (1000)] [N2 (3000)]   env ROWS (default all), TOP (25),
@@ -100,7 +102,7 @@ for lua in ${STEPS-lua5.4 luajit}; do
   v=5.4; [ "$lua" = luajit ] && v=jit
   echo
   echo "== steps of one GetStreamSession call, $lua: instructions per call"
-  for step in validate build sign sign_pipeline uuid decode raw call; do
+  for step in validate build sign sign_pipeline uuid decode raw read call; do
     for calls in $n1 $n2; do
       lua_run $v valgrind --tool=callgrind --callgrind-out-file="$tmp/st.$calls" "$lua" bench/http_steps.lua "$url" "$step" "$calls" \
         >/dev/null 2>"$tmp/vg.log" || { echo "$step: failed"; cat "$tmp/vg.log"; }
@@ -109,8 +111,9 @@ for lua in ${STEPS-lua5.4 luajit}; do
   done | awk -v d=$((n2 - n1)) '
     { v[$1] = ($3 - $2) / d; order[++k] = $1 }
     END {
-      for (i = 1; i <= k; i++) { s = order[i]; printf "  %-14s %8.0f%s\n", s, v[s], s == "sign" ? "   (not in the sum)" : ""
-        if (s != "call" && s != "sign") sum += v[s] }
+      for (i = 1; i <= k; i++) { s = order[i]; aside = s == "sign" || s == "decode" || s == "raw"
+        printf "  %-14s %8.0f%s\n", s, v[s], aside ? "   (not in the sum)" : ""
+        if (s != "call" && !aside) sum += v[s] }
       printf "  %-14s %8.0f   (call - the sum of the steps above)\n", "rest", v["call"] - sum
     }'
 done
@@ -119,10 +122,11 @@ for lua in ${STEPS-lua5.4 luajit}; do
   v=5.4; [ "$lua" = luajit ] && v=jit
   echo
   echo "== garbage of each step, $lua: bytes per call (collector stopped)"
-  for step in validate build sign sign_pipeline uuid decode raw call; do
+  for step in validate build sign sign_pipeline uuid decode raw read call; do
     lua_run $v "$lua" bench/http_steps.lua "$url" "$step" 2000 garbage
-  done | awk '{ printf "  %-14s %8d%s\n", $1, $2, $1 == "sign" ? "   (not in the sum)" : ""
-      if ($1 == "call") call = $2; else if ($1 != "sign") sum += $2 }
+  done | awk '{ aside = $1 == "sign" || $1 == "decode" || $1 == "raw"
+      printf "  %-14s %8d%s\n", $1, $2, aside ? "   (not in the sum)" : ""
+      if ($1 == "call") call = $2; else if (!aside) sum += $2 }
     END { printf "  %-14s %8d   (call - the sum of the steps above)\n", "rest", call - sum }'
 done
 

@@ -10,8 +10,11 @@
 --   sign_pipeline  the signing of one attempt as pipeline.lua does it: one input table reused,
 --              headers_only, the request's own headers table (user-agent in it), the clock read
 --   uuid       core.uuid4 (one per call: the invocation id)
---   decode     the client's decoder on the fixed reply (core.json_plan: parsed into the output shape)
+--   decode     the client's decoder on the fixed reply's body string (core.json_plan: parsed into
+--              the output shape), as for a transport that hands a body (ngx_http)
 --   raw        pool:request of the signed request with the SDK's headers (the transport from Lua)
+--   read       the same with the operation's reader, as a call's transfer runs: the body decoded
+--              where the transfer holds it, { status, output } alone (raw and decode in one)
 --   call       the whole client:get_stream_session, blocking
 local gls = require("gameliftstreams")
 local core = require("gameliftstreams.core")
@@ -51,6 +54,7 @@ local pool = sched.pool()
 local resp = pool:request(raw_req)
 assert(resp.status == 200)
 local dreq = { operation = OP }
+local reader = protocol.reader(model, OP)
 
 local steps = {
   validate = function() assert(validate.input(model, OP, input)) end,
@@ -67,6 +71,7 @@ local steps = {
   uuid = function() return core.uuid4() end,
   decode = function() assert(client.decode(client, dreq, resp)) end,
   raw = function() assert(pool:request(raw_req).status == 200) end,
+  read = function() assert(pool:request(raw_req, reader).output) end,
   call = function() assert(client:get_stream_session(input)) end,
 }
 local f = assert(steps[step], "unknown step")

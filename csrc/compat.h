@@ -120,4 +120,10 @@ void gls_open_json(lua_State *L);
  * build bytes across Lua calls that may raise. */
 struct gls_buf *gls_push_scratch(lua_State *L);
 
+/* What decode(text, shape) returns for the n bytes at s, where decode is the core.json_plan
+ * decoder at stack index fn and shape the value at index shape (absolute indices): pushed, and
+ * their count (1: the value). Raises when fn is not such a decoder. For the HTTP binding, which
+ * decodes a reply's body where the transfer left it (ljson.c). */
+int gls_json_decode_bytes(lua_State *L, int fn, int shape, const char *s, size_t n);
+
 #endif

@@ -57,6 +57,7 @@ typedef struct xlist {
 struct gls_http_pool {
   CURLM *multi;
   xlist running, done, idle;
+  xfer *unreported; /* the first transfer on done that next_finished has not reported */
   int64_t next_id;
   char *ca_file, *ca_path;
   int insecure;
@@ -119,6 +120,7 @@ static size_t idle_keep(const gls_http_pool *p) {
 
 /* Takes a transfer off whatever list it is on and keeps it for reuse, or frees it. */
 static void xfer_recycle(gls_http_pool *p, xfer *x) {
+  if (x == p->unreported) p->unreported = x->next;
   list_unlink(list_of(p, x), x);
   if (x->state == X_RUNNING) curl_multi_remove_handle(p->multi, x->easy);
   x->state = X_FREE;
@@ -427,6 +429,7 @@ static int collect(gls_http_pool *p) {
     x->res.body = x->body.p ? x->body.p : "";
     x->res.body_len = x->body.len;
     list_push(&p->done, x);
+    if (!p->unreported) p->unreported = x; /* the done list is in the order they finished */
     finished++;
   }
   return finished;
@@ -825,6 +828,13 @@ int gls_http_pool_perform(gls_http_pool *p, long wait_ms, char *err, size_t errl
 const gls_http_result *gls_http_pool_done(gls_http_pool *p, int64_t id) {
   xfer *x = id == 0 ? p->done.head : find(&p->done, id);
   return x ? &x->res : NULL;
+}
+
+int64_t gls_http_pool_next_finished(gls_http_pool *p) {
+  xfer *x = p->unreported;
+  if (!x) return 0;
+  p->unreported = x->next;
+  return x->res.id;
 }
 
 void gls_http_pool_release(gls_http_pool *p, const gls_http_result *r) {

@@ -69,6 +69,9 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
 int gls_http_pool_perform(gls_http_pool *p, long wait_ms, char *err, size_t errlen);
 /* The finished transfer `id` (0: the oldest finished one), still owned by the pool; NULL if none. */
 const gls_http_result *gls_http_pool_done(gls_http_pool *p, int64_t id);
+/* The id of the oldest finished transfer not reported here before (each is reported once; its
+ * result stays for gls_http_pool_done), or 0 when there is none. */
+int64_t gls_http_pool_next_finished(gls_http_pool *p);
 /* Drops a result returned by gls_http_pool_done. */
 void gls_http_pool_release(gls_http_pool *p, const gls_http_result *r);
 /* 1 if `id` is still running, 0 otherwise. */

@@ -257,8 +257,33 @@ static void push_headers(lua_State *L, const gls_http_result *r) {
   }
 }
 
-/* Pushes { status=, headers=, body= } or { error = {...} }. The result stays owned by the pool. */
-static void push_result(lua_State *L, const gls_http_result *r) {
+/* With a reader ({ decoder, shape name } at index rd, absolute) and a 2xx result: the body
+ * decoded where the transfer holds it, { status=, output= } pushed and 1; 0 (nothing pushed)
+ * when the body does not decode to a value, so the caller gets the whole result and decodes
+ * its body string again, to the same failure. Neither the body's string nor the headers are
+ * made: on this path the caller needs neither. */
+static int push_output(lua_State *L, const gls_http_result *r, int rd) {
+  int top = lua_gettop(L);
+  lua_rawgeti(L, rd, 1);
+  lua_rawgeti(L, rd, 2);
+  if (gls_json_decode_bytes(L, top + 1, top + 2, r->body, r->body_len) != 1) {
+    lua_settop(L, top);
+    return 0;
+  }
+  lua_createtable(L, 0, 2);
+  gls_pushinteger(L, r->status);
+  lua_setfield(L, -2, "status");
+  lua_insert(L, -2);
+  lua_setfield(L, -2, "output");
+  lua_replace(L, top + 1); /* over the decoder */
+  lua_settop(L, top + 1);
+  return 1;
+}
+
+/* Pushes { status=, headers=, body= } or { error = {...} }, or what push_output makes with a
+ * reader (rd: its index, or 0). The result stays owned by the pool. */
+static void push_result(lua_State *L, const gls_http_result *r, int rd) {
+  if (rd && !r->err_code && r->status >= 200 && r->status < 300 && push_output(L, r, rd)) return;
   lua_createtable(L, 0, 3);
   if (r->err_code) {
     gls_push_failure(L, r->err_code, r->err_reason, r->err_message);
@@ -273,6 +298,13 @@ static void push_result(lua_State *L, const gls_http_result *r) {
   lua_setfield(L, -2, "headers");
   lua_pushlstring(L, r->body, r->body_len);
   lua_setfield(L, -2, "body");
+}
+
+/* The reader argument at idx: its index, or 0 when it is none or nil. */
+static int opt_reader(lua_State *L, int idx) {
+  if (lua_isnoneornil(L, idx)) return 0;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  return idx;
 }
 
 static long wait_ms(lua_State *L, int idx) {
@@ -304,9 +336,10 @@ static int lpool_perform(lua_State *L) {
   return 1;
 }
 
-/* Pushes a finished transfer's result and hands the transfer back to the pool. */
-static int take_result(lua_State *L, gls_http_pool *p, const gls_http_result *r) {
-  push_result(L, r);
+/* Pushes a finished transfer's result (read with the reader at rd, or 0) and hands the
+ * transfer back to the pool. */
+static int take_result(lua_State *L, gls_http_pool *p, const gls_http_result *r, int rd) {
+  push_result(L, r, rd);
   gls_http_pool_release(p, r);
   return 1;
 }
@@ -328,7 +361,16 @@ static int lpool_next_done(lua_State *L) {
     return 1;
   }
   gls_pushinteger(L, r->id);
-  return 1 + take_result(L, p, r);
+  return 1 + take_result(L, p, r, 0);
+}
+
+/** id = pool:next_finished(): a transfer that finished since the last call (each once, in the
+ * order they finished), its result left for take; nil when none */
+static int lpool_next_finished(lua_State *L) {
+  int64_t id = gls_http_pool_next_finished(topool(L));
+  if (id) gls_pushinteger(L, id);
+  else lua_pushnil(L);
+  return 1;
 }
 
 static int64_t check_id(lua_State *L, int idx) {
@@ -337,21 +379,23 @@ static int64_t check_id(lua_State *L, int idx) {
   return (int64_t)n;
 }
 
-/** res = pool:take(id) or nil while it runs */
+/** res = pool:take(id [, reader]) or nil while it runs */
 static int lpool_take(lua_State *L) {
   gls_http_pool *p = topool(L);
   const gls_http_result *r = gls_http_pool_done(p, check_id(L, 2));
+  int rd = opt_reader(L, 3);
   if (!r) {
     lua_pushnil(L);
     return 1;
   }
-  return take_result(L, p, r);
+  return take_result(L, p, r, rd);
 }
 
-/** res = pool:request(req): blocks until this transfer finishes; others keep running. */
+/** res = pool:request(req [, reader]): blocks until this transfer finishes; others keep running. */
 static int lpool_request(lua_State *L) {
   gls_http_pool *p = topool(L);
   char err[ERRLEN];
+  int rd = opt_reader(L, 3);
   int64_t id = add_request(L, p, err, sizeof err);
   const gls_http_result *r;
   if (!id) return failed_result(L, "InvalidParameter", err);
@@ -367,7 +411,7 @@ static int lpool_request(lua_State *L) {
     }
   }
   if (!r) return failed_result(L, "NetworkError", err);
-  return take_result(L, p, r);
+  return take_result(L, p, r, rd);
 }
 
 /** ok = pool:cancel(id): true when a running transfer or an unclaimed result was dropped */
@@ -438,8 +482,8 @@ static int l_http_pool(lua_State *L) {
 
 static const luaL_Reg pool_methods[] = {
   {"add", lpool_add},         {"perform", lpool_perform}, {"next_done", lpool_next_done},
-  {"take", lpool_take},       {"request", lpool_request}, {"cancel", lpool_cancel},
-  {"close", lpool_close},     {NULL, NULL},
+  {"next_finished", lpool_next_finished}, {"take", lpool_take}, {"request", lpool_request},
+  {"cancel", lpool_cancel},   {"close", lpool_close},     {NULL, NULL},
 };
 
 void gls_open_http(lua_State *L) {

@@ -36,6 +36,9 @@
  * could not tell [] from {}: an empty array where an object is expected, or the other way round,
  * is now refused as their non-empty forms always were.
  *
+ * gls_json_decode_bytes (compat.h) is the same decode of bytes a C buffer holds: the HTTP
+ * binding decodes a reply's body where the transfer left it, with the decoder its caller hands.
+ *
  * Memory: the text is read in place; a string with escapes is decoded into a scratch buffer
  * that a userdata owns, so a Lua call that raises (out of memory) leaks nothing. Nesting is
  * bounded (json.h), and so is this walk's C recursion and Lua stack. */
@@ -353,11 +356,10 @@ typedef struct {
   lua_State *L;
   jplan *p;
   gls_buf *scratch;
-  int exp; /* R_FAIL: the kind whose EXPECT says what was expected */
+  int names; /* the index of the decoder's names table (an upvalue index in l_decode) */
+  int exp;   /* R_FAIL: the kind whose EXPECT says what was expected */
   gls_json j;
 } dec;
-
-#define NAMES lua_upvalueindex(3)
 
 /* Room for n bytes in the scratch buffer. */
 static char *scratch(dec *d, size_t n) {
@@ -561,7 +563,7 @@ static int walk_object(dec *d, jnode *nd) {
         if (!gls_json_skip(&d->j, gls_json_next(&d->j))) return R_BAD;
         continue;
       }
-      lua_rawgeti(L, NAMES, m->name);
+      lua_rawgeti(L, d->names, m->name);
       child = m->node;
     } else {
       push_str(d);
@@ -665,53 +667,93 @@ static int walk(dec *d, int node, int ev) {
   return R_FAIL;
 }
 
-/* decode(text [, shape_name]): see the top of this file. Upvalues: the scratch buffer, the
- * plan, the names table. */
-static int l_decode(lua_State *L) {
-  size_t n;
-  const char *s = luaL_checklstring(L, 1, &n);
-  dec d;
-  int root, ev, r;
-  d.L = L;
-  d.scratch = (gls_buf *)lua_touserdata(L, lua_upvalueindex(1));
-  d.p = (jplan *)lua_touserdata(L, lua_upvalueindex(2));
+/* The root node of the shape name at index shape (none or nil: the plan's nil root). */
+static int root_of(lua_State *L, const dec *d, int shape) {
+  int root;
   /* a finalizer at lua_close may run after the plan's own (plan_gc emptied it) */
-  if (!d.p->nodes) return luaL_error(L, "attempt to use a closed JSON decoder");
-  d.exp = K_ANY;
-  if (lua_isnoneornil(L, 2)) {
-    root = d.p->nil_root;
-  } else {
-    luaL_checktype(L, 2, LUA_TSTRING);
-    lua_pushvalue(L, 2);
-    lua_rawget(L, NAMES);
-    root = lua_type(L, -1) == LUA_TNUMBER ? (int)lua_tointeger(L, -1) : N_ANY;
-    lua_pop(L, 1);
-  }
-  lua_settop(L, 1);
-  gls_json_init(&d.j, s, n);
-  ev = gls_json_next(&d.j);
+  if (!d->p->nodes) luaL_error(L, "attempt to use a closed JSON decoder");
+  if (lua_isnoneornil(L, shape)) return d->p->nil_root;
+  luaL_checktype(L, shape, LUA_TSTRING);
+  lua_pushvalue(L, shape);
+  lua_rawget(L, d->names);
+  root = lua_type(L, -1) == LUA_TNUMBER ? (int)lua_tointeger(L, -1) : N_ANY;
+  lua_pop(L, 1);
+  return root;
+}
+
+/* Decodes the n bytes at s from node root; pushes what decode returns and gives the count. */
+static int decode(dec *d, const char *s, size_t n, int root) {
+  lua_State *L = d->L;
+  int ev, r;
+  d->exp = K_ANY;
+  gls_json_init(&d->j, s, n);
+  ev = gls_json_next(&d->j);
   if (ev == GLS_JSON_EOF) {
     lua_pushnil(L);
     lua_pushliteral(L, "empty");
     return 2;
   }
-  r = walk(&d, root, ev);
-  if (d.scratch->cap > 65536) gls_buf_free(d.scratch); /* one huge string does not pin its block */
-  if (r == R_BAD || gls_json_next(&d.j) != GLS_JSON_EOF) {
+  r = walk(d, root, ev);
+  if (d->scratch->cap > 65536) gls_buf_free(d->scratch); /* one huge string does not pin its block */
+  if (r == R_BAD || gls_json_next(&d->j) != GLS_JSON_EOF) {
     lua_pushnil(L);
     lua_pushliteral(L, "syntax");
     return 2;
   }
-  if (r == R_OK) return 1;
-  lua_pushnil(L);
   if (r == R_NULL) {
+    lua_pushnil(L);
     lua_pushliteral(L, "null");
     return 2;
   }
+  if (r == R_OK) return 1;
+  /* R_FAIL: the path is on top */
+  lua_pushnil(L);
   lua_pushliteral(L, "type");
-  lua_pushstring(L, EXPECT[d.exp]);
-  lua_pushvalue(L, -4); /* the path */
+  lua_pushstring(L, EXPECT[d->exp]);
+  lua_pushvalue(L, -4);
   return 4;
+}
+
+/* decode(text [, shape_name]): see the top of this file. Upvalues: the scratch buffer, the
+ * plan, the names table. What it returns is on top of the stack (a failed walk leaves its
+ * partial tables below). */
+static int l_decode(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  dec d;
+  int root;
+  d.L = L;
+  d.scratch = (gls_buf *)lua_touserdata(L, lua_upvalueindex(1));
+  d.p = (jplan *)lua_touserdata(L, lua_upvalueindex(2));
+  d.names = lua_upvalueindex(3);
+  root = root_of(L, &d, 2);
+  lua_settop(L, 1);
+  return decode(&d, s, n, root);
+}
+
+int gls_json_decode_bytes(lua_State *L, int fn, int shape, const char *s, size_t n) {
+  dec d;
+  int base, root, k, i, top;
+  if (lua_tocfunction(L, fn) != l_decode) luaL_error(L, "not a core.json_plan decoder");
+  base = lua_gettop(L);
+  d.L = L;
+  lua_getupvalue(L, fn, 1); /* the userdata stay referenced by the decoder at fn */
+  d.scratch = (gls_buf *)lua_touserdata(L, -1);
+  lua_getupvalue(L, fn, 2);
+  d.p = (jplan *)lua_touserdata(L, -1);
+  lua_pop(L, 2);
+  lua_getupvalue(L, fn, 3);
+  d.names = base + 1;
+  root = root_of(L, &d, shape);
+  k = decode(&d, s, n, root);
+  /* the results down to base + 1, over the names table and what a failed walk left */
+  top = lua_gettop(L);
+  for (i = 0; i < k; i++) {
+    lua_pushvalue(L, top - k + 1 + i);
+    lua_replace(L, base + 1 + i);
+  }
+  lua_settop(L, base + k);
+  return k;
 }
 
 /* core.parse_rfc3339(s) -> epoch seconds (an integer when whole), or nil (json.h's rules) */

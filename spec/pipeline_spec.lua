@@ -105,4 +105,15 @@ describe("pipeline.send", function()
     assert.equal(0, err.attempts)
     assert.equal(0, #sent)
   end)
+
+  it("hands the transport req.reader, unless there are hooks (they see every answer's headers)", function()
+    local reader = { function() end, "Out" }
+    local sent, http = scripted{ { status = 200, body = "ok" }, { status = 200, body = "ok" } }
+    pipeline.send(svc(http), { method = "GET", url = "http://x/", headers = {}, reader = reader })
+    assert.equal(reader, sent[1].reader)
+    local s = svc(http, { hooks = { { after_receive = function() end } } })
+    pipeline.send(s, { method = "GET", url = "http://x/", headers = {}, reader = reader })
+    assert.equal(2, #sent)
+    assert.is_nil(sent[2].reader)
+  end)
 end)

@@ -2,7 +2,8 @@
 -- step/run, cancellation, failures, and the OpenResty switch.
 local helpers = require("helpers")
 
--- A test server: /delay?s=N answers after N seconds, /hang never answers, /echo echoes.
+-- A test server: /delay?s=N answers after N seconds, /hang never answers, /json answers an
+-- object, /echo echoes.
 local SERVER = [[
 local httpd = require("gameliftstreams.emulator.httpd")
 httpd.main{ handler = function(req)
@@ -11,6 +12,8 @@ httpd.main{ handler = function(req)
     return httpd.delay(s, 200, { ["X-Delay"] = tostring(s) }, "slept " .. s)
   elseif req.path == "/hang" then
     return httpd.hang()
+  elseif req.path == "/json" then
+    return 200, { ["Content-Type"] = "application/json" }, '{"Name":"n","Size":' .. #req.target .. '}'
   end
   return 200, { ["Content-Type"] = "text/plain" }, req.method .. " " .. req.target .. " " .. (req.body or "")
 end }
@@ -50,6 +53,26 @@ describe("sched", function()
       assert.equal(200, res.status)
       assert.equal("POST /echo?x=1 hello", res.body)
       assert.equal("text/plain", res.headers["content-type"])
+    end)
+
+    it("decodes a 2xx body with req.reader and answers { status, output }, a non-2xx in full", function()
+      local decode = require("gameliftstreams.core").json_plan{
+        Out = { type = "structure", members = { Name = { shape = "S" }, Size = { shape = "I" } } },
+        S = { type = "string" }, I = { type = "integer" } }
+      local reader = { decode, "Out" }
+      local res = assert(sched.http{ method = "GET", url = srv.url .. "/json", timeout = 5, reader = reader })
+      assert.same({ status = 200, output = { Name = "n", Size = 5 } }, res)
+      res = assert(sched.http{ method = "GET", url = srv.url .. "/echo", timeout = 5, reader = reader })
+      assert.equal("GET /echo ", res.body) -- not JSON: the whole response
+      assert.is_nil(res.output)
+      local outs = {}
+      for i = 1, 5 do
+        sched.spawn(function()
+          outs[i] = sched.http{ method = "GET", url = srv.url .. "/json?" .. i, timeout = 5, reader = reader }
+        end)
+      end
+      assert.is_true(sched.run())
+      for i = 1, 5 do assert.same({ status = 200, output = { Name = "n", Size = 7 } }, outs[i]) end
     end)
 
     it("maps a refused connection to a NetworkError error object", function()

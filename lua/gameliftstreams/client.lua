@@ -350,6 +350,7 @@ function Client:call(op, input)
     req.body = "" -- Content-Length: 0, as the official SDKs send
   end
   req.operation = opname
+  req.reader = protocol.reader(model, opname) or nil
   req.headers["user-agent"] = self.user_agent -- unsigned (the signer leaves it out)
   -- what no hook may see of this call: the values of its sensitive members
   if self.hooks then req.secrets = hooks.sensitive_strings(model, model.operations[opname].input, input) end

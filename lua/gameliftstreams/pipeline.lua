@@ -21,7 +21,9 @@
 -- _skew/_set_skew, http, timeout, connect_timeout, max_response_bytes, ca_file, ca_path, hooks.
 -- req (per call): method, url, headers (the signer's input, never changed here), body, and
 -- optional credentials, operation, sdk_service (the SDK's own calls: "sts", "sso", "sso-oidc",
--- "container", "imds"), secrets (strings no hook may see: sensitive members, tokens it carries).
+-- "container", "imds"), secrets (strings no hook may see: sensitive members, tokens it carries),
+-- reader ({ core.json_plan decoder, shape name }: the transport may decode a 2xx's body with it
+-- where the transfer holds it, and answer { status, output } alone; svc.decode takes both forms).
 --
 -- Hooks (hooks.lua; svc.hooks, a list of hook tables, nil when there is none) sit between the
 -- steps: before_send once the attempt is signed and its SDK headers set, after_receive once its
@@ -91,7 +93,11 @@ function _M.send(svc, req)
   -- As the AWS SDKs send them: one id per logical call, the attempt number on each attempt.
   local invocation_id = svc.sdk_headers and core.uuid4()
   local hc -- the hooks' view of this call, when there are hooks
+  -- The transport may decode a 2xx's body itself with req.reader and hand { status, output }:
+  -- not with hooks, which see every answer's headers.
+  local reader = req.reader
   if svc.hooks then
+    reader = nil
     hc = hooks.start(svc.hooks, { operation = req.operation, service = req.sdk_service,
       sdk_call = req.sdk_service ~= nil, invocation_id = invocation_id or nil,
       max_attempts = r.max_attempts, secrets = req.secrets })
@@ -156,7 +162,7 @@ function _M.send(svc, req)
     -- the transport's own table (it may keep it while it waits); the fields most requests
     -- leave out are set only when they are there, so the table is made at its size
     local treq = { method = method, url = url, headers = send_headers, body = body,
-                   timeout = svc.timeout, connect_timeout = svc.connect_timeout }
+                   timeout = svc.timeout, connect_timeout = svc.connect_timeout, reader = reader }
     if svc.max_response_bytes then treq.max_response_bytes = svc.max_response_bytes end
     if svc.ca_file then treq.ca_file = svc.ca_file end
     if svc.ca_path then treq.ca_path = svc.ca_path end

@@ -216,10 +216,59 @@ static void test_timeout_cancel_and_free_in_flight(void) {
   server_close(&s);
 }
 
+/* Drives the pool until every one of ids (n of them) is done. */
+static void drive_until_done(gls_http_pool *p, const int64_t *ids, int n) {
+  char err[256];
+  double deadline = now() + 5;
+  int i, done = 0;
+  while (!done && now() < deadline) {
+    gls_http_pool_perform(p, 10, err, sizeof err);
+    for (done = 1, i = 0; i < n; i++)
+      if (!gls_http_pool_done(p, ids[i])) done = 0;
+  }
+  CHECK(done);
+}
+
+static void test_next_finished(void) {
+  char err[256];
+  server s;
+  gls_http_pool *p = gls_http_pool_new(NULL, err, sizeof err);
+  gls_http_request req;
+  int64_t ids[3], got[3], later[2];
+  int i, j;
+  server_open(&s);
+  server_close(&s); /* refused: each transfer finishes at once, with a failure */
+  memset(&req, 0, sizeof req);
+  req.url = url_for(s.port, "/");
+  req.timeout_ms = 3000;
+  CHECK(gls_http_pool_next_finished(p) == 0);
+  for (i = 0; i < 3; i++) ids[i] = gls_http_pool_add(p, &req, err, sizeof err);
+  drive_until_done(p, ids, 3);
+  /* each once, in the order of the done queue; the results stay */
+  for (i = 0; i < 3; i++) {
+    got[i] = gls_http_pool_next_finished(p);
+    for (j = 0; j < i; j++) CHECK(got[j] != got[i]);
+    CHECK(got[i] == ids[0] || got[i] == ids[1] || got[i] == ids[2]);
+  }
+  CHECK(gls_http_pool_next_finished(p) == 0);
+  CHECK(gls_http_pool_done(p, 0)->id == got[0]);
+  for (i = 0; i < 3; i++) gls_http_pool_release(p, gls_http_pool_done(p, ids[i]));
+  /* a result dropped before it was reported is never reported */
+  for (i = 0; i < 2; i++) later[i] = gls_http_pool_add(p, &req, err, sizeof err);
+  drive_until_done(p, later, 2);
+  got[0] = gls_http_pool_done(p, 0)->id;
+  CHECK(gls_http_pool_cancel(p, got[0]) == 1);
+  got[1] = gls_http_pool_next_finished(p);
+  CHECK(got[1] != got[0] && (got[1] == later[0] || got[1] == later[1]));
+  CHECK(gls_http_pool_next_finished(p) == 0);
+  gls_http_pool_free(p); /* with one result never taken */
+}
+
 int main(void) {
   test_bad_input();
   test_exchange();
   test_failures();
+  test_next_finished();
   test_timeout_cancel_and_free_in_flight();
   return CTEST_DONE();
 }

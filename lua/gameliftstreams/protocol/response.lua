@@ -70,6 +70,8 @@ local function op_info(p, model, op)
       info.located[#info.located + 1] = { m, mdef }
     end
   end
+  -- the body alone makes the output: a transport may decode it (the pipeline's req.reader)
+  info.reader = opdef ~= nil and not info.located and { p.decode, out_shape } or false
   p.ops[op] = info
   return info
 end
@@ -106,6 +108,9 @@ local function add_located(model, op, resp, out, list)
 end
 
 local function parse_response(model, op, resp)
+  -- the body decoded by the transport, with the operation's reader (_M.reader)
+  local decoded = resp.output
+  if decoded ~= nil then return decoded end
   local shapes = model.shapes
   local p = plans[shapes] or plan_of(shapes)
   local info = p.ops[op] or op_info(p, model, op)
@@ -130,7 +135,17 @@ local function parse_response(model, op, resp)
   return out
 end
 
---- Parses a successful (2xx) response. Never raises: whatever the body holds, the answer is
+--- The reader of an operation's 2xx body: { decoder, output shape name } for a transport that
+-- decodes the body where it holds it (pipeline.lua, req.reader: it then answers
+-- `{ status, output }`, which parse_response takes), or false when the output has members bound
+-- to headers or the status code.
+function _M.reader(model, op)
+  local p = plans[model.shapes] or plan_of(model.shapes)
+  return (p.ops[op] or op_info(p, model, op)).reader
+end
+
+--- Parses a successful (2xx) response: `{ status, headers, body }`, or `{ status, output }` from a
+-- transport that decoded the body with the operation's reader. Never raises: whatever the body holds, the answer is
 -- the output table or a `SerializationError` naming the member path and the type expected
 -- (never the value).
 -- @return the output table, or nil and a `SerializationError` error object

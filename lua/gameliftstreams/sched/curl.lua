@@ -34,6 +34,8 @@ function _M.new(shared)
   local heap_k, heap_t, heap_n = {}, {}, 0
   local sleep_n = 0
   local http_waiters = {}  -- transfer id -> task
+  -- what a woken task gets when its result is gone (taken by another user of the shared pool)
+  local LOST = { code = "NetworkError", reason = "other", message = "transfer lost" }
   local http_pending = 0
   local current = nil      -- the task being resumed right now
   local pool = nil         -- the shared curl multi pool
@@ -147,20 +149,26 @@ function _M.new(shared)
     return res
   end
 
+  -- A task waits for its transfer and then takes the result itself (poll_http only wakes it):
+  -- read with req.reader (pool:take), a 2xx body is decoded where the transfer holds it.
   function B.http(req)
     local t = current -- running_task(), inlined: this is every call's path
     if t and t.co == co_running() then
       if t.cancel_requested then return nil, take_cancel(t) end
-      local id, e = (pool or the_pool()):add(req)
+      local p = pool or the_pool()
+      local id, e = p:add(req)
       if not id then return nil, transport_error(e) end
       t._http_id = id
       http_waiters[id] = t
       http_pending = http_pending + 1
-      local res, e2 = co_yield(MARK)
+      local finished, e2 = co_yield(MARK)
+      if not finished then return nil, e2 end -- cancelled (the pool dropped the transfer)
+      local res = p:take(id, req.reader)
       if res and not res.error then return res end
-      return finish_http(res, e2)
+      if not res then return nil, transport_error(LOST) end
+      return finish_http(res)
     end
-    return finish_http(the_pool():request(req))
+    return finish_http(the_pool():request(req, req.reader))
   end
 
   local function settle(t, status)
@@ -295,14 +303,14 @@ function _M.new(shared)
     if http_pending <= 0 or not pool then return end
     pool:perform(wait)
     while true do
-      local id, res = pool:next_done()
+      local id = pool:next_finished()
       if id == nil then break end
       local t = http_waiters[id]
       if t then
         http_waiters[id] = nil
         http_pending = http_pending - 1
         t._http_id = nil
-        t._nv, t._v1 = 1, res -- make_ready(t, 1, res), inlined (t._v2 is nil: resume cleared it)
+        t._nv, t._v1 = 1, true -- make_ready(t, 1, true), inlined (t._v2 is nil: resume cleared it)
         ready_n = ready_n + 1
         ready[ready_n] = t
       end
