@@ -24,6 +24,14 @@
 #define FREE_LIST_MIN 16
 #define PEAK_WINDOW 256
 #define KEEP_BUFFER_MAX ((size_t)256 * 1024)
+/* libcurl's receive buffer (CURLOPT_BUFFERSIZE). libcurl before 8.7 mallocs it as each transfer
+ * starts and frees it as it ends: at its default of 16 KB, 64 transfers in flight hold 1 MB
+ * that comes and goes, and under Lua 5.4 (whose objects share glibc's heap) the frees left
+ * more than glibc's trim threshold (128 KB) free at the heap's top again and again: it gave the
+ * memory back and faulted it in anew (4,000 brk calls and 20,000-45,000 page faults per 40,000
+ * calls). At 2 KB that stops up to 256 in flight; a reply of up to 2 KB (an API's usual) still
+ * comes in one read, a larger one in 2 KB reads. */
+#define RECV_BUFFER 2048L
 
 enum { X_FREE = 0, X_RUNNING, X_DONE };
 
@@ -686,6 +694,7 @@ static CURLcode easy_setup(gls_http_pool *p, xfer *x) {
   /* the path goes out exactly as built: no dot segment is removed (the signer signed it so) */
   SETOPT(CURLOPT_PATH_AS_IS, 1L);
   SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+  SETOPT(CURLOPT_BUFFERSIZE, RECV_BUFFER);
   if (p->insecure) {
     SETOPT(CURLOPT_SSL_VERIFYPEER, 0L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 0L);
