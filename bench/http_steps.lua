@@ -4,7 +4,7 @@
 --   with "garbage": prints the bytes of garbage one call of the step leaves (collectgarbage
 --   "count" growth over N calls with the collector stopped, divided by N)
 --   validate   validate.input of the call's input
---   build      protocol.build_request
+--   build      protocol.build (the request's values; the client makes the call's table)
 --   sign       gls.sign of the request as a user calls it: its input tables made, user-agent
 --              added, every string of the result made
 --   sign_pipeline  the signing of one attempt as pipeline.lua does it: one input table reused,
@@ -58,7 +58,7 @@ local reader = protocol.reader(model, OP)
 
 local steps = {
   validate = function() assert(validate.input(model, OP, input)) end,
-  build = function() assert(protocol.build_request(model, OP, input)) end,
+  build = function() assert(protocol.build(model, OP, input)) end,
   sign = function() assert(sign(sign_input())) end,
   sign_pipeline = function()
     local si = SIGN_INPUT

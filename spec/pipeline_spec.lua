@@ -4,11 +4,14 @@ local pipeline = require("gameliftstreams.pipeline")
 local retry = require("gameliftstreams.retry")
 local errors = require("gameliftstreams.errors")
 
--- A transport answering from `script` in order, recording each request it was handed.
+-- A transport answering from `script` in order, recording each request it was handed as it was
+-- then (the pipeline hands the call's request table, with each attempt's headers).
 local function scripted(script)
   local sent = {}
   return sent, function(req)
-    sent[#sent + 1] = req
+    local copy = {}
+    for k, v in pairs(req) do copy[k] = v end
+    sent[#sent + 1] = copy
     local a = script[#sent]
     if a.error then return nil, errors.new(a.error) end
     return { status = a.status, headers = a.headers or {}, body = a.body or "" }
@@ -48,6 +51,28 @@ describe("pipeline.send", function()
     assert.equal(400, resp.status)
   end)
 
+  it("counts the attempts and the back-off of a call that retried: sent ones only", function()
+    local _, http = scripted{ { status = 503 }, { status = 503 }, { status = 503 } }
+    local s = svc(http)
+    s.retry = retry.new{ max_attempts = 3, mode = "standard", base = 0.001, rng = function() return 1 end,
+                         getenv = function() return nil end }
+    local _, err = pipeline.send(s, { method = "GET", url = "http://x/", headers = {} })
+    assert.equal(3, err.attempts)
+    assert.is_true(math.abs(err.backoff - 0.003) < 1e-9) -- 0.001 * 2^0 + 0.001 * 2^1
+    local n = 0
+    local _, http2 = scripted{ { status = 503 }, { status = 200 } }
+    s = svc(http2, { service = "sts", region = "us-east-1",
+      provider = { get = function()
+        n = n + 1
+        if n == 1 then return { access_key_id = "A", secret_access_key = "s" } end
+        return nil, errors.new{ code = "CredentialsError", message = "gone" }
+      end } })
+    _, err = pipeline.send(s, { method = "GET", url = "http://x/", headers = {} })
+    assert.equal("CredentialsError", err.code)
+    assert.equal(1, err.attempts) -- the second was never sent
+    assert.equal(0, err.backoff)
+  end)
+
   it("stops at once on a cancelled transfer", function()
     local sent, http = scripted{ { error = { code = "Cancelled", message = "the task was cancelled" } },
                                  { status = 200 } }
@@ -69,6 +94,30 @@ describe("pipeline.send", function()
                      req.headers.authorization)
     end
     assert.same({ ["content-type"] = "text/plain" }, headers)
+  end)
+
+  it("hands the transport the call's request with svc's transfer settings, each attempt's headers in it", function()
+    local handed = {}
+    local http = function(req)
+      handed[#handed + 1] = { req = req, headers = req.headers, timeout = req.timeout }
+      if #handed == 1 then return { status = 500, headers = {}, body = "" } end
+      return { status = 200, headers = {}, body = "ok" }
+    end
+    local headers = { accept = "a" }
+    local req = { method = "GET", url = "http://x/", headers = headers }
+    local s = svc(http, { service = "sts", region = "us-east-1", timeout = 7, connect_timeout = 2,
+                          max_response_bytes = 100, ca_file = "/ca.pem",
+                          provider = { get = function() return { access_key_id = "A", secret_access_key = "s" } end } })
+    assert.equal("ok", pipeline.send(s, req))
+    assert.equal(req, handed[1].req)
+    assert.equal(req, handed[2].req)
+    assert.are_not.equal(headers, handed[1].headers)
+    assert.are_not.equal(handed[1].headers, handed[2].headers) -- each attempt signed anew
+    assert.equal("a", handed[2].headers.accept)
+    assert.equal(7, handed[1].timeout)
+    assert.equal(headers, req.headers) -- the request's own headers again, unchanged
+    assert.same({ accept = "a" }, headers)
+    assert.same({ 7, 2, 100, "/ca.pem" }, { req.timeout, req.connect_timeout, req.max_response_bytes, req.ca_file })
   end)
 
   it("sends unsigned without svc.service, and adds the SDK headers only with svc.sdk_headers", function()

@@ -22,6 +22,8 @@ local type, pairs, tostring, tonumber, pcall, require, setmetatable, error =
 local floor = math.floor
 local lower, find = string.lower, string.find
 
+local build, reader_of = protocol.build, protocol.reader
+
 local SERVICE = model.metadata.signing_name or "gameliftstreams"
 -- The service's key in AWS_ENDPOINT_URL_<KEY> and a profile's services section.
 local SERVICE_KEY = (model.metadata.env_suffix or "GAMELIFTSTREAMS"):lower()
@@ -334,24 +336,25 @@ function Client:call(op, input)
   -- Filled once, before the retry loop: every attempt carries the same token.
   input = fill_idempotency_tokens(opname, input)
 
-  local req, serr = protocol.build_request(model, opname, input)
-  if not req then return self:_unsent(serr, opname) end
+  local method, path, query, headers, body = build(model, opname, input)
+  if not method then return self:_unsent(path, opname) end
 
   if not self.prepared then
     local pok, perr = self:_prepare()
     if not pok then return self:_unsent(perr, opname) end
   end
 
-  local url = self.endpoint_base .. req.path
-  if req.query ~= "" then url = url .. "?" .. req.query end
-  req.url = url
-  local method = req.method
-  if req.body == nil and (method == "POST" or method == "PUT" or method == "PATCH") then
-    req.body = "" -- Content-Length: 0, as the official SDKs send
+  local url = self.endpoint_base .. path
+  if query ~= "" then url = url .. "?" .. query end
+  if body == nil and (method == "POST" or method == "PUT" or method == "PATCH") then
+    body = "" -- Content-Length: 0, as the official SDKs send
   end
-  req.operation = opname
-  req.reader = protocol.reader(model, opname) or nil
-  req.headers["user-agent"] = self.user_agent -- unsigned (the signer leaves it out)
+  headers["user-agent"] = self.user_agent -- unsigned (the signer leaves it out)
+  -- The call's request, made at its size: the pipeline hands it to the transport too, which
+  -- reads the transfer settings from it (see pipeline.lua).
+  local req = { method = method, url = url, headers = headers, body = body, operation = opname,
+                reader = reader_of(model, opname) or nil, timeout = self.timeout,
+                connect_timeout = self.connect_timeout }
   -- what no hook may see of this call: the values of its sensitive members
   if self.hooks then req.secrets = hooks.sensitive_strings(model, model.operations[opname].input, input) end
 

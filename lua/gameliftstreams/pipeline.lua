@@ -19,11 +19,16 @@
 -- svc (made once per client or per credential fetch, never per call): retry (a retry.lua
 -- strategy), decode, and optional provider, region, service (signing name), sdk_headers,
 -- _skew/_set_skew, http, timeout, connect_timeout, max_response_bytes, ca_file, ca_path, hooks.
--- req (per call): method, url, headers (the signer's input, never changed here), body, and
--- optional credentials, operation, sdk_service (the SDK's own calls: "sts", "sso", "sso-oidc",
--- "container", "imds"), secrets (strings no hook may see: sensitive members, tokens it carries),
--- reader ({ core.json_plan decoder, shape name }: the transport may decode a 2xx's body with it
--- where the transfer holds it, and answer { status, output } alone; svc.decode takes both forms).
+-- req (per call): method, url, headers (the signer's input), body, and optional credentials,
+-- operation, sdk_service (the SDK's own calls: "sts", "sso", "sso-oidc", "container", "imds"),
+-- secrets (strings no hook may see: sensitive members, tokens it carries), reader
+-- ({ core.json_plan decoder, shape name }: the transport may decode a 2xx's body with it where
+-- the transfer holds it, and answer { status, output } alone; svc.decode takes both forms).
+-- req is the transport's table too (no table per attempt): the call's own, as a transport may
+-- read it after it yields. svc's transfer settings (timeout, connect_timeout and, when svc has
+-- them, max_response_bytes, ca_file, ca_path) are put on it, reader is taken off it when there
+-- are hooks, and its headers are each attempt's while the transport has it, req's own again
+-- after.
 --
 -- Hooks (hooks.lua; svc.hooks, a list of hook tables, nil when there is none) sit between the
 -- steps: before_send once the attempt is signed and its SDK headers set, after_receive once its
@@ -89,22 +94,25 @@ function _M.send(svc, req)
   local st = r:begin()
   local adaptive = r.adaptive
   local skew_retried = false
-  local method, url, body = req.method, req.url, req.body
+  local method, url, body, headers = req.method, req.url, req.body, req.headers
+  req.timeout, req.connect_timeout = svc.timeout, svc.connect_timeout
+  if svc.max_response_bytes then req.max_response_bytes = svc.max_response_bytes end
+  if svc.ca_file then req.ca_file = svc.ca_file end
+  if svc.ca_path then req.ca_path = svc.ca_path end
   -- As the AWS SDKs send them: one id per logical call, the attempt number on each attempt.
   local invocation_id = svc.sdk_headers and core.uuid4()
   local hc -- the hooks' view of this call, when there are hooks
   -- The transport may decode a 2xx's body itself with req.reader and hand { status, output }:
   -- not with hooks, which see every answer's headers.
-  local reader = req.reader
   if svc.hooks then
-    reader = nil
+    req.reader = nil
     hc = hooks.start(svc.hooks, { operation = req.operation, service = req.sdk_service,
       sdk_call = req.sdk_service ~= nil, invocation_id = invocation_id or nil,
       max_attempts = r.max_attempts, secrets = req.secrets })
   end
 
   while true do
-    local send_headers = req.headers
+    local send_headers = headers
     local skew = 0
     if svc.service then
       local creds = req.credentials
@@ -159,14 +167,9 @@ function _M.send(svc, req)
 
     if hc then hooks.before_send(hc, st.attempts, method, url, send_headers) end
 
-    -- the transport's own table (it may keep it while it waits); the fields most requests
-    -- leave out are set only when they are there, so the table is made at its size
-    local treq = { method = method, url = url, headers = send_headers, body = body,
-                   timeout = svc.timeout, connect_timeout = svc.connect_timeout, reader = reader }
-    if svc.max_response_bytes then treq.max_response_bytes = svc.max_response_bytes end
-    if svc.ca_file then treq.ca_file = svc.ca_file end
-    if svc.ca_path then treq.ca_path = svc.ca_path end
-    local resp, terr = transport(treq)
+    req.headers = send_headers
+    local resp, terr = transport(req)
+    req.headers = headers
 
     local failure
     if resp then

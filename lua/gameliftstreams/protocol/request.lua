@@ -325,12 +325,12 @@ end
 
 local NO_INPUT = {}
 
---- Builds the HTTP request of one operation (input already validated).
--- @return `{ method=, path=, query=, headers=, body= }` where `path` is the
---   encoded wire path, `query` the encoded query string without "?" ("" when
---   none), `headers` holds content-type when a body is sent, `body` the JSON
---   text or nil; or nil and a `SerializationError` error object.
-function _M.build_request(model, op, input)
+--- Builds the HTTP request of one operation (input already validated), as five values (no
+-- table: the client makes the call's request table, at its size, from them).
+-- @return method, path (the encoded wire path), query (the encoded query string without "?",
+--   "" when none), headers (content-type when a body is sent), body (the JSON text or nil);
+--   or nil and a `SerializationError` error object.
+function _M.build(model, op, input)
   local opdef = model.operations[op]
   if not opdef then
     return nil, errors.new{ code = "SerializationError", message = "unknown operation " .. tostring(op) }
@@ -396,7 +396,16 @@ function _M.build_request(model, op, input)
     headers["content-type"] = "application/json"
   end
 
-  return { method = plan.method, path = wire_path, query = query, headers = headers, body = body }
+  return plan.method, wire_path, query, headers, body
+end
+local build = _M.build
+
+--- Builds the HTTP request of one operation (input already validated): `_M.build`'s values as
+-- `{ method=, path=, query=, headers=, body= }`; or nil and a `SerializationError` error object.
+function _M.build_request(model, op, input)
+  local method, path, query, headers, body = build(model, op, input)
+  if not method then return nil, path end
+  return { method = method, path = path, query = query, headers = headers, body = body }
 end
 
 
