@@ -55,9 +55,11 @@ local is_clock_skew, parse_http_date, header = retry.is_clock_skew, text.parse_h
 -- headers_only: the signature's strings (canonical request, string to sign) are not made
 local SIGN_INPUT = { normalize = true, headers_only = true }
 
-local function done(err, st, resp, hc)
-  err.attempts = st.attempts
-  err.backoff = st.backoff
+-- The end of a call that failed: attempts sent, and the back-off of the retry state st (nil:
+-- none was needed).
+local function done(err, attempts, st, resp, hc)
+  err.attempts = attempts
+  err.backoff = st and st.backoff or 0
   if hc then hooks.call_end(hc, err) end
   return nil, err, resp
 end
@@ -91,7 +93,10 @@ function _M.send(svc, req)
   local sched = loaded["gameliftstreams.sched"] or require("gameliftstreams.sched")
   local transport = svc.http or sched.http
   local r = svc.retry
-  local st = r:begin()
+  if not r.resolved then r:_resolve() end -- the mode and max_attempts, settled once
+  -- attempts: sent so far, counting the one about to be sent; st: the retry state (r:begin()),
+  -- made when a failure is first classified (a call that succeeds at once needs none)
+  local attempts, st = 1, nil
   local adaptive = r.adaptive
   local skew_retried = false
   local method, url, body, headers = req.method, req.url, req.body, req.headers
@@ -124,8 +129,7 @@ function _M.send(svc, req)
           if not is_error(cerr) then
             cerr = new_error{ code = "CredentialsError", message = tostring(cerr or "no credentials") }
           end
-          st.attempts = st.attempts - 1 -- this attempt was never sent
-          return done(cerr, st, nil, hc)
+          return done(cerr, attempts - 1, st, nil, hc) -- this attempt was never sent
         end
       end
       if svc._skew then skew = svc:_skew() end -- what this attempt is signed with
@@ -138,16 +142,15 @@ function _M.send(svc, req)
       local signed, sign_err = sign(si)
       si.headers, si.body, si.credentials = nil, nil, nil
       if not signed then
-        st.attempts = st.attempts - 1
         return done(new_error{ code = "EndpointError",
-          message = "cannot sign the request: " .. tostring(sign_err) }, st, nil, hc)
+          message = "cannot sign the request: " .. tostring(sign_err) }, attempts - 1, st, nil, hc)
       end
       send_headers = signed.headers
     end
     if invocation_id then
       -- added after signing (like user-agent), so a proxy that rewrites them breaks nothing
       send_headers["amz-sdk-invocation-id"] = invocation_id
-      send_headers["amz-sdk-request"] = sdk_request(st.attempts, r.max_attempts)
+      send_headers["amz-sdk-request"] = sdk_request(attempts, r.max_attempts)
     end
 
     -- Adaptive mode: wait for the client-side rate limiter's token (r.adaptive: nothing to do
@@ -158,14 +161,13 @@ function _M.send(svc, req)
       while delay > 0 do
         local serr = wait(sched, delay)
         if serr then
-          st.attempts = st.attempts - 1 -- this attempt was never sent
-          return done(serr, st, nil, hc)
+          return done(serr, attempts - 1, st, nil, hc) -- this attempt was never sent
         end
         delay = r:send_delay()
       end
     end
 
-    if hc then hooks.before_send(hc, st.attempts, method, url, send_headers) end
+    if hc then hooks.before_send(hc, attempts, method, url, send_headers) end
 
     req.headers = send_headers
     local resp, terr = transport(req)
@@ -186,7 +188,7 @@ function _M.send(svc, req)
       if final then
         if adaptive then r:record(nil) end
         if hc then hooks.after_receive(hc, resp, ferr, false) end
-        return done(ferr, st, resp, hc)
+        return done(ferr, attempts, st, resp, hc)
       end
       failure = ferr
     else
@@ -194,7 +196,7 @@ function _M.send(svc, req)
       if not is_error(failure) then failure = sched.transport_error(terr) end
       if failure.code == "Cancelled" then
         if hc then hooks.after_receive(hc, nil, failure, false) end
-        return done(failure, st, nil, hc)
+        return done(failure, attempts, st, nil, hc)
       end
     end
     if adaptive then r:record(failure) end
@@ -209,18 +211,21 @@ function _M.send(svc, req)
         if abs(new_skew - skew) >= 1 then
           svc:_set_skew(new_skew)
           skew_retried = true
-          st.attempts = st.attempts + 1
+          attempts = attempts + 1
           delay = 0
         end
       end
     end
     if not delay then
+      st = st or r:begin()
+      st.attempts = attempts
       delay = r:next_delay(st, failure, resp and resp.headers)
+      attempts = st.attempts
       if hc then hooks.after_receive(hc, resp, failure, delay ~= nil, delay) end
-      if not delay then return done(failure, st, resp, hc) end
+      if not delay then return done(failure, attempts, st, resp, hc) end
       if delay > 0 then
         local serr = wait(sched, delay)
-        if serr then return done(serr, st, nil, hc) end
+        if serr then return done(serr, attempts, st, nil, hc) end
       end
     elseif hc then
       hooks.after_receive(hc, resp, failure, true, delay) -- the clock-skew resend, at once
