@@ -24,14 +24,18 @@
 #define FREE_LIST_MIN 16
 #define PEAK_WINDOW 256
 #define KEEP_BUFFER_MAX ((size_t)256 * 1024)
-/* libcurl's receive buffer (CURLOPT_BUFFERSIZE). libcurl before 8.7 mallocs it as each transfer
- * starts and frees it as it ends: at its default of 16 KB, 64 transfers in flight hold 1 MB
- * that comes and goes, and under Lua 5.4 (whose objects share glibc's heap) the frees left
- * more than glibc's trim threshold (128 KB) free at the heap's top again and again: it gave the
- * memory back and faulted it in anew (4,000 brk calls and 20,000-45,000 page faults per 40,000
- * calls). At 2 KB that stops up to 256 in flight; a reply of up to 2 KB (an API's usual) still
- * comes in one read, a larger one in 2 KB reads. */
-#define RECV_BUFFER 2048L
+/* libcurl's receive buffer (CURLOPT_BUFFERSIZE), sized to the replies the pool has been getting.
+ * libcurl before 8.7 mallocs it as each transfer starts and frees it as it ends: at its default
+ * of 16 KB, 64 transfers in flight hold 1 MB that comes and goes, and under Lua 5.4 (whose
+ * objects share glibc's heap) the frees left more than glibc's trim threshold (128 KB) free at
+ * the heap's top again and again: it gave the memory back and faulted it in anew (4,000 brk
+ * calls and 20,000-45,000 page faults per 40,000 calls). A small buffer stops that, but a big
+ * reply then takes many reads (200 KB: 380 us of CPU at 2 KB against 95 us at 16 KB). So the
+ * buffer is the power of two that holds the largest reply (head and body) of this window of
+ * PEAK_WINDOW adds or the last one, between RECV_MIN and libcurl's default, RECV_MAX; until a
+ * window has passed, RECV_MAX. */
+#define RECV_MIN 2048L
+#define RECV_MAX 16384L
 
 enum { X_FREE = 0, X_RUNNING, X_DONE };
 
@@ -41,6 +45,7 @@ typedef struct xfer {
   int state;
   CURL *easy;
   int setup;                     /* the options every request shares are set on easy */
+  long recv_buffer;              /* CURLOPT_BUFFERSIZE set on easy (0: libcurl's default) */
   int ca_file_set, ca_path_set;  /* CAINFO / CAPATH set on easy (only a reset undoes them) */
   /* The request's header list: nodes (reused) pointing into lines; ours, not curl_slist_append's */
   struct curl_slist *nodes;
@@ -72,6 +77,7 @@ struct gls_http_pool {
   char *url_ok;      /* the scheme://authority of the last URL that passed check_url */
   size_t url_ok_len;
   size_t peak, peak_prev; /* the most transfers in use at once, this window and the last */
+  size_t reply_peak, reply_peak_prev; /* the largest reply (bytes), this window and the last */
   unsigned window_adds;
 };
 
@@ -126,6 +132,21 @@ static size_t idle_keep(const gls_http_pool *p) {
   return k > FREE_LIST_MIN ? k : FREE_LIST_MIN;
 }
 
+/* Drops every option of the transfer's easy handle (the next request sets them again). */
+static void xfer_reset(xfer *x) {
+  curl_easy_reset(x->easy);
+  x->setup = x->ca_file_set = x->ca_path_set = 0;
+  x->recv_buffer = 0;
+}
+
+/* The receive buffer for the next transfer (see RECV_MIN). */
+static long recv_size(const gls_http_pool *p) {
+  size_t need = p->reply_peak > p->reply_peak_prev ? p->reply_peak : p->reply_peak_prev;
+  long k = RECV_MIN;
+  while (k < RECV_MAX && (size_t)k < need) k *= 2;
+  return k;
+}
+
 /* Takes a transfer off whatever list it is on and keeps it for reuse, or frees it. */
 static void xfer_recycle(gls_http_pool *p, xfer *x) {
   if (x == p->unreported) p->unreported = x->next;
@@ -140,8 +161,7 @@ static void xfer_recycle(gls_http_pool *p, xfer *x) {
    * varies (gls_http_pool_add). A request body too big to keep goes, and with it libcurl's
    * pointer to it: a reset drops every option. */
   if (x->out.cap > KEEP_BUFFER_MAX) {
-    curl_easy_reset(x->easy);
-    x->setup = x->ca_file_set = x->ca_path_set = 0;
+    xfer_reset(x);
     gls_buf_free(&x->out);
   }
   if (x->lines.cap > KEEP_BUFFER_MAX) {
@@ -436,6 +456,7 @@ static int collect(gls_http_pool *p) {
     x->res.n_headers = x->n_pairs;
     x->res.body = x->body.p ? x->body.p : "";
     x->res.body_len = x->body.len;
+    if (x->hdr.len + x->body.len > p->reply_peak) p->reply_peak = x->hdr.len + x->body.len;
     list_push(&p->done, x);
     if (!p->unreported) p->unreported = x; /* the done list is in the order they finished */
     finished++;
@@ -612,6 +633,7 @@ gls_http_pool *gls_http_pool_new(const gls_http_pool_opts *opts, char *err, size
   p = calloc(1, sizeof *p);
   if (!p) goto fail;
   p->next_id = 1;
+  p->reply_peak_prev = (size_t)RECV_MAX;
   p->insecure = opts && opts->insecure;
   if (opts && opts->ca_file && !(p->ca_file = strdup(opts->ca_file))) goto fail;
   if (opts && opts->ca_path && !(p->ca_path = strdup(opts->ca_path))) goto fail;
@@ -661,6 +683,8 @@ static void track_peak(gls_http_pool *p) {
   if (++p->window_adds >= PEAK_WINDOW) {
     p->peak_prev = p->peak;
     p->peak = in_use;
+    p->reply_peak_prev = p->reply_peak;
+    p->reply_peak = 0;
     p->window_adds = 0;
   }
   for (trim = 0; trim < 2 && p->idle.n > idle_keep(p); trim++) {
@@ -694,7 +718,6 @@ static CURLcode easy_setup(gls_http_pool *p, xfer *x) {
   /* the path goes out exactly as built: no dot segment is removed (the signer signed it so) */
   SETOPT(CURLOPT_PATH_AS_IS, 1L);
   SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
-  SETOPT(CURLOPT_BUFFERSIZE, RECV_BUFFER);
   if (p->insecure) {
     SETOPT(CURLOPT_SSL_VERIFYPEER, 0L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 0L);
@@ -717,6 +740,7 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
   int is_post = strcmp(method, "POST") == 0;
   int send_body;
   size_t url_len;
+  long want;
 
   if (!is_token(method, strlen(method))) {
     set_err(err, errlen, "invalid method");
@@ -752,10 +776,7 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
    * now needs the default is reset. */
   ca_file = req->ca_file ? req->ca_file : p->ca_file;
   ca_path = req->ca_path ? req->ca_path : p->ca_path;
-  if ((x->ca_file_set && !ca_file) || (x->ca_path_set && !ca_path)) {
-    curl_easy_reset(e);
-    x->setup = x->ca_file_set = x->ca_path_set = 0;
-  }
+  if ((x->ca_file_set && !ca_file) || (x->ca_path_set && !ca_path)) xfer_reset(x);
   if (!x->setup) rc = easy_setup(p, x);
   if (ca_file) {
     SETOPT(CURLOPT_CAINFO, ca_file);
@@ -772,6 +793,10 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
     gls_buf_reset(&x->url_set);
     SETOPT(CURLOPT_URL, req->url);
     if (rc == CURLE_OK && gls_buf_add(&x->url_set, req->url, url_len)) gls_buf_reset(&x->url_set);
+  }
+  if (x->recv_buffer != (want = recv_size(p))) {
+    SETOPT(CURLOPT_BUFFERSIZE, want);
+    if (rc == CURLE_OK) x->recv_buffer = want;
   }
   SETOPT(CURLOPT_HTTPHEADER, x->nodes);
   SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_bytes);
