@@ -8,6 +8,10 @@ local FIXED = { "emulator-secret", "standin-secret-", "standin-token-", "standin
 
 describe("what the hooks saw across the whole suite", function()
   local record = package.loaded["spec_hook_recorder"]
+  if os.getenv("GLS_SPEC_HOOKS") == "0" then
+    pending("the hook recorder is off in this run (GLS_SPEC_HOOKS=0): the hook-free paths ran")
+    return
+  end
 
   it("was recorded", function()
     assert.is_table(record, "spec/support/record_hooks.lua did not run (the .busted helper)")
