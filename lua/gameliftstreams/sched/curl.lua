@@ -168,7 +168,9 @@ function _M.new(shared)
       if not res then return nil, transport_error(LOST) end
       return finish_http(res)
     end
-    return finish_http(the_pool():request(req, req.reader))
+    local res = (pool or the_pool()):request(req, req.reader)
+    if not res.error then return res end
+    return finish_http(res)
   end
 
   local function settle(t, status)
