@@ -177,11 +177,18 @@ describe("hostile servers (issue 15)", function()
     it("turns a raise inside parse_response into a SerializationError without the raised text", function()
       local protocol = require("gameliftstreams.protocol")
       local real = protocol.parse_response
-      protocol.parse_response = function() error("boom: secret-value-from-the-body") end
-      local client = answering('{"Arn":"a"}')
+      local called = 0
+      protocol.parse_response = function()
+        called = called + 1
+        error("boom: secret-value-from-the-body")
+      end
+      -- a body of the wrong type: without hooks the transport's decoder declines it too, so
+      -- parse_response runs on both the hook-free path and the hooked one
+      local client = answering('{"Arn":1}')
       local ok, out, err = pcall(client.get_stream_session, client, GET)
       protocol.parse_response = real
       assert.is_true(ok, tostring(out))
+      assert.equal(1, called)
       assert.is_nil(out)
       assert.equal("SerializationError", err.code)
       assert.is_nil(err.message:find("secret", 1, true))
