@@ -7,8 +7,8 @@
 --   build      protocol.build (the request's values; the client makes the call's table)
 --   sign       gls.sign of the request as a user calls it: its input tables made, user-agent
 --              added, every string of the result made
---   sign_pipeline  the signing of one attempt as pipeline.lua does it: one input table reused,
---              headers_only, the request's own headers table (user-agent in it), the clock read
+--   sign_pipeline  the signing of one attempt as pipeline.lua does it: signer.sign_headers of the
+--              request's values and its own headers table (user-agent in it), the clock read
 --   uuid       core.uuid4 (one per call: the invocation id)
 --   decode     the client's decoder on the fixed reply's body string (core.json_plan: parsed into
 --              the output shape), as for a transport that hands a body (ngx_http)
@@ -22,7 +22,8 @@ local sched = require("gameliftstreams.sched")
 local model = require("gameliftstreams.model")
 local validate = require("gameliftstreams.validate")
 local protocol = require("gameliftstreams.protocol")
-local sign = require("gameliftstreams.signer")
+local signer = require("gameliftstreams.signer")
+local sign, sign_headers = signer.sign, signer.sign_headers
 
 local url, step, n = arg[1], arg[2], tonumber(arg[3])
 local OP = "GetStreamSession"
@@ -41,8 +42,6 @@ local function sign_input()
            service = "gameliftstreams", credentials = creds, time = math.floor(core.time()), normalize = true }
 end
 local signed = assert(sign(sign_input()))
--- pipeline.lua's sign input: one table for every attempt, what it held let go after
-local SIGN_INPUT = { normalize = true, headers_only = true }
 local req_headers = { ["user-agent"] = client.user_agent } -- req.headers as client:call hands them
 for k, v in pairs(req.headers) do req_headers[k] = v end
 -- the SDK's two unsigned headers, as the pipeline adds them: libcurl's cost of sending them
@@ -61,12 +60,8 @@ local steps = {
   build = function() assert(protocol.build(model, OP, input)) end,
   sign = function() assert(sign(sign_input())) end,
   sign_pipeline = function()
-    local si = SIGN_INPUT
-    si.method, si.url, si.headers, si.body = req.method, full_url, req_headers, ""
-    si.region, si.service, si.credentials = "us-west-2", "gameliftstreams", creds
-    si.time = math.floor(core.time())
-    assert(sign(si))
-    si.headers, si.body, si.credentials = nil, nil, nil
+    assert(sign_headers(req.method, full_url, req_headers, "", "us-west-2", "gameliftstreams", creds,
+      math.floor(core.time())))
   end,
   uuid = function() return core.uuid4() end,
   decode = function() assert(client.decode(client, dreq, resp)) end,

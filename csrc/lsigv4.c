@@ -74,6 +74,17 @@ static const char *get_str(lua_State *L, int t, int key, const char *label, size
   return lua_tolstring(L, -1, len);
 }
 
+/* The credentials table at cred into r; returns the stack index of the session token (nil when
+ * there is none), left there with the other two so the strings stay anchored. */
+static int read_credentials(lua_State *L, int cred, gls_sigv4_request *r) {
+  r->access_key_id = get_str(L, cred, K_ACCESS_KEY_ID, "credentials.access_key_id",
+                             &r->access_key_id_len, 1);
+  r->secret = get_str(L, cred, K_SECRET, "credentials.secret_access_key", &r->secret_len, 1);
+  r->session_token = get_str(L, cred, K_SESSION_TOKEN, "credentials.session_token",
+                             &r->session_token_len, 0);
+  return lua_gettop(L);
+}
+
 static int get_bool(lua_State *L, int t, int key, int dflt) {
   int v = dflt, ty;
   PUSH_KEY(L, key);
@@ -234,6 +245,43 @@ static void set_cached(lua_State *L, int t, int key, int up, const char *v, size
   lua_rawset(L, t);
 }
 
+/* What the signer adds to the headers to send (out): host unless given and, without presign,
+ * x-amz-date, authorization, x-amz-security-token (the value at index token) and
+ * x-amz-content-sha256 with sign_body. */
+static void set_signed(lua_State *L, int out, const gls_sigv4_request *r,
+                       const gls_sigv4_result *res, int token) {
+  if (!res->host_given) set_cached(L, out, K_HOST, UP_HOST, res->host, res->host_len);
+  if (r->presign > 0) return;
+  set_cached(L, out, K_X_AMZ_DATE, UP_DATE, res->amz_date, 16);
+  set_str(L, out, K_AUTHORIZATION, res->authorization, res->authorization_len);
+  if (r->session_token && r->session_token_len) {
+    PUSH_KEY(L, K_X_AMZ_TOKEN);
+    lua_pushvalue(L, token);
+    lua_rawset(L, out);
+  }
+  if (r->sign_body) set_str(L, out, K_X_AMZ_SHA256, res->payload_hash, 64);
+}
+
+/* Signs r: pushes the headers to send (the input headers at hidx when it is a table, read into
+ * r, and what the signer adds; anchor: the slot that keeps converted numbers alive) and gives
+ * 1, or pushes nil and the message and gives 0. */
+static int sign_into(lua_State *L, lsigner *u, gls_sigv4_request *r, gls_sigv4_result *res,
+                     int hidx, int anchor, int token) {
+  int out;
+  const char *err;
+  lua_createtable(L, 0, 6);
+  out = lua_gettop(L);
+  if (lua_istable(L, hidx)) r->n_headers = read_headers(L, u, r, hidx, anchor, out);
+  r->headers = u->h;
+  if ((err = gls_sigv4_sign(u->s, r, res))) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "sign: %s", err);
+    return 0;
+  }
+  set_signed(L, out, r, res, token);
+  return 1;
+}
+
 /* core.sign(t) -> result | nil, message (bad URL).
  * t: method, url, headers ({ name = "v" | { "v1", "v2" } }), body, region, service,
  *    credentials { access_key_id, secret_access_key, session_token }, time (epoch seconds,
@@ -265,12 +313,7 @@ static int l_sign(lua_State *L) {
   ty = gls_gettable(L, 1);
   cred = lua_gettop(L);
   if (ty != LUA_TTABLE) luaL_error(L, "sign: credentials must be a table");
-  r.access_key_id = get_str(L, cred, K_ACCESS_KEY_ID, "credentials.access_key_id",
-                            &r.access_key_id_len, 1);
-  r.secret = get_str(L, cred, K_SECRET, "credentials.secret_access_key", &r.secret_len, 1);
-  r.session_token = get_str(L, cred, K_SESSION_TOKEN, "credentials.session_token",
-                            &r.session_token_len, 0);
-  token = lua_gettop(L);
+  token = read_credentials(L, cred, &r);
   r.normalize = get_bool(L, 1, K_NORMALIZE, 1);
   r.sign_body = get_bool(L, 1, K_SIGN_BODY, 0);
   r.omit_session_token = get_bool(L, 1, K_OMIT, 0);
@@ -302,28 +345,8 @@ static int l_sign(lua_State *L) {
   if (ty != LUA_TNIL && ty != LUA_TTABLE) luaL_error(L, "sign: headers must be a table");
   /* the result: headers, and url with presign, and the three strings unless headers_only */
   lua_createtable(L, 0, (r.presign > 0 ? 2 : 1) + (headers_only ? 0 : 3));
-  lua_createtable(L, 0, 6);
+  if (!sign_into(L, u, &r, &res, hidx, anchor, token)) return 2;
   out = lua_gettop(L);
-  if (ty == LUA_TTABLE) r.n_headers = read_headers(L, u, &r, hidx, anchor, out);
-  r.headers = u->h;
-
-  if ((err = gls_sigv4_sign(u->s, &r, &res))) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "sign: %s", err);
-    return 2;
-  }
-
-  if (!res.host_given) set_cached(L, out, K_HOST, UP_HOST, res.host, res.host_len);
-  if (r.presign <= 0) {
-    set_cached(L, out, K_X_AMZ_DATE, UP_DATE, res.amz_date, 16);
-    set_str(L, out, K_AUTHORIZATION, res.authorization, res.authorization_len);
-    if (r.session_token && r.session_token_len) {
-      PUSH_KEY(L, K_X_AMZ_TOKEN);
-      lua_pushvalue(L, token);
-      lua_rawset(L, out);
-    }
-    if (r.sign_body) set_str(L, out, K_X_AMZ_SHA256, res.payload_hash, 64);
-  }
   PUSH_KEY(L, K_HEADERS);
   lua_insert(L, -2);
   lua_rawset(L, out - 1);
@@ -334,6 +357,56 @@ static int l_sign(lua_State *L) {
   }
   if (res.url) set_str(L, out - 1, K_URL, res.url, res.url_len);
   return 1;
+}
+
+/* The string argument i (nil allowed unless required) for core.sign_headers, with core.sign's
+ * message for a wrong type. */
+static const char *arg_str(lua_State *L, int i, const char *label, size_t *len, int required) {
+  int ty = lua_type(L, i);
+  if (ty == LUA_TNIL && !required) {
+    *len = 0;
+    return NULL;
+  }
+  if (ty != LUA_TSTRING) luaL_error(L, "sign: %s must be a string", label);
+  return lua_tolstring(L, i, len);
+}
+
+/* core.sign_headers(method, url, headers, body, region, service, credentials [, time])
+ *   -> the headers to send | nil, message.
+ * What core.sign returns as result.headers for a table of these fields and its defaults
+ * (normalize, no sign_body, no omit_session_token, no presign; time nil: now), without the
+ * table to read them from nor the result table: the pipeline signs every attempt with it. */
+static int l_sign_headers(lua_State *L) {
+  lsigner *u = upsigner(L, "sign");
+  gls_sigv4_request r;
+  gls_sigv4_result res;
+  const char *err;
+  int token, anchor, ty;
+
+  lua_settop(L, 8);
+  luaL_checkstack(L, 40, "sign");
+  memset(&r, 0, sizeof r);
+  r.method = arg_str(L, 1, "method", &r.method_len, 1);
+  r.url = arg_str(L, 2, "url", &r.url_len, 1);
+  ty = lua_type(L, 3);
+  if (ty != LUA_TNIL && ty != LUA_TTABLE) luaL_error(L, "sign: headers must be a table");
+  r.body = arg_str(L, 4, "body", &r.body_len, 0);
+  r.region = arg_str(L, 5, "region", &r.region_len, 1);
+  r.service = arg_str(L, 6, "service", &r.service_len, 1);
+  if (!lua_istable(L, 7)) luaL_error(L, "sign: credentials must be a table");
+  token = read_credentials(L, 7, &r);
+  r.normalize = 1;
+  ty = lua_type(L, 8);
+  if (ty == LUA_TNIL) {
+    r.time = (long long)time(NULL);
+  } else {
+    if (ty != LUA_TNUMBER) luaL_error(L, "sign: time must be a number");
+    if ((err = gls_sigv4_arg_time(lua_tonumber(L, 8), &r.time))) luaL_error(L, "sign: %s", err);
+  }
+
+  lua_pushnil(L);
+  anchor = lua_gettop(L);
+  return sign_into(L, u, &r, &res, 3, anchor, token) ? 1 : 2;
 }
 
 /* core.sha256_hex(s) -> 64 lower-case hex digits. */
@@ -441,6 +514,13 @@ void gls_open_sigv4(lua_State *L) {
   lua_pushnil(L); /* last x-amz-date */
   lua_pushcclosure(L, l_sign, 3 + K_COUNT);
   lua_setfield(L, -3, "sign");
+  /* sign_headers: the same upvalues (its own last host and x-amz-date) */
+  lua_pushvalue(L, -1);
+  for (i = 0; i < K_COUNT; i++) lua_pushstring(L, KEY_NAMES[i]);
+  lua_pushnil(L);
+  lua_pushnil(L);
+  lua_pushcclosure(L, l_sign_headers, 3 + K_COUNT);
+  lua_setfield(L, -3, "sign_headers");
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, l_ffi, 1);
   lua_setfield(L, -3, "_ffi");

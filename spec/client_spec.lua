@@ -29,7 +29,7 @@ end
 describe("gls", function()
   it("exposes new, sign, spawn, run, step, errors and _VERSION", function()
     assert.is_function(gls.new)
-    assert.equal(require("gameliftstreams.signer"), gls.sign) -- core.sign, or its FFI twin on LuaJIT
+    assert.equal(require("gameliftstreams.signer").sign, gls.sign) -- core.sign, or its FFI twin on LuaJIT
     assert.is_function(gls.spawn)
     assert.is_function(gls.run)
     assert.is_function(gls.step)

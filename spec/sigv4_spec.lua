@@ -132,6 +132,28 @@ local function base(over)
   return t
 end
 
+-- Request i of a series of varied ones: methods, hosts, ports, dot segments, queries, headers
+-- of every kind of value, bodies, credentials with and without a (possibly empty) token.
+local VARIED_NAMES = { "Content-Type", "x-a", "X-A", "X-Num", "Host", "Authorization", "User-Agent",
+                       "X-Amz-Security-Token", "X-Amz-Content-Sha256", "x-list" }
+local VARIED_VALUES = { "v", " a  b ", 42, 1.5, { "l1", "l2" }, { 3, "x" }, {}, "" }
+local VARIED_TOKENS = { nil, "TOKEN", "" }
+local function varied(i)
+  local headers = {}
+  for k = 1, i % 5 do
+    headers[VARIED_NAMES[(i * 7 + k * 3) % #VARIED_NAMES + 1]] = VARIED_VALUES[(i + k) % #VARIED_VALUES + 1]
+  end
+  return base{
+    method = i % 2 == 0 and "POST" or "GET",
+    url = "https://h" .. i % 3 .. ".example" .. (i % 4 == 0 and ":8443" or "") .. "/a/./b/" .. i % 7
+      .. (i % 3 == 0 and "?z=1&a=" .. i or ""),
+    headers = headers, body = string.rep("b", i % 130),
+    credentials = { access_key_id = "AKID", secret_access_key = "S" .. i % 6,
+                    session_token = VARIED_TOKENS[i % 3 + 1] },
+    time = T0 + i * 37,
+  }
+end
+
 local function hex(s)
   return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end))
 end
@@ -153,15 +175,21 @@ end
 
 -- Every case runs against each signer this runtime has: the C binding (core.sign) and, under
 -- LuaJIT, the same signer through the FFI (gameliftstreams.signer), which must behave the same.
-local signer = require("gameliftstreams.signer")
+local signers = require("gameliftstreams.signer")
+local signer = signers.sign
 local SIGNERS = { { "sign (C binding)", core.sign } }
 if signer ~= core.sign then SIGNERS[2] = { "sign (LuaJIT FFI)", signer } end
+-- sign_headers, the pipeline's way in, likewise: core.sign_headers, and its FFI twin
+local HEADER_SIGNERS = { { "sign_headers (C binding)", core.sign_headers } }
+if signers.sign_headers ~= core.sign_headers then
+  HEADER_SIGNERS[2] = { "sign_headers (LuaJIT FFI)", signers.sign_headers }
+end
 
 describe("the signer gls.sign uses", function()
   if jit then
     it("is core.sign when the JIT is off (interpreted, the FFI path is the slower one)", function()
       local probe = "local c = require('gameliftstreams.core'); "
-        .. "print(require('gameliftstreams.signer') == c.sign, (jit.status()))"
+        .. "print(require('gameliftstreams.signer').sign == c.sign, (jit.status()))"
       local cmd = "cd " .. helpers.shell_quote(helpers.root) .. " && GLS_NO_FFI= LUA_PATH='lua/?.lua;;' "
         .. "LUA_CPATH='build/jit/?.so;;' luajit %s -e " .. helpers.shell_quote(probe)
       local out, ok = helpers.run(string.format(cmd, "-joff"))
@@ -177,6 +205,7 @@ describe("the signer gls.sign uses", function()
     local off = os.getenv("GLS_NO_FFI")
     local ffi_wanted = jit ~= nil and jit.status() and (off == nil or off == "")
     assert.are.equal(ffi_wanted, signer ~= core.sign)
+    assert.are.equal(ffi_wanted, signers.sign_headers ~= core.sign_headers)
     assert.are.equal(signer, require("gameliftstreams").sign)
   end)
 end)
@@ -197,26 +226,10 @@ if signer ~= core.sign then
 
   describe("sign (LuaJIT FFI) against the C binding", function()
     it("gives the same result for 600 varied requests, once the JIT has compiled it", function()
-      local names = { "Content-Type", "x-a", "X-A", "X-Num", "Host", "Authorization", "User-Agent",
-                      "X-Amz-Security-Token", "X-Amz-Content-Sha256", "x-list" }
-      local values = { "v", " a  b ", 42, 1.5, { "l1", "l2" }, { 3, "x" }, {}, "" }
-      local tokens = { nil, "TOKEN", "" }
       for i = 1, 600 do
-        local headers = {}
-        for k = 1, i % 5 do
-          headers[names[(i * 7 + k * 3) % #names + 1]] = values[(i + k) % #values + 1]
-        end
-        local t = base{
-          method = i % 2 == 0 and "POST" or "GET",
-          url = "https://h" .. i % 3 .. ".example" .. (i % 4 == 0 and ":8443" or "") .. "/a/./b/" .. i % 7
-            .. (i % 3 == 0 and "?z=1&a=" .. i or ""),
-          headers = headers, body = string.rep("b", i % 130),
-          credentials = { access_key_id = "AKID", secret_access_key = "S" .. i % 6,
-                          session_token = tokens[i % 3 + 1] },
-          time = T0 + i * 37, normalize = i % 4 ~= 1, sign_body = i % 5 == 0,
-          omit_session_token = i % 7 == 0, presign = i % 6 == 0 and 300 or nil,
-          headers_only = i % 8 == 0 or nil,
-        }
+        local t = varied(i)
+        t.normalize, t.sign_body, t.omit_session_token = i % 4 ~= 1, i % 5 == 0, i % 7 == 0
+        t.presign, t.headers_only = i % 6 == 0 and 300 or nil, i % 8 == 0 or nil
         assert.are.same(core.sign(t), signer(t))
       end
     end)
@@ -586,6 +599,66 @@ for _, S in ipairs(SIGNERS) do
         assert.is_nil(res)
         assert.truthy(msg:find("^sign: url"), url .. " -> " .. tostring(msg))
       end
+    end)
+  end)
+end
+
+-- The headers of core.sign's result for t, which sign_headers gives for t's values.
+local function headers_of(t)
+  return t.method, t.url, t.headers, t.body, t.region, t.service, t.credentials, t.time
+end
+
+for _, S in ipairs(HEADER_SIGNERS) do
+  local label, sign_headers = S[1], S[2]
+
+  describe(label, function()
+    it("gives core.sign's headers for the same values, for 600 varied requests", function()
+      for i = 1, 600 do
+        local t = varied(i)
+        if i % 11 == 0 then t.headers = nil end
+        if i % 13 == 0 then t.body = nil end
+        assert.are.same(core.sign(t).headers, sign_headers(headers_of(t)))
+      end
+    end)
+
+    it("signs at the present second without a time", function()
+      local before = os.time()
+      local h = assert(sign_headers("GET", "https://h.example/", {}, "", "us-east-1", "s", CREDS))
+      local after, now = os.time(), false
+      for t = before, after do now = now or h["x-amz-date"] == os.date("!%Y%m%dT%H%M%SZ", t) end
+      assert.is_true(now, h["x-amz-date"])
+    end)
+
+    it("raises for a wrong type as core.sign does, and returns nil and the message for a bad URL", function()
+      local function err_of(...)
+        local ok, e = pcall(sign_headers, ...)
+        assert.is_false(ok)
+        return tostring(e)
+      end
+      local M, U, H, B, R, SV, C = "GET", "https://h.example/", {}, "", "us-east-1", "s", CREDS
+      assert.truthy(err_of(nil, U, H, B, R, SV, C):find("sign: method must be a string", 1, true))
+      assert.truthy(err_of(M, 7, H, B, R, SV, C):find("sign: url must be a string", 1, true))
+      assert.truthy(err_of(M, U, "x", B, R, SV, C):find("sign: headers must be a table", 1, true))
+      assert.truthy(err_of(M, U, H, 1, R, SV, C):find("sign: body must be a string", 1, true))
+      assert.truthy(err_of(M, U, H, B, false, SV, C):find("sign: region must be a string", 1, true))
+      assert.truthy(err_of(M, U, H, B, R, {}, C):find("sign: service must be a string", 1, true))
+      assert.truthy(err_of(M, U, H, B, R, SV, nil):find("sign: credentials must be a table", 1, true))
+      assert.truthy(err_of(M, U, H, B, R, SV, { access_key_id = "A", secret_access_key = 5 })
+        :find("sign: credentials.secret_access_key must be a string", 1, true))
+      assert.truthy(err_of(M, U, { X = true }, B, R, SV, C)
+        :find('sign: headers["X"] must be a string or a list of strings', 1, true))
+      assert.truthy(err_of(M, U, H, B, R, SV, C, "now"):find("sign: time must be a number", 1, true))
+      assert.truthy(err_of(M, U, H, B, R, SV, C, 1 / 0):find("sign: time must be epoch seconds", 1, true))
+      for _, url in ipairs({ "example.com/", "https://u:p@h/", "https://h h/" }) do
+        local res, msg = sign_headers(M, url, H, B, R, SV, C, T0)
+        local want_res, want_msg = core.sign(base{ url = url })
+        assert.is_nil(res)
+        assert.is_nil(want_res)
+        assert.are.equal(want_msg, msg)
+      end
+      local res, msg = sign_headers(M, U, { ["X-Evil"] = "a\r\nInjected: yes" }, B, R, SV, C, T0)
+      assert.is_nil(res)
+      assert.are.equal(select(2, core.sign(base{ headers = { ["X-Evil"] = "a\r\nInjected: yes" } })), msg)
     end)
   end)
 end

@@ -15,7 +15,7 @@ function _M.new(opts)
 end
 
 --- The standalone SigV4 signer: core.sign, or the same signer through the FFI under LuaJIT.
-_M.sign = signer
+_M.sign = signer.sign
 
 --- Starts `fn(...)` as a task of the SDK's scheduler.
 function _M.spawn(fn, ...)

@@ -41,7 +41,7 @@
 local _M = { _VERSION = "0.1" }
 
 local core = require("gameliftstreams.core")
-local sign = require("gameliftstreams.signer")
+local sign_headers = require("gameliftstreams.signer").sign_headers
 local errors = require("gameliftstreams.errors")
 local retry = require("gameliftstreams.retry")
 local text = require("gameliftstreams.text")
@@ -51,9 +51,6 @@ local require, tostring, floor, abs = require, tostring, math.floor, math.abs
 local loaded = package.loaded
 local is_error, new_error = errors.is, errors.new
 local is_clock_skew, parse_http_date, header = retry.is_clock_skew, text.parse_http_date, text.header
-
--- headers_only: the signature's strings (canonical request, string to sign) are not made
-local SIGN_INPUT = { normalize = true, headers_only = true }
 
 -- The end of a call that failed: attempts sent, and the back-off of the retry state st (nil:
 -- none was needed).
@@ -134,18 +131,14 @@ function _M.send(svc, req)
       end
       if svc._skew then skew = svc:_skew() end -- what this attempt is signed with
       if hc then hooks.add_credentials(hc, creds) end
-      -- one sign input for every call: signing never yields, and what it held is let go after
-      local si = SIGN_INPUT
-      si.method, si.url, si.headers, si.body = method, url, send_headers, body or ""
-      si.region, si.service, si.credentials = svc.region, svc.service, creds
-      si.time = floor(core.time() + skew)
-      local signed, sign_err = sign(si)
-      si.headers, si.body, si.credentials = nil, nil, nil
+      -- gls.sign's headers for the attempt, its values passed as they are (no table to read)
+      local signed, sign_err = sign_headers(method, url, headers, body or "", svc.region,
+        svc.service, creds, floor(core.time() + skew))
       if not signed then
         return done(new_error{ code = "EndpointError",
           message = "cannot sign the request: " .. tostring(sign_err) }, attempts - 1, st, nil, hc)
       end
-      send_headers = signed.headers
+      send_headers = signed
     end
     if invocation_id then
       -- added after signing (like user-agent), so a proxy that rewrites them breaks nothing
