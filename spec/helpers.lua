@@ -106,6 +106,14 @@ function helpers.core()
 end
 
 --- A fresh temporary directory (removed by helpers.rm_rf).
+--- The keys of t, sorted.
+function helpers.sorted_keys(t)
+  local list = {}
+  for k in pairs(t) do list[#list + 1] = k end
+  table.sort(list)
+  return list
+end
+
 function helpers.tmpdir()
   local p = io.popen("mktemp -d")
   local dir = p:read("*l")

@@ -542,12 +542,7 @@ describe("core.http_pool", function()
     }
     local decode = core.json_plan(SHAPES)
     local reader = { decode, "Echo" }
-    local function keys(t)
-      local list = {}
-      for k in pairs(t) do list[#list + 1] = k end
-      table.sort(list)
-      return list
-    end
+    local keys = helpers.sorted_keys
 
     it("answers { status, output } alone for a 2xx, through request and take", function()
       local res = pool:request({ url = srv.url .. "/echo", timeout = 5 }, reader)

@@ -40,12 +40,7 @@ local function literals(union)
   return out
 end
 
-local function sorted(t)
-  local out = {}
-  for k in pairs(t) do out[#out + 1] = k end
-  table.sort(out)
-  return out
-end
+local sorted = helpers.sorted_keys
 
 local FILES = { "types/gameliftstreams.lua", "types/gameliftstreams-client.lua", "types/gameliftstreams-shapes.lua" }
 
