@@ -23,7 +23,11 @@
  * results comes back together; after a burst the extra ones go, two per add. */
 #define FREE_LIST_MIN 16
 #define PEAK_WINDOW 256
+/* The buffers an idle transfer keeps: up to KEEP_BUFFER_MAX each in the first FREE_LIST_MIN,
+ * up to IDLE_BUFFER_MAX in those kept past them (a burst's, for their easy handles): N big
+ * replies at once would otherwise pin N big buffers while the pool idles. */
 #define KEEP_BUFFER_MAX ((size_t)256 * 1024)
+#define IDLE_BUFFER_MAX ((size_t)16 * 1024)
 /* libcurl's receive buffer (CURLOPT_BUFFERSIZE), sized to the replies the pool has been getting.
  * libcurl before 8.7 mallocs it as each transfer starts and frees it as it ends: at its default
  * of 16 KB, 64 transfers in flight hold 1 MB that comes and goes, and under Lua 5.4 (whose
@@ -149,6 +153,7 @@ static long recv_size(const gls_http_pool *p) {
 
 /* Takes a transfer off whatever list it is on and keeps it for reuse, or frees it. */
 static void xfer_recycle(gls_http_pool *p, xfer *x) {
+  size_t keep;
   if (x == p->unreported) p->unreported = x->next;
   list_unlink(list_of(p, x), x);
   if (x->state == X_RUNNING) curl_multi_remove_handle(p->multi, x->easy);
@@ -157,19 +162,20 @@ static void xfer_recycle(gls_http_pool *p, xfer *x) {
     xfer_destroy(x);
     return;
   }
+  keep = p->idle.n < FREE_LIST_MIN ? KEEP_BUFFER_MAX : IDLE_BUFFER_MAX;
   /* The easy handle keeps its options for the next request, which sets every option that
    * varies (gls_http_pool_add). A request body too big to keep goes, and with it libcurl's
    * pointer to it: a reset drops every option. */
-  if (x->out.cap > KEEP_BUFFER_MAX) {
+  if (x->out.cap > keep) {
     xfer_reset(x);
     gls_buf_free(&x->out);
   }
-  if (x->lines.cap > KEEP_BUFFER_MAX) {
+  if (x->lines.cap > keep) {
     curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
     gls_buf_free(&x->lines);
   }
-  if (x->body.cap > KEEP_BUFFER_MAX) gls_buf_free(&x->body);
-  if (x->hdr.cap > KEEP_BUFFER_MAX) gls_buf_free(&x->hdr);
+  if (x->body.cap > keep) gls_buf_free(&x->body);
+  if (x->hdr.cap > keep) gls_buf_free(&x->hdr);
   gls_buf_reset(&x->body);
   gls_buf_reset(&x->hdr);
   list_push(&p->idle, x);

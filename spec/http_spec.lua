@@ -642,6 +642,39 @@ describe("core.http_pool", function()
   end)
 
   describe("lifecycle", function()
+    it("keeps a burst's easy handles for reuse, but not the big buffers of its replies", function()
+      -- 200 results of 200 KB come back together (the pool's peak), then are taken: the pool
+      -- keeps 200 idle transfers; past the first 16 they keep only small buffers (40 MB else)
+      local script = [[
+        local core = require("gameliftstreams.core")
+        local url, n = ...
+        local function rss()
+          for l in io.lines("/proc/self/status") do
+            local kb = l:match("^VmRSS:%s+(%d+)")
+            if kb then return tonumber(kb) end
+          end
+        end
+        local pool = core.http_pool{}
+        assert(pool:request{ url = url, timeout = 5 }.status == 200)
+        collectgarbage()
+        local before, ids = rss(), {}
+        for i = 1, n do
+          ids[i] = assert(pool:add{ url = url, timeout = 5 })
+          while pool:perform(0.05) > 0 do end
+        end
+        for i = 1, n do assert(#pool:take(ids[i]).body == 200000) end
+        collectgarbage()
+        print(rss() - before)
+      ]]
+      -- (without LD_PRELOAD: in the ASan run, ASan's allocator would keep what is freed)
+      local out, ok = helpers.run(string.format("printf '%%s' %s | env -u LD_PRELOAD %s lua5.4 - %s 200",
+        helpers.shell_quote(script), helpers.lua_env(), helpers.shell_quote(srv.url .. "/big?n=200000")))
+      assert.is_true(ok, out)
+      local kb = tonumber(out:match("^(%d+)\n$"))
+      assert.truthy(kb, out)
+      assert.is_true(kb < 20000, kb .. " KB kept")
+    end)
+
     it("gives each transfer a distinct positive integer id; take() is nil until it finishes", function()
       local a = pool:add{ url = srv.url .. "/slow?s=0.2", timeout = 5 }
       local b = pool:add{ url = srv.url .. "/echo", timeout = 5 }
