@@ -1,4 +1,4 @@
--- A misbehaving HTTP server for spec/http_spec.lua. The path picks the behaviour:
+-- A misbehaving HTTP server for the specs of spec/http/. The path picks the behaviour:
 --   /echo                 the request as JSON (method, target, path, query, body, headers,
 --                         conn = which connection, conn_requests = requests on it so far)
 --   /status/NNN           answers with status NNN
