@@ -1,5 +1,6 @@
--- What the specs of spec/emulator/ share: the emulators they talk to over real sockets, a signed
--- call (core.sign + core.http_pool), the control API, and the resources they build with them.
+-- What the specs of spec/emulator/ share (and the client specs, through per_file): the emulators
+-- they talk to over real sockets, a signed call (core.sign + core.http_pool), the control API,
+-- and the resources they build with them.
 local helpers = require("helpers")
 local cjson = require("cjson")
 local assert = require("luassert")

@@ -1,0 +1,110 @@
+-- Calls of a client against the emulator: by name through call, signed with what the credentials
+-- provider gives each time, concurrent as scheduler tasks, paged and waited on, and what they
+-- do with their input.
+local helpers = require("helpers")
+local cjson = require("cjson")
+local gls = require("gameliftstreams")
+local C = require("support.client")
+
+local KEYS, env, new_app_input = C.KEYS, C.env, C.new_app_input
+
+describe("client calls against the emulator", function()
+  local emu, client, requests = C.against_emulator()
+
+  it("accepts PascalCase and snake_case names in call", function()
+    local c = client{ endpoint = emu.url }
+    local a = assert(c:call("ListApplications", {}))
+    local b = assert(c:call("list_applications"))
+    assert.same(a, b)
+    local out, err = c:call("NoSuchOperation", {})
+    assert.is_nil(out)
+    assert.equal("InvalidParameter", err.code)
+    assert.matches("NoSuchOperation", err.message)
+  end)
+
+  it("asks a credentials provider on each call and signs with what it returns", function()
+    local calls = 0
+    local provider = { get = function() calls = calls + 1; return KEYS end }
+    local c = client{ endpoint = emu.url, credentials = provider }
+    assert(c:list_applications())
+    assert(c:list_applications())
+    assert.equal(2, calls)
+  end)
+
+  it("takes credentials from the environment through the default chain", function()
+    local c = client{ endpoint = emu.url, credentials = nil,
+      getenv = env{ AWS_ACCESS_KEY_ID = "AKIDEMULATOR", AWS_SECRET_ACCESS_KEY = "emulator-secret" } }
+    c.opts.credentials = nil
+    assert(c:list_applications())
+  end)
+
+  it("returns a CredentialsError, without sending, when the provider fails", function()
+    local c = client{ endpoint = emu.url, credentials = { get = function() return nil, "no keys here" end } }
+    local out, err = c:list_applications()
+    assert.is_nil(out)
+    assert.equal("CredentialsError", err.code)
+    assert.equal(0, err.attempts)
+    assert.equal(0, #requests())
+  end)
+
+  it("sends and signs a session token", function()
+    helpers.control(emu, "POST", "credentials",
+      { access_key_id = "AKIDTEMP", secret_access_key = "temp-secret", session_token = "TOKEN/with+chars=" })
+    local c = client{ endpoint = emu.url, credentials = { access_key_id = "AKIDTEMP",
+      secret_access_key = "temp-secret", session_token = "TOKEN/with+chars=" } }
+    assert(c:list_applications())
+    local r = requests()[1]
+    assert.equal("TOKEN/with+chars=", r.headers["x-amz-security-token"])
+    assert.matches("SignedHeaders=host;x%-amz%-date;x%-amz%-security%-token,", r.headers.authorization)
+    local bad = client{ endpoint = emu.url, credentials = { access_key_id = "AKIDTEMP",
+      secret_access_key = "temp-secret", session_token = "WRONG-TOKEN" } }
+    local _, err = bad:list_applications()
+    assert.equal("UnrecognizedClientException", err.code)
+    assert.is_nil(tostring(err):find("WRONG-TOKEN", 1, true))
+    assert.is_nil(tostring(err):find("temp-secret", 1, true))
+  end)
+
+  it("runs calls concurrently as scheduler tasks", function()
+    local c = client{ endpoint = emu.url }
+    local results = {}
+    for i = 1, 3 do
+      gls.spawn(function()
+        local out, err = c:create_application(new_app_input("task" .. i))
+        results[i] = out and out.Arn or tostring(err)
+      end)
+    end
+    assert.is_true(gls.run())
+    for i = 1, 3 do assert.matches("^arn:aws:gameliftstreams:", results[i]) end
+    assert.equal(3, #assert(c:list_applications()).Items)
+  end)
+
+  it("delegates pages, items and wait", function()
+    local c = client{ endpoint = emu.url }
+    for i = 1, 3 do assert(c:create_application(new_app_input("p" .. i))) end
+    local n = 0
+    for _ in c:items("list_applications", {}, { page_size = 2 }) do n = n + 1 end
+    assert.equal(3, n)
+    local pages = 0
+    for _ in c:pages("ListApplications", {}, { page_size = 2 }) do pages = pages + 1 end
+    assert.equal(2, pages)
+    local app = assert(c:create_application(new_app_input("w")))
+    local out, err = c:wait("application_ready", { Identifier = app.Arn },
+      { max_wait = 30, min_delay = 0.02, max_delay = 0.05 })
+    assert.is_nil(err)
+    assert.equal("READY", out.Status)
+  end)
+
+  it("accepts a whole-number float for an integer and sends it without .0", function()
+    local c = client{ endpoint = emu.url }
+    assert(c:list_applications{ MaxResults = 10.0 })
+    assert.equal("MaxResults=10", requests()[1].query)
+  end)
+
+  it("leaves the caller's input table unchanged", function()
+    local c = client{ endpoint = emu.url }
+    local input = new_app_input("same")
+    local copy = cjson.decode(cjson.encode(input))
+    assert(c:create_application(input))
+    assert.same(copy, input)
+  end)
+end)
