@@ -1,5 +1,6 @@
 -- core.sign (gls.sign): the AWS SigV4 test suite (spec/data/sigv4, from awslabs/aws-c-auth), plus the
 -- behaviours the suite does not cover (lists, presigning, tokens, GameLift paths, key cache, errors).
+-- One file, over 500 lines, so that each case (the suite's and these) runs here against every signer of the runtime.
 local core = require("gameliftstreams.core")
 local cjson = require("cjson")
 
