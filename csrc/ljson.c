@@ -2,6 +2,10 @@
  * JSON text (json.c) straight into the Lua values of a model's shapes: the one decoder of
  * replies, error bodies and credential documents, and the one shape check of what they hold.
  *
+ * One file, over 500 lines, because the plan and the walk are one decoder over one private
+ * structure (the plan's nodes and member hash tables, read at every key) that builds the Lua
+ * values as it reads; the JSON reader itself is json.c, without Lua.
+ *
  * decode = core.json_plan(shapes): the decoder of a model's shapes table (the caller keeps one
  * per shapes table). Every shape gets a node, once, here: its kind and, for a structure, its
  * body members (header-bound ones left out) in a hash table by JSON name, each with its output
