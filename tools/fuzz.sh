@@ -4,7 +4,8 @@
 #   sigv4      the C signer (spec/c/fuzz_sigv4.c), linked twice: as built, and without its SSE2
 #              code (GLS_NO_SIMD, public symbols renamed scalar_gls_*); stops where they differ
 #   headers    the response side of the pool: header collection and the Lua join of repeats
-#              (spec/c/fuzz_headers.c: csrc/http.c and csrc/lhttp.c with Lua 5.4)
+#              (spec/c/fuzz_headers.c: csrc/http.c and csrc/lhttp.c with Lua 5.4; lhttp.c decodes
+#              a 2xx body with ljson.c's reader, so the decoder's files are linked too)
 #   paginator  the resume-token decoder and feed (spec/c/fuzz_paginator.c)
 #   codec      base64, hex and JSON quoting against slow reference versions (spec/c/fuzz_codec.c)
 #   json       the JSON reader against a reference validator, its strings, numbers and dates, and
@@ -43,7 +44,8 @@ clang $cflags -o "$out/fuzz_sigv4" spec/c/fuzz_sigv4.c csrc/sigv4.c csrc/codec.c
   "$out/sigv4-scalar.o" $crypto || exit 1
 # shellcheck disable=SC2086
 clang $cflags $(pkg-config --cflags lua5.4) -o "$out/fuzz_headers" spec/c/fuzz_headers.c \
-  csrc/buf.c $(pkg-config --libs lua5.4 libcurl) $crypto || exit 1
+  csrc/ljson.c csrc/json.c csrc/util.c csrc/rand.c csrc/sigv4.c csrc/codec.c csrc/buf.c \
+  $(pkg-config --libs lua5.4 libcurl) $crypto || exit 1
 # shellcheck disable=SC2086
 clang $cflags -o "$out/fuzz_paginator" spec/c/fuzz_paginator.c csrc/paginator.c csrc/json.c \
   csrc/codec.c csrc/buf.c $crypto || exit 1
