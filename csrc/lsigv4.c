@@ -1,6 +1,8 @@
-/* core.sign, core.sha256_hex, core.hmac_sha256, core._ffi: thin glue over sigv4.c.
- * The signer state (hash contexts, buffers, signing-key cache) is a userdata upvalue shared
- * by the four functions, so each Lua state has its own and nothing is global. */
+/* core.sign, core.sign_headers, core.sha256_hex, core.hmac_sha256, core._ffi: thin glue over
+ * sigv4.c. The signer state (hash contexts, buffers, signing-key cache) is a userdata upvalue
+ * shared by the five functions, so each Lua state has its own and nothing is global.
+ * A little over 500 lines as one file: the two ways in share the request reader, the header
+ * merge and the result writer, and the FFI path (core._ffi) hands out that same reader. */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
