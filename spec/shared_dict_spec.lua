@@ -175,8 +175,10 @@ aws_secret_access_key = shared-base-secret
 
   local free_port = helpers.free_port
 
-  local function get(path)
-    local res, err = sched.http{ method = "GET", url = "http://127.0.0.1:" .. port .. path, timeout = 60 }
+  -- close: the connection is not kept (a new one, which reuseport hands to a worker by its port)
+  local function get(path, close)
+    local res, err = sched.http{ method = "GET", url = "http://127.0.0.1:" .. port .. path, timeout = 60,
+      headers = close and { connection = "close" } or nil }
     if not res then return nil, err end
     local ok, body = pcall(cjson.decode, res.body)
     return ok and body or { status = res.status, raw = res.body }
@@ -203,12 +205,12 @@ aws_secret_access_key = shared-base-secret
   end
 
   -- n requests at once (tasks of the SDK's scheduler over one curl multi pool).
-  local function burst(n, path, spread)
+  local function burst(n, path, spread, close)
     local tasks = {}
     for i = 1, n do
       tasks[i] = sched.spawn(function()
         if spread then sched.sleep(spread * (i - 1) / n) end
-        return get(path)
+        return get(path, close)
       end)
     end
     assert(sched.run())
@@ -363,11 +365,12 @@ aws_secret_access_key = shared-base-secret
     assert.equal(403, log.requests[1].status)
     helpers.control(emu, "DELETE", "requests")
     -- then every worker signs with the shared offset from its first attempt
-    -- (bursts of 40 until 3 workers or more have served: nginx may hand a burst to fewer
-    -- workers on a loaded machine, and the point is that all of them sign right at once)
+    -- (bursts of 40 on new connections until 3 workers or more have served: kept connections
+    -- stay with the workers that accepted them, so a burst over them could reach 2 workers
+    -- again and again; the point is that all of them sign right at once)
     local all, workers = {}, 0
     for _ = 1, 5 do
-      for _, r in ipairs(burst(40, "/call")) do
+      for _, r in ipairs(burst(40, "/call", nil, true)) do
         assert.is_true(r.ok, cjson.encode(r))
         all[#all + 1] = r
       end
