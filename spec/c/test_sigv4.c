@@ -1,4 +1,5 @@
-/* Unit tests of the pure C SigV4 signer (csrc/sigv4.c), without Lua. */
+/* Unit tests of the pure C SigV4 signer (csrc/sigv4.c), without Lua. A little over 500 lines as
+ * one file: the signer's C API in one program, which make test runs built as is and without SIMD. */
 #include "ctest.h"
 #include "sigv4.h"
 
