@@ -1,5 +1,6 @@
-/* The JSON reader of json.h. A little over 500 lines as one file: the scanner, the number
- * parser and the RFC 3339 parser share its private cursor and character tables. */
+/* The JSON reader of json.h. A little over 500 lines as one file: its events, the strings'
+ * unescaping, exact and correctly rounded numbers, and the RFC 3339 date-times the decoder reads
+ * from strings are the parts of one reader, whose contract is json.h. */
 #include "json.h"
 
 #include <float.h>
