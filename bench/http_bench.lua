@@ -65,7 +65,9 @@ local function loop(deadline)
     gls.spawn(function()
       local k = 0
       if fixed then
-        for _ = 1, math.floor(fixed / inflight) do one(); k = k + 1 end
+        -- exactly `fixed` calls in all: the first fixed % inflight tasks make one more
+        local share = math.floor(fixed / inflight) + (i <= fixed % inflight and 1 or 0)
+        for _ = 1, share do one(); k = k + 1 end
       else
         repeat one(); k = k + 1 until now() >= deadline
       end
