@@ -50,6 +50,21 @@ describe("web identity", function()
     assert.equal("jwt-2", log[2].params.WebIdentityToken)
   end)
 
+  it("comes after a profile with role_arn, as in botocore and the JS SDK v3", function()
+    ctl(srv, "POST", "config", { secrets = { AKSOURCE = "source-secret" } })
+    local tf = helpers.write_file(dir .. "/token", "jwt-1")
+    local c = helpers.write_file(dir .. "/config", "[profile dev]\nrole_arn = arn:aws:iam::1:role/dev\n"
+      .. "source_profile = base\n[profile base]\naws_access_key_id = AKSOURCE\n"
+      .. "aws_secret_access_key = source-secret\n")
+    local got = assert(credentials.from_config{ sts_endpoint = srv.url, region = "us-west-2",
+      getenv = env{ AWS_WEB_IDENTITY_TOKEN_FILE = tf, AWS_ROLE_ARN = "arn:aws:iam::1:role/web",
+                    AWS_PROFILE = "dev", AWS_CONFIG_FILE = c } }:get())
+    assert.matches("^ASIASTANDIN", got.access_key_id)
+    local log = log_of(srv, "sts")
+    assert.equal(1, #log)
+    assert.same({ "AssumeRole", "arn:aws:iam::1:role/dev" }, { log[1].params.Action, log[1].params.RoleArn })
+  end)
+
   it("reads web_identity_token_file and role_arn from the profile", function()
     local tf = helpers.write_file(dir .. "/token", "jwt-1")
     local c = helpers.write_file(dir .. "/config",

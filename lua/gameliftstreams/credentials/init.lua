@@ -9,7 +9,8 @@
 --   1. explicit: opts.credentials (a table of keys, or any object with :get())
 --   2. environment: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
 --      (skipped when opts.profile is given, as botocore does for an explicit profile)
---   3. web identity from the environment: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN
+--   3. web identity from the environment: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, unless
+--      the profile assumes a role from source_profile or credential_source (then 4 first)
 --   4. the profile (opts.profile, AWS_PROFILE, "default") in the shared files:
 --      role_arn (+ source_profile | credential_source | web_identity_token_file),
 --      then static keys, then credential_process, then IAM Identity Center (sso_session or
