@@ -75,6 +75,15 @@ describe("web identity", function()
     assert.equal("arn:aws:iam::1:role/pw", log_of(srv, "sts")[1].params.RoleArn)
   end)
 
+  it("retries IDPCommunicationError (HTTP 400), as botocore, the Go and Rust SDKs do for STS", function()
+    ctl(srv, "POST", "config", { fail = 1, fail_status = 400, fail_code = "IDPCommunicationError" })
+    local tf = helpers.write_file(dir .. "/token", "jwt-1")
+    local got = assert(credentials.from_config{ sts_endpoint = srv.url, sts_retry_base = 0.001,
+      getenv = env{ AWS_WEB_IDENTITY_TOKEN_FILE = tf, AWS_ROLE_ARN = "arn:aws:iam::1:role/web" } }:get())
+    assert.matches("^ASIASTANDIN", got.access_key_id)
+    assert.equal(2, #log_of(srv, "sts"))
+  end)
+
   it("names the provider when the token file is missing", function()
     local _, err = credentials.from_config{ sts_endpoint = srv.url, getenv = env{
       AWS_WEB_IDENTITY_TOKEN_FILE = dir .. "/missing", AWS_ROLE_ARN = "arn:aws:iam::1:role/web" } }:get()

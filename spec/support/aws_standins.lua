@@ -11,6 +11,7 @@
 --   delay        seconds before answering a credentials request (default 0)
 --   fail         number of credentials requests to fail before answering normally
 --   fail_status  HTTP status of those failures (default 500)
+--   fail_code    the STS error code of those failures (default InternalFailure)
 --   sts_error    { code=, message=, status= }: every STS call answers this error
 --   secrets      { [access key id] = secret }: STS verifies AssumeRole signatures made with these
 --                keys, and with every key it issued itself (others: presence only)
@@ -174,7 +175,7 @@ local function sts(req, entry)
   else
     return answer(sts_error("InvalidAction", "unknown action", 400))
   end
-  if failing() then return answer(sts_error("InternalFailure", "stand-in failure", knobs.fail_status)) end
+  if failing() then return answer(sts_error(knobs.fail_code or "InternalFailure", "stand-in failure", knobs.fail_status)) end
   local c = new_creds()
   -- the request id in a header too, as STS sends it
   return answer(200, { ["Content-Type"] = "text/xml", ["x-amzn-RequestId"] = "req-" .. issued }, string.format(

@@ -66,12 +66,15 @@ local function sts_endpoint(opts, settings)
 end
 _M.sts_endpoint = sts_endpoint
 -- An STS answer: the credentials, or the error it holds (code UnknownError when it holds none).
+-- IDPCommunicationError (HTTP 400: the identity provider did not answer STS in time) is retried,
+-- as botocore's standard mode and the Go and Rust SDKs retry it for STS.
 local function sts_decode(_, _, resp)
   local c, e = _M.parse_sts(resp.body)
   if resp.status == 200 and c and c.access_key_id and c.secret_access_key then return c end
   e = e or {}
   return nil, errors.new{ code = e.code or "UnknownError", sts_code = e.code, status = resp.status,
-                          message = e.message or "unreadable response", request_id = e.request_id }
+                          message = e.message or "unreadable response", request_id = e.request_id,
+                          retryable = e.code == "IDPCommunicationError" or nil }
 end
 
 -- One STS call. `creds` signs it (AssumeRole) or nil (AssumeRoleWithWebIdentity, unsigned).
