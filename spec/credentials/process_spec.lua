@@ -65,6 +65,24 @@ printf '{"Version":1,"AccessKeyId":"%s","SecretAccessKey":"x"}' "$1"
     assert.matches("lacks AccessKeyId or SecretAccessKey", err.message)
   end)
 
+  it("refuses credentials that have already expired, as botocore and the JS SDK v3 do", function()
+    local s = shell_script(dir, "old.sh", [[
+echo run >> "$(dirname "$0")/count"
+printf '%s' '{"Version": 1, "AccessKeyId": "AKOLD", "SecretAccessKey": "old-secret",
+  "SessionToken": "old-token", "Expiration": "2001-01-01T00:00:00Z"}'
+]])
+    local p = credentials.from_config(with_process(s))
+    for i = 1, 2 do
+      local c, err = p:get()
+      assert.is_nil(c)
+      assert.equal("CredentialsError", err.code)
+      assert.equal("credentials: process provider: command returned credentials that expired at "
+        .. "2001-01-01T00:00:00Z", err.message)
+      refute_secret(err, "old-secret", "old-token")
+      assert.equal(string.rep("run\n", i), helpers.read_file(dir .. "/count"))
+    end
+  end)
+
   it("refreshes credentials that are about to expire (injected clock)", function()
     local s = shell_script(dir, "exp.sh", [[
 echo run >> "$(dirname "$0")/count"

@@ -4,8 +4,9 @@ local _M = B.M -- the credentials module's table (credentials/init.lua returns i
 local errors = B.errors
 local type, tostring, tonumber, error = type, tostring, tonumber, error
 local concat = table.concat
-local fail, make_creds, lazy_core, lazy_sched, decode_json =
-  B.fail, B.make_creds, B.lazy_core, B.lazy_sched, B.decode_json
+local fail, make_creds, lazy_core, lazy_sched, decode_json, default_clock =
+  B.fail, B.make_creds, B.lazy_core, B.lazy_sched, B.decode_json, B.default_clock
+local iso8601 = B.text.iso8601
 
 -- credential_process
 
@@ -56,7 +57,7 @@ local function run_command(command)
   return out
 end
 
-local function process_fetch(command, name)
+local function process_fetch(command, name, clock)
   local out, rerr = run_command(command)
   if not out then
     if errors.is(rerr) then return nil, rerr end
@@ -78,6 +79,10 @@ local function process_fetch(command, name)
   if doc.Expiration ~= nil then
     exp = _M.parse_time(doc.Expiration)
     if not exp then return nil, fail(name, "unreadable Expiration") end
+    -- Signing with them would only earn the service's ExpiredToken, after the request went out.
+    if exp <= clock() then
+      return nil, fail(name, "command returned credentials that expired at " .. iso8601(exp))
+    end
   end
   return make_creds({ access_key_id = doc.AccessKeyId, secret_access_key = doc.SecretAccessKey,
     session_token = type(doc.SessionToken) == "string" and doc.SessionToken or nil,
@@ -86,7 +91,8 @@ end
 
 --- Runs `command` (through /bin/sh) and reads credentials from its JSON output.
 function _M.process(command, opts)
-  return _M.refreshing("process", function() return process_fetch(command, "process") end, opts)
+  local clock = opts and opts.clock or default_clock
+  return _M.refreshing("process", function() return process_fetch(command, "process", clock) end, opts)
 end
 
 return _M
