@@ -47,6 +47,31 @@ describe("client calls against the emulator", function()
     assert.equal(0, #requests())
   end)
 
+  it("returns a CredentialsError naming the field, without sending, when the provider returns no usable keys", function()
+    local bad = {
+      { { access_key_id = 1, secret_access_key = "s3cr3t-value" }, "access_key_id as a number" },
+      { { access_key_id = "AKIDEMULATOR" }, "no secret_access_key" },
+      { { access_key_id = "AKIDEMULATOR", secret_access_key = "" }, "secret_access_key as an empty string" },
+      { { access_key_id = "AKIDEMULATOR", secret_access_key = "s3cr3t-value", session_token = 5 },
+        "session_token as a number" },
+      { "AKIDEMULATOR:s3cr3t-value", "a string" },
+      { true, "a boolean" },
+    }
+    for _, case in ipairs(bad) do
+      local c = client{ endpoint = emu.url, credentials = { get = function() return case[1] end } }
+      local ok, out, err = pcall(c.list_applications, c)
+      assert.is_true(ok, tostring(out))
+      assert.is_nil(out)
+      assert.equal("CredentialsError", err.code, tostring(err))
+      assert.equal(0, err.attempts)
+      assert.is_false(err.retryable)
+      assert.truthy(err.message:find("get() returned " .. case[2], 1, true), err.message)
+      assert.truthy(err.message:find("access_key_id = string, secret_access_key = string", 1, true), err.message)
+      assert.is_nil(err.message:find("s3cr3t", 1, true))
+    end
+    assert.equal(0, #requests())
+  end)
+
   it("sends and signs a session token", function()
     helpers.control(emu, "POST", "credentials",
       { access_key_id = "AKIDTEMP", secret_access_key = "temp-secret", session_token = "TOKEN/with+chars=" })

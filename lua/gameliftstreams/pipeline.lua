@@ -52,6 +52,27 @@ local loaded = package.loaded
 local is_error, new_error = errors.is, errors.new
 local is_clock_skew, parse_http_date, header = retry.is_clock_skew, text.parse_http_date, text.header
 
+-- What a credentials provider returned that cannot sign, described for a CredentialsError (the
+-- field and its type, never its value), or nil when it can. The SDK's providers check what they
+-- fetch; a caller's provider object (the credentials option) is called as it is.
+local CREDS_SHAPE = "{ access_key_id = string, secret_access_key = string, session_token = string or nil }"
+local function a_type(v) return "a " .. type(v) end
+local function unusable_credentials(creds)
+  if type(creds) ~= "table" then return a_type(creds) end
+  local id, secret, token = creds.access_key_id, creds.secret_access_key, creds.session_token
+  if type(id) == "string" and id ~= "" and type(secret) == "string" and secret ~= ""
+      and (token == nil or type(token) == "string") then
+    return nil
+  end
+  if id == nil then return "no access_key_id" end
+  if type(id) ~= "string" then return "access_key_id as " .. a_type(id) end
+  if id == "" then return "access_key_id as an empty string" end
+  if secret == nil then return "no secret_access_key" end
+  if type(secret) ~= "string" then return "secret_access_key as " .. a_type(secret) end
+  if secret == "" then return "secret_access_key as an empty string" end
+  return "session_token as " .. a_type(token)
+end
+
 -- The end of a call that failed: attempts sent, and the back-off of the retry state st (nil:
 -- none was needed).
 local function done(err, attempts, st, resp, hc)
@@ -127,6 +148,12 @@ function _M.send(svc, req)
             cerr = new_error{ code = "CredentialsError", message = tostring(cerr or "no credentials") }
           end
           return done(cerr, attempts - 1, st, nil, hc) -- this attempt was never sent
+        end
+        local unusable = unusable_credentials(creds)
+        if unusable then
+          return done(new_error{ code = "CredentialsError", retryable = false,
+            message = "credentials: the provider's get() returned " .. unusable
+              .. ": it must return " .. CREDS_SHAPE .. ", or nil and an error" }, attempts - 1, st, nil, hc)
         end
       end
       if svc._skew then skew = svc:_skew() end -- what this attempt is signed with
