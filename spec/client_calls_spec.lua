@@ -22,6 +22,23 @@ describe("client calls against the emulator", function()
     assert.matches("NoSuchOperation", err.message)
   end)
 
+  it("names the operation a misspelt name in call was meant to be, in the caller's spelling", function()
+    local c = client{ endpoint = emu.url }
+    local _, err = c:call("StartStreamSesion", {})
+    assert.equal("InvalidParameter", err.code)
+    assert.equal("unknown operation 'StartStreamSesion' (did you mean 'StartStreamSession'?)", err.message)
+    _, err = c:call("list_stream_group", {})
+    assert.equal("unknown operation 'list_stream_group' (did you mean 'list_stream_groups'?)", err.message)
+    _, err = c:call("Frobnicate", {})
+    assert.equal("unknown operation 'Frobnicate'", err.message)
+    -- the input given where the name goes
+    _, err = c:call{ Identifier = "sg-1" }
+    assert.equal("InvalidParameter", err.code)
+    assert.equal('call: the operation name must be a string ("StartStreamSession" or "start_stream_session"), got table',
+      err.message)
+    assert.equal(0, #requests())
+  end)
+
   it("asks a credentials provider on each call and signs with what it returns", function()
     local calls = 0
     local provider = { get = function() calls = calls + 1; return KEYS end }

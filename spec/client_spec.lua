@@ -112,6 +112,27 @@ describe("gls.new", function()
     assert.is_true(ok)
   end)
 
+  it("tells the module from a client: gls.list_stream_groups{} names the client method to call", function()
+    for _, case in ipairs{
+      { function() return gls.list_stream_groups{} end, "list_stream_groups", "list_stream_groups" },
+      { function() return gls:list_stream_groups{} end, "list_stream_groups", "list_stream_groups" },
+      { function() return gls.StartStreamSession{} end, "StartStreamSession", "start_stream_session" },
+      { function() return gls.call("ListStreamGroups") end, "call", "call" },
+      { function() return gls.wait("stream_group_active", {}) end, "wait", "wait" },
+      { function() return gls.items("list_stream_groups") end, "items", "items" },
+    } do
+      local ok, err = pcall(case[1])
+      assert.is_false(ok)
+      assert.truthy(err:find("gameliftstreams." .. case[2] .. " is a client method: make a client with gls.new{...}, "
+        .. "then call client:" .. case[3] .. "(...)", 1, true), err)
+      assert.matches("client_spec.lua", err) -- blamed on the caller's line
+    end
+    -- other names of the module are as they were
+    assert.is_nil(gls.no_such_thing)
+    assert.is_nil(gls._private)
+    assert.equal("function", type(gls.new))
+  end)
+
   it("reports FIPS with a custom endpoint at once", function()
     local c, err = gls.new{ region = "us-west-2", use_fips = true, endpoint = "http://127.0.0.1:8000" }
     assert.is_nil(c)

@@ -176,6 +176,12 @@ describe("waiters", function()
       assert.matches("options must be a table", err.message)
       _, err = client:wait("stream_session_activ", { Identifier = "x" })
       assert.matches("unknown waiter 'stream_session_activ' %(did you mean 'stream_session_active'%?%)", err.message)
+      _, err = client:wait("StreamGroupActiv", { Identifier = "x" })
+      assert.equal("unknown waiter 'StreamGroupActiv' (did you mean 'StreamGroupActive'?)", err.message)
+      -- nothing close: the waiters there are
+      _, err = client:wait("stream_group_ready", { Identifier = "x" })
+      assert.equal("unknown waiter 'stream_group_ready' (known: application_deleted, application_ready, "
+        .. "stream_group_active, stream_group_deleted, stream_session_active)", err.message)
     end)
 
     it("rejects an unknown waiter and bad delays with InvalidParameter", function()

@@ -331,8 +331,15 @@ function Client:call(op, input)
   if type(self) ~= "table" or self.retry == nil then check_self(self, "call") end
   local opname = op_by_name[op]
   if not opname then
-    return nil, errors.new{ code = "InvalidParameter", attempts = 0, backoff = 0,
-      message = "unknown operation '" .. tostring(op) .. "'" }
+    local msg
+    if type(op) ~= "string" then
+      msg = "call: the operation name must be a string (\"StartStreamSession\" or \"start_stream_session\"), got "
+        .. type(op)
+    else
+      local hint = validate.closest(op, op_by_name)
+      msg = "unknown operation '" .. op .. "'" .. (hint and (" (did you mean '" .. hint .. "'?)") or "")
+    end
+    return nil, errors.new{ code = "InvalidParameter", attempts = 0, backoff = 0, message = msg }
   end
   local ok, verr = validate.input(model, opname, input)
   if not ok then return self:_unsent(verr, opname) end

@@ -34,4 +34,17 @@ end
 
 _M.errors = errors
 
+-- `gls.list_stream_groups{...}` or `gls:call(...)`: the operations, call, pages, items, wait, ...
+-- are the client's. Say so where it happens, rather than "attempt to call a nil value".
+setmetatable(_M, { __index = function(_, k)
+  if type(k) ~= "string" or k:sub(1, 1) == "_" then return nil end
+  local op = client.operation_name(k)
+  local method = op and require("gameliftstreams.model").operations[op].snake
+    or (type(client.Client[k]) == "function" and k)
+  if method then
+    error("gameliftstreams." .. k .. " is a client method: make a client with gls.new{...}, then call client:"
+      .. method .. "(...)", 2)
+  end
+end })
+
 return _M

@@ -57,9 +57,15 @@ local function resolve(name)
   end
   local key = model.waiters[name] and name or by_snake[name]
   if not key then
-    local hint = validate.closest(name, by_snake) or validate.closest(name, model.waiters)
-    return nil, errors.invalid("unknown waiter '" .. name .. "'"
-      .. (hint and (" (did you mean '" .. hint .. "'?)") or ""))
+    -- the closest name, in the caller's spelling (PascalCase when it wrote that)
+    local first, second = by_snake, model.waiters
+    if name:find("^%u") then first, second = second, first end
+    local hint = validate.closest(name, first) or validate.closest(name, second)
+    if hint then return nil, errors.invalid("unknown waiter '" .. name .. "' (did you mean '" .. hint .. "'?)") end
+    local names = {}
+    for n in pairs(by_snake) do names[#names + 1] = n end
+    table.sort(names)
+    return nil, errors.invalid("unknown waiter '" .. name .. "' (known: " .. table.concat(names, ", ") .. ")")
   end
   return key, model.waiters[key]
 end
