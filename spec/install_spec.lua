@@ -10,9 +10,15 @@ end
 
 describe("the emulator without the C module", function()
   it("refuses to start and says why, instead of answering every request with a 500", function()
+    -- run from an empty folder: the default path's ./?.so would find the gameliftstreams/core.so
+    -- that `luarocks make` (the README's "from a checkout") leaves at the checkout's root
+    local tmp = helpers.tmpdir()
+    finally(function() helpers.rm_rf(tmp) end)
+    local root = helpers.root
     local out, ok = run_rc(string.format(
-      "cd %s && LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='/nonexistent/?.so;;' timeout 10 lua5.4 bin/gameliftstreams-emulator --port 0",
-      helpers.shell_quote(helpers.root)))
+      "cd %s && LUA_PATH=%s LUA_CPATH='/nonexistent/?.so;;' timeout 10 lua5.4 %s --port 0",
+      helpers.shell_quote(tmp), helpers.shell_quote(root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;;"),
+      helpers.shell_quote(root .. "/bin/gameliftstreams-emulator")))
     assert.is_false(ok)
     assert.is_nil(out:find("listening", 1, true))
     assert.truthy(out:find("cannot load the C module gameliftstreams.core", 1, true), out)
