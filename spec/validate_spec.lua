@@ -223,10 +223,12 @@ describe("validate", function()
         "StartStreamSession: input: unknown member 'Identifer' (did you mean 'Identifier'?)")
     end)
 
-    it("names an unknown member deep down without a far-fetched suggestion", function()
+    it("names an unknown member deep down without a far-fetched suggestion, listing the members there are", function()
       assert_invalid("StartStreamSession", START{ DisplayConfiguration = { Resolution = {
         Width = 1920, Height = 1080, RefreshRateXyz = 60 } } },
-        "StartStreamSession: input.DisplayConfiguration.Resolution: unknown member 'RefreshRateXyz'")
+        "StartStreamSession: input.DisplayConfiguration.Resolution: unknown member 'RefreshRateXyz' (known: Height, Width)")
+      assert_invalid("GetStreamGroup", { Id = "sg-1" },
+        "GetStreamGroup: input: unknown member 'Id' (known: Identifier)")
     end)
 
     it("is case-sensitive: lower-case member names are unknown", function()

@@ -13,7 +13,7 @@ local type, pairs, ipairs, next, tostring, rawget, setmetatable, getmetatable =
   type, pairs, ipairs, next, tostring, rawget, setmetatable, getmetatable
 local floor, huge = math.floor, math.huge
 local byte, find, format = string.byte, string.find, string.format
-local sort = table.sort
+local sort, concat = table.sort, table.concat
 
 local function ref_name(ref)
   if type(ref) == "table" then return ref.shape end
@@ -226,8 +226,13 @@ local function structure_checker(shapes, cache, name, shape, uri)
       local m = unknown[1]
       local msg = "unknown member '" .. m .. "'"
       local hint = suggestion(shape, m)
-      if hint then msg = msg .. " (did you mean '" .. hint .. "'?)" end
-      return msg
+      if hint then return msg .. " (did you mean '" .. hint .. "'?)" end
+      -- nothing close: the members there are, as gls.new lists its options (and boto3 its
+      -- parameters)
+      local known = {}
+      for k in pairs(members) do known[#known + 1] = k end
+      sort(known)
+      return msg .. " (known: " .. concat(known, ", ") .. ")"
     end
     for i = 1, n do
       local mv
@@ -506,7 +511,7 @@ function _M.options(where, opts, spec)
       for n in pairs(spec) do names[#names + 1] = n end
       sort(names)
       return nil, errors.invalid(where .. ": unknown option '" .. k .. "'" .. (hint
-        and (" (did you mean '" .. hint .. "'?)") or (" (known: " .. table.concat(names, ", ") .. ")")))
+        and (" (did you mean '" .. hint .. "'?)") or (" (known: " .. concat(names, ", ") .. ")")))
     end
     if not rule[1](v) then
       return nil, errors.invalid(where .. ": option '" .. k .. "' must be " .. rule[2] .. ", got "
