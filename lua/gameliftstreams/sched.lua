@@ -235,6 +235,16 @@ function _M.run()
   return ok, e, failed
 end
 
+--- Runs `fn(...)` where the request calling it cannot end it half-way, and waits for it:
+-- inside OpenResty (a phase with cosockets) in an ngx.timer, since nginx ends a request's
+-- light threads with the request (ngx.exit, a client that hung up). Returns true and fn's
+-- results; false when it cannot (outside OpenResty, a phase without timers, no timer left):
+-- fn did not run, the caller runs it; nil and a `Cancelled` error when the waiting task was
+-- cancelled (fn goes on to its end). fn must not raise (what it raises is raised here).
+function _M.detached(fn, ...)
+  return (backend or pick()).detached(fn, pack(...))
+end
+
 --- Number of tasks not finished.
 function _M.count() return (backend or pick()).count() end
 

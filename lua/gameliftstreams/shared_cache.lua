@@ -188,6 +188,13 @@ function _M.provider(dict, o)
     return nil, err
   end
 
+  -- refresh(), and what it got kept as this worker's copy
+  local function refresh_kept(token, old)
+    local creds, err = refresh(token, old)
+    if creds then p.cached = creds end
+    return creds, err
+  end
+
   function p.get(self)
     local now = clock()
     local mine = self.cached
@@ -204,8 +211,10 @@ function _M.provider(dict, o)
     while true do
       local got, aerr = dict:add(k_lock, token, lock_timeout)
       if got then
-        local creds, err = refresh(token, c)
-        if creds then self.cached = creds end
+        -- inside nginx in a timer: a request that ends half-way cannot keep the lock taken
+        local handed, creds, err = sched.detached(refresh_kept, token, c)
+        if handed == nil then return nil, creds end -- this task was cancelled; the refresh goes on
+        if not handed then creds, err = refresh_kept(token, c) end
         return creds, err
       end
       if aerr ~= "exists" then

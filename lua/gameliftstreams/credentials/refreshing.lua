@@ -24,29 +24,9 @@ function _M.refreshing(name, fetch, opts, key)
     end
   end
   local p = { name = name, fetches = 0 }
-  function p.get(self)
-    local now = clock()
-    local c = self.cached
-    if c and (not c.expiration or now < c.expiration - window) then return c end
-    local sched = lazy_sched()
-    if self.fetching and sched and sched.can_yield and sched.can_yield() then
-      -- Another task is fetching: wait for its answer rather than asking again. A fetch
-      -- that was cancelled, or that never ends (its task was dropped), is not waited for.
-      local gen = self.generation
-      local deadline = sched.now() + (opts.fetch_wait or 30)
-      while self.fetching and self.generation == gen and sched.now() < deadline do
-        local _, serr = sched.sleep(0.005)
-        if serr then return nil, serr end
-      end
-      if not (self.fetching and self.generation == gen) then
-        if self.last_creds then return self.last_creds end
-        if not (self.last_err and self.last_err.code == "Cancelled") then return nil, self.last_err end
-      end
-    end
-    self.fetching = true
-    self.generation = (self.generation or 0) + 1
-    local gen = self.generation
-    self.fetches = self.fetches + 1
+
+  -- Fetch `gen`, its outcome recorded (c: the set it refreshes): creds | nil, err.
+  local function run(self, gen, c)
     local ok, creds, err = pcall(fetch)
     if self.generation ~= gen then
       -- A later fetch took over while this one hung: leave the state to it.
@@ -70,6 +50,43 @@ function _M.refreshing(name, fetch, opts, key)
     end
     self.last_creds = nil
     return nil, err
+  end
+
+  -- Waits for the fetch under way (another task's): true and its outcome, or false when it is
+  -- not to be waited for: it was cancelled, or none ended within fetch_wait (it hangs).
+  local function await(self, sched)
+    local deadline = sched.now() + (opts.fetch_wait or 30)
+    while self.fetching and sched.now() < deadline do
+      local _, serr = sched.sleep(0.005)
+      if serr then return true, nil, serr end
+    end
+    if self.fetching then return false end
+    if self.last_creds then return true, self.last_creds end
+    if self.last_err and self.last_err.code == "Cancelled" then return false end
+    return true, nil, self.last_err
+  end
+
+  function p.get(self)
+    local now = clock()
+    local c = self.cached
+    if c and (not c.expiration or now < c.expiration - window) then return c end
+    local sched = lazy_sched()
+    local can_wait = sched and sched.can_yield and sched.can_yield()
+    if self.fetching and can_wait then
+      local done, creds, err = await(self, sched)
+      if done then return creds, err end
+    end
+    self.fetching = true
+    self.generation = (self.generation or 0) + 1
+    local gen = self.generation
+    self.fetches = self.fetches + 1
+    if can_wait and sched.detached then
+      -- inside nginx in a timer: a request that ends half-way cannot leave the fetch unfinished
+      local handed, creds, err = sched.detached(run, self, gen, c)
+      if handed then return creds, err end
+      if handed == nil then return nil, creds end -- this task was cancelled; the fetch goes on
+    end
+    return run(self, gen, c)
   end
   return p
 end

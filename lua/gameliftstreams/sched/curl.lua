@@ -414,6 +414,10 @@ function _M.new(shared)
 
   function B.count() return live_n end
 
+  -- Nothing here can end a task half-way (a cancel is delivered at its waits): no need to run
+  -- anything elsewhere (see sched.detached).
+  function B.detached() return false end
+
   return B
 end
 

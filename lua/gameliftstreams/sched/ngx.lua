@@ -195,6 +195,56 @@ function _M.new(shared, curl)
     return outcome(self)
   end
 
+  -- Runs fn(unpack(args)) in an ngx.timer, where the request calling it cannot end it half-way
+  -- (nginx ends a request's light threads with it: ngx.exit, a client that hung up), and waits
+  -- for it. true and fn's results; false when it cannot run there (a phase without timers or
+  -- cosockets, no timer left, or its timer did not start within START_WAIT: fn then never
+  -- runs) and the caller runs it itself; nil, Cancelled when the waiting task was cancelled
+  -- (fn goes on to its end). fn must not raise: what it raises is raised here.
+  local START_WAIT = 5
+  function B.detached(fn, args)
+    if not in_phase() then return false end
+    local ngx = _G.ngx
+    local me = running_task()
+    if me and me._b ~= B then me = nil end
+    local sema = me and (me._sema or new_sema()) or new_sema()
+    if me then me._sema = sema end
+    local box = { sema = sema }
+    local ok = ngx.timer.at(0, function()
+      if box.abandoned then return end
+      box.started = true
+      box.res = pack(pcall(fn, unpack(args, 1, args.n)))
+      if box.sema then box.sema:post(1) end
+    end)
+    if not ok then return false end
+    local t0, delay = now(), 0.002
+    while not box.res do
+      if me then
+        local cerr = take_cancel(me)
+        if cerr then
+          box.sema = nil
+          return nil, cerr
+        end
+      end
+      if not box.started and now() - t0 >= START_WAIT then
+        box.abandoned = true
+        return false
+      end
+      if sema then
+        -- a task's cancel posts this semaphore too (task_sleep's)
+        if me then me._sleeping = true end
+        sema:wait(box.started and 60 or START_WAIT)
+        if me then me._sleeping = false end
+      else
+        ngx.sleep(delay)
+        delay = math_min(delay * 2, SLICE)
+      end
+    end
+    local res = box.res
+    if not res[1] then error(res[2], 0) end
+    return true, unpack(res, 2, res.n)
+  end
+
   function B.step(max_seconds)
     if not in_phase() then return curl.step(max_seconds) end
     local st = state()
