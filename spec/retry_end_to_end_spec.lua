@@ -128,6 +128,40 @@ describe("retries end to end (client against the emulator)", function()
     assert.equal(6, #logged("CreateStreamGroup"))
   end)
 
+  it("refuses a call when AWS_MAX_ATTEMPTS, AWS_RETRY_MODE or the profile's value is unusable, before sending", function()
+    local dir = helpers.tmpdir()
+    local cfg = helpers.write_file(dir .. "/config", "[profile bad]\nretry_mode = eager\n[profile zero]\nmax_attempts = 0\n")
+    local cases = {
+      { { AWS_MAX_ATTEMPTS = "abc" }, nil, 'AWS_MAX_ATTEMPTS must be a positive integer, got "abc"' },
+      { { AWS_MAX_ATTEMPTS = "2.5" }, nil, 'AWS_MAX_ATTEMPTS must be a positive integer, got "2.5"' },
+      { { AWS_RETRY_MODE = "fast" }, nil, 'AWS_RETRY_MODE must be standard, adaptive or legacy, got "fast"' },
+      { {}, "bad", "the profile's retry_mode must be standard, adaptive or legacy, got \"eager\"" },
+      { {}, "zero", 'the profile\'s max_attempts must be a positive integer, got "0"' },
+    }
+    for _, case in ipairs(cases) do
+      local env = case[1]
+      env.AWS_CONFIG_FILE = cfg
+      local c = client{ profile = case[2], getenv = function(k) return env[k] end }
+      for _ = 1, 2 do -- every call, not only the first
+        local out, err = c:create_stream_group(INPUT)
+        assert.is_nil(out)
+        assert.equal("InvalidParameter", err.code)
+        assert.equal(case[3], err.message)
+        assert.equal(0, err.attempts)
+      end
+    end
+    helpers.rm_rf(dir)
+    assert.equal(0, #logged("CreateStreamGroup"))
+    -- an empty value is no value; an explicit option is used without reading either
+    local _, err = client{ max_attempts = 2, retry_mode = "standard",
+      getenv = function(k) return ({ AWS_MAX_ATTEMPTS = "abc", AWS_RETRY_MODE = "fast" })[k] end }
+      :list_applications{}
+    assert.is_nil(err)
+    _, err = client{ getenv = function(k) return ({ AWS_MAX_ATTEMPTS = "", AWS_RETRY_MODE = "" })[k] end }
+      :list_applications{}
+    assert.is_nil(err)
+  end)
+
   it("honours x-amz-retry-after in the 2026 revision", function()
     fault{ kind = "throttle", operation = "CreateStreamGroup", count = 10, retry_after = 30 }
     local _, err = client{ new_2026_retries = true, max_attempts = 2 }:create_stream_group(INPUT)

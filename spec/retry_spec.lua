@@ -245,10 +245,20 @@ describe("retry max_attempts", function()
     assert.equal(2, (r:begin() and r.max_attempts))
   end)
 
-  it("ignores an unusable AWS_MAX_ATTEMPTS", function()
+  it("keeps the default for an unusable AWS_MAX_ATTEMPTS or AWS_RETRY_MODE and says why (the client refuses with it)", function()
     local r = strategy{ getenv = env{ AWS_MAX_ATTEMPTS = "zero" } }
     r:begin()
     assert.equal(3, r.max_attempts)
+    assert.equal('AWS_MAX_ATTEMPTS must be a positive integer, got "zero"', r.config_error)
+    r = strategy{ getenv = env{ AWS_RETRY_MODE = "Eager" } }
+    r:begin()
+    assert.equal("standard", r.mode)
+    assert.equal('AWS_RETRY_MODE must be standard, adaptive or legacy, got "Eager"', r.config_error)
+    r = strategy{ getenv = env{ AWS_RETRY_MODE = "Adaptive", AWS_MAX_ATTEMPTS = "" } }
+    r:begin()
+    assert.equal("adaptive", r.mode)
+    assert.equal(3, r.max_attempts)
+    assert.is_nil(r.config_error)
   end)
 
   it("rejects a bad explicit option", function()

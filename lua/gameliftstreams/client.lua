@@ -206,6 +206,11 @@ function Client:_prepare()
     return nil, errors.invalid(string.format("profile %q (from %s) is in neither %s nor %s", rec.profile_name,
       o.profile ~= nil and "the profile option" or "AWS_PROFILE", rec.config_path, rec.credentials_path))
   end
+  -- AWS_MAX_ATTEMPTS / AWS_RETRY_MODE and the profile's: a value nobody could use is refused, not
+  -- replaced by the default behind the user's back
+  local strategy = self.retry
+  if not strategy.resolved then strategy:_resolve() end
+  if strategy.config_error then return nil, errors.invalid(strategy.config_error) end
   if not self.region then
     if not rec.region then return nil, rec.region_error end
     self.region = rec.region

@@ -223,17 +223,34 @@ local function resolve(self)
     end
     return profile and profile[name] or nil
   end
+  -- A value the environment or the profile sets but nobody could use is kept as
+  -- self.config_error (the client refuses its calls with it, as botocore and the JS SDK v3 raise
+  -- on them); the strategy itself goes on with the default. An empty value is no value.
+  local function given(env_name, key)
+    local v = getenv(env_name)
+    if v ~= nil and v ~= "" then return v, env_name end
+    v = setting(key)
+    if v ~= nil and v ~= "" then return v, "the profile's " .. key end
+  end
+  local function unusable(msg)
+    self.config_error = self.config_error or msg
+  end
   if self.mode == nil then
-    local m = getenv("AWS_RETRY_MODE") or setting("retry_mode")
-    m = m and m:lower()
-    if m ~= "standard" and m ~= "adaptive" and m ~= "legacy" then m = "standard" end
-    self.mode = m
+    local v, from = given("AWS_RETRY_MODE", "retry_mode")
+    local m = type(v) == "string" and v:lower() or nil
+    if v ~= nil and m ~= "standard" and m ~= "adaptive" and m ~= "legacy" then
+      unusable(from .. " must be standard, adaptive or legacy, got " .. string.format("%q", tostring(v):sub(1, 40)))
+      m = nil
+    end
+    self.mode = m or "standard"
   end
   if self.max_attempts == nil then
-    -- An unusable value in the environment or the profile falls back to the default.
-    self.max_attempts = positive_int(getenv("AWS_MAX_ATTEMPTS"), "")
-      or positive_int(setting("max_attempts"), "")
-      or (self.mode == "legacy" and 5 or 3)
+    local v, from = given("AWS_MAX_ATTEMPTS", "max_attempts")
+    local n = positive_int(v, "")
+    if v ~= nil and not n then
+      unusable(from .. " must be a positive integer, got " .. string.format("%q", tostring(v):sub(1, 40)))
+    end
+    self.max_attempts = n or (self.mode == "legacy" and 5 or 3)
   end
   self.adaptive = self.mode == "adaptive"
 end
