@@ -195,6 +195,11 @@ describe("endpoints.for_client, given what the client settled (config.configured
     ep, err = for_client({ region = "us-west-2/../evil" })
     assert.is_nil(ep)
     assert.are.equal("EndpointError", err.code)
+    assert.are.equal('region "us-west-2/../evil" is not a region name: 1 to 63 letters, digits and hyphens,'
+      .. ' starting with a letter or digit (e.g. us-west-2)', err.message)
+    ep, err = for_client({ region = "-" .. string.rep("x", 100) })
+    assert.is_nil(ep)
+    assert.truthy(err.message:find('region "-' .. string.rep("x", 63) .. '..." is not', 1, true), err.message)
     ep, err = for_client({ region = "us-west-2", endpoint = "localhost:8000" })
     assert.is_nil(ep)
     assert.are.equal("EndpointError", err.code)

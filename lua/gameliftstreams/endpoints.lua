@@ -344,7 +344,9 @@ function _M.for_client(opts)
   end
   if region ~= nil then
     if type(region) ~= "string" or not is_valid_host_label(region, false) then
-      return nil, make_error("invalid region name")
+      return nil, make_error(type(region) ~= "string" and ("region must be a string, got " .. type(region))
+        or string.format("region %q is not a region name: 1 to 63 letters, digits and hyphens, starting"
+          .. " with a letter or digit (e.g. us-west-2)", #region > 64 and region:sub(1, 64) .. "..." or region))
     end
   end
   local ep, err = _M.resolve{ Region = region, UseFIPS = opts.use_fips and true or false, Endpoint = endpoint }
