@@ -159,13 +159,48 @@ static int l_write_private(lua_State *L) {
   return 1;
 }
 
-/* core.utf8_len(s) -> the number of UTF-8 code points in s: its bytes that are not continuation
- * bytes (0x80-0xBF), so any byte string has a length. The model's string length limits count
- * code points; a SignalRequest of several KB made this a hot byte loop in Lua 5.4. */
+/* core.utf8_len(s) -> the number of code points in s when s is well-formed UTF-8 (RFC 3629: no
+ * overlong form, no UTF-16 surrogate, nothing past U+10FFFF, no sequence cut short), else nil.
+ * The model's string length limits count code points, and JSON text is UTF-8 (RFC 8259): bytes
+ * that are not would be counted wrong (continuation bytes count as nothing) and sent as text no
+ * JSON reader takes. A SignalRequest of several KB made this a hot byte loop in Lua 5.4. */
 static int l_utf8_len(lua_State *L) {
-  size_t n, i, count = 0;
+  size_t n, i = 0, count = 0;
   const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
-  for (i = 0; i < n; i++) count += (s[i] & 0xC0) != 0x80;
+  while (i < n) {
+    unsigned c = s[i], lo = 0x80, hi = 0xBF;
+    size_t need, k;
+    if (c < 0x80) {
+      i++;
+      count++;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+      need = 2;
+      if (c == 0xE0) lo = 0xA0;      /* overlong below U+0800 */
+      else if (c == 0xED) hi = 0x9F; /* U+D800-U+DFFF, the surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      need = 3;
+      if (c == 0xF0) lo = 0x90;      /* overlong below U+10000 */
+      else if (c == 0xF4) hi = 0x8F; /* past U+10FFFF */
+    } else {
+      lua_pushnil(L); /* a continuation byte first, 0xC0/0xC1 (overlong), 0xF5-0xFF */
+      return 1;
+    }
+    if (n - i - 1 < need || s[i + 1] < lo || s[i + 1] > hi) {
+      lua_pushnil(L);
+      return 1;
+    }
+    for (k = 2; k <= need; k++) {
+      if ((s[i + k] & 0xC0) != 0x80) {
+        lua_pushnil(L);
+        return 1;
+      }
+    }
+    i += need + 1;
+    count++;
+  }
   gls_pushinteger(L, count);
   return 1;
 }

@@ -241,13 +241,41 @@ describe("validate", function()
     it("counts string length in UTF-8 code points", function()
       assert.equal(3, validate.utf8_len("a\195\169\226\130\172"))
       assert.equal(0, validate.utf8_len(""))
-      -- any bytes have a length: continuation bytes (0x80-0xBF) are not counted, the rest are
-      assert.equal(3, validate.utf8_len("\0\128\191\192\255"))
+      assert.equal(1, validate.utf8_len("\0"))
+      assert.equal(2, validate.utf8_len("\237\159\191\244\143\191\191")) -- U+D7FF, U+10FFFF
+      -- bytes that are not well-formed UTF-8 have no length (JSON text is UTF-8): a continuation
+      -- byte alone, an overlong form, a surrogate, past U+10FFFF, a sequence cut short
+      for _, s in ipairs{ "\128", "a\191", "\192\128", "\224\128\128", "\237\160\128",
+                         "\244\144\128\128", "\245", "\255", "\226\130", "\240\159\152" } do
+        assert.is_nil(validate.utf8_len(s))
+      end
       assert.equal(5000 + 2 * 3000, validate.utf8_len(("a"):rep(5000) .. ("\240\159\152\128x"):rep(3000)))
       -- Description: 1..80 characters; 80 two-byte characters are fine, 81 are not.
       assert.is_true(check("UpdateApplication", { Identifier = "a-1", Description = ("\195\169"):rep(80) }))
       assert_invalid("UpdateApplication", { Identifier = "a-1", Description = ("\195\169"):rep(81) },
         "UpdateApplication: input.Description: string length 81 is above the maximum of 80")
+    end)
+
+    it("refuses strings that are not UTF-8, whose length the rules cannot count", function()
+      -- 81 continuation bytes would count as 0 code points and pass the maximum of 80
+      assert_invalid("UpdateApplication", { Identifier = "a-1", Description = ("\128"):rep(81) },
+        "UpdateApplication: input.Description: expected a string of UTF-8 text, got bytes that are "
+        .. "not well-formed UTF-8")
+      assert_invalid("UntagResource", { ResourceArn = "arn", TagKeys = { "env", "\192\128" } },
+        "UntagResource: input.TagKeys[2]: expected a string of UTF-8 text, got bytes that are not "
+        .. "well-formed UTF-8")
+    end)
+
+    it("keeps integers within 32 bits where the model sets no maximum", function()
+      local input = { Identifier = "sg-1", ApplicationIdentifier = "a-1", Protocol = "WebRTC",
+                      UrlExpiresAfterMinutes = 60, Locations = { "us-west-2" }, UsageLimit = 2147483647 }
+      assert.is_true(check("CreateStreamUrl", input))
+      input.UsageLimit = 2147483648
+      assert_invalid("CreateStreamUrl", input, "CreateStreamUrl: input.UsageLimit: value is above "
+        .. "the maximum of 2147483647 (a 32-bit integer)")
+      input.UsageLimit = 1e300
+      assert_invalid("CreateStreamUrl", input, "CreateStreamUrl: input.UsageLimit: value is above "
+        .. "the maximum of 2147483647 (a 32-bit integer)")
     end)
 
     it("rejects strings below the minimum length, including empty path labels", function()
