@@ -1,10 +1,12 @@
 /* Small utilities for the Lua layer: clocks, sleep, UUIDv4 (over rand.c), base64, SHA-1 names,
- * private files, JSON quoting and percent-encoding. */
+ * private files, reading a file that may be hostile, JSON quoting and percent-encoding. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -159,6 +161,67 @@ static int l_write_private(lua_State *L) {
   return 1;
 }
 
+/* core.read_file(path, max_bytes) -> the file's bytes | nil, message.
+ * Reads the shared config and credentials files and the token files a caller's environment
+ * names, none of which can be trusted to be a file: only a regular file is read (symlinks
+ * followed), since a FIFO blocks open() and read() until a writer comes (forever, in an nginx
+ * worker), a device such as /dev/zero never ends and a directory holds no text. Checked with
+ * stat() before it is opened (opening some devices does something) and with fstat() on what was
+ * opened, without blocking; a file of more than max_bytes is refused, not cut. The bytes go
+ * through a buffer that wipes what it lets go (a credentials file holds keys). */
+static int l_read_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Number max = luaL_checknumber(L, 2);
+  gls_buf *b = gls_push_scratch(L);
+  struct stat st;
+  int fd, err = 0;
+  b->wipe = 1;
+  if (stat(path, &st) != 0) err = errno;
+  else if (!S_ISREG(st.st_mode)) err = EINVAL;
+  if (err) goto failed;
+  fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    err = errno;
+    goto failed;
+  }
+  if (fstat(fd, &st) != 0) err = errno;
+  else if (!S_ISREG(st.st_mode)) err = EINVAL;
+  else if ((lua_Number)st.st_size > max) err = EFBIG;
+  while (!err) {
+    ssize_t r;
+    if (gls_buf_reserve(b, 4096) != GLS_BUF_OK) {
+      err = ENOMEM;
+      break;
+    }
+    r = read(fd, b->p + b->len, b->cap - b->len - 1);
+    if (r < 0) {
+      if (errno != EINTR) err = errno;
+    } else if (r == 0) {
+      break;
+    } else {
+      b->len += (size_t)r;
+      if ((lua_Number)b->len > max) err = EFBIG; /* it grew while being read */
+    }
+  }
+  close(fd);
+  if (!err) {
+    lua_pushlstring(L, b->p ? b->p : "", b->len);
+    gls_buf_free(b);
+    return 1;
+  }
+failed:
+  gls_buf_free(b);
+  lua_pushnil(L);
+  if (err == EINVAL) lua_pushstring(L, "not a regular file");
+  else if (err == EFBIG) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "larger than %.0f bytes", max);
+    lua_pushstring(L, msg);
+  }
+  else lua_pushstring(L, strerror(err));
+  return 2;
+}
+
 /* core.utf8_len(s) -> the number of code points in s when s is well-formed UTF-8 (RFC 3629: no
  * overlong form, no UTF-16 surrogate, nothing past U+10FFFF, no sequence cut short), else nil.
  * The model's string length limits count code points, and JSON text is UTF-8 (RFC 8259): bytes
@@ -263,6 +326,7 @@ static const luaL_Reg util_funcs[] = {
   {"monotime", l_monotime}, {"time", l_time},           {"sleep", l_sleep},
   {"b64encode", l_b64encode}, {"b64decode", l_b64decode},
   {"sha1_hex", l_sha1_hex}, {"write_private", l_write_private}, {"utf8_len", l_utf8_len},
+  {"read_file", l_read_file},
   {NULL, NULL},
 };
 

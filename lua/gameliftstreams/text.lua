@@ -6,7 +6,7 @@ local _M = { _VERSION = "0.1" }
 local type, tonumber, floor = type, tonumber, math.floor
 local format, gsub, lower, sub, pairs = string.format, string.gsub, string.lower, string.sub, pairs
 local find, concat = string.find, table.concat
-local io_open, os_date = io.open, os.date
+local os_date = os.date
 
 local core = require("gameliftstreams.core")
 
@@ -91,13 +91,15 @@ function _M.trim(s)
   return (gsub(gsub(s, "^%s+", ""), "%s+$", ""))
 end
 
---- The whole content of a file, or nil when it does not exist or cannot be read.
+--- The most a config, credentials or token file may hold: a config file of some thousand
+-- profiles is a few hundred KB, a web identity token a few KB.
+_M.MAX_FILE_BYTES = 16 * 1024 * 1024
+
+--- The whole content of a regular file of at most MAX_FILE_BYTES, or nil and why not (it does
+-- not exist, cannot be read, is not a regular file, is larger). A FIFO, a device or a
+-- directory is never opened for reading, so nothing blocks or reads without end (core.read_file).
 function _M.read_file(path)
-  local f = io_open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
+  return core.read_file(path, _M.MAX_FILE_BYTES)
 end
 
 --- A header's value from a table of headers (name -> value or list of values), the name

@@ -33,8 +33,12 @@ local function container_fetch(opts, url, getenv)
   local token_file = env(getenv, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
   local token
   if token_file then
-    token = read_file(token_file)
-    if not token then return nil, fail(name, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE " .. token_file) end
+    local why
+    token, why = read_file(token_file)
+    if not token then
+      return nil, fail(name, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE " .. token_file .. ": "
+        .. tostring(why))
+    end
     token = trim(token)
   else
     token = env(getenv, "AWS_CONTAINER_AUTHORIZATION_TOKEN")

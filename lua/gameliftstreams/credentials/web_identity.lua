@@ -15,8 +15,10 @@ function _M.web_identity(role, opts, settings)
   opts = opts or {}
   local name = "web identity"
   return _M.refreshing(name, function()
-    local token = read_file(role.token_file)
-    if not token then return nil, fail(name, "cannot read the token file " .. role.token_file) end
+    local token, why = read_file(role.token_file)
+    if not token then
+      return nil, fail(name, "cannot read the token file " .. role.token_file .. ": " .. tostring(why))
+    end
     token = trim(token)
     local params = { RoleArn = role.role_arn, RoleSessionName = session_name(opts, role.role_session_name),
                      WebIdentityToken = token }
