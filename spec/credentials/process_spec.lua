@@ -83,6 +83,22 @@ printf '%s' '{"Version": 1, "AccessKeyId": "AKOLD", "SecretAccessKey": "old-secr
     end
   end)
 
+  it("never quotes a Version that is not a number (it is the command's output)", function()
+    local s = shell_script(dir, "vs.sh", "echo '{\"Version\":\"version-secret\",\"AccessKeyId\":\"A\"}'\n")
+    local _, err = credentials.from_config(with_process(s)):get()
+    assert.equal("credentials: process provider: unsupported Version (a string) (expected 1)", err.message)
+    refute_secret(err, "version-secret")
+  end)
+
+  it("stops reading a command that prints more than a credentials file may hold", function()
+    -- 17 MiB, then a document: read whole, it would be taken; `yes` would be read without end
+    local s = shell_script(dir, "big.sh", "head -c 17825792 /dev/zero | tr '\\0' ' '\n"
+      .. "printf '{\"Version\":1,\"AccessKeyId\":\"AKBIG\",\"SecretAccessKey\":\"x\"}'\n")
+    local c, err = credentials.from_config(with_process(s)):get()
+    assert.is_nil(c)
+    assert.equal("credentials: process provider: its output is larger than 16777216 bytes", err.message)
+  end)
+
   it("refreshes credentials that are about to expire (injected clock)", function()
     local s = shell_script(dir, "exp.sh", [[
 echo run >> "$(dirname "$0")/count"
@@ -148,6 +164,17 @@ printf '{"Version":1,"AccessKeyId":"AKSLOW","SecretAccessKey":"x"}'
     local err = task.results[2]
     assert.equal("credentials: process provider: command exited with status 4", err.message)
     refute_secret(err, "task-secret")
+  end)
+
+  it("stops a command that prints without end, inside a task too", function()
+    local pidfile = dir .. "/pid"
+    local s = shell_script(dir, "yes.sh", "echo $$ > " .. pidfile .. "\nexec yes\n")
+    local task = sched.spawn(function() return provider(s):get() end)
+    assert.is_true(sched.run())
+    assert.equal("credentials: process provider: its output is larger than 16777216 bytes", task.results[2].message)
+    local pid = assert(tonumber(helpers.read_file(pidfile)))
+    local gone = os.execute("! kill -0 " .. pid .. " 2>/dev/null || grep -q '^State:.*Z' /proc/" .. pid .. "/status")
+    assert.is_true(gone == true or gone == 0, "the command's process " .. pid .. " still runs")
   end)
 
   it("stops the command (and what it started) when the task is cancelled", function()

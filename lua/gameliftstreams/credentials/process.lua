@@ -4,6 +4,11 @@ local _M = B.M -- the credentials module's table (credentials/init.lua returns i
 local errors = B.errors
 local type, tostring, tonumber, error = type, tostring, tonumber, error
 local concat = table.concat
+
+-- The most output a command may print: a credentials document is well under a KB, and a
+-- command that prints without end (`yes`) must not be read until memory runs out.
+local MAX_OUTPUT = B.text.MAX_FILE_BYTES
+local TOO_LONG = "its output is larger than " .. MAX_OUTPUT .. " bytes"
 local fail, make_creds, lazy_core, lazy_sched, decode_json, default_clock =
   B.fail, B.make_creds, B.lazy_core, B.lazy_sched, B.decode_json, B.default_clock
 local iso8601 = B.text.iso8601
@@ -21,10 +26,15 @@ end
 local function read_command_polling(core, sched, command)
   local proc, err = core.spawn_shell(wrap_command(command))
   if not proc then return nil, err end
-  local parts, delay = {}, 0.002
+  local parts, delay, total = {}, 0.002, 0
   while true do
     local chunk, state = proc:read()
     if chunk then
+      total = total + #chunk
+      if total > MAX_OUTPUT then
+        proc:close() -- the command (and what it started) is stopped
+        return nil, TOO_LONG
+      end
       parts[#parts + 1] = chunk
       delay = 0.002
     elseif state == "eof" then
@@ -52,9 +62,19 @@ local function run_command(command)
   end
   local pipe = io.popen(wrap_command(command), "r")
   if not pipe then return nil, "cannot start the command" end
-  local out = pipe:read("*a") or ""
+  local parts, total = {}, 0
+  while true do
+    local chunk = pipe:read(65536)
+    if not chunk then break end
+    total = total + #chunk
+    if total > MAX_OUTPUT then
+      pipe:close() -- the command's next write fails (SIGPIPE)
+      return nil, TOO_LONG
+    end
+    parts[#parts + 1] = chunk
+  end
   pipe:close()
-  return out
+  return concat(parts)
 end
 
 local function process_fetch(command, name, clock)
@@ -69,8 +89,9 @@ local function process_fetch(command, name, clock)
   if status ~= 0 then return nil, fail(name, "command exited with status " .. status) end
   local doc = decode_json(body)
   if not doc then return nil, fail(name, "command output is not a JSON object") end
-  if doc.Version ~= 1 then
-    return nil, fail(name, "unsupported Version " .. tostring(doc.Version) .. " (expected 1)")
+  if doc.Version ~= 1 then -- (a number is named; other values are the command's output, not quoted)
+    local v = type(doc.Version) == "number" and tostring(doc.Version) or ("(a " .. type(doc.Version) .. ")")
+    return nil, fail(name, "unsupported Version " .. v .. " (expected 1)")
   end
   if type(doc.AccessKeyId) ~= "string" or type(doc.SecretAccessKey) ~= "string" then
     return nil, fail(name, "command output lacks AccessKeyId or SecretAccessKey")
