@@ -101,6 +101,16 @@ function helpers.control(emu, method, path, body)
   return res.status, decoded
 end
 
+--- The requests an emulator logged, its control API's own left out.
+function helpers.sent_requests(emu)
+  local _, log = helpers.control(emu, "GET", "requests")
+  local out = {}
+  for _, e in ipairs(log.requests) do
+    if not e.path:find("^/_emulator/") then out[#out + 1] = e end
+  end
+  return out
+end
+
 function helpers.core()
   return require("gameliftstreams.core")
 end

@@ -168,27 +168,19 @@ describe("hostile input (issue 15)", function()
     teardown(function() emu.stop() end)
     before_each(function() helpers.control(emu, "DELETE", "requests") end)
 
-    local function logged()
-      local _, log = helpers.control(emu, "GET", "requests")
-      local out = {}
-      for _, e in ipairs(log.requests) do
-        if not e.path:find("^/_emulator/") then out[#out + 1] = e end
-      end
-      return out
-    end
 
     it("sends nothing for a '..' label, and the account's sessions stay unlisted", function()
       local out, err = client:list_stream_sessions{ Identifier = ".." }
       assert.is_nil(out)
       assert.equal("InvalidParameter", err.code)
-      assert.same({}, logged())
+      assert.same({}, helpers.sent_requests(emu))
     end)
 
     it("sends a label holding '/../' encoded whole: no dot segment reaches the wire", function()
       local _, err = client:list_stream_sessions{ Identifier = "a/../b" }
       -- whatever the service says of that id, it is said of that id, on that path
       assert.is_table(err)
-      local log = logged()
+      local log = helpers.sent_requests(emu)
       assert.equal(1, #log)
       assert.equal("/streamgroups/a%2F..%2Fb/streamsessions", log[1].path)
       assert.equal("ListStreamSessions", log[1].operation)
