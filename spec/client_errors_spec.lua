@@ -120,6 +120,37 @@ describe("client calls against the emulator", function()
     assert.equal(8, #requests()) -- all four signed before the first answer came back
   end)
 
+  it("cuts the session token and the secret out of a service message that quotes the request, and sensitive members", function()
+    -- AWS's InvalidSignatureException (and the emulator's) quotes the canonical request it
+    -- expected, x-amz-security-token and all
+    local token = "IQoJb3JpZ2luX2VjEXAMPLE-SESSION-TOKEN-" .. string.rep("t", 40)
+    local emu2 = helpers.start_emulator{ args = { "--credentials", "AKIDTOKEN:right-secret-abc:" .. token } }
+    local ok, e = pcall(function()
+      local c = client{ endpoint = emu2.url, credentials = { access_key_id = "AKIDTOKEN",
+        secret_access_key = "wrong-secret-key-xyz", session_token = token } }
+      local out, err = c:list_applications()
+      assert.is_nil(out)
+      assert.equal("InvalidSignatureException", err.code)
+      assert.truthy(err.message:find("x-amz-security-token:REDACTED\n", 1, true), err.message)
+      for _, s in ipairs{ err.message, tostring(err) } do
+        assert.is_nil(s:find(token, 1, true))
+        assert.is_nil(s:find("wrong-secret-key-xyz", 1, true))
+      end
+      -- a service message quoting the token and a sensitive member's value
+      local secret = "v=0 o=- SECRET-OFFER-4242"
+      assert.equal(200, (helpers.control(emu2, "POST", "faults", { kind = "error", code = "ValidationException",
+        status = 400, operation = "StartStreamSession", message = "got " .. token .. " and '" .. secret .. "'" })))
+      c = client{ endpoint = emu2.url, credentials = { access_key_id = "AKIDTOKEN",
+        secret_access_key = "right-secret-abc", session_token = token } }
+      _, err = c:start_stream_session{ Identifier = "sg-nothere", ApplicationIdentifier = "a-nothere",
+        Protocol = "WebRTC", SignalRequest = secret }
+      assert.equal("ValidationException", err.code)
+      assert.equal("got REDACTED and 'REDACTED'", err.message)
+    end)
+    emu2.stop()
+    assert(ok, e)
+  end)
+
   it("does not retry a wrong secret (InvalidSignatureException with a correct clock)", function()
     local c = client{ endpoint = emu.url,
                       credentials = { access_key_id = emu.access_key_id, secret_access_key = "wrong" } }

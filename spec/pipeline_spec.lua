@@ -51,6 +51,34 @@ describe("pipeline.send", function()
     assert.equal(400, resp.status)
   end)
 
+  it("cuts each attempt's secret key, session token and signature out of the service's text in its error", function()
+    local creds = { access_key_id = "AKIDEXAMPLE", secret_access_key = "secret-key-0123456789",
+                    session_token = "session-token-" .. string.rep("z", 30) }
+    local sigs = {}
+    -- a service that quotes the headers it got, in its message and in a modelled field
+    local http = function(req)
+      local h = req.headers
+      sigs[#sigs + 1] = h.authorization:match("Signature=(%x+)")
+      return { status = #sigs < 2 and 500 or 400, headers = {},
+               body = "auth " .. h.authorization .. " token " .. h["x-amz-security-token"] .. " key " .. creds.secret_access_key }
+    end
+    local s = svc(http, { service = "gameliftstreams", region = "us-west-2",
+                          provider = { get = function() return creds end } })
+    s.decode = function(_, _, resp)
+      return nil, errors.new{ code = resp.status == 500 and "InternalServerException" or "ValidationException",
+        status = resp.status, message = resp.body, retryable = resp.status == 500,
+        fields = { Echo = resp.body, Count = 3 } }
+    end
+    local _, err = pipeline.send(s, { method = "GET", url = "https://gameliftstreams.us-west-2.api.aws/applications",
+                                      headers = {} })
+    assert.equal("ValidationException", err.code)
+    assert.equal(2, #sigs)
+    assert.matches("^auth AWS4%-HMAC%-SHA256 Credential=AKIDEXAMPLE/.+ Signature=REDACTED token REDACTED key REDACTED$",
+      err.message)
+    assert.equal(err.message, err.fields.Echo)
+    assert.equal(3, err.fields.Count)
+  end)
+
   it("counts the attempts and the back-off of a call that retried: sent ones only", function()
     local _, http = scripted{ { status = 503 }, { status = 503 }, { status = 503 } }
     local s = svc(http)

@@ -376,6 +376,11 @@ function Client:call(op, input)
   local out, err = pipeline.send(self, req)
   if out ~= nil then return out end
   err.operation = err.operation or opname
+  -- a service that quotes the input quotes no sensitive member's value (the pipeline has cut
+  -- the attempt's credentials and signature)
+  if err.status then
+    errors.cut_secrets(err, req.secrets or hooks.sensitive_strings(model, model.operations[opname].input, input))
+  end
   return nil, err
 end
 

@@ -62,6 +62,23 @@ function _M.is(v)
   return type(v) == "table" and getmetatable(v) == mt
 end
 
+--- Cuts `secrets` (a list of strings, the longest first) out of what an error object keeps of a
+-- service's own text, its message and its modelled fields (each occurrence becomes "REDACTED"):
+-- a service may quote what it got, e.g. AWS's InvalidSignatureException quotes the canonical
+-- request with its x-amz-security-token. Returns err.
+function _M.cut_secrets(err, secrets)
+  if type(err) ~= "table" or #secrets == 0 then return err end
+  local cut = require("gameliftstreams.text").cut
+  err.message = cut(err.message, secrets)
+  local fields = err.fields
+  if type(fields) == "table" then
+    for k, v in pairs(fields) do
+      if type(v) == "string" then fields[k] = cut(v, secrets) end
+    end
+  end
+  return err
+end
+
 --- Shorthand for an `InvalidParameter` error (validation, bad options).
 function _M.invalid(message)
   return _M.new{ code = "InvalidParameter", message = message, retryable = false }

@@ -73,6 +73,17 @@ local function unusable_credentials(creds)
   return "session_token as " .. a_type(token)
 end
 
+-- Cuts the attempt's secrets (its credentials' secret key and session token, its signature: from
+-- creds and its signed headers) out of the service's text in an answer's error (errors.cut_secrets).
+local function scrub_answer(err, creds, signed)
+  local secrets = {}
+  secrets[#secrets + 1] = creds.session_token -- (the longer first: text.cut goes in order)
+  secrets[#secrets + 1] = creds.secret_access_key
+  local auth = signed and signed.authorization
+  secrets[#secrets + 1] = type(auth) == "string" and auth:match("Signature=(%x+)") or nil
+  errors.cut_secrets(err, secrets)
+end
+
 -- The end of a call that failed: attempts sent, and the back-off of the retry state st (nil:
 -- none was needed).
 local function done(err, attempts, st, resp, hc)
@@ -137,8 +148,9 @@ function _M.send(svc, req)
   while true do
     local send_headers = headers
     local skew = 0
+    local creds -- this attempt's, when it is signed
     if svc.service then
-      local creds = req.credentials
+      creds = req.credentials
       local provider = svc.provider
       if provider then
         local cerr
@@ -205,6 +217,7 @@ function _M.send(svc, req)
         end
         return out
       end
+      if creds and ferr then scrub_answer(ferr, creds, send_headers) end
       if final then
         if adaptive then r:record(nil) end
         if hc then hooks.after_receive(hc, resp, ferr, false) end

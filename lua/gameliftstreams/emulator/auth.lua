@@ -212,7 +212,11 @@ function _M.verify(req, opts)
   if not matched then
     return err(403, "InvalidSignatureException",
       "The request signature we calculated does not match the signature you provided. " ..
-      "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+      "Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+      -- as AWS answers: what the request should have been signed as (it holds the signed
+      -- headers' values, x-amz-security-token among them)
+      .. "\n\nThe Canonical String for this request should have been\n'" .. signed.canonical_request
+      .. "'\n\nThe String-to-Sign should have been\n'" .. signed.string_to_sign .. "'\n",
       { info = info })
   end
   return info
