@@ -142,6 +142,22 @@ describe("protocol (restJson1)", function()
       assert.is_nil(protocol.format_number(0 / 0))
     end)
 
+    it("writes a timestamp query member as RFC 3339 UTC, to the millisecond (made-up model)", function()
+      -- no input of this model has a timestamp: a made-up one has; a fraction that rounds up to
+      -- the next second carried into the seconds' digits ("...:201.000Z")
+      local m = { operations = { Op = { method = "GET", uri = "/x", input = "In" } }, shapes = {
+        In = { type = "structure", members = { T = { shape = "Ts", location = "querystring", name = "t" } } },
+        Ts = { type = "timestamp" } } }
+      for _, c in ipairs{
+        { 1700000000, "2023-11-14T22%3A13%3A20Z" }, { 1700000000.25, "2023-11-14T22%3A13%3A20.250Z" },
+        { 1700000000.9996, "2023-11-14T22%3A13%3A21Z" }, { 1700000000.9994, "2023-11-14T22%3A13%3A20.999Z" },
+        { 1767225599.9999, "2026-01-01T00%3A00%3A00Z" }, { -0.5, "1969-12-31T23%3A59%3A59.500Z" },
+      } do
+        local _, _, query = protocol.build(m, "Op", { T = c[1] })
+        assert.equal("t=" .. c[2], query, tostring(c[1]))
+      end
+    end)
+
     it("does not modify the input", function()
       local input = { Identifier = "a-1", Description = "d" }
       build("UpdateApplication", input)

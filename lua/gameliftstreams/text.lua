@@ -44,12 +44,14 @@ end
 _M.parse_rfc3339 = core.parse_rfc3339
 
 --- Epoch seconds as an ISO 8601 UTC timestamp: "2026-11-22T19:00:00Z", with milliseconds
--- when t has a fraction ("2026-11-22T19:00:00.25Z" is written "...:00.250Z").
+-- when t has a fraction ("2026-11-22T19:00:00.25Z" is written "...:00.250Z"). Rounded to the
+-- millisecond before the second is taken, so 59.9996 s is the next minute, not "...:591.000Z".
 function _M.iso8601(t)
-  local whole = floor(t)
-  local frac = t - whole
+  local ms = floor(t * 1000 + 0.5)
+  local whole = floor(ms / 1000)
+  local frac = ms - whole * 1000
   local s = os_date("!%Y-%m-%dT%H:%M:%S", whole)
-  if frac > 0 then s = s .. gsub(format("%.3f", frac), "^0", "") end
+  if frac > 0 then s = s .. format(".%03d", frac) end
   return s .. "Z"
 end
 

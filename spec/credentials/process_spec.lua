@@ -83,6 +83,16 @@ printf '%s' '{"Version": 1, "AccessKeyId": "AKOLD", "SecretAccessKey": "old-secr
     end
   end)
 
+  it("names an expiry with a fraction of a second that rounds up as the next second", function()
+    local s = shell_script(dir, "frac.sh", [[
+printf '%s' '{"Version": 1, "AccessKeyId": "AKOLD", "SecretAccessKey": "old-secret",
+  "Expiration": "2001-01-01T00:00:59.9996Z"}'
+]])
+    local _, err = credentials.from_config(with_process(s)):get()
+    assert.equal("credentials: process provider: command returned credentials that expired at "
+      .. "2001-01-01T00:01:00Z", err.message)
+  end)
+
   it("never quotes a Version that is not a number (it is the command's output)", function()
     local s = shell_script(dir, "vs.sh", "echo '{\"Version\":\"version-secret\",\"AccessKeyId\":\"A\"}'\n")
     local _, err = credentials.from_config(with_process(s)):get()
