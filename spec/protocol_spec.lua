@@ -158,6 +158,40 @@ describe("protocol (restJson1)", function()
       end
     end)
 
+    it("writes timestamps in each location's restJson1 format, or the model's (made-up model)", function()
+      -- as botocore and the JS SDK v3 do: a date-time in a label or the query, an HTTP date in a
+      -- header, epoch seconds in the body, unless the shape names its timestampFormat
+      local m = { operations = { Op = { method = "POST", uri = "/x/{L}", input = "In" } }, shapes = {
+        In = { type = "structure", order = { "L", "Q", "QE", "H", "HI", "HE", "B", "BI", "BH" }, members = {
+          L = { shape = "Ts", location = "uri", name = "L" },
+          Q = { shape = "Ts", location = "querystring", name = "q" },
+          QE = { shape = "TsEpoch", location = "querystring", name = "qe" },
+          H = { shape = "Ts", location = "header", name = "x-h" },
+          HI = { shape = "TsIso", location = "header", name = "x-hi" },
+          HE = { shape = "TsEpoch", location = "header", name = "x-he" },
+          B = { shape = "Ts" }, BI = { shape = "TsIso" }, BH = { shape = "TsHttp" } } },
+        Ts = { type = "timestamp" }, TsIso = { type = "timestamp", timestamp_format = "iso8601" },
+        TsEpoch = { type = "timestamp", timestamp_format = "unixTimestamp" },
+        TsHttp = { type = "timestamp", timestamp_format = "rfc822" } } }
+      local t = 1700000000.5
+      local _, path, query, headers, body = protocol.build(m, "Op",
+        { L = t, Q = t, QE = t, H = t, HI = t, HE = t, B = t, BI = t, BH = t })
+      assert.equal("/x/2023-11-14T22%3A13%3A20.500Z", path)
+      assert.equal("q=2023-11-14T22%3A13%3A20.500Z&qe=1700000000.5", query)
+      assert.equal("Tue, 14 Nov 2023 22:13:20 GMT", headers["x-h"])
+      assert.equal("2023-11-14T22:13:20.500Z", headers["x-hi"])
+      assert.equal("1700000000.5", headers["x-he"])
+      assert.equal('{"B":1700000000.5,"BI":"2023-11-14T22:13:20.500Z","BH":"Tue, 14 Nov 2023 22:13:20 GMT"}', body)
+    end)
+
+    it("quotes a header list's strings that hold a comma or a double quote (made-up model)", function()
+      local m = { operations = { Op = { method = "GET", uri = "/x", input = "In" } }, shapes = {
+        In = { type = "structure", members = { H = { shape = "L", location = "header", name = "x-l" } } },
+        L = { type = "list", member = "S" }, S = { type = "string" } } }
+      local _, _, _, headers = protocol.build(m, "Op", { H = { "a", "b,c", 'd"e\\f', " g" } })
+      assert.equal('a, "b,c", "d\\"e\\\\f",  g', headers["x-l"])
+    end)
+
     it("does not modify the input", function()
       local input = { Identifier = "a-1", Description = "d" }
       build("UpdateApplication", input)

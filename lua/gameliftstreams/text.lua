@@ -55,6 +55,17 @@ function _M.iso8601(t)
   return s .. "Z"
 end
 
+local DAY_NAMES = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" }
+local MONTH_NAMES = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" }
+
+--- Epoch seconds as an HTTP date (RFC 7231 IMF-fixdate, whole seconds, English names whatever
+-- the C locale): "Tue, 14 Nov 2023 22:13:20 GMT".
+function _M.http_date(t)
+  local d = os_date("!*t", floor(t))
+  return format("%s, %02d %s %04d %02d:%02d:%02d GMT", DAY_NAMES[d.wday], d.day, MONTH_NAMES[d.month],
+    d.year, d.hour, d.min, d.sec)
+end
+
 --- Percent-encodes every byte except the RFC 3986 unreserved characters (A-Z a-z 0-9 - _ . ~),
 -- with upper-case hex, as SigV4 and the AWS protocols want it; with `keep_slash`, '/' too is
 -- left as it is. In C (core.pct_encode, the signer's encoder): `s` itself when nothing needs

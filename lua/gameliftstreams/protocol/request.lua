@@ -13,8 +13,10 @@ local type, pairs, next, tostring, tonumber, pcall, error = type, pairs, next, t
 local rawget, getmetatable, setmetatable = rawget, getmetatable, setmetatable
 local floor, huge, abs = math.floor, math.huge, math.abs
 local math_type = math.type
-local format, sub, find, lower = string.format, string.sub, string.find, string.lower
+local format, sub, find, lower, gsub = string.format, string.sub, string.find, string.lower, string.gsub
 local concat, sort = table.concat, table.sort
+
+local iso8601, http_date = require("gameliftstreams.text").iso8601, require("gameliftstreams.text").http_date
 
 local function ref_name(ref)
   if type(ref) == "table" then return ref.shape end
@@ -52,6 +54,15 @@ function _M.format_number(v)
   return format("%.17g", v)
 end
 local format_number = _M.format_number
+
+-- A finite timestamp as text: in the shape's timestampFormat, else in `default` (restJson1: a
+-- date-time in a label or the query, an HTTP date in a header, epoch seconds in the body).
+local function timestamp_text(shape, v, default)
+  local f = shape.timestamp_format or default
+  if f == "rfc822" then return http_date(v) end
+  if f == "unixTimestamp" then return format_number(v) end
+  return iso8601(v)
+end
 
 --- Quotes a string for JSON: escapes quote, backslash and control characters; UTF-8 bytes and
 -- DEL pass through unchanged. In C (core.json_quote): a Lua pattern scan cost about 10 ns a
@@ -141,6 +152,9 @@ encode = function(shapes, shape_name, v, out)
     if type(v) ~= "number" then return nil, "expected a number" end
     local s = format_number(v)
     if not s then return nil, "non-finite number" end
+    if t == "timestamp" and shape.timestamp_format and shape.timestamp_format ~= "unixTimestamp" then
+      s = json_string(timestamp_text(shape, v, "unixTimestamp"))
+    end
     out[#out + 1] = s
   else
     return nil, "unsupported shape type " .. tostring(t)
@@ -157,10 +171,9 @@ function _M.encode_json(model, shape_name, value)
   return concat(out)
 end
 
-local iso8601 = require("gameliftstreams.text").iso8601
-
--- A scalar for a path label, a query string or a header; nil when `v` is not of the shape's type.
-local function scalar_text(shapes, shape_name, v)
+-- A scalar for a path label, a query string or a header (in_header); nil when `v` is not of the
+-- shape's type.
+local function scalar_text(shapes, shape_name, v, in_header)
   local shape = shapes[shape_name] or {}
   local t = shape.type
   local vt = type(v)
@@ -171,7 +184,7 @@ local function scalar_text(shapes, shape_name, v)
   if vt == "number" then
     if t == "timestamp" then
       if not (v > -huge and v < huge) then return nil end
-      return iso8601(v)
+      return timestamp_text(shape, v, in_header and "rfc822" or "iso8601")
     end
     return format_number(v)
   end
@@ -235,13 +248,18 @@ local function place_members(shapes, members, order, input, query, headers)
         if mshape.type == "list" then
           if type(v) ~= "table" then not_scalar(m) end
           local parts = {}
+          local member = ref_name(mshape.member)
+          local quote = (shapes[member] or {}).type == "string"
           for j = 1, rawlen(v) do
-            parts[j] = scalar_text(shapes, ref_name(mshape.member), rawget(v, j))
-            if parts[j] == nil then not_scalar(m) end
+            local part = scalar_text(shapes, member, rawget(v, j), true)
+            if part == nil then not_scalar(m) end
+            -- a string holding the list's separator or a quote goes in quotes (RFC 7230 quoted-string)
+            if quote and find(part, '[,"]') then part = '"' .. gsub(part, '(["\\])', "\\%1") .. '"' end
+            parts[j] = part
           end
           text = concat(parts, ", ")
         else
-          text = scalar_text(shapes, target, v)
+          text = scalar_text(shapes, target, v, true)
           if text == nil then not_scalar(m) end
         end
         headers[lower(wire)] = text
