@@ -118,6 +118,53 @@ describe("start_session_and_wait", function()
     return found
   end
 
+  it("counts a cancelled task's start as pending until its clean-up ran: cancel all, drain, nothing left", function()
+    -- a game server shutting down: 30 starts waiting (ACTIVATING), every task cancelled, then
+    -- drain_cleanups, then exit; the tasks had not run since their cancel when drain began
+    helpers.control(emu, "POST", "config", { delay_scale = 5 })
+    local tasks = {}
+    for i = 1, 30 do
+      tasks[i] = sched.spawn(function()
+        return client:start_session_and_wait(input{ UserId = "shutdown" },
+          { min_delay = 0.05, max_delay = 0.1, max_wait = 60 })
+      end)
+    end
+    local t0 = sched.now()
+    while sched.now() - t0 < 0.3 do sched.step(0.02) end
+    for i = 1, 30 do assert.is_true(tasks[i]:cancel()) end
+    local pending = client:pending_cleanups()
+    assert.equal(30, #pending)
+    for _, rec in ipairs(pending) do
+      assert.equal("pending", rec.status)
+      assert.is_string(rec.client_token)
+      assert.is_string(rec.session_arn)
+      assert.is_nil(rec.input)
+    end
+    local drained = client:drain_cleanups(20)
+    helpers.control(emu, "POST", "config", { delay_scale = 0.05 })
+    assert.is_true(drained)
+    assert.equal(0, #client:pending_cleanups())
+    local found = sessions_of("shutdown")
+    assert.equal(30, #found)
+    for _, s in ipairs(found) do assert.matches("TERMINAT", s.Status) end
+    for i = 1, 30 do assert.equal("cancelled", tasks[i].status) end
+  end)
+
+  it("does not count a start under way whose task was not cancelled", function()
+    helpers.control(emu, "POST", "config", { delay_scale = 5 })
+    local task = sched.spawn(function()
+      return client:start_session_and_wait(input{ UserId = "still-starting" },
+        { min_delay = 0.05, max_delay = 0.1, max_wait = 60 })
+    end)
+    local t0 = sched.now()
+    while sched.now() - t0 < 0.3 do sched.step(0.02) end
+    assert.equal(0, #client:pending_cleanups())
+    helpers.control(emu, "POST", "config", { delay_scale = 0.05 })
+    assert.is_true(sched.run())
+    assert.equal("ACTIVE", task.result.Status)
+    assert.is_true(client:drain_cleanups(1))
+  end)
+
   it("terminates a session whose start was cut off by a cancellation (replays its ClientToken)", function()
     helpers.control(emu, "POST", "faults", { kind = "slow", operation = "StartStreamSession",
                                              seconds = 1, count = 1 })

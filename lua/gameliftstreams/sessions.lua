@@ -292,6 +292,22 @@ local function recover(client, input, err, copts, arn)
 end
 
 ---------------------------------------------------------------------------
+-- Starts under way whose session is being cleaned up, or is about to be
+---------------------------------------------------------------------------
+
+-- start -> true while its helper runs: { client, task, record, cleaning }. A start counts as a
+-- pending clean-up once its helper is cleaning up (the replay, the termination at once), and
+-- as soon as its task is cancelled, before the task runs again to see it: a script that
+-- cancels its tasks and then drains must not be told nothing is pending.
+local starts = {}
+
+local function cleaning(st)
+  if st.cleaning then return true end
+  local t = st.task
+  return t ~= nil and t.status == "running" and (t.cancel_requested or t.was_cancelled) and true or false
+end
+
+---------------------------------------------------------------------------
 -- OpenResty: leases, watched by one timer per worker
 ---------------------------------------------------------------------------
 
@@ -308,6 +324,7 @@ local function watchdog(premature)
   for l in pairs(leases) do
     if l.until_ <= now then
       leases[l] = nil
+      starts[l.start] = nil
       -- the request holding it is gone: clean up what it started
       local job = new_job(l.client, l.input, nil, l.copts, l.arn)
       job.next_at = now
@@ -326,9 +343,9 @@ arm_watchdog = function(at)
   if ok then watch_at = at end
 end
 
-local function lease(client, input, copts)
+local function lease(client, input, copts, st)
   if not sched.in_ngx() then return nil end
-  local l = { client = client, input = input, copts = copts, until_ = 0 }
+  local l = { client = client, input = input, copts = copts, until_ = 0, start = st }
   leases[l] = true
   return l
 end
@@ -357,6 +374,64 @@ end
 -- The helper
 ---------------------------------------------------------------------------
 
+local function start_and_wait(client, input, wopts, copts, st)
+  local token = input.ClientToken
+  local group = input.Identifier
+  kick()
+
+  local l = lease(client, input, copts, st)
+  renew(l, call_bound(client))
+  local ok, started, err = pcall(client.call, client, "StartStreamSession", input)
+  if not ok then
+    -- raised (a bug, or a response no parser expected): the session may exist
+    st.cleaning = true
+    release(l)
+    recover(client, input, nil, copts)
+    error(started, 0)
+  end
+  if not started or type(started.Arn) ~= "string" then
+    err = err or errors.new{ code = "SerializationError", message = "StartStreamSession answered without an Arn",
+                             operation = "StartStreamSession" }
+    err.client_token = token
+    if maybe_started(err) then
+      -- (a cancellation is delivered once: this replay and the termination run normally)
+      st.cleaning = true
+      renew(l, 2 * call_bound(client))
+      recover(client, input, err, copts)
+    end
+    release(l)
+    return nil, err
+  end
+  local arn = started.Arn
+  if l then l.arn = arn end
+  st.record.session_arn = arn
+
+  local wok, out, werr = pcall(waiters.wait, leased_client(client, l, wopts), "stream_session_active",
+                               { Identifier = group, StreamSessionIdentifier = arn }, wopts)
+  if wok and out then
+    release(l)
+    return out
+  end
+  -- Clean up, whatever stopped the wait (a raised error included). After a task cancellation
+  -- the next call runs normally (a cancellation is delivered once), so this is sent even then.
+  st.cleaning = true
+  renew(l, call_bound(client))
+  local e = wok and werr or errors.new{ code = "Error", message = "the wait raised" }
+  e.client_token = token
+  e.session_arn = arn
+  local tok, done, terr = pcall(terminate_call, client, group, arn)
+  if not (tok and done) then
+    e.termination_error = tok and terr or nil
+    local job = new_job(client, input, e, copts, arn)
+    job.attempts, job.last_error = 1, e.termination_error
+    publish(job)
+    if tok and final(terr) then settle(job, "failed") else background(job) end
+  end
+  release(l)
+  if not wok then error(out, 0) end
+  return nil, e
+end
+
 --- See the module comment.
 -- @return the ACTIVE session's GetStreamSession output, or nil and an error object
 function _M.start_and_wait(client, input, opts)
@@ -373,57 +448,13 @@ function _M.start_and_wait(client, input, opts)
     copy.ClientToken = core.uuid4()
     input = copy
   end
-  local token = input.ClientToken
-  local group = input.Identifier
-  kick()
-
-  local l = lease(client, input, copts)
-  renew(l, call_bound(client))
-  local ok, started, err = pcall(client.call, client, "StartStreamSession", input)
-  if not ok then
-    -- raised (a bug, or a response no parser expected): the session may exist
-    release(l)
-    recover(client, input, nil, copts)
-    error(started, 0)
-  end
-  if not started or type(started.Arn) ~= "string" then
-    err = err or errors.new{ code = "SerializationError", message = "StartStreamSession answered without an Arn",
-                             operation = "StartStreamSession" }
-    err.client_token = token
-    if maybe_started(err) then
-      -- (a cancellation is delivered once: this replay and the termination run normally)
-      renew(l, 2 * call_bound(client))
-      recover(client, input, err, copts)
-    end
-    release(l)
-    return nil, err
-  end
-  local arn = started.Arn
-  if l then l.arn = arn end
-
-  local wok, out, werr = pcall(waiters.wait, leased_client(client, l, wopts), "stream_session_active",
-                               { Identifier = group, StreamSessionIdentifier = arn }, wopts)
-  if wok and out then
-    release(l)
-    return out
-  end
-  -- Clean up, whatever stopped the wait (a raised error included). After a task cancellation
-  -- the next call runs normally (a cancellation is delivered once), so this is sent even then.
-  renew(l, call_bound(client))
-  local e = wok and werr or errors.new{ code = "Error", message = "the wait raised" }
-  e.client_token = token
-  e.session_arn = arn
-  local tok, done, terr = pcall(terminate_call, client, group, arn)
-  if not (tok and done) then
-    e.termination_error = tok and terr or nil
-    local job = new_job(client, input, e, copts, arn)
-    job.attempts, job.last_error = 1, e.termination_error
-    publish(job)
-    if tok and final(terr) then settle(job, "failed") else background(job) end
-  end
-  release(l)
-  if not wok then error(out, 0) end
-  return nil, e
+  local st = { client = client, task = sched.current(), cleaning = false,
+               record = { client_token = input.ClientToken, status = "pending", attempts = 0 } }
+  starts[st] = true
+  local ok, out, err = pcall(start_and_wait, client, input, wopts, copts, st)
+  starts[st] = nil
+  if not ok then error(out, 0) end
+  return out, err
 end
 
 --- Terminates a session with the helper's guarantee: at once (with the call's own retries),
@@ -459,12 +490,16 @@ function _M.terminate(client, group, arn, cleanup)
   return nil, err
 end
 
---- The clean-up jobs of `client` still pending in this Lua state (nginx worker): a list of
--- records { client_token, session_arn, status, attempts, last_error }.
+--- The clean-up jobs of `client` still pending in this Lua state (nginx worker), and its starts
+-- under way that are cleaning up or whose task was cancelled: a list of records
+-- { client_token, session_arn, status, attempts, last_error }.
 function _M.pending(client)
   local list = {}
   for job in pairs(jobs) do
     if job.client == client then list[#list + 1] = job.record end
+  end
+  for st in pairs(starts) do
+    if st.client == client and cleaning(st) then list[#list + 1] = st.record end
   end
   return list
 end
