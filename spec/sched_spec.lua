@@ -184,6 +184,55 @@ describe("sched", function()
       assert.equal(0, sched.count())
     end)
 
+    it("step(max) keeps to its budget when many tasks are ready at once (a frame's burst)", function()
+      -- 200 tasks, each needing 1 ms of CPU per resume, 3 resumes: 0.6 s of work in all, all
+      -- ready at once (as 200 sessions' polls are); a step used to resume every one of them
+      local function busy(s)
+        local t0 = sched.now()
+        while sched.now() - t0 < s do end
+      end
+      local done = 0
+      for _ = 1, 200 do
+        sched.spawn(function()
+          for _ = 1, 3 do busy(0.001); sched.yield() end
+          done = done + 1
+        end)
+      end
+      local worst, frames = 0, 0
+      local live
+      repeat
+        local budget = (frames % 2 == 0) and 0 or 0.005
+        local t0 = sched.now()
+        live = sched.step(budget)
+        local over = sched.now() - t0 - budget
+        if over > worst then worst = over end
+        frames = frames + 1
+      until live == 0 or frames > 10000
+      assert.equal(0, live)
+      assert.equal(200, done)
+      assert.is_true(worst < 0.05, string.format("a step overran its budget by %.3f s", worst))
+      assert.is_true(frames >= 50, "only " .. frames .. " frames")
+    end)
+
+    it("a step out of budget leaves the ready tasks it did not resume first in line", function()
+      local order = {}
+      local function task(name)
+        return function()
+          local t0 = sched.now()
+          while sched.now() - t0 < 0.003 do end -- more than a step's least slice
+          order[#order + 1] = name
+        end
+      end
+      sched.spawn(task("a")); sched.spawn(task("b")); sched.spawn(task("c"))
+      assert.equal(2, sched.step(0))
+      assert.same({ "a" }, order)
+      sched.spawn(task("d")) -- ready after b and c
+      assert.equal(2, sched.step(0))
+      assert.same({ "a", "b" }, order)
+      assert.is_true(sched.run())
+      assert.same({ "a", "b", "c", "d" }, order)
+    end)
+
     it("report a task that raises: status, error, step's failed list, run's error", function()
       local t = sched.spawn(function() sched.sleep(0); error("boom") end)
       local ok, err, failed = sched.run()

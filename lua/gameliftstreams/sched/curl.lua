@@ -336,11 +336,15 @@ function _M.new(shared)
     return nil
   end
 
-  local function run_ready()
+  -- Resumes the tasks ready now, in order, until `deadline` passes (one at least): the rest go
+  -- first on the next pass, so a step overruns its budget by one resume at most, however many
+  -- tasks a frame makes ready at once.
+  local function run_ready(deadline)
     local n = ready_n
     if n == 0 then return false end
     local batch = ready
     ready, ready_n, spare = spare, 0, batch
+    local clock = monotime
     for i = 1, n do
       local t = batch[i]
       batch[i] = nil
@@ -350,19 +354,33 @@ function _M.new(shared)
           step_failed = step_failed or {}
           step_failed[#step_failed + 1] = f
         end
+        if i < n and clock() >= deadline then
+          -- out of time: the tasks not resumed keep their place, before those made ready since
+          local left, made = n - i, ready_n
+          for j = made, 1, -1 do ready[j + left] = ready[j] end
+          for j = 1, left do ready[j] = batch[i + j]; batch[i + j] = nil end
+          ready_n = made + left
+          break
+        end
       end
     end
     return true
   end
 
+  -- The least time a step gives the tasks ready in it, whatever its budget: step(0) still runs
+  -- the few tasks ready now, and a burst of them waits for the next step.
+  local MIN_SLICE = 0.002
+
   local function step_loop(max_seconds)
     local clock = monotime
-    local deadline = clock() + max_seconds
+    local t0 = clock()
+    local deadline = t0 + max_seconds
+    local run_until = t0 + math_max(max_seconds, MIN_SLICE)
     while true do
       poll_http(0)
       local next_wake
       if sleep_n > 0 then next_wake = wake_sleepers(clock()) end
-      local ran = run_ready()
+      local ran = run_ready(run_until)
       if live_n == 0 then return end
       local t_now = clock()
       local remaining = deadline - t_now
