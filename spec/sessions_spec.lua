@@ -359,6 +359,32 @@ describe("start_session_and_wait", function()
       assert.is_true(sessions.terminate(fc, group.Id, started.Arn)) -- gone already: done
     end)
 
+    it("credentials the service stops taking mid-way: the clean-up goes on until new ones work", function()
+      helpers.control(emu, "POST", "credentials", { access_key_id = "AKIDROTATED1", secret_access_key = "s1" })
+      helpers.control(emu, "POST", "credentials", { access_key_id = "AKIDROTATED2", secret_access_key = "s2" })
+      local key = { access_key_id = "AKIDROTATED1", secret_access_key = "s1" }
+      local rc = helpers.client(emu, { credentials = { get = function() return key end } })
+      helpers.control(emu, "POST", "config", { delay_scale = 5 })
+      local task = sched.spawn(function()
+        return rc:start_session_and_wait(input{ UserId = "rotated" }, opts())
+      end)
+      local t0 = sched.now()
+      while sched.now() - t0 < 0.3 do sched.step(0.02) end
+      -- the service expires the client's key before the client refreshes it
+      helpers.control(emu, "DELETE", "credentials", { access_key_id = "AKIDROTATED1" })
+      while task.status == "running" and sched.now() - t0 < 10 do sched.step(0.02) end
+      helpers.control(emu, "POST", "config", { delay_scale = 0.05 })
+      local err = task.results[2]
+      assert.is_string(err.session_arn)
+      assert.equal("UnrecognizedClientException", err.termination_error.code)
+      assert.equal("pending", err.cleanup.status)
+      assert.equal(1, #rc:pending_cleanups())
+      key = { access_key_id = "AKIDROTATED2", secret_access_key = "s2" } -- the refresh
+      assert.is_true(rc:drain_cleanups(20))
+      assert.equal("terminated", err.cleanup.status)
+      assert.equal(err.session_arn, terminated_one("rotated").Arn)
+    end)
+
     it("drain_cleanups(max_seconds) returns what is still pending when time runs out", function()
       fault{ kind = "drop", after = true }
       local _, err = fc:start_session_and_wait(input{ UserId = "lost-drain" }, opts())

@@ -101,10 +101,19 @@ local function maybe_started(err)
   return status == nil or status >= 500 or status < 300
 end
 
+-- Answers that refuse the request's credentials or its signature's time (expired, revoked,
+-- rotated, a clock off): the credentials the client gets next, or its corrected clock, fix
+-- them, so a clean-up goes on within its bound instead of leaving the session running.
+local CREDENTIALS_REFUSED = {
+  ExpiredTokenException = true, ExpiredToken = true, UnrecognizedClientException = true,
+  InvalidClientTokenId = true, InvalidSignatureException = true, SignatureDoesNotMatch = true,
+  RequestExpired = true, RequestTimeTooSkewed = true, RequestInTheFuture = true,
+}
+
 -- Errors no retry of a clean-up step can fix.
 local function final(err)
   if err.code == "InvalidParameter" or err.code == "EndpointError" then return true end
-  if err.throttling or err.retryable then return false end
+  if err.throttling or err.retryable or CREDENTIALS_REFUSED[err.code] then return false end
   local s = err.status
   return s == 400 or s == 401 or s == 403 or s == 404
 end
