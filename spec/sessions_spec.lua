@@ -385,6 +385,23 @@ describe("start_session_and_wait", function()
       assert.equal(err.session_arn, terminated_one("rotated").Arn)
     end)
 
+    it("sessions.terminate under way in a task is pending: drain_cleanups waits for it", function()
+      local sessions = require("gameliftstreams.sessions")
+      local started = assert(fc:start_stream_session(input{ UserId = "terminate-in-task" }))
+      fault{ kind = "slow", seconds = 0.3, count = 1, operation = "TerminateStreamSession" }
+      local task = sched.spawn(sessions.terminate, fc, group.Id, started.Arn, CLEAN)
+      local t0 = sched.now()
+      while sched.now() - t0 < 0.1 do sched.step(0.02) end
+      local pending = fc:pending_cleanups()
+      assert.equal(1, #pending)
+      assert.equal(started.Arn, pending[1].session_arn)
+      assert.equal("pending", pending[1].status)
+      assert.is_true(fc:drain_cleanups(10))
+      assert.equal("done", task.status)
+      assert.is_true(task.result)
+      assert.equal(started.Arn, terminated_one("terminate-in-task").Arn)
+    end)
+
     it("drain_cleanups(max_seconds) returns what is still pending when time runs out", function()
       fault{ kind = "drop", after = true }
       local _, err = fc:start_session_and_wait(input{ UserId = "lost-drain" }, opts())

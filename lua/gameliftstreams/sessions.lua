@@ -307,7 +307,8 @@ end
 -- start -> true while its helper runs: { client, task, record, cleaning }. A start counts as a
 -- pending clean-up once its helper is cleaning up (the replay, the termination at once), and
 -- as soon as its task is cancelled, before the task runs again to see it: a script that
--- cancels its tasks and then drains must not be told nothing is pending.
+-- cancels its tasks and then drains must not be told nothing is pending. sessions.terminate's
+-- termination at once is here too, cleaning from its start.
 local starts = {}
 
 local function cleaning(st)
@@ -487,7 +488,11 @@ function _M.terminate(client, group, arn, cleanup)
   local copts = {}
   for k, v in pairs(_M.CLEANUP) do copts[k] = v end
   for k, v in pairs(cleanup or {}) do copts[k] = v end
+  -- pending while the termination is under way (a task that drains meanwhile waits for it)
+  local st = { client = client, cleaning = true, record = { session_arn = arn, status = "pending", attempts = 0 } }
+  if not sched.in_ngx() then starts[st] = true end -- (nginx may end the request half-way)
   local tok, done, terr = pcall(terminate_call, client, group, arn)
+  starts[st] = nil
   if tok and done then return true end
   local err = tok and terr or errors.new{ code = "Error", message = "the termination raised: " .. tostring(done) }
   err.session_arn = arn
@@ -499,8 +504,9 @@ function _M.terminate(client, group, arn, cleanup)
   return nil, err
 end
 
---- The clean-up jobs of `client` still pending in this Lua state (nginx worker), and its starts
--- under way that are cleaning up or whose task was cancelled: a list of records
+--- The clean-up jobs of `client` still pending in this Lua state (nginx worker), its
+-- terminations under way, and its starts under way that are cleaning up or whose task was
+-- cancelled: a list of records
 -- { client_token, session_arn, status, attempts, last_error }.
 function _M.pending(client)
   local list = {}
