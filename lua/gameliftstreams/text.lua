@@ -15,8 +15,11 @@ local core = require("gameliftstreams.core")
 local days_from_civil = core.days_from_civil
 _M.days_from_civil = days_from_civil
 
-local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8,
-                 Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
+-- The English names an HTTP date uses (whatever the C locale), and the months by name.
+local DAY_NAMES = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" }
+local MONTH_NAMES = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" }
+local MONTHS = {}
+for i, name in ipairs(MONTH_NAMES) do MONTHS[name] = i end
 
 --- Epoch seconds of an HTTP date (RFC 1123, also RFC 850 and asctime forms), or nil.
 function _M.parse_http_date(s)
@@ -54,9 +57,6 @@ function _M.iso8601(t)
   if frac > 0 then s = s .. format(".%03d", frac) end
   return s .. "Z"
 end
-
-local DAY_NAMES = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" }
-local MONTH_NAMES = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" }
 
 --- Epoch seconds as an HTTP date (RFC 7231 IMF-fixdate, whole seconds, English names whatever
 -- the C locale): "Tue, 14 Nov 2023 22:13:20 GMT".
