@@ -27,6 +27,7 @@ local mt = { __index = _M }
 local type, tonumber, tostring, error = type, tonumber, tostring, error
 local math_min, math_random, math_floor = math.min, math.random, math.floor
 local os_getenv = os.getenv
+local format = string.format
 
 local function set(list)
   local t = {}
@@ -232,14 +233,14 @@ local function resolve(self)
     v = setting(key)
     if v ~= nil and v ~= "" then return v, "the profile's " .. key end
   end
-  local function unusable(msg)
-    self.config_error = self.config_error or msg
+  local function unusable(from, rule, v)
+    self.config_error = self.config_error or format("%s must be %s, got %q", from, rule, tostring(v):sub(1, 40))
   end
   if self.mode == nil then
     local v, from = given("AWS_RETRY_MODE", "retry_mode")
     local m = type(v) == "string" and v:lower() or nil
     if v ~= nil and m ~= "standard" and m ~= "adaptive" and m ~= "legacy" then
-      unusable(from .. " must be standard, adaptive or legacy, got " .. string.format("%q", tostring(v):sub(1, 40)))
+      unusable(from, "standard, adaptive or legacy", v)
       m = nil
     end
     self.mode = m or "standard"
@@ -248,7 +249,7 @@ local function resolve(self)
     local v, from = given("AWS_MAX_ATTEMPTS", "max_attempts")
     local n = positive_int(v, "")
     if v ~= nil and not n then
-      unusable(from .. " must be a positive integer, got " .. string.format("%q", tostring(v):sub(1, 40)))
+      unusable(from, "a positive integer", v)
     end
     self.max_attempts = n or (self.mode == "legacy" and 5 or 3)
   end
