@@ -302,10 +302,7 @@ function _M.before_send(ctx, attempt, method, url, headers)
   run(ctx.list, "before_send", ev)
 end
 
-local function request_id(h)
-  if type(h) ~= "table" then return nil end
-  return h["x-amzn-requestid"] or h["x-amz-request-id"] or h["x-amz-requestid"]
-end
+local request_id = require("gameliftstreams.text").request_id
 
 --- The attempt's answer: resp (status, headers) or nil; err: the failure (nil on success);
 -- retry: whether another attempt follows, after `delay` seconds.

@@ -129,4 +129,22 @@ function _M.header(headers, name)
   return v
 end
 
+-- The headers an AWS answer's request id comes in, in the JS SDK v3's order (deserializeMetadata);
+-- botocore's rest-json parser reads the first alone.
+local REQUEST_ID_HEADERS = { "x-amzn-requestid", "x-amzn-request-id", "x-amz-request-id", "x-amz-requestid" }
+
+--- The request id of an answer's headers (names matched in any case), or nil.
+function _M.request_id(headers)
+  if type(headers) ~= "table" then return nil end
+  for i = 1, #REQUEST_ID_HEADERS do
+    local v = headers[REQUEST_ID_HEADERS[i]] -- the transports' names are lower case
+    if v ~= nil then return type(v) == "table" and v[1] or v end
+  end
+  for i = 1, #REQUEST_ID_HEADERS do
+    local v = _M.header(headers, REQUEST_ID_HEADERS[i])
+    if v ~= nil then return v end
+  end
+  return nil
+end
+
 return _M

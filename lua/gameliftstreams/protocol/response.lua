@@ -78,7 +78,7 @@ end
 
 local function serialization_error(op, resp, message, path)
   local e = errors.new{ code = "SerializationError", status = resp.status, message = op .. ": " .. message,
-    request_id = header(resp.headers, "x-amzn-requestid"), operation = op }
+    request_id = text.request_id(resp.headers), operation = op }
   e.path = path
   return e
 end
@@ -157,10 +157,13 @@ function _M.parse_response(model, op, resp)
     operation = op, message = tostring(op) .. ": the response could not be parsed" }
 end
 
---- Normalises a restJson1 error code: strips a ":..." suffix and a "namespace#" prefix.
+--- Normalises a restJson1 error code: keeps what comes before a "," (a header sent twice,
+-- joined by the transport), strips a ":..." suffix and a "namespace#" prefix.
 function _M.clean_code(code)
   if type(code) ~= "string" then return nil end
   local c = code
+  local comma = find(c, ",", 1, true)
+  if comma then c = sub(c, 1, comma - 1) end
   local colon = find(c, ":", 1, true)
   if colon then c = sub(c, 1, colon - 1) end
   local hash = c:match(".*()#")
@@ -180,9 +183,11 @@ local function parse_error(model, op, resp)
     local v = json_decode(body)
     if type(v) == "table" then decoded = v end
   end
+  -- the header, else the body's code (or Code), else its __type: botocore's RestJSONParser
+  -- and the JS SDK v3 (loadRestJsonErrorCode) both read code before __type
   local code = clean_code(header(headers, "x-amzn-errortype"))
   if not code and decoded then
-    code = clean_code(decoded.__type) or clean_code(decoded.code) or clean_code(decoded.Code)
+    code = clean_code(decoded.code) or clean_code(decoded.Code) or clean_code(decoded.__type)
   end
   local message
   if decoded then
@@ -219,7 +224,7 @@ local function parse_error(model, op, resp)
   end
   local e = errors.new{
     code = code, message = message, status = status,
-    request_id = header(headers, "x-amzn-requestid") or header(headers, "x-amz-request-id"),
+    request_id = text.request_id(headers),
     retryable = retryable, throttling = throttling, operation = op,
     fault = def and def.fault or (type(status) == "number" and status >= 500 and "server" or "client"),
   }
@@ -238,8 +243,8 @@ local function parse_error(model, op, resp)
 end
 
 --- Builds the error object of a non-2xx response. Never raises.
--- The code comes from `x-amzn-errortype`, else the body's `__type`, `code` or
--- `Code`; the status never decides the code (two errors share HTTP 409).
+-- The code comes from `x-amzn-errortype`, else the body's `code`, `Code` or
+-- `__type`; the status never decides the code (two errors share HTTP 409).
 function _M.parse_error(model, op, resp)
   local ok, e = pcall(parse_error, model, op, resp)
   if ok then return e end
