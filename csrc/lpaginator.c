@@ -100,9 +100,12 @@ static int gls_paginator_feed_l(lua_State *L) {
       gls_pushinteger(L, first);
       gls_pushinteger(L, last);
       return 2;
-    case GLS_PAG_REPEATED:
-      return gls_fail(L, "PaginationError", "repeated_token",
-                      "paginator: the service returned the token it was sent");
+    case GLS_PAG_REPEATED: /* this page's slice, and why the walk ends after it */
+      gls_pushinteger(L, first);
+      gls_pushinteger(L, last);
+      gls_push_failure(L, "PaginationError", "repeated_token",
+                       "paginator: the service returned the token it was sent");
+      return 3;
     case GLS_PAG_DONE:
       return luaL_error(L, "paginator: feed after the last page");
     default:

@@ -208,15 +208,16 @@ int gls_paginator_feed(gls_paginator *p, const char *tok, size_t tok_len, long l
   *last = n;
   p->handed = count > LLONG_MAX - p->handed ? LLONG_MAX : p->handed + count; /* saturates */
   if (!tok || tok_len == 0) { finish(p); return GLS_PAG_OK; }
-  if (p->token && p->token_len == tok_len && memcmp(p->token, tok, tok_len) == 0) {
-    finish(p);
-    return GLS_PAG_REPEATED;
-  }
+  /* botocore's order: the max_items boundary first, then the repeated token */
   if (p->max_items >= 0 && p->handed == p->max_items) {
     /* stopped on a page boundary: resume with the next page's token */
     p->resume = gls_paginator_encode_token(tok, tok_len, 0, &p->resume_len);
     finish(p);
     return p->resume ? GLS_PAG_OK : GLS_PAG_NOMEM;
+  }
+  if (p->token && p->token_len == tok_len && memcmp(p->token, tok, tok_len) == 0) {
+    finish(p); /* this page is still handed out (*first..*last), as botocore yields it */
+    return GLS_PAG_REPEATED;
   }
   {
     char *next = dup_bytes(tok, tok_len);

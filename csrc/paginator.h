@@ -10,7 +10,8 @@ enum {
   GLS_PAG_NOMEM,      /* allocation failed */
   GLS_PAG_BADTOKEN,   /* starting token cannot be decoded */
   GLS_PAG_BADARG,     /* page_size / max_items out of range */
-  GLS_PAG_REPEATED,   /* the service returned the token it was sent */
+  GLS_PAG_REPEATED,   /* the service returned the token it was sent: the page's slice is
+                         still handed out, and the walk ends there (with an error) */
   GLS_PAG_DONE        /* feed() after the walk ended */
 };
 
@@ -36,7 +37,9 @@ const char *gls_paginator_next_token(const gls_paginator *p, size_t *len);
 int gls_paginator_done(const gls_paginator *p);
 
 /* A page came back with output token tok (NULL or "" = last page) and n items.
- * *first / *last: the 1-based inclusive slice to hand out (*first > *last: none). */
+ * *first / *last: the 1-based inclusive slice to hand out (*first > *last: none), set for
+ * GLS_PAG_OK and GLS_PAG_REPEATED (the token it was sent, unless max_items ended the walk on
+ * this page: then no more pages are asked for, so nothing repeats). */
 int gls_paginator_feed(gls_paginator *p, const char *tok, size_t tok_len, long long n,
                        long long *first, long long *last);
 

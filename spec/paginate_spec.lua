@@ -5,7 +5,7 @@ local helpers = require("helpers")
 
 -- GET /streamgroups/{id}/streamsessions?MaxResults=&NextToken=
 --   id "n-<N>"        N sessions, tokens "tok-<offset>", default page size 10
---   id "repeat"       always answers NextToken "same"
+--   id "repeat"       always answers NextToken "same" (items 1-2 without a token, 3-4 with one)
 --   id "fail-<P>"     pages of 10 forever, page P answers 403 AccessDeniedException
 --   id "null"         one page with "Items": null and an empty NextToken
 -- GET /applications: 3 applications on 2 pages.
@@ -43,7 +43,7 @@ httpd.main{ handler = function(req)
   local tok = q(req, "NextToken")
   local offset = tonumber(tok and tok:match("^tok%-(%d+)$") or "0")
   if id == "repeat" then
-    return json(200, { Items = sessions(id, 1, 2), NextToken = "same" })
+    return json(200, { Items = tok and sessions(id, 3, 4) or sessions(id, 1, 2), NextToken = "same" })
   elseif id == "null" then
     return 200, { ["Content-Type"] = "application/json" }, '{"Items": null, "NextToken": ""}'
   end
@@ -125,14 +125,36 @@ describe("paginators", function()
       assert.equal(1, pages)
     end)
 
-    it("raises a PaginationError when the service repeats its NextToken", function()
-      local seen = 0
+    it("raises a PaginationError when the service repeats its NextToken, after handing out that page (botocore's order)", function()
+      local ids = {}
+      local pages = client:pages("list_stream_sessions", { Identifier = "repeat" })
       local ok, err = pcall(function()
-        for page in client:pages("list_stream_sessions", { Identifier = "repeat" }) do seen = seen + #page.Items end
+        for page in pages do
+          for _, id in ipairs(user_ids(page.Items)) do ids[#ids + 1] = id end
+        end
       end)
       assert.is_false(ok)
       assert.equal("PaginationError", err.code)
-      assert.equal(2, seen) -- the first page (token nil -> "same") was fine; the second repeated it
+      -- the first page (no token -> "same") and the second (asked with "same", answered "same")
+      assert.same({ 1, 2, 3, 4 }, ids)
+      assert.is_nil(pages:next_page()) -- raised once; the walk is over
+      assert.is_nil(pages:resume_token())
+      ids = {}
+      ok, err = pcall(function()
+        for s in client:items("list_stream_sessions", { Identifier = "repeat" }) do ids[#ids + 1] = user_ids({ s })[1] end
+      end)
+      assert.is_false(ok)
+      assert.equal("PaginationError", err.code)
+      assert.same({ 1, 2, 3, 4 }, ids)
+    end)
+
+    it("ends quietly with a resume token when max_items is reached on the page that repeats the token", function()
+      local ids = {}
+      local it = client:items("list_stream_sessions", { Identifier = "repeat" }, { max_items = 4 })
+      for s in it do ids[#ids + 1] = user_ids({ s })[1] end
+      assert.same({ 1, 2, 3, 4 }, ids)
+      -- boto3 gives this same token here: base64 of {"NextToken": "same"}
+      assert.equal("eyJOZXh0VG9rZW4iOiAic2FtZSJ9", it:resume_token())
     end)
 
     it("raises the service error half-way: a loop never ends early in silence", function()

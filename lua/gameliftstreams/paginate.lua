@@ -18,8 +18,9 @@
 -- InvalidParameter error object, as does an operation that does not paginate.
 --
 -- A failure half-way RAISES the error object (`error(err)`): a loop never ends early
--- in silence. Wrap the loop in `pcall` to handle it. A service that repeats its
--- NextToken raises a `PaginationError`.
+-- in silence. Wrap the loop in `pcall` to handle it. A service that answers with the
+-- NextToken it was sent raises a `PaginationError` once that page was handed out (botocore's
+-- order: the page, then the error; a walk that max_items ends on that page ends quietly).
 local _M = { _VERSION = "0.1" }
 
 local type, error, setmetatable, pairs, tostring = type, error, setmetatable, pairs, tostring
@@ -138,7 +139,16 @@ end
 --- The next page (the operation's output, its item list cut to what is handed out), or nil.
 -- Raises the error object when a call fails.
 function Pages:next_page()
-  if self.finished then return nil end
+  if self.finished then
+    -- the service repeated its token on the last page handed out: the walk ends here, raising
+    local stop = self.stop
+    if stop then
+      self.stop = nil
+      self.error = stop
+      error(stop, 0)
+    end
+    return nil
+  end
   local p = self.p
   if p:done() then finish(self); return nil end
   local req = {}
@@ -159,13 +169,12 @@ function Pages:next_page()
   local n = #list
   local tok = out[self.out_tok]
   if type(tok) ~= "string" then tok = nil end
-  local first, last = p:feed(tok, n)
-  if not first then
-    finish(self)
-    local e = errors.new{ code = "PaginationError",
-                          message = self.op .. ": the service returned the same NextToken twice" }
-    self.error = e
-    error(e, 0)
+  -- A page whose NextToken is the one it was asked with is handed out, and the next step
+  -- raises (botocore yields that page, then raises its PaginationError)
+  local first, last, repeated = p:feed(tok, n)
+  if repeated then
+    self.stop = errors.new{ code = "PaginationError",
+                            message = self.op .. ": the service returned the same NextToken twice" }
   end
   if first ~= 1 or last ~= n then
     local cut = {}

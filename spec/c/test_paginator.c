@@ -48,8 +48,25 @@ static void test_repeated_token(void) {
   long long f, l;
   gls_paginator_init(&p, -1, NULL, 0);
   CHECK(gls_paginator_feed(&p, "same", 4, 1, &f, &l) == GLS_PAG_OK);
-  CHECK(gls_paginator_feed(&p, "same", 4, 1, &f, &l) == GLS_PAG_REPEATED);
+  CHECK(gls_paginator_feed(&p, "same", 4, 2, &f, &l) == GLS_PAG_REPEATED);
+  CHECK(f == 1 && l == 2); /* the page is still handed out, as botocore yields it */
+  CHECK(p.handed == 3);
   CHECK(gls_paginator_done(&p));
+  gls_paginator_free(&p);
+}
+
+/* max_items reached on the page that repeats the token: the walk ends there with a resume
+ * token and no error (botocore checks the boundary first). */
+static void test_repeated_token_at_max_items(void) {
+  gls_paginator p;
+  long long f, l;
+  size_t len;
+  gls_paginator_init(&p, 4, NULL, 0);
+  CHECK(gls_paginator_feed(&p, "same", 4, 2, &f, &l) == GLS_PAG_OK);
+  CHECK(gls_paginator_feed(&p, "same", 4, 2, &f, &l) == GLS_PAG_OK);
+  CHECK(f == 1 && l == 2);
+  CHECK(gls_paginator_done(&p));
+  CHECK(gls_paginator_resume_token(&p, &len) != NULL);
   gls_paginator_free(&p);
 }
 
@@ -197,6 +214,7 @@ int main(void) {
   test_walks_all_pages();
   test_empty_token_ends();
   test_repeated_token();
+  test_repeated_token_at_max_items();
   test_max_items_mid_page_and_resume();
   test_max_items_on_first_page();
   test_max_items_on_page_boundary();
