@@ -14,9 +14,10 @@ local sched = require("gameliftstreams.sched")
 
 local url, inflight, secs, warm, mode = arg[1], tonumber(arg[2]), tonumber(arg[3]), tonumber(arg[4]), arg[5] or "call"
 local fixed = tonumber(arg[6])
+-- env BENCH_SESSION_TOKEN: the session token to sign with (http_bench.sh's *-sts rows)
 local client = assert(gls.new{ region = "us-west-2", endpoint = url,
   credentials = { access_key_id = "AKIDEXAMPLE", secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-                  session_token = "IQoJb3JpZ2luX2VjEXAMPLETOKEN" } })
+                  session_token = os.getenv("BENCH_SESSION_TOKEN") or "IQoJb3JpZ2luX2VjEXAMPLETOKEN" } })
 local input = { Identifier = "sg-1AB2C3De4", StreamSessionIdentifier = "ABC123def4567" }
 local now, clock = core.monotime, os.clock
 

@@ -13,6 +13,11 @@
 #                (MALLOC_TRIM_THRESHOLD_): what the allocator's brk ping-pong costs (bench/README.md)
 #   lua5.4-raw / luajit-raw (1 in flight): pool:request of one signed request built once: the
 #                transport as Lua sees it, without validation, signing or parsing
+#   curl-multi-sts, lua5.4-sts, luajit-sts (not run unless named in ROWS): curl-multi-signed,
+#                lua5.4 and luajit with a session token of 1,000 characters, the size of the
+#                tokens STS, IMDS and the container endpoint hand out (the other rows use a
+#                28-character one): what a real temporary-credentials call costs to send; their
+#                "cpu x sign" is against curl-multi-sts
 # Every round runs every row once; within a round the rows of one in-flight level run back to
 # back in an order rotated each round, so each ratio compares runs made in the same conditions.
 # Each row is its own process: WARM seconds of calls, then SECS measured.
@@ -68,6 +73,8 @@ fi
 . bench/loopback_nginx.sh
 url="http://127.0.0.1:$port"
 path=/streamgroups/sg-1AB2C3De4/streamsessions/ABC123def4567
+# the *-sts rows' session token: 1,000 characters of the alphabet STS tokens use
+sts_token=$(awk 'BEGIN { t = "IQoJb3JpZ2luX2VjEXAMPLE"; while (length(t) < 1000) t = t "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/"; print substr(t, 1, 1000) }')
 
 # lua_run VARIANT INTERPRETER ARGS...
 lua_run() {
@@ -81,6 +88,10 @@ run_row() {
   case $row in
     curl-multi) line=$(build/bench/http_curl "$url$path" "$n" "$secs" "$warm") ;;
     curl-multi-signed) line=$(HTTP_CURL_HEADERS=$(cat bench/signed_headers.txt) build/bench/http_curl "$url$path" "$n" "$secs" "$warm") ;;
+    curl-multi-sts) line=$(HTTP_CURL_HEADERS=$(sed "s|^x-amz-security-token: .*|x-amz-security-token: $sts_token|" bench/signed_headers.txt) \
+      build/bench/http_curl "$url$path" "$n" "$secs" "$warm") ;;
+    lua5.4-sts) line=$(BENCH_SESSION_TOKEN=$sts_token lua_run 5.4 lua5.4 bench/http_bench.lua "$url" "$n" "$secs" "$warm") ;;
+    luajit-sts) line=$(BENCH_SESSION_TOKEN=$sts_token lua_run jit luajit bench/http_bench.lua "$url" "$n" "$secs" "$warm") ;;
     lua5.4) line=$(lua_run 5.4 lua5.4 bench/http_bench.lua "$url" "$n" "$secs" "$warm") ;;
     luajit) line=$(lua_run jit luajit bench/http_bench.lua "$url" "$n" "$secs" "$warm") ;;
     lua5.4-notrim) line=$(lua_run 5.4 env MALLOC_TRIM_THRESHOLD_=67108864 lua5.4 bench/http_bench.lua "$url" "$n" "$secs" "$warm") ;;
@@ -133,7 +144,9 @@ awk '
     printf "%-17s %3s %9s %11s %11s %9s %10s %10s\n", "client", "in", "req/s", "cpu us/call", "cpu range", "x ceiling",
       "cpu x ceil", "cpu x sign"
     for (i = 1; i <= nk; i++) {
-      key = order[i]; split(key, kk, " "); ceil = "curl-multi " kk[2]; sgn = "curl-multi-signed " kk[2]
+      key = order[i]; split(key, kk, " "); ceil = "curl-multi " kk[2]
+      # the signed ceiling sending the same headers: the -sts rows against curl-multi-sts
+      sgn = (kk[1] ~ /-sts$/ ? "curl-multi-sts " : "curl-multi-signed ") kk[2]
       m = 0; split("", a); split("", c); split("", q); split("", qc); split("", qs); lo = 1e18; hi = 0; mq = 0; ms = 0
       for (r in rounds) if ((r, key) in rps) {
         m++; a[m] = rps[r, key]; c[m] = cpu[r, key]

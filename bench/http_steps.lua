@@ -1,8 +1,10 @@
 -- The steps of one GetStreamSession call, each alone, for bench/http_profile.sh (callgrind
 -- counts the instructions of N calls of one step; two counts differenced give one step's).
--- Usage: lua http_steps.lua URL STEP N [garbage]
+-- Usage: lua http_steps.lua URL STEP N [garbage | time]
 --   with "garbage": prints the bytes of garbage one call of the step leaves (collectgarbage
 --   "count" growth over N calls with the collector stopped, divided by N)
+--   with "time": prints the CPU time of one call of the step (os.clock), the best of 5 rounds
+--   of N calls each
 --   validate   validate.input of the call's input
 --   build      protocol.build (the request's values; the client makes the call's table)
 --   sign       gls.sign of the request as a user calls it: its input tables made, user-agent
@@ -16,6 +18,9 @@
 --   read       the same with the operation's reader, as a call's transfer runs: the body decoded
 --              where the transfer holds it, { status, output } alone (raw and decode in one)
 --   call       the whole client:get_stream_session, blocking
+--   nonet      the whole call with the transport replaced by one that decodes the fixed reply
+--              with the call's reader and answers { status, output } (what pool:take does),
+--              no socket: what the project's Lua and C cost a call outside libcurl and the kernel
 local gls = require("gameliftstreams")
 local core = require("gameliftstreams.core")
 local sched = require("gameliftstreams.sched")
@@ -53,6 +58,12 @@ local pool = sched.pool()
 local resp = pool:request(raw_req)
 assert(resp.status == 200)
 local dreq = { operation = OP }
+local nonet = assert(gls.new{ region = "us-west-2", endpoint = url, credentials = creds })
+local reply = resp.body
+nonet.http = function(r) -- the pipeline's transport seam (svc.http)
+  local rd = r.reader
+  return { status = 200, output = rd[1](reply, rd[2]) }
+end
 local reader = protocol.reader(model, OP)
 
 local steps = {
@@ -68,6 +79,7 @@ local steps = {
   raw = function() assert(pool:request(raw_req).status == 200) end,
   read = function() assert(pool:request(raw_req, reader).output) end,
   call = function() assert(client:get_stream_session(input)) end,
+  nonet = function() assert(nonet:get_stream_session(input)) end,
 }
 local f = assert(steps[step], "unknown step")
 if arg[4] == "garbage" then
@@ -77,6 +89,17 @@ if arg[4] == "garbage" then
   local k0 = collectgarbage("count")
   for _ = 1, n do f() end
   print(string.format("%s %.0f", step, (collectgarbage("count") - k0) * 1024 / n))
+  return
+end
+if arg[4] == "time" then
+  for _ = 1, math.min(n, 1000) do f() end
+  local best = math.huge
+  for _ = 1, 5 do
+    local c0 = os.clock()
+    for _ = 1, n do f() end
+    best = math.min(best, os.clock() - c0)
+  end
+  print(string.format("%s %.2f us", step, best / n * 1e6))
   return
 end
 for _ = 1, n do f() end
