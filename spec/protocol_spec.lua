@@ -128,10 +128,18 @@ describe("protocol (restJson1)", function()
       assert.equal('{"Tags":{"a":"1","b":"2","q\\"k":"3"}}', req.body)
     end)
 
+    it("writes an integer member given as -0.0 as 0, not -0", function()
+      local req = build("CreateStreamGroup", { Description = "d", StreamClass = "gen5n_win2022",
+        LocationConfigurations = { { LocationName = "us-west-2", AlwaysOnCapacity = -0.0 } } })
+      assert.truthy(req.body:find('"AlwaysOnCapacity":0}', 1, true), req.body)
+      assert.falsy(req.body:find("-0", 1, true), req.body)
+    end)
+
     it("formats numbers: integers plain, fractions shortest round-trip", function()
       assert.equal("7", protocol.format_number(7))
       assert.equal("7", protocol.format_number(7.0))
       assert.equal("-3", protocol.format_number(-3.0))
+      assert.equal("0", protocol.format_number(-0.0)) -- as JSON.stringify(-0), not "-0"
       assert.equal("1.5", protocol.format_number(1.5))
       assert.equal("0.1", protocol.format_number(0.1))
       assert.equal("1767225600.123", protocol.format_number(1767225600.123))

@@ -45,6 +45,7 @@ function _M.format_number(v)
     return nil
   end
   if is_integral(v) and abs(v) < 1e21 then
+    if v == 0 then return "0" end -- -0.0 too: "-0", a valid JSON number, is no integer text
     return format("%.0f", v)
   end
   for p = 14, 17 do
