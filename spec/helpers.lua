@@ -115,7 +115,6 @@ function helpers.core()
   return require("gameliftstreams.core")
 end
 
---- A fresh temporary directory (removed by helpers.rm_rf).
 --- The keys of t, sorted.
 function helpers.sorted_keys(t)
   local list = {}
@@ -124,6 +123,15 @@ function helpers.sorted_keys(t)
   return list
 end
 
+--- A copy of v with every table in it copied (keys and non-table values shared).
+function helpers.deep_copy(v)
+  if type(v) ~= "table" then return v end
+  local t = {}
+  for k, x in pairs(v) do t[k] = helpers.deep_copy(x) end
+  return t
+end
+
+--- A fresh temporary directory (removed by helpers.rm_rf).
 function helpers.tmpdir()
   local p = io.popen("mktemp -d")
   local dir = p:read("*l")

@@ -16,13 +16,6 @@ local CASES = require("support.wire_cases")
 local shapes = model.shapes
 local function ref(r) return type(r) == "table" and r.shape or r end
 
-local function copy(v)
-  if type(v) ~= "table" then return v end
-  local t = {}
-  for k, x in pairs(v) do t[k] = copy(x) end
-  return t
-end
-
 -- A valid value of shape `name` (for members the base input leaves out).
 local function valid(name, depth)
   local s = shapes[name]
@@ -198,7 +191,7 @@ describe("hostile callers of the 30 operations", function()
     it(op .. ": every broken rule and hostile value gives InvalidParameter naming the member, and sends nothing",
       function()
         helpers.control(emu, "DELETE", "requests")
-        local input = copy(case[3])
+        local input = helpers.deep_copy(case[3])
         local input_shape = ref(model.operations[op].input)
         local failures, tried = {}, 0
         local function try(path, what, expect_path)

@@ -1,17 +1,10 @@
 local validate = require("gameliftstreams.validate")
 local model = require("gameliftstreams.model")
 local errors = require("gameliftstreams.errors")
+local helpers = require("helpers")
 
 local function check(op, input)
   return validate.input(model, op, input)
-end
-
--- Deep copy and deep comparison, to prove the input is left untouched.
-local function deepcopy(v)
-  if type(v) ~= "table" then return v end
-  local t = {}
-  for k, x in pairs(v) do t[k] = deepcopy(x) end
-  return t
 end
 
 local function assert_invalid(op, input, expected_message)
@@ -357,12 +350,12 @@ describe("validate", function()
     it("is never modified, valid or not", function()
       local input = START{ Locations = { "us-east-1" }, AdditionalEnvironmentVariables = { A = "1" },
                            DisplayConfiguration = { Resolution = { Width = 1920, Height = 1080 } } }
-      local before = deepcopy(input)
+      local before = helpers.deep_copy(input)
       assert.is_true(check("StartStreamSession", input))
       assert.same(before, input)
       assert.is_nil(input.ClientToken)
       input.Locations[2] = 5
-      before = deepcopy(input)
+      before = helpers.deep_copy(input)
       assert.is_nil(check("StartStreamSession", input))
       assert.same(before, input)
     end)
