@@ -137,11 +137,7 @@ local REQUEST_ID_HEADERS = { "x-amzn-requestid", "x-amzn-request-id", "x-amz-req
 function _M.request_id(headers)
   if type(headers) ~= "table" then return nil end
   for i = 1, #REQUEST_ID_HEADERS do
-    local v = headers[REQUEST_ID_HEADERS[i]] -- the transports' names are lower case
-    if v ~= nil then return type(v) == "table" and v[1] or v end
-  end
-  for i = 1, #REQUEST_ID_HEADERS do
-    local v = _M.header(headers, REQUEST_ID_HEADERS[i])
+    local v = _M.header(headers, REQUEST_ID_HEADERS[i]) -- (the exact name first, then any case)
     if v ~= nil then return v end
   end
   return nil
