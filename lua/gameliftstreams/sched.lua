@@ -245,6 +245,15 @@ function _M.detached(fn, ...)
   return (backend or pick()).detached(fn, pack(...))
 end
 
+--- `fn(...)` detached where it can be (sched.detached), else here: fn's results, or nil and the
+-- `Cancelled` error when the waiting task was cancelled (fn goes on to its end).
+function _M.run_detached(fn, ...)
+  local r = pack(_M.detached(fn, ...))
+  if r[1] then return unpack(r, 2, r.n) end
+  if r[1] == nil then return nil, r[2] end
+  return fn(...)
+end
+
 --- Number of tasks not finished.
 function _M.count() return (backend or pick()).count() end
 

@@ -212,10 +212,8 @@ function _M.provider(dict, o)
       local got, aerr = dict:add(k_lock, token, lock_timeout)
       if got then
         -- inside nginx in a timer: a request that ends half-way cannot keep the lock taken
-        local handed, creds, err = sched.detached(refresh_kept, token, c)
-        if handed == nil then return nil, creds end -- this task was cancelled; the refresh goes on
-        if not handed then creds, err = refresh_kept(token, c) end
-        return creds, err
+        -- (a cancelled task gets its Cancelled error; the refresh goes on)
+        return sched.run_detached(refresh_kept, token, c)
       end
       if aerr ~= "exists" then
         return fetch_alone()

@@ -80,11 +80,10 @@ function _M.refreshing(name, fetch, opts, key)
     self.generation = (self.generation or 0) + 1
     local gen = self.generation
     self.fetches = self.fetches + 1
-    if can_wait and sched.detached then
+    if can_wait then
       -- inside nginx in a timer: a request that ends half-way cannot leave the fetch unfinished
-      local handed, creds, err = sched.detached(run, self, gen, c)
-      if handed then return creds, err end
-      if handed == nil then return nil, creds end -- this task was cancelled; the fetch goes on
+      -- (a cancelled task gets its Cancelled error; the fetch goes on)
+      return sched.run_detached(run, self, gen, c)
     end
     return run(self, gen, c)
   end
