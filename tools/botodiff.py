@@ -23,8 +23,8 @@ there. Parts (all by default):
              3339 and other strings; integers at and beyond their bounds; nested lists and maps)
              parsed by botocore's rest-json parser and by a real client (max_attempts 1) calling a
              socket server here that sends the same bytes.
-  errors     error replies (400/402/403/404/409/429/500/502/503, each modeled error and an unmodeled
-             code; the code in x-amzn-errortype with and without a ":namespace" suffix, in the body's
+  errors     error replies (each modeled error at its status and an unmodeled code; replies without a
+             code at 400, 401, 402, 403, 404, 409, 413, 429, 500, 501, 502, 503, 504; the code in x-amzn-errortype with and without a ":namespace" suffix, in the body's
              code, Code or __type with and without a "namespace#" prefix; with and without a message;
              HTML, empty and non-object bodies), compared on code, message, status, request id,
              modeled fields and whether botocore's standard retry mode retries it.
@@ -861,7 +861,7 @@ def error_cases(rng):
                     body['code'] = code
                     body['__type'] = 'Other'
                 cases.append((op, inp, status, headers, json.dumps(body).encode()))
-        for status in (400, 403, 404, 409, 429, 500, 502, 503):
+        for status in (400, 401, 402, 403, 404, 409, 413, 429, 500, 501, 502, 503, 504):
             cases.append((op, inp, status, {}, b''))
             cases.append((op, inp, status, {}, b'{}'))
             cases.append((op, inp, status, {'Content-Type': 'text/html'}, b'<html><body>nope</body></html>'))
