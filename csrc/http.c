@@ -84,6 +84,10 @@ struct gls_http_pool {
   size_t peak, peak_prev; /* the most transfers in use at once, this window and the last */
   size_t reply_peak, reply_peak_prev; /* the largest reply (bytes), this window and the last */
   unsigned window_adds;
+  /* libcurl before 8.1.0 keeps a pointer to the last response header it stored after freeing
+   * it, and a reply whose first header line is folded then writes to it (a double free: curl
+   * issue 11101), so each request there gets an easy handle that never held a reply. */
+  int fresh_easy;
 };
 
 /* ---- small helpers ---- */
@@ -187,6 +191,17 @@ static xfer *xfer_get(gls_http_pool *p) {
   xfer *x = p->idle.head;
   if (x) {
     list_unlink(&p->idle, x);
+    if (p->fresh_easy) {
+      CURL *e = curl_easy_init();
+      if (!e) {
+        xfer_destroy(x);
+        return NULL;
+      }
+      curl_easy_cleanup(x->easy);
+      x->easy = e; /* no option set on it yet */
+      x->setup = x->ca_file_set = x->ca_path_set = 0;
+      x->recv_buffer = 0;
+    }
   } else {
     x = calloc(1, sizeof *x);
     if (!x) return NULL;
@@ -643,6 +658,7 @@ gls_http_pool *gls_http_pool_new(const gls_http_pool_opts *opts, char *err, size
   p->next_id = 1;
   p->reply_peak_prev = (size_t)RECV_MAX;
   p->insecure = opts && opts->insecure;
+  p->fresh_easy = curl_version_info(CURLVERSION_NOW)->version_num < 0x080100;
   if (opts && opts->ca_file && !(p->ca_file = strdup(opts->ca_file))) goto fail;
   if (opts && opts->ca_path && !(p->ca_path = strdup(opts->ca_path))) goto fail;
   if (!(p->multi = curl_multi_init())) goto fail;
