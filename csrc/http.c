@@ -15,6 +15,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <curl/curl.h>
 
 /* Idle transfers kept for reuse: at least FREE_LIST_MIN, and as many as were in use at once
@@ -62,6 +68,8 @@ typedef struct xfer {
   size_t max_bytes;
   int too_large, out_of_memory;
   int head_done; /* the blank line that ends the final response's headers came */
+  int stale, restarted; /* the connection given had unread bytes (on_prereq); sent again once */
+  struct gls_http_pool *pool;
   size_t n_pairs; /* the pairs in hdr */
   long timeout_ms, connect_timeout_ms;
   char errbuf[CURL_ERROR_SIZE];
@@ -88,6 +96,10 @@ struct gls_http_pool {
    * it, and a reply whose first header line is folded then writes to it (a double free: curl
    * issue 11101), so each request there gets an easy handle that never held a reply. */
   int fresh_easy;
+  /* The pool's sockets (opened and closed through its callbacks) and their local ports, so
+   * on_prereq can look at the one libcurl hands a request. */
+  struct sock { curl_socket_t fd; int port, requests; } *socks;
+  size_t n_socks, socks_cap;
 };
 
 /* ---- small helpers ---- */
@@ -215,6 +227,8 @@ static xfer *xfer_get(gls_http_pool *p) {
   gls_buf_reset(&x->body);
   gls_buf_reset(&x->hdr);
   x->too_large = x->out_of_memory = x->head_done = 0;
+  x->stale = x->restarted = 0;
+  x->pool = p;
   x->n_pairs = 0;
   x->errbuf[0] = '\0';
   return x;
@@ -299,6 +313,79 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   if (rc == GLS_BUF_NOMEM) x->out_of_memory = 1;
   return rc ? 0 : total;
 }
+
+/* ---- the pool's sockets, and a kept-alive connection with unread bytes ---- */
+
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+  gls_http_pool *p = ud;
+  curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+  size_t i;
+  (void)purpose;
+  if (fd == CURL_SOCKET_BAD) return fd;
+  /* a socket libcurl closed itself (not through on_close_socket) left its entry: gone now */
+  for (i = 0; i < p->n_socks; i++)
+    if (p->socks[i].fd == fd) p->socks[i--] = p->socks[--p->n_socks];
+  if (p->n_socks == p->socks_cap) {
+    size_t cap = p->socks_cap ? p->socks_cap * 2 : 16;
+    struct sock *s = realloc(p->socks, cap * sizeof *s);
+    if (!s) return fd; /* not looked at before reuse: what libcurl alone does */
+    p->socks = s;
+    p->socks_cap = cap;
+  }
+  p->socks[p->n_socks].fd = fd;
+  p->socks[p->n_socks].port = 0; /* known once connected */
+  p->socks[p->n_socks].requests = 0;
+  p->n_socks++;
+  return fd;
+}
+
+static int on_close_socket(void *ud, curl_socket_t fd) {
+  gls_http_pool *p = ud;
+  size_t i;
+  for (i = 0; i < p->n_socks; i++) {
+    if (p->socks[i].fd != fd) continue;
+    p->socks[i] = p->socks[--p->n_socks];
+    break;
+  }
+  return close(fd);
+}
+
+static int local_port(curl_socket_t fd) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return 0;
+  if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+  return 0;
+}
+
+#if LIBCURL_VERSION_NUM >= 0x075000 /* CURLOPT_PREREQFUNCTION: 7.80.0 */
+/* Called once a request has its connection, before it is sent. A kept-alive connection with
+ * bytes waiting (past the end of the reply before, or the server closed it) must not carry
+ * the request: those bytes would be read as its reply. libcurl 8 checks this itself, 7.88
+ * does not. The request is aborted (libcurl closes that connection) and added again, once.
+ * A new connection is not looked at: a TLS server's session tickets may be waiting there. */
+static int on_prereq(void *ud, char *remote_ip, char *local_ip, int remote_port, int port) {
+  xfer *x = ud;
+  gls_http_pool *p = x->pool;
+  size_t i;
+  char c;
+  (void)remote_ip; (void)local_ip; (void)remote_port;
+  if (x->restarted) return CURL_PREREQFUNC_OK;
+  for (i = 0; i < p->n_socks; i++) {
+    struct sock *s = &p->socks[i];
+    if (!s->port) s->port = local_port(s->fd);
+    if (s->port != port) continue;
+    if (s->requests++ > 0 && (recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
+                              (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))) {
+      x->stale = 1;
+      return CURL_PREREQFUNC_ABORT;
+    }
+    break;
+  }
+  return CURL_PREREQFUNC_OK;
+}
+#endif
 
 /* ---- errors ---- */
 
@@ -463,6 +550,15 @@ static int collect(gls_http_pool *p) {
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
     x = (xfer *)(void *)priv;
     if (!x || x->state != X_RUNNING) continue;
+    if (m->data.result == CURLE_ABORTED_BY_CALLBACK && x->stale && !x->restarted) {
+      /* the connection it was given had unread bytes (on_prereq): on another one */
+      x->stale = 0;
+      x->restarted = 1;
+      x->errbuf[0] = '\0';
+      curl_multi_remove_handle(p->multi, x->easy);
+      if (curl_multi_add_handle(p->multi, x->easy) == CURLM_OK) continue;
+      /* else it is reported as it failed */
+    }
     if (m->data.result == CURLE_OK && !x->too_large && x->head_done) {
       long status = 0;
       curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -692,7 +788,8 @@ void gls_http_pool_free(gls_http_pool *p) {
     list_unlink(&p->idle, x);
     xfer_destroy(x);
   }
-  curl_multi_cleanup(p->multi);
+  curl_multi_cleanup(p->multi); /* closes the connections: on_close_socket */
+  free(p->socks);
   free(p->ca_file);
   free(p->ca_path);
   free(p->url_ok);
@@ -742,6 +839,14 @@ static CURLcode easy_setup(gls_http_pool *p, xfer *x) {
   /* the path goes out exactly as built: no dot segment is removed (the signer signed it so) */
   SETOPT(CURLOPT_PATH_AS_IS, 1L);
   SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+  SETOPT(CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+  SETOPT(CURLOPT_OPENSOCKETDATA, (void *)p);
+  SETOPT(CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+  SETOPT(CURLOPT_CLOSESOCKETDATA, (void *)p);
+#if LIBCURL_VERSION_NUM >= 0x075000
+  SETOPT(CURLOPT_PREREQFUNCTION, on_prereq);
+  SETOPT(CURLOPT_PREREQDATA, (void *)x);
+#endif
   if (p->insecure) {
     SETOPT(CURLOPT_SSL_VERIFYPEER, 0L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 0L);

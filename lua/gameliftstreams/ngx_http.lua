@@ -113,7 +113,7 @@ local Reader = {}
 Reader.__index = Reader
 
 local function new_reader(sock, left, timeout)
-  return setmetatable({ sock = sock, left = left, timeout = timeout, buf = "" }, Reader)
+  return setmetatable({ sock = sock, left = left, timeout = timeout, buf = "", got = 0 }, Reader)
 end
 
 -- The next bytes from the socket (what is there, at most 64 KB): data, or nil and an error
@@ -130,6 +130,7 @@ function Reader:more(what, reason)
     if not data and partial and partial ~= "" then data = partial end
   end
   if not data then return io_fail(err, reason, what, self.timeout) end
+  self.got = self.got + #data
   return data
 end
 
@@ -257,8 +258,13 @@ end
 
 -- Reads the body; returns body, reusable (the connection can be kept alive).
 local function read_body(r, method, status, headers, max)
-  if method == "HEAD" or status == 204 or status == 304 or (status >= 100 and status < 200) then
+  if method == "HEAD" or status == 204 or status == 304 or (status >= 100 and status < 200 and status ~= 101) then
     return "", true
+  end
+  if status == 101 then -- not HTTP past its head: read to the close, as libcurl reads it; not kept
+    local data, err = r:rest(max, "reading the body")
+    if not data then return nil, err end
+    return data, false
   end
   local te = headers["transfer-encoding"]
   if te and lower(te):find("chunked", 1, true) then
@@ -393,32 +399,6 @@ exchange = function(req)
   local t_total = tonumber(timeout) or 0
   local setup_limit = (t_total > 0 and t_total < connect_s) and ("timeout " .. secs(t_total) .. " s")
     or ("connect_timeout " .. secs(connect_s) .. " s")
-  local sock = ngx.socket.tcp()
-  sock:settimeout(setup_ms())
-  local pool = u.scheme .. ":" .. u.host .. ":" .. u.port .. (req.insecure and ":insecure" or "")
-  local ok, err = sock:connect(u.host, u.port, { pool = pool })
-  if not ok then
-    if err == "timeout" then
-      return fail("Timeout", "connect", "connect to " .. u.host .. " timed out (" .. setup_limit .. ")")
-    end
-    local reason = tostring(err):find("resolve", 1, true) and "resolve" or "connect"
-    return fail("NetworkError", reason, "cannot connect to " .. u.host .. ":" .. u.port .. ": " .. tostring(err))
-  end
-  if u.scheme == "https" and (sock:getreusedtimes() or 0) == 0 then
-    local t = setup_ms()
-    if not t then
-      sock:close()
-      return fail("Timeout", "tls", "TLS handshake timed out (" .. setup_limit .. ")")
-    end
-    sock:settimeout(t)
-    ok, err = sock:sslhandshake(nil, u.host, not req.insecure)
-    if not ok then
-      sock:close()
-      if err == "timeout" then return fail("Timeout", "tls", "TLS handshake timed out (" .. setup_limit .. ")") end
-      return fail("TLSError", "tls", "TLS handshake with " .. u.host .. " failed: " .. tostring(err))
-    end
-  end
-
   local lines = { method, " ", u.target, " HTTP/1.1\r\n" }
   local has = {}
   for name, value in pairs(req.headers or {}) do
@@ -437,40 +417,79 @@ exchange = function(req)
   if not has["user-agent"] then lines[#lines + 1] = "User-Agent: gameliftstreams-lua\r\n" end
   lines[#lines + 1] = "\r\n"
   if body and #body > 0 then lines[#lines + 1] = body end
-  -- each step below first takes what remains of the deadline (closing the socket if none)
-  local function armed()
-    local ok, terr = arm(sock, left, timeout)
-    if not ok then sock:close() end
-    return ok, terr
-  end
-  local sent, terr
-  sent, terr = armed()
-  if not sent then return nil, terr end
-  sent, err = sock:send(lines)
-  if not sent then
-    sock:close()
-    return io_fail(err, "send", "sending the request", timeout)
-  end
 
-  local r = new_reader(sock, left, timeout)
-  local status, version, headers = read_head(r)
-  if not status then
-    sock:close()
-    return nil, version -- the error object
+  -- One exchange on one connection: the response, or nil, an error object and whether it may be
+  -- sent again (a kept-alive connection the server had closed: nothing of a reply came).
+  local function attempt()
+    local sock = ngx.socket.tcp()
+    sock:settimeout(setup_ms())
+    local pool = u.scheme .. ":" .. u.host .. ":" .. u.port .. (req.insecure and ":insecure" or "")
+    local ok, err = sock:connect(u.host, u.port, { pool = pool })
+    if not ok then
+      if err == "timeout" then
+        return fail("Timeout", "connect", "connect to " .. u.host .. " timed out (" .. setup_limit .. ")")
+      end
+      local reason = tostring(err):find("resolve", 1, true) and "resolve" or "connect"
+      return fail("NetworkError", reason, "cannot connect to " .. u.host .. ":" .. u.port .. ": " .. tostring(err))
+    end
+    if u.scheme == "https" and (sock:getreusedtimes() or 0) == 0 then
+      local t = setup_ms()
+      if not t then
+        sock:close()
+        return fail("Timeout", "tls", "TLS handshake timed out (" .. setup_limit .. ")")
+      end
+      sock:settimeout(t)
+      ok, err = sock:sslhandshake(nil, u.host, not req.insecure)
+      if not ok then
+        sock:close()
+        if err == "timeout" then return fail("Timeout", "tls", "TLS handshake timed out (" .. setup_limit .. ")") end
+        return fail("TLSError", "tls", "TLS handshake with " .. u.host .. " failed: " .. tostring(err))
+      end
+    end
+
+    -- each step below first takes what remains of the deadline (closing the socket if none)
+    local function armed()
+      local ok, terr = arm(sock, left, timeout)
+      if not ok then sock:close() end
+      return ok, terr
+    end
+    local reused = (sock:getreusedtimes() or 0) > 0
+    local sent, terr
+    sent, terr = armed()
+    if not sent then return nil, terr end
+    sent, err = sock:send(lines)
+    if not sent then
+      sock:close()
+      local _, e = io_fail(err, "send", "sending the request", timeout)
+      return nil, e, reused and err ~= "timeout"
+    end
+
+    local r = new_reader(sock, left, timeout)
+    local status, version, headers = read_head(r)
+    if not status then
+      sock:close()
+      -- version: the error object
+      return nil, version, reused and r.got == 0 and version.reason == "reset"
+    end
+    local data, reusable = read_body(r, method, status, headers, max)
+    if not data then
+      sock:close()
+      return nil, reusable -- the error object
+    end
+    if r.buf ~= "" then reusable = false end -- bytes past the reply: the connection is not reused
+    local conn = (headers["connection"] or ""):lower()
+    if reusable and version == "1.1" and not conn:find("close", 1, true) then
+      sock:setkeepalive(KEEPALIVE_MS, POOL_SIZE)
+    else
+      sock:close()
+    end
+    return { status = status, headers = headers, body = data }
   end
-  local data, reusable = read_body(r, method, status, headers, max)
-  if not data then
-    sock:close()
-    return nil, reusable -- the error object
-  end
-  if r.buf ~= "" then reusable = false end -- bytes past the reply: the connection is not reused
-  local conn = (headers["connection"] or ""):lower()
-  if reusable and version == "1.1" and not conn:find("close", 1, true) then
-    sock:setkeepalive(KEEPALIVE_MS, POOL_SIZE)
-  else
-    sock:close()
-  end
-  return { status = status, headers = headers, body = data }
+  local res, err, again = attempt()
+  -- as libcurl: a request that met a kept-alive connection the server had closed (sending it
+  -- failed, or the connection closed before any byte of a reply) goes once more, on another
+  if again then res, err = attempt() end
+  return res, err
 end
 
 return _M
