@@ -69,6 +69,12 @@ typedef struct xfer {
   int too_large, out_of_memory;
   int head_done; /* the blank line that ends the final response's headers came */
   int stale, restarted; /* the connection given had unread bytes (on_prereq); sent again once */
+  /* on_header's place in the reply: 0 before a status line, 1 in a head, 2 past the final
+   * head (trailers); the status of that head; its framing headers; the trailers' bytes */
+  int phase, status_seen, has_te, has_cl;
+  unsigned long long content_length;
+  size_t trailer_bytes;
+  const char *bad; /* why the reply is refused as not valid HTTP (on_header), or NULL */
   struct gls_http_pool *pool;
   size_t n_pairs; /* the pairs in hdr */
   long timeout_ms, connect_timeout_ms;
@@ -229,6 +235,9 @@ static xfer *xfer_get(gls_http_pool *p) {
   x->too_large = x->out_of_memory = x->head_done = 0;
   x->stale = x->restarted = 0;
   x->pool = p;
+  x->phase = x->status_seen = x->has_te = x->has_cl = 0;
+  x->trailer_bytes = 0;
+  x->bad = NULL;
   x->n_pairs = 0;
   x->errbuf[0] = '\0';
   return x;
@@ -254,26 +263,99 @@ static void copy_value(char *dst, const char *src, size_t n) {
   while ((q = memchr(q, '\0', (size_t)(end - q))) != NULL) *q++ = ' ';
 }
 
-/* One header line per call. Keeps "name\0value\0" pairs of the final response only. */
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* Refuses the reply as not valid HTTP: the transfer stops (CURLE_WRITE_ERROR), classify says
+ * why. */
+static size_t refuse(xfer *x, const char *why) {
+  x->bad = why;
+  return 0;
+}
+
+/* The status lines both transports take (ngx_http.lua read_head): "HTTP/1.0 NNN" or
+ * "HTTP/1.1 NNN", NNN 100-999, then a space or the end. libcurl alone would also take
+ * "http/1.1 500" (as 200), "HTTP/1.1  200" or "HTTP/2 200" over HTTP/1.1. */
+static int good_status_line(const char *s, size_t n) {
+  return n >= 12 && memcmp(s, "HTTP/1.", 7) == 0 && (s[7] == '0' || s[7] == '1') && s[8] == ' ' &&
+         s[9] >= '1' && s[9] <= '9' && is_digit(s[10]) && is_digit(s[11]) && (n == 12 || s[12] == ' ');
+}
+
+/* A Content-Length value: digits, or a list of the same digits ("5, 5"; RFC 9110 8.6), into
+ * *len (saturated: a value past 2^64 is over any max_response_bytes all the same).
+ * 0 when it is anything else: a sign, a space inside, hex, different values, nothing. */
+static int content_length(const char *v, size_t n, unsigned long long *len) {
+  size_t i = 0;
+  int seen = 0;
+  while (i <= n) {
+    unsigned long long d = 0;
+    size_t start;
+    while (i < n && is_space(v[i])) i++;
+    start = i;
+    for (; i < n && is_digit(v[i]); i++)
+      d = d > (~0ULL - 9) / 10 ? ~0ULL : d * 10 + (unsigned)(v[i] - '0');
+    if (i == start) return 0;
+    while (i < n && is_space(v[i])) i++;
+    if (seen && d != *len) return 0;
+    *len = d;
+    seen = 1;
+    if (i == n) return 1;
+    if (v[i] != ',') return 0;
+    i++;
+  }
+  return 0;
+}
+
+static int name_equals(const char *s, size_t n, const char *lower_name) {
+  size_t i;
+  if (strlen(lower_name) != n) return 0;
+  for (i = 0; i < n; i++) {
+    char c = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + ('a' - 'A')) : s[i];
+    if (c != lower_name[i]) return 0;
+  }
+  return 1;
+}
+
+/* One header line per call. Keeps "name\0value\0" pairs of the final response only, and
+ * refuses what ngx_http.lua refuses (its read_head and framing): a bad status line, a header
+ * line without a colon, a folded line before any header, a Transfer-Encoding other than
+ * chunked or beside a Content-Length, a Content-Length that is not digits (or the same digits
+ * repeated). Trailers are dropped (RFC 9110 6.5.1: not merged into the headers), their bytes
+ * counted in max_response_bytes. */
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   xfer *x = ud;
   size_t total = size * nmemb, n = total, i, name_end, v0;
   gls_buf *h = &x->hdr;
   int rc = 0;
   while (n > 0 && (ptr[n - 1] == '\r' || ptr[n - 1] == '\n')) n--;
-  if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) { /* a new response (1xx, proxy CONNECT) */
+  if (x->phase == 0) { /* the status line of a response, interim (1xx) or final */
+    if (!good_status_line(ptr, n)) return refuse(x, "bad status line");
+    x->status_seen = (ptr[9] - '0') * 100 + (ptr[10] - '0') * 10 + (ptr[11] - '0');
+    x->phase = 1;
+    x->has_te = x->has_cl = 0;
     h->len = 0;
     x->n_pairs = 0;
     x->head_done = 0;
     return total;
   }
+  if (x->phase == 2) {
+    x->trailer_bytes += total;
+    if (x->trailer_bytes > x->max_bytes || x->body.len > x->max_bytes - x->trailer_bytes) {
+      x->too_large = 1;
+      return 0;
+    }
+    return total;
+  }
   if (n == 0) { /* libcurl hands the ending blank line over too; a cut-off head never has it */
-    if (total > 0) x->head_done = 1;
+    if (total == 0) return total;
+    if (x->has_te && x->has_cl) return refuse(x, "both Transfer-Encoding and Content-Length");
+    x->head_done = 1;
+    x->phase = x->status_seen < 200 && x->status_seen != 101 ? 0 : 2;
     return total;
   }
   if (is_space(ptr[0])) { /* obsolete line folding: continues the previous value */
     for (i = 0; i < n && is_space(ptr[i]); i++) {}
-    if (h->len == 0 || i == n) return total;
+    if (h->len == 0) return refuse(x, "a folded line before any response header");
+    if (i == n) return total;
     /* All the room first, so a refused fold leaves the pairs as they were: the previous
        value's terminator becomes the space, the text and a new terminator follow. */
     rc = gls_buf_reserve(h, 1 + (n - i));
@@ -286,12 +368,25 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
     }
   } else {
     const char *colon = memchr(ptr, ':', n);
-    if (!colon) return total;
+    if (!colon) return refuse(x, "a response header line without a colon");
     name_end = (size_t)(colon - ptr);
     while (name_end > 0 && is_space(ptr[name_end - 1])) name_end--;
     if (name_end == 0) return total;
     for (v0 = (size_t)(colon - ptr) + 1; v0 < n && is_space(ptr[v0]); v0++) {}
     while (n > v0 && is_space(ptr[n - 1])) n--;
+    if (x->status_seen >= 200 || x->status_seen == 101) {
+      if (name_equals(ptr, name_end, "transfer-encoding")) {
+        if (x->has_te || !name_equals(ptr + v0, n - v0, "chunked"))
+          return refuse(x, "unsupported Transfer-Encoding");
+        x->has_te = 1;
+      } else if (name_equals(ptr, name_end, "content-length")) {
+        unsigned long long len = 0;
+        if (!content_length(ptr + v0, n - v0, &len) || (x->has_cl && len != x->content_length))
+          return refuse(x, "bad Content-Length");
+        x->content_length = len;
+        x->has_cl = 1;
+      }
+    }
     rc = gls_buf_reserve(h, name_end + 1 + (n - v0) + 1);
     if (!rc) {
       char *d = h->p + h->len;
@@ -462,7 +557,12 @@ static void classify(xfer *x, CURLcode rc) {
   r->err_reason = "other";
   r->curl_code = (int)rc;
   snprintf(what, sizeof what, "%s", "request failed");
-  if (rc == CURLE_OK && !x->too_large) {
+  if (x->bad || (rc == CURLE_BAD_FUNCTION_ARGUMENT && x->phase > 0)) {
+    /* refused by on_header; or (libcurl 7.88) a header line its header store refuses */
+    r->err_reason = "protocol";
+    snprintf(what, sizeof what, "%s", "the reply is not valid HTTP");
+    if (x->bad) detail = x->bad;
+  } else if (rc == CURLE_OK && !x->too_large) {
     /* libcurl 7.88 takes a head the connection cut off as a complete reply with no body */
     r->err_reason = "partial";
     snprintf(what, sizeof what, "%s", "connection closed before the response headers ended");
@@ -555,6 +655,8 @@ static int collect(gls_http_pool *p) {
       x->stale = 0;
       x->restarted = 1;
       x->errbuf[0] = '\0';
+      x->phase = x->status_seen = x->has_te = x->has_cl = 0;
+      x->trailer_bytes = 0;
       curl_multi_remove_handle(p->multi, x->easy);
       if (curl_multi_add_handle(p->multi, x->easy) == CURLM_OK) continue;
       /* else it is reported as it failed */

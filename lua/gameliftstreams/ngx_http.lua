@@ -209,20 +209,28 @@ local function header_line_too_large()
     "a response header line is larger than the SDK accepts (" .. MAX_HEADER_LINE .. " bytes, as libcurl)")
 end
 
+local function protocol(message) return fail("NetworkError", "protocol", message) end
+
 -- Reads a status line and its headers (interim 1xx responses are skipped): status, version,
 -- headers ({ ["lower-name"] = "v" }, repeats joined with ", " in linear time), or nil and an
--- error object.
+-- error object. Refused as the curl transport refuses them (csrc/http.c on_header, and what
+-- libcurl itself refuses): a status line other than "HTTP/1.x NNN" (NNN 100-999), a header
+-- line without a colon or with a NUL, a folded line before any header; heads over
+-- MAX_HEADER_BYTES in all, interim ones included. A folded line (obs-fold) continues the
+-- header before it, joined by a space (RFC 9112 5.2).
 local function read_head(r)
+  local total = 0
   while true do
     local line, err = r:line(MAX_HEADER_LINE, "waiting for the response", "reset", header_line_too_large)
     if not line then
       if err.reason == "reset" then err.message = "connection closed before a response" end
       return nil, err
     end
-    local version, status = line:match("^HTTP/(%d%.%d) (%d%d%d)")
+    local version, status, after = line:match("^HTTP/(1%.[01]) (%d%d%d)(.?)")
     status = tonumber(status)
-    if not status then return fail("NetworkError", "protocol", "bad status line") end
-    local headers, repeats, total = {}, nil, #line
+    if not status or status < 100 or (after ~= "" and after ~= " ") then return protocol("bad status line") end
+    local headers, repeats, last = {}, nil, nil
+    total = total + #line
     while true do
       line, err = r:line(MAX_HEADER_LINE, "reading the response headers", "partial", header_line_too_large)
       if not line then return nil, err end
@@ -232,20 +240,34 @@ local function read_head(r)
         return fail("ResponseTooLarge", "header_too_large",
           "the response headers are larger than the SDK accepts in all (" .. MAX_HEADER_BYTES .. " bytes, as libcurl)")
       end
-      local name, value = line:match("^([^:]+):%s*(.-)%s*$")
-      if name then
-        name = lower(name)
-        local prev = headers[name]
-        if prev == nil then
-          headers[name] = value
-        else
-          repeats = repeats or {}
-          local list = repeats[name]
-          if not list then
-            list = { prev }
-            repeats[name] = list
+      if find(line, "\0", 1, true) then return protocol("a NUL in a response header") end
+      local b = byte(line, 1)
+      if b == 32 or b == 9 then -- obs-fold: continues the header before
+        if not last then return protocol("a folded line before any response header") end
+        local more = line:match("^%s*(.-)%s*$")
+        if more ~= "" then
+          local list = repeats and repeats[last]
+          if list then list[#list] = list[#list] .. " " .. more
+          else headers[last] = headers[last] .. " " .. more end
+        end
+      else
+        local name, value = line:match("^([^:]*):%s*(.-)%s*$")
+        if not name then return protocol("a response header line without a colon") end
+        name = lower((name:gsub("[ \t]+$", "")))
+        if name ~= "" then
+          last = name
+          local prev = headers[name]
+          if prev == nil then
+            headers[name] = value
+          else
+            repeats = repeats or {}
+            local list = repeats[name]
+            if not list then
+              list = { prev }
+              repeats[name] = list
+            end
+            list[#list + 1] = value
           end
-          list[#list + 1] = value
         end
       end
     end
@@ -256,59 +278,87 @@ local function read_head(r)
   end
 end
 
+-- libcurl's limit on one trailer line (its chunked parser's, 64 KB): over it, a framing error
+local MAX_TRAILER_LINE = 65535
+
+-- The body's framing from the headers: true and "chunked", a length or nil (until the close);
+-- or nil and an error object. As RFC 9112 6.3 and the curl transport: a Transfer-Encoding
+-- other than chunked, or beside a Content-Length, is refused; so is a Content-Length that is
+-- not digits, or a list of them that differ ("5, 5" is 5).
+local function framing(headers)
+  local te, cl = headers["transfer-encoding"], headers["content-length"]
+  if te then
+    if lower(te) ~= "chunked" then return protocol("unsupported Transfer-Encoding") end
+    if cl then return protocol("both Transfer-Encoding and Content-Length") end
+    return true, "chunked"
+  end
+  if not cl then return true, nil end
+  local len
+  for v in (cl .. ","):gmatch("%s*(.-)%s*,") do
+    if not v:match("^%d+$") or (len and tonumber(v) ~= len) then return protocol("bad Content-Length") end
+    len = tonumber(v)
+  end
+  return true, len
+end
+
 -- Reads the body; returns body, reusable (the connection can be kept alive).
 local function read_body(r, method, status, headers, max)
+  local ok, frame = framing(headers)
+  if not ok then return nil, frame end
   if method == "HEAD" or status == 204 or status == 304 or (status >= 100 and status < 200 and status ~= 101) then
     return "", true
   end
-  if status == 101 then -- not HTTP past its head: read to the close, as libcurl reads it; not kept
-    local data, err = r:rest(max, "reading the body")
-    if not data then return nil, err end
-    return data, false
-  end
-  local te = headers["transfer-encoding"]
-  if te and lower(te):find("chunked", 1, true) then
+  if status == 101 then frame = nil end -- not HTTP past its head: read as libcurl reads it
+  if frame == "chunked" then
     local parts, total = {}, 0
-    local function bad_size() return fail("NetworkError", "protocol", "bad chunk size") end
+    local function bad_size() return protocol("bad chunk size") end
     while true do
-      local line, err = r:line(1024, "reading a chunk size", "partial", bad_size)
+      -- as libcurl: the size in hex (at most 16 digits, under 2^63), anything else up to the line end
+      local line, err = r:line(MAX_HEADER_LINE, "reading a chunk size", "partial", bad_size)
       if not line then return nil, err end
-      local hex = line:match("^(%x+)[ \t;]?")
-      local size = hex and #hex <= 15 and tonumber(hex, 16)
-      if not size then return bad_size() end
+      local hex = line:match("^%x+")
+      if not hex or #hex > 16 or (#hex == 16 and byte(hex, 1) > 55) then return bad_size() end
+      local size = tonumber(hex, 16)
       if size == 0 then
-        local n = 0
-        repeat -- trailers, up to the empty line
-          line, err = r:line(MAX_HEADER_LINE, "reading trailers", "partial", header_line_too_large)
+        repeat -- trailers, up to the empty line: read and dropped, counted in max
+          line, err = r:line(MAX_TRAILER_LINE, "reading trailers", "partial",
+            function() return protocol("a trailer line is longer than libcurl accepts") end)
           if not line then return nil, err end
-          n = n + #line
-          if n > MAX_HEADER_BYTES then return header_line_too_large() end
+          total = total + #line + 2
+          if total > max then return too_large(max) end
+          if line ~= "" and (find(line, "\0", 1, true) or not find(line, ":", 1, true)) then
+            return protocol("a bad trailer line")
+          end
         until line == ""
         return concat(parts), true
       end
+      if size > max - total then
+        -- refused once more than max arrived, as libcurl (a cut before that is "partial")
+        local _, cerr = r:exact(max - total + 1, "reading a chunk")
+        if cerr then return nil, cerr end
+        return too_large(max)
+      end
       total = total + size
-      if total > max then return too_large(max) end
       local data
       data, err = r:exact(size, "reading a chunk")
       if not data then return nil, err end
       parts[#parts + 1] = data
       local crlf
-      crlf, err = r:line(0, "reading a chunk", "partial",
-        function() return fail("NetworkError", "protocol", "a chunk is longer than its size") end)
+      crlf, err = r:line(64, "reading a chunk", "partial",
+        function() return protocol("a chunk is longer than its size") end)
       if not crlf then return nil, err end
+      if find(crlf, "[^\r]") then return protocol("a chunk is longer than its size") end
     end
   end
-  local len = headers["content-length"]
-  if len then
-    len = len:match("^%d+$") and tonumber(len)
-    if not len then return fail("NetworkError", "protocol", "bad Content-Length") end
-    if len > max then return too_large(max) end
-    if len == 0 then return "", true end
-    local data, err = r:exact(len, "reading the body")
+  if frame then
+    if frame > max then return too_large(max) end
+    if frame == 0 then return "", true end
+    local data, err = r:exact(frame, "reading the body")
     if not data then return nil, err end
     return data, true
   end
-  -- no length: the body ends when the server closes
+  -- no length (or a 101, whose connection is not HTTP any more): the body ends when the
+  -- server closes, as libcurl reads it; the connection is not kept
   local data, err = r:rest(max, "reading the body")
   if not data then return nil, err end
   return data, false

@@ -1,6 +1,6 @@
 /* A fuzz target for the response side of the HTTP pool: header collection. The input, split at
  * '\n', is the header lines of one response as libcurl hands them to the header callback (each
- * line with its line break; "HTTP/..." lines start a new response, as a 100 Continue does). It
+ * line with its line break; a status line starts the input and follows each 1xx head). It
  * checks, beside the sanitizers:
  * - on_header (csrc/http.c) leaves well-formed "name\0value\0" pairs: a non-empty lower-case
  *   name without ':', an even number of NULs, never past the limit (a NUL the server sent is a
