@@ -18,6 +18,10 @@
 #                tokens STS, IMDS and the container endpoint hand out (the other rows use a
 #                28-character one): what a real temporary-credentials call costs to send; their
 #                "cpu x sign" is against curl-multi-sts
+#   curl-raw-signed (not run unless named in ROWS): the curl-multi-signed request on connections
+#                libcurl opens (CONNECT_ONLY), with the head written and the reply parsed by a
+#                minimal loop of its own (bench/http_raw.c): what libcurl's per-transfer
+#                machinery costs, measured against a transport that would write its own head
 # Every round runs every row once; within a round the rows of one in-flight level run back to
 # back in an order rotated each round, so each ratio compares runs made in the same conditions.
 # Each row is its own process: WARM seconds of calls, then SECS measured.
@@ -43,6 +47,8 @@ out=$tmp/rows
 make --no-print-directory all >/dev/null || exit 1
 mkdir -p build/bench
 cc -O2 -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -o build/bench/http_curl bench/http_curl.c \
+  $(pkg-config --libs libcurl 2>/dev/null || echo -lcurl) || exit 1
+cc -O2 -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -o build/bench/http_raw bench/http_raw.c \
   $(pkg-config --libs libcurl 2>/dev/null || echo -lcurl) || exit 1
 
 has_row() { case " $rows " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -90,6 +96,7 @@ run_row() {
     curl-multi-signed) line=$(HTTP_CURL_HEADERS=$(cat bench/signed_headers.txt) build/bench/http_curl "$url$path" "$n" "$secs" "$warm") ;;
     curl-multi-sts) line=$(HTTP_CURL_HEADERS=$(sed "s|^x-amz-security-token: .*|x-amz-security-token: $sts_token|" bench/signed_headers.txt) \
       build/bench/http_curl "$url$path" "$n" "$secs" "$warm") ;;
+    curl-raw-signed) line=$(HTTP_CURL_HEADERS=$(cat bench/signed_headers.txt) build/bench/http_raw "$url$path" "$n" "$secs" "$warm") ;;
     lua5.4-sts) line=$(BENCH_SESSION_TOKEN=$sts_token lua_run 5.4 lua5.4 bench/http_bench.lua "$url" "$n" "$secs" "$warm") ;;
     luajit-sts) line=$(BENCH_SESSION_TOKEN=$sts_token lua_run jit luajit bench/http_bench.lua "$url" "$n" "$secs" "$warm") ;;
     lua5.4) line=$(lua_run 5.4 lua5.4 bench/http_bench.lua "$url" "$n" "$secs" "$warm") ;;
