@@ -9,11 +9,14 @@
  * next request, so connections, DNS entries and allocations are reused). */
 #include "http.h"
 #include "buf.h"
+#include "h1.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,6 +52,25 @@
 
 enum { X_FREE = 0, X_RUNNING, X_DONE };
 
+/* Direct transfers. libcurl 7.88 to 8.21 prints every request header line through its own
+ * printf one byte at a time, and its per-transfer machinery (the multi state machine, the
+ * request builder, the response parser and its callbacks) costs more than the rest of a call:
+ * a loop that writes the head itself and reads the reply with a small parser on connections
+ * libcurl opens spends a third of the CPU of libcurl's own bare GET (bench/http_raw.c). So a
+ * request goes direct: libcurl resolves, connects and does TLS (CURLOPT_CONNECT_ONLY; the
+ * handle stays in the multi, as libcurl needs to find its connection), the pool writes the head
+ * and body with curl_easy_send, reads with curl_easy_recv and frames the reply with h1.c, and
+ * keeps the connection for the next request to the same origin when the reply allowed it. A
+ * request the direct path does not take goes through libcurl's own HTTP as before: a proxy
+ * (libcurl's proxy variables set), a max_host_connections limit, a URL with user info, a
+ * fragment or bytes over 0x7f, a header that changes the framing or the connection (Host,
+ * Content-Length, Transfer-Encoding, Expect, Connection, TE, Upgrade, Trailer, Keep-Alive,
+ * Proxy-Connection), or a pool made with libcurl_only. The head is byte for byte the one
+ * libcurl writes for the same request (spec/http/direct_spec.lua compares them). */
+enum { D_CONNECT = 1, D_SEND, D_RECV };
+/* libcurl's CURLOPT_MAXAGE_CONN default: an idle connection older than this is not reused */
+#define DIRECT_MAX_IDLE_MS 118000
+
 typedef struct xfer {
   gls_http_result res; /* first: a result pointer is a transfer pointer */
   struct xfer *prev, *next;
@@ -79,6 +101,22 @@ typedef struct xfer {
   size_t n_pairs; /* the pairs in hdr */
   long timeout_ms, connect_timeout_ms;
   char errbuf[CURL_ERROR_SIZE];
+  /* direct transfers */
+  CURLM *multi_in;   /* the multi easy is in (NULL: none) */
+  int curl_busy;     /* a libcurl transfer of easy is under way (counted in pool.curl_active) */
+  int connect_only;  /* CONNECT_ONLY is set on easy */
+  int conn_live;     /* easy holds a connect-only connection the pool may send on */
+  int direct;        /* this request is a direct one */
+  int dstate;        /* D_CONNECT, D_SEND, D_RECV */
+  int send_now;      /* D_SEND: try to send before waiting for the socket */
+  int reused;        /* the request went out on a connection an earlier one used */
+  int reconnected;   /* the one fresh connection after a reused one failed was made */
+  int https;         /* the direct request's scheme */
+  curl_socket_t fd;
+  gls_buf origin;    /* what the kept connection serves: scheme://authority, CA file and path */
+  size_t sent;
+  gls_h1 h1;
+  int64_t deadline_ms, idle_since_ms;
 } xfer;
 
 typedef struct xlist {
@@ -106,6 +144,13 @@ struct gls_http_pool {
    * on_prereq can look at the one libcurl hands a request. */
   struct sock { curl_socket_t fd; int port, requests; } *socks;
   size_t n_socks, socks_cap;
+  long max_host_connections;
+  int libcurl_only;
+  size_t curl_active;      /* transfers libcurl drives (its own, and direct ones connecting) */
+  struct curl_waitfd *wfds; /* the direct transfers' sockets, for curl_multi_poll */
+  xfer **wxs;               /* the transfer of each */
+  gls_buf key;              /* a request's origin key (origin_key), scratch */
+  size_t wfds_cap;
 };
 
 /* ---- small helpers ---- */
@@ -142,7 +187,36 @@ static xfer *find(xlist *l, int64_t id) {
 
 /* ---- transfer lifecycle ---- */
 
-static void xfer_destroy(xfer *x) {
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Takes easy out of its multi: a transfer under way stops, a connect-only connection closes. */
+static void multi_remove(gls_http_pool *p, xfer *x) {
+  if (!x->multi_in) return;
+  curl_multi_remove_handle(x->multi_in, x->easy);
+  x->multi_in = NULL;
+  if (x->curl_busy) {
+    x->curl_busy = 0;
+    if (p) p->curl_active--;
+  }
+  x->conn_live = 0;
+}
+
+static CURLMcode multi_add(gls_http_pool *p, xfer *x) {
+  CURLMcode mc = curl_multi_add_handle(p->multi, x->easy);
+  if (mc == CURLM_OK) {
+    x->multi_in = p->multi;
+    x->curl_busy = 1;
+    p->curl_active++;
+  }
+  return mc;
+}
+
+static void xfer_destroy(gls_http_pool *p, xfer *x) {
+  multi_remove(p, x);
   if (x->easy) curl_easy_cleanup(x->easy);
   curl_url_cleanup(x->url); /* after the handle that points to it */
   free(x->nodes);
@@ -151,6 +225,8 @@ static void xfer_destroy(xfer *x) {
   gls_buf_free(&x->out);
   gls_buf_free(&x->hdr);
   gls_buf_free(&x->body);
+  gls_buf_free(&x->origin);
+  gls_h1_free(&x->h1);
   free(x);
 }
 
@@ -161,10 +237,13 @@ static size_t idle_keep(const gls_http_pool *p) {
 }
 
 /* Drops every option of the transfer's easy handle (the next request sets them again). */
-static void xfer_reset(xfer *x) {
+static void xfer_reset(gls_http_pool *p, xfer *x) {
+  multi_remove(p, x);
   curl_easy_reset(x->easy);
   x->setup = x->ca_file_set = x->ca_path_set = 0;
   x->recv_buffer = 0;
+  x->connect_only = 0;
+  gls_buf_reset(&x->url_set);
 }
 
 /* The receive buffer for the next transfer (see RECV_MIN). */
@@ -180,46 +259,39 @@ static void xfer_recycle(gls_http_pool *p, xfer *x) {
   size_t keep;
   if (x == p->unreported) p->unreported = x->next;
   list_unlink(list_of(p, x), x);
-  if (x->state == X_RUNNING) curl_multi_remove_handle(p->multi, x->easy);
+  /* a transfer under way stops; a direct one's connection stays only when its reply ended so
+     that the next request may follow (direct_done left it live) */
+  if (x->state == X_RUNNING || !x->conn_live) multi_remove(p, x);
   x->state = X_FREE;
+  x->direct = 0;
   if (p->idle.n >= idle_keep(p) || !x->easy) {
-    xfer_destroy(x);
+    xfer_destroy(p, x);
     return;
   }
   keep = p->idle.n < FREE_LIST_MIN ? KEEP_BUFFER_MAX : IDLE_BUFFER_MAX;
   /* The easy handle keeps its options for the next request, which sets every option that
    * varies (gls_http_pool_add). A request body too big to keep goes, and with it libcurl's
-   * pointer to it: a reset drops every option. */
+   * pointer to it: a reset drops every option. A connect-only handle gave libcurl neither. */
   if (x->out.cap > keep) {
-    xfer_reset(x);
+    if (!x->connect_only) xfer_reset(p, x);
     gls_buf_free(&x->out);
   }
   if (x->lines.cap > keep) {
-    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    if (!x->connect_only) curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
     gls_buf_free(&x->lines);
   }
   if (x->body.cap > keep) gls_buf_free(&x->body);
   if (x->hdr.cap > keep) gls_buf_free(&x->hdr);
   gls_buf_reset(&x->body);
   gls_buf_reset(&x->hdr);
+  if (x->conn_live) x->idle_since_ms = mono_ms();
   list_push(&p->idle, x);
 }
 
-static xfer *xfer_get(gls_http_pool *p) {
-  xfer *x = p->idle.head;
+/* A transfer for the next request: x off the idle list, or a new one when x is NULL. */
+static xfer *xfer_take(gls_http_pool *p, xfer *x) {
   if (x) {
     list_unlink(&p->idle, x);
-    if (p->fresh_easy) {
-      CURL *e = curl_easy_init();
-      if (!e) {
-        xfer_destroy(x);
-        return NULL;
-      }
-      curl_easy_cleanup(x->easy);
-      x->easy = e; /* no option set on it yet */
-      x->setup = x->ca_file_set = x->ca_path_set = 0;
-      x->recv_buffer = 0;
-    }
   } else {
     x = calloc(1, sizeof *x);
     if (!x) return NULL;
@@ -228,6 +300,8 @@ static xfer *xfer_get(gls_http_pool *p) {
       free(x);
       return NULL;
     }
+    x->fd = CURL_SOCKET_BAD;
+    gls_h1_init(&x->h1);
   }
   memset(&x->res, 0, sizeof x->res);
   gls_buf_reset(&x->body);
@@ -240,6 +314,37 @@ static xfer *xfer_get(gls_http_pool *p) {
   x->bad = NULL;
   x->n_pairs = 0;
   x->errbuf[0] = '\0';
+  x->direct = x->dstate = x->send_now = x->reused = x->reconnected = 0;
+  x->sent = 0;
+  x->deadline_ms = 0;
+  return x;
+}
+
+/* A transfer for a request through libcurl's own HTTP: one without a kept connection if
+ * there is one (a kept connection goes with the handle's connect-only options). */
+static xfer *xfer_get(gls_http_pool *p) {
+  xfer *x, *pick = p->idle.head;
+  for (x = p->idle.head; x; x = x->next)
+    if (!x->connect_only) {
+      pick = x;
+      break;
+    }
+  x = xfer_take(p, pick);
+  if (!x || !pick) return x;
+  if (p->fresh_easy) { /* libcurl's own HTTP there: a handle that never held a reply */
+    CURL *e = curl_easy_init();
+    if (!e) {
+      xfer_destroy(p, x);
+      return NULL;
+    }
+    multi_remove(p, x);
+    curl_easy_cleanup(x->easy);
+    x->easy = e; /* no option set on it yet */
+    x->setup = x->ca_file_set = x->ca_path_set = x->connect_only = 0;
+    x->recv_buffer = 0;
+  } else if (x->connect_only) {
+    xfer_reset(p, x);
+  }
   return x;
 }
 
@@ -639,47 +744,64 @@ static void classify(xfer *x, CURLcode rc) {
   snprintf(r->err_message, sizeof r->err_message, "%s (curl %d: %s)", what, (int)rc, detail);
 }
 
-/* Moves every transfer libcurl reports finished onto the done queue. */
+/* Moves a running transfer, finished (res.status or res.err_* set), onto the done queue. */
+static void finish(gls_http_pool *p, xfer *x) {
+  list_unlink(&p->running, x);
+  x->state = X_DONE;
+  x->res.headers = x->hdr.p ? x->hdr.p : "";
+  x->res.headers_len = x->hdr.len;
+  x->res.n_headers = x->n_pairs;
+  x->res.body = x->body.p ? x->body.p : "";
+  x->res.body_len = x->body.len;
+  if (x->hdr.len + x->body.len > p->reply_peak) p->reply_peak = x->hdr.len + x->body.len;
+  list_push(&p->done, x);
+  if (!p->unreported) p->unreported = x; /* the done list is in the order they finished */
+}
+
+static void direct_connected(gls_http_pool *p, xfer *x, CURLcode rc);
+
+/* Moves every transfer libcurl reports finished onto the done queue (a direct one that has
+ * connected goes on to send). Returns how many finished. */
 static int collect(gls_http_pool *p) {
   CURLMsg *m;
   int left, finished = 0;
   while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
     char *priv = NULL;
     xfer *x;
+    CURLcode rc;
     if (m->msg != CURLMSG_DONE) continue;
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+    rc = m->data.result;
     x = (xfer *)(void *)priv;
-    if (!x || x->state != X_RUNNING) continue;
-    if (m->data.result == CURLE_ABORTED_BY_CALLBACK && x->stale && !x->restarted) {
+    if (!x || x->state != X_RUNNING || !x->curl_busy) continue;
+    x->curl_busy = 0;
+    p->curl_active--;
+    if (x->direct) {
+      direct_connected(p, x, rc);
+      if (x->state == X_DONE) finished++;
+      continue;
+    }
+    if (rc == CURLE_ABORTED_BY_CALLBACK && x->stale && !x->restarted) {
       /* the connection it was given had unread bytes (on_prereq): on another one */
       x->stale = 0;
       x->restarted = 1;
       x->errbuf[0] = '\0';
       x->phase = x->status_seen = x->has_te = x->has_cl = 0;
       x->trailer_bytes = 0;
-      curl_multi_remove_handle(p->multi, x->easy);
-      if (curl_multi_add_handle(p->multi, x->easy) == CURLM_OK) continue;
+      multi_remove(p, x);
+      if (multi_add(p, x) == CURLM_OK) continue;
       /* else it is reported as it failed */
     }
-    if (m->data.result == CURLE_OK && !x->too_large && x->head_done) {
+    if (rc == CURLE_OK && !x->too_large && x->head_done) {
       long status = 0;
       curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
       x->res.status = status;
     } else {
-      classify(x, m->data.result);
+      classify(x, rc);
     }
     /* The connection goes back to the multi's cache as soon as the handle leaves. */
-    curl_multi_remove_handle(p->multi, x->easy);
-    list_unlink(&p->running, x);
-    x->state = X_DONE;
-    x->res.headers = x->hdr.p ? x->hdr.p : "";
-    x->res.headers_len = x->hdr.len;
-    x->res.n_headers = x->n_pairs;
-    x->res.body = x->body.p ? x->body.p : "";
-    x->res.body_len = x->body.len;
-    if (x->hdr.len + x->body.len > p->reply_peak) p->reply_peak = x->hdr.len + x->body.len;
-    list_push(&p->done, x);
-    if (!p->unreported) p->unreported = x; /* the done list is in the order they finished */
+    multi_remove(p, x);
+    finish(p, x);
     finished++;
   }
   return finished;
@@ -776,6 +898,21 @@ static int name_is(const gls_http_header *h, const char *name) {
   return h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0;
 }
 
+/* A header name is a token; a value holds no CR, LF or NUL. */
+static int check_header(const gls_http_header *h, char *err, size_t errlen) {
+  if (!is_token(h->name, h->name_len)) {
+    if (err) snprintf(err, errlen, "invalid header name \"%.*s\"", (int)(h->name_len > 64 ? 64 : h->name_len), h->name);
+    return 0;
+  }
+  if (memchr(h->value, '\r', h->value_len) || memchr(h->value, '\n', h->value_len) ||
+      memchr(h->value, '\0', h->value_len)) {
+    if (err) snprintf(err, errlen, "invalid value for header \"%.*s\": contains CR, LF or NUL",
+                      (int)(h->name_len > 64 ? 64 : h->name_len), h->name);
+    return 0;
+  }
+  return 1;
+}
+
 /* Builds the header list; suppresses the headers curl would otherwise invent (Expect and
  * Content-Type only come with a body, Accept always). The lines go
  * into x->lines and the list's nodes into x->nodes, both kept for the transfer's next request:
@@ -788,16 +925,7 @@ static int build_headers(xfer *x, const gls_http_request *req, int send_body, ch
   gls_buf_reset(s);
   for (i = 0; i < req->n_headers; i++) {
     const gls_http_header *h = &req->headers[i];
-    if (!is_token(h->name, h->name_len)) {
-      if (err) snprintf(err, errlen, "invalid header name \"%.*s\"", (int)(h->name_len > 64 ? 64 : h->name_len), h->name);
-      return 0;
-    }
-    if (memchr(h->value, '\r', h->value_len) || memchr(h->value, '\n', h->value_len) ||
-        memchr(h->value, '\0', h->value_len)) {
-      if (err) snprintf(err, errlen, "invalid value for header \"%.*s\": contains CR, LF or NUL",
-                        (int)(h->name_len > 64 ? 64 : h->name_len), h->name);
-      return 0;
-    }
+    if (!check_header(h, err, errlen)) return 0;
     has_ct |= name_is(h, "content-type");
     has_accept |= name_is(h, "accept");
     has_expect |= name_is(h, "expect");
@@ -843,6 +971,424 @@ oom:
   return 0;
 }
 
+#define SETOPT(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+
+/* ---- direct transfers (see D_CONNECT) ---- */
+
+/* A header the direct path leaves to libcurl: it changes the framing or the connection. */
+static int framing_header(const gls_http_header *h) {
+  static const char *const names[] = {"content-length", "transfer-encoding", "expect",
+                                      "connection", "te", "upgrade", "trailer", "keep-alive",
+                                      "proxy-connection"};
+  size_t i;
+  for (i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (name_is(h, names[i])) return 1;
+  return 0;
+}
+
+/* A proxy libcurl would use: any of its proxy variables set (no_proxy is not weighed). */
+static int proxy_set(void) {
+  static const char *const vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
+  size_t i;
+  for (i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+    const char *v = getenv(vars[i]);
+    if (v && *v) return 1;
+  }
+  return 0;
+}
+
+/* The parts of a URL (check_url passed it) the direct path writes: the Host header's value and
+ * the request target, as libcurl writes them, and the origin a kept connection serves.
+ * 0 when the direct path does not take the URL. */
+typedef struct url_parts {
+  int https;
+  const char *host;   /* the host as the URL spells it (libcurl keeps its case) */
+  size_t host_len;
+  const char *port;   /* NULL: the scheme's */
+  size_t port_len;
+  const char *target; /* path and query */
+  size_t target_len;
+  size_t authority_end;
+} url_parts;
+
+static int split_url(const char *url, url_parts *u) {
+  const char *s = strstr(url, "://"), *a, *end, *colon;
+  size_t i, n = strlen(url);
+  for (i = 0; i < n; i++)
+    if ((unsigned char)url[i] >= 0x80 || url[i] == '#') return 0;
+  if (!s) return 0;
+  if ((size_t)(s - url) == 5 && strncasecmp(url, "https", 5) == 0) u->https = 1;
+  else if ((size_t)(s - url) == 4 && strncasecmp(url, "http", 4) == 0) u->https = 0;
+  else return 0;
+  a = s + 3;
+  end = a + strcspn(a, "/?");
+  if (end == a || memchr(a, '@', (size_t)(end - a)) || memchr(a, '%', (size_t)(end - a)) || *a == '[')
+    return 0;
+  colon = memchr(a, ':', (size_t)(end - a));
+  u->host = a;
+  u->host_len = (size_t)((colon ? colon : end) - a);
+  u->port = NULL;
+  u->port_len = 0;
+  if (colon) {
+    const char *q = colon + 1;
+    long v = 0;
+    if (q == end || *q == '0' || end - q > 5) return 0;
+    for (; q < end; q++) {
+      if (*q < '0' || *q > '9') return 0;
+      v = v * 10 + (*q - '0');
+    }
+    if (v > 65535) return 0;
+    if (v != (u->https ? 443 : 80)) {
+      u->port = colon + 1;
+      u->port_len = (size_t)(end - colon - 1);
+    }
+  }
+  u->target = end;
+  u->target_len = strlen(end);
+  u->authority_end = (size_t)(end - url);
+  return u->host_len > 0;
+}
+
+/* What a kept connection serves: scheme://authority, the CA file and the CA path. */
+static int origin_key(gls_buf *b, const char *url, const url_parts *u, const char *ca_file,
+                      const char *ca_path) {
+  gls_buf_reset(b);
+  gls_buf_add(b, url, u->authority_end);
+  gls_buf_addc(b, '\n');
+  if (ca_file) gls_buf_adds(b, ca_file);
+  gls_buf_addc(b, '\n');
+  if (ca_path) gls_buf_adds(b, ca_path);
+  return b->err == GLS_BUF_OK;
+}
+
+/* The request head and body into x->out, byte for byte what libcurl writes for it (the headers
+ * checked). A caller's Host header (host, the one direct_add allows) takes the place of the one
+ * the URL gives, as libcurl writes it. 0 when out of memory. */
+static int direct_head(xfer *x, const gls_http_request *req, const char *method, const url_parts *u,
+                       int send_body, const gls_http_header *host) {
+  gls_buf *o = &x->out;
+  size_t i;
+  gls_buf_reset(o);
+  gls_buf_adds(o, method);
+  gls_buf_addc(o, ' ');
+  if (u->target_len == 0 || u->target[0] == '?') gls_buf_addc(o, '/');
+  gls_buf_add(o, u->target, u->target_len);
+  gls_buf_add(o, " HTTP/1.1\r\nHost: ", 17);
+  if (host) {
+    gls_buf_add(o, host->value, host->value_len);
+  } else {
+    gls_buf_add(o, u->host, u->host_len);
+    if (u->port) {
+      gls_buf_addc(o, ':');
+      gls_buf_add(o, u->port, u->port_len);
+    }
+  }
+  gls_buf_add(o, "\r\n", 2);
+  for (i = 0; i < req->n_headers; i++) {
+    const gls_http_header *h = &req->headers[i];
+    if (h == host) continue;
+    gls_buf_add(o, h->name, h->name_len);
+    if (h->value_len) {
+      gls_buf_add(o, ": ", 2);
+      gls_buf_add(o, h->value, h->value_len);
+    } else {
+      gls_buf_addc(o, ':');
+    }
+    gls_buf_add(o, "\r\n", 2);
+  }
+  if (send_body) {
+    char cl[48];
+    size_t n = req->body ? req->body_len : 0;
+    snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", n);
+    gls_buf_adds(o, cl);
+    gls_buf_add(o, "\r\n", 2);
+    if (n) gls_buf_add(o, req->body, n);
+  } else {
+    gls_buf_add(o, "\r\n", 2);
+  }
+  return o->err == GLS_BUF_OK;
+}
+
+static int h1_line(void *ud, const char *line, size_t n) {
+  if (n == 0) return on_header((char *)"\r\n", 1, 2, ud) == 2;
+  return on_header((char *)line, 1, n, ud) == n;
+}
+
+static int h1_body(void *ud, const char *p, size_t n) {
+  return on_body((char *)p, 1, n, ud) == n;
+}
+
+/* Starts (or starts again) the connect of a direct transfer: libcurl connects, collect()
+ * hands it back (direct_connected). */
+static CURLcode direct_connect(gls_http_pool *p, xfer *x, const char *url) {
+  CURL *e = x->easy;
+  CURLcode rc = CURLE_OK;
+  long left = 0;
+  multi_remove(p, x);
+  if (url) {
+    SETOPT(CURLOPT_URL, url);
+    gls_buf_reset(&x->url_set);
+    if (rc == CURLE_OK && gls_buf_adds(&x->url_set, url)) rc = CURLE_OUT_OF_MEMORY;
+  }
+  if (x->deadline_ms) {
+    left = (long)(x->deadline_ms - mono_ms());
+    if (left < 1) left = 1;
+  }
+  SETOPT(CURLOPT_TIMEOUT_MS, left);
+  SETOPT(CURLOPT_CONNECTTIMEOUT_MS, x->connect_timeout_ms);
+  if (rc != CURLE_OK) return rc;
+  x->errbuf[0] = '\0';
+  x->dstate = D_CONNECT;
+  x->reused = 0;
+  return multi_add(p, x) == CURLM_OK ? CURLE_OK : CURLE_OUT_OF_MEMORY;
+}
+
+/* The options of a connect-only handle (after a reset: a handle that ran libcurl's own HTTP
+ * has options a connect-only one must not keep). */
+static CURLcode direct_setup(gls_http_pool *p, xfer *x) {
+  CURL *e = x->easy;
+  CURLcode rc = CURLE_OK;
+  {
+    xfer_reset(p, x);
+    x->connect_only = 1;
+    SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
+    SETOPT(CURLOPT_PRIVATE, (void *)x);
+    SETOPT(CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    SETOPT(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    SETOPT(CURLOPT_CONNECT_ONLY, 1L);
+    /* TLS offers http/1.1 alone in ALPN: the head written here is HTTP/1.1 */
+    SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    /* A connection this pool keeps is not "in use" to libcurl once connected, so a connect
+     * prunes it as dead when idle past this age in libcurl's count, which is from the connect,
+     * not from the pool's last use; the pool ages its kept connections itself
+     * (DIRECT_MAX_IDLE_MS). libcurl still prunes one the server closed. */
+    SETOPT(CURLOPT_MAXAGE_CONN, 31536000L);
+    SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+    SETOPT(CURLOPT_SSL_VERIFYPEER, p->insecure ? 0L : 1L);
+    SETOPT(CURLOPT_SSL_VERIFYHOST, p->insecure ? 0L : 2L);
+  }
+  return rc;
+}
+
+/* Ends a direct transfer that failed (rc CURLE_OK: a head the connection cut off); its
+ * connection closes. */
+static void direct_fail(gls_http_pool *p, xfer *x, CURLcode rc) {
+  classify(x, rc);
+  multi_remove(p, x);
+  x->dstate = 0;
+  finish(p, x);
+}
+
+static void direct_done(gls_http_pool *p, xfer *x, int reusable) {
+  x->res.status = x->h1.status;
+  if (!reusable) multi_remove(p, x);
+  x->dstate = 0;
+  finish(p, x);
+}
+
+/* A failure of the connection itself (send or receive). On a kept connection before any byte
+ * of the reply the server had closed it, or was closing it: the request goes again, once, on
+ * a new connection, as libcurl resends on a reused connection that died. */
+static void direct_lost(gls_http_pool *p, xfer *x, CURLcode rc) {
+  if (x->reused && !x->reconnected && x->h1.received == 0 &&
+      (!x->deadline_ms || mono_ms() < x->deadline_ms)) {
+    x->reconnected = 1;
+    x->sent = 0;
+    gls_h1_reset(&x->h1); /* nothing of a reply came: the reader starts over */
+    if (direct_connect(p, x, NULL) == CURLE_OK) return;
+  }
+  direct_fail(p, x, rc);
+}
+
+static void direct_h1_failed(gls_http_pool *p, xfer *x) {
+  gls_h1 *h = &x->h1;
+  CURLcode rc = CURLE_WEIRD_SERVER_REPLY;
+  const char *msg = NULL;
+  switch (h->err) {
+  case GLS_H1_E_NOT_HTTP:
+    rc = CURLE_UNSUPPORTED_PROTOCOL;
+    msg = "Received HTTP/0.9 when not allowed";
+    break;
+  case GLS_H1_E_BAD_STATUS: msg = "Invalid status line"; break;
+  case GLS_H1_E_BAD_FRAMING:
+    msg = "Invalid Content-Length, Transfer-Encoding or Connection header, or a 101 status";
+    break;
+  case GLS_H1_E_BAD_CHUNK:
+    rc = CURLE_RECV_ERROR;
+    msg = "Malformed encoding found in chunked-encoding";
+    break;
+  case GLS_H1_E_LINE_TOO_BIG: /* said as libcurl 7.88 says it (see header_too_large) */
+    rc = CURLE_OUT_OF_MEMORY;
+    msg = "";
+    break;
+  case GLS_H1_E_HEAD_TOO_BIG:
+    rc = CURLE_RECV_ERROR;
+    snprintf(x->errbuf, sizeof x->errbuf, "Too large response headers: %zu > %zu", h->head_bytes, h->max_head);
+    break;
+  case GLS_H1_E_BODY_TOO_BIG:
+    rc = CURLE_FILESIZE_EXCEEDED;
+    msg = "Maximum file size exceeded";
+    break;
+  case GLS_H1_E_STOPPED:
+    rc = CURLE_WRITE_ERROR;
+    /* on_header refused the reply (x->bad) or a limit was reached; else memory ran out */
+    if (!x->too_large && !x->bad) x->out_of_memory = 1;
+    msg = "Failure writing output to destination";
+    break;
+  case GLS_H1_E_EMPTY:
+    snprintf(x->errbuf, sizeof x->errbuf, "%s", "Empty reply from server");
+    direct_lost(p, x, CURLE_GOT_NOTHING);
+    return;
+  case GLS_H1_E_CUT_HEAD: rc = CURLE_OK; break;
+  case GLS_H1_E_CUT_BODY:
+    rc = CURLE_PARTIAL_FILE;
+    if (h->chunked)
+      msg = "transfer closed with outstanding read data remaining";
+    else
+      snprintf(x->errbuf, sizeof x->errbuf, "transfer closed with %llu bytes remaining to read",
+               (unsigned long long)h->remaining);
+    break;
+  default: break;
+  }
+  if (msg) snprintf(x->errbuf, sizeof x->errbuf, "%s", msg);
+  direct_fail(p, x, rc);
+}
+
+/* The connect of a direct transfer ended (collect). */
+static void direct_connected(gls_http_pool *p, xfer *x, CURLcode rc) {
+  curl_socket_t fd = CURL_SOCKET_BAD;
+  if (rc != CURLE_OK) {
+    direct_fail(p, x, rc);
+    return;
+  }
+  if (curl_easy_getinfo(x->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD) {
+    snprintf(x->errbuf, sizeof x->errbuf, "%s", "no socket after the connect");
+    direct_fail(p, x, CURLE_COULDNT_CONNECT);
+    return;
+  }
+  x->fd = fd;
+  x->conn_live = 1;
+  x->dstate = D_SEND;
+  x->send_now = 1;
+}
+
+/* Sends what is left of the request; on to D_RECV when all went. */
+static void direct_send(gls_http_pool *p, xfer *x) {
+  while (x->sent < x->out.len) {
+    size_t k = 0;
+    CURLcode rc = curl_easy_send(x->easy, x->out.p + x->sent, x->out.len - x->sent, &k);
+    if (rc == CURLE_AGAIN || (rc == CURLE_OK && k == 0)) {
+      x->send_now = 0;
+      return;
+    }
+    if (rc != CURLE_OK) {
+      direct_lost(p, x, rc == CURLE_UNSUPPORTED_PROTOCOL ? CURLE_SEND_ERROR : rc);
+      return;
+    }
+    x->sent += k;
+  }
+  x->send_now = 0;
+  x->dstate = D_RECV;
+}
+
+/* Reads what the connection has: until it would wait, or the reply ends or fails. */
+static void direct_recv(gls_http_pool *p, xfer *x) {
+  char chunk[16384];
+  for (;;) {
+    size_t k = 0, used = 0;
+    int r;
+    CURLcode rc = curl_easy_recv(x->easy, chunk, sizeof chunk, &k);
+    if (rc == CURLE_AGAIN) return;
+    if (rc != CURLE_OK) {
+      direct_lost(p, x, rc == CURLE_UNSUPPORTED_PROTOCOL ? CURLE_RECV_ERROR : rc);
+      return;
+    }
+    r = k == 0 ? gls_h1_eof(&x->h1) : gls_h1_feed(&x->h1, chunk, k, &used);
+    if (r == GLS_H1_DONE) {
+      /* bytes past the reply's end: the connection is out of step, not kept */
+      direct_done(p, x, k > 0 && x->h1.reusable && used == k);
+      return;
+    }
+    if (r == GLS_H1_ERROR) {
+      direct_h1_failed(p, x);
+      return;
+    }
+    /* a plain socket read short is empty: the poll says when more comes (TLS may hold a
+       record's bytes the socket no longer shows, so that reads until it would wait) */
+    if (!x->https && k < sizeof chunk) return;
+  }
+}
+
+/* Fails the direct transfers whose timeout has passed; the earliest deadline still ahead (or 0). */
+static int64_t direct_timeouts(gls_http_pool *p, int64_t now) {
+  xfer *x, *next;
+  int64_t soonest = 0;
+  for (x = p->running.head; x; x = next) {
+    next = x->next;
+    if (!x->direct || x->dstate == D_CONNECT || !x->deadline_ms) continue;
+    if (now >= x->deadline_ms) {
+      snprintf(x->errbuf, sizeof x->errbuf, "Operation timed out after %ld milliseconds with %llu bytes received",
+               x->timeout_ms, (unsigned long long)x->h1.received);
+      direct_fail(p, x, CURLE_OPERATION_TIMEDOUT);
+    } else if (!soonest || x->deadline_ms < soonest) {
+      soonest = x->deadline_ms;
+    }
+  }
+  return soonest;
+}
+
+/* The sockets of the direct transfers waiting on one, in p->wfds (their transfers in p->wxs);
+ * how many, or -1 when out of memory. */
+static int direct_fds(gls_http_pool *p) {
+  xfer *x;
+  size_t n = 0;
+  for (x = p->running.head; x; x = x->next) {
+    if (!x->direct || (x->dstate != D_SEND && x->dstate != D_RECV)) continue;
+    if (n == p->wfds_cap) {
+      size_t cap = p->wfds_cap ? p->wfds_cap * 2 : 16;
+      struct curl_waitfd *w = realloc(p->wfds, cap * sizeof *w);
+      xfer **xs;
+      if (!w) return -1;
+      p->wfds = w;
+      xs = realloc(p->wxs, cap * sizeof *xs);
+      if (!xs) return -1;
+      p->wxs = xs;
+      p->wfds_cap = cap;
+    }
+    p->wfds[n].fd = x->fd;
+    p->wfds[n].events = x->dstate == D_SEND ? CURL_WAIT_POLLOUT : CURL_WAIT_POLLIN;
+    p->wfds[n].revents = 0;
+    p->wxs[n] = x;
+    n++;
+  }
+  return (int)n;
+}
+
+/* Sends of direct transfers that have not tried yet (just connected, or on a kept connection). */
+static void direct_sends(gls_http_pool *p) {
+  xfer *x, *next;
+  for (x = p->running.head; x; x = next) {
+    next = x->next;
+    if (x->direct && x->dstate == D_SEND && x->send_now) direct_send(p, x);
+  }
+}
+
+/* Moves on the direct transfers whose socket the poll found ready (the first nfds of p->wfds). */
+static void direct_ready(gls_http_pool *p, int nfds) {
+  int i;
+  for (i = 0; i < nfds; i++) {
+    xfer *x = p->wxs[i];
+    int want = p->wfds[i].events == CURL_WAIT_POLLOUT ? D_SEND : D_RECV;
+    if (!p->wfds[i].revents || x->state != X_RUNNING || x->dstate != want) continue;
+    if (want == D_SEND) direct_send(p, x);
+    else direct_recv(p, x);
+  }
+}
+
 /* ---- the pool ---- */
 
 gls_http_pool *gls_http_pool_new(const gls_http_pool_opts *opts, char *err, size_t errlen) {
@@ -857,6 +1403,8 @@ gls_http_pool *gls_http_pool_new(const gls_http_pool_opts *opts, char *err, size
   p->reply_peak_prev = (size_t)RECV_MAX;
   p->insecure = opts && opts->insecure;
   p->fresh_easy = curl_version_info(CURLVERSION_NOW)->version_num < 0x080100;
+  p->libcurl_only = opts && opts->libcurl_only;
+  p->max_host_connections = opts ? opts->max_host_connections : 0;
   if (opts && opts->ca_file && !(p->ca_file = strdup(opts->ca_file))) goto fail;
   if (opts && opts->ca_path && !(p->ca_path = strdup(opts->ca_path))) goto fail;
   if (!(p->multi = curl_multi_init())) goto fail;
@@ -879,19 +1427,21 @@ void gls_http_pool_free(gls_http_pool *p) {
   if (!p) return;
   while ((x = p->running.head) != NULL) {
     list_unlink(&p->running, x);
-    curl_multi_remove_handle(p->multi, x->easy);
-    xfer_destroy(x);
+    xfer_destroy(p, x);
   }
   while ((x = p->done.head) != NULL) {
     list_unlink(&p->done, x);
-    xfer_destroy(x);
+    xfer_destroy(p, x);
   }
   while ((x = p->idle.head) != NULL) {
     list_unlink(&p->idle, x);
-    xfer_destroy(x);
+    xfer_destroy(p, x);
   }
   curl_multi_cleanup(p->multi); /* closes the connections: on_close_socket */
   free(p->socks);
+  free(p->wfds);
+  free(p->wxs);
+  gls_buf_free(&p->key);
   free(p->ca_file);
   free(p->ca_path);
   free(p->url_ok);
@@ -913,11 +1463,10 @@ static void track_peak(gls_http_pool *p) {
   for (trim = 0; trim < 2 && p->idle.n > idle_keep(p); trim++) {
     xfer *x = p->idle.head;
     list_unlink(&p->idle, x);
-    xfer_destroy(x);
+    xfer_destroy(p, x);
   }
 }
 
-#define SETOPT(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
 
 /* The options every request of the pool shares: set once per easy handle (and again after a
  * reset), not per request. */
@@ -974,6 +1523,109 @@ static CURLU *parsed_url(xfer *x, const char *url) {
   return x->url;
 }
 
+/* Is the kept connection of x (idle since x->idle_since_ms) still there and quiet? A connection
+ * with bytes nobody asked for, or closed, or older than libcurl would reuse, is not. */
+static int conn_alive(xfer *x, int64_t now) {
+  curl_socket_t fd = CURL_SOCKET_BAD;
+  struct pollfd pf;
+  if (now - x->idle_since_ms > DIRECT_MAX_IDLE_MS) return 0;
+  if (curl_easy_getinfo(x->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD) return 0;
+  pf.fd = fd;
+  pf.events = POLLIN;
+  pf.revents = 0;
+  if (poll(&pf, 1, 0) != 0) return 0;
+  x->fd = fd;
+  return 1;
+}
+
+static int64_t direct_add(gls_http_pool *p, const gls_http_request *req, const char *method,
+                          const url_parts *u, int send_body, int is_head, const gls_http_header *host,
+                          char *err, size_t errlen) {
+  const char *ca_file = req->ca_file ? req->ca_file : p->ca_file;
+  const char *ca_path = req->ca_path ? req->ca_path : p->ca_path;
+  xfer *x, *pick = NULL, *spare = NULL;
+  int64_t now = mono_ms();
+  size_t i;
+  int same = 0;
+  for (i = 0; i < req->n_headers; i++)
+    if (!check_header(&req->headers[i], err, errlen)) return 0;
+  if (!origin_key(&p->key, req->url, u, ca_file, ca_path)) {
+    set_err(err, errlen, "out of memory");
+    return 0;
+  }
+  /* a kept connection to the same origin, the one used last first; else a transfer without one */
+  for (x = p->idle.tail; x; x = x->prev) {
+    if (x->conn_live && x->origin.len == p->key.len && memcmp(x->origin.p, p->key.p, p->key.len) == 0) {
+      pick = x;
+      same = 1;
+      break;
+    }
+    if (!spare && !x->conn_live) spare = x;
+  }
+  if (!pick) pick = spare ? spare : p->idle.head;
+  if (!(x = xfer_take(p, pick))) {
+    set_err(err, errlen, "out of memory");
+    return 0;
+  }
+  x->state = X_FREE;
+  list_push(&p->idle, x); /* owned by the pool from here on: failures recycle it */
+  x->max_bytes = req->max_response_bytes ? req->max_response_bytes : GLS_HTTP_DEFAULT_MAX_RESPONSE;
+  x->body.max = x->hdr.max = x->max_bytes;
+  x->timeout_ms = req->timeout_ms;
+  x->connect_timeout_ms = req->connect_timeout_ms;
+  x->direct = 1;
+  x->https = u->https;
+  x->deadline_ms = req->timeout_ms > 0 ? now + req->timeout_ms : 0;
+  gls_h1_reset(&x->h1);
+  x->h1.head_request = is_head;
+  x->h1.max_body = x->max_bytes;
+  x->h1.on_line = h1_line;
+  x->h1.on_body = h1_body;
+  x->h1.ud = x;
+  if (!direct_head(x, req, method, u, send_body, host)) {
+    set_err(err, errlen, "out of memory");
+    goto fail;
+  }
+  if (same && x->conn_live && conn_alive(x, now)) {
+    x->reused = 1;
+    x->dstate = D_SEND;
+    x->send_now = 1;
+  } else {
+    CURL *e = x->easy;
+    CURLcode rc = CURLE_OK;
+    multi_remove(p, x); /* a connection gone quiet wrong, or to another origin, closes */
+    if ((x->ca_file_set && !ca_file) || (x->ca_path_set && !ca_path)) xfer_reset(p, x);
+    gls_buf_reset(&x->origin);
+    if (gls_buf_add(&x->origin, p->key.p, p->key.len)) {
+      set_err(err, errlen, "out of memory");
+      goto fail;
+    }
+    if (!x->connect_only) rc = direct_setup(p, x);
+    if (ca_file) {
+      SETOPT(CURLOPT_CAINFO, ca_file);
+      x->ca_file_set = 1;
+    }
+    if (ca_path) {
+      SETOPT(CURLOPT_CAPATH, ca_path);
+      x->ca_path_set = 1;
+    }
+    if (rc == CURLE_OK) rc = direct_connect(p, x, req->url);
+    if (rc != CURLE_OK) {
+      if (err) snprintf(err, errlen, "curl_easy_setopt: %s", curl_easy_strerror(rc));
+      goto fail;
+    }
+  }
+  x->res.id = p->next_id++;
+  list_unlink(&p->idle, x);
+  x->state = X_RUNNING;
+  list_push(&p->running, x);
+  track_peak(p);
+  return x->res.id;
+fail:
+  xfer_recycle(p, x);
+  return 0;
+}
+
 int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *err, size_t errlen) {
   const char *method = req->method ? req->method : "GET";
   const char *ca_file, *ca_path;
@@ -986,6 +1638,7 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
   int send_body;
   size_t url_len;
   long want;
+  url_parts u;
 
   if (!is_token(method, strlen(method))) {
     set_err(err, errlen, "invalid method");
@@ -999,6 +1652,24 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
     set_err(err, errlen, "timeouts must not be negative");
     return 0;
   }
+  /* A body goes out as POSTFIELDS (exact length, no chunking); the method is then set
+   * explicitly unless it is POST. POST/PUT/PATCH without a body send Content-Length: 0. */
+  send_body = !is_head && (req->body != NULL || is_post || strcmp(method, "PUT") == 0 ||
+                           strcmp(method, "PATCH") == 0);
+  if (!p->libcurl_only && p->max_host_connections == 0 && split_url(req->url, &u) && !proxy_set()) {
+    /* the signer's Host header is common: one, not empty, is written as libcurl writes it */
+    const gls_http_header *host = NULL;
+    size_t i;
+    for (i = 0; i < req->n_headers; i++) {
+      const gls_http_header *h = &req->headers[i];
+      if (framing_header(h)) break;
+      if (name_is(h, "host")) {
+        if (host || h->value_len == 0) break;
+        host = h;
+      }
+    }
+    if (i == req->n_headers) return direct_add(p, req, method, &u, send_body, is_head, host, err, errlen);
+  }
   if (!(x = xfer_get(p))) {
     set_err(err, errlen, "out of memory");
     return 0;
@@ -1009,10 +1680,6 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
   x->body.max = x->hdr.max = x->max_bytes;
   x->timeout_ms = req->timeout_ms;
   x->connect_timeout_ms = req->connect_timeout_ms;
-  /* A body goes out as POSTFIELDS (exact length, no chunking); the method is then set
-   * explicitly unless it is POST. POST/PUT/PATCH without a body send Content-Length: 0. */
-  send_body = !is_head && (req->body != NULL || is_post || strcmp(method, "PUT") == 0 ||
-                           strcmp(method, "PATCH") == 0);
   if (!build_headers(x, req, send_body, err, errlen)) goto fail;
 
   e = x->easy;
@@ -1021,7 +1688,7 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
    * now needs the default is reset. */
   ca_file = req->ca_file ? req->ca_file : p->ca_file;
   ca_path = req->ca_path ? req->ca_path : p->ca_path;
-  if ((x->ca_file_set && !ca_file) || (x->ca_path_set && !ca_path)) xfer_reset(x);
+  if ((x->ca_file_set && !ca_file) || (x->ca_path_set && !ca_path)) xfer_reset(p, x);
   if (!x->setup) rc = easy_setup(p, x);
   if (ca_file) {
     SETOPT(CURLOPT_CAINFO, ca_file);
@@ -1074,7 +1741,7 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
   }
   x->res.id = p->next_id++;
   list_unlink(&p->idle, x);
-  mc = curl_multi_add_handle(p->multi, e);
+  mc = multi_add(p, x);
   if (mc != CURLM_OK) {
     list_push(&p->idle, x);
     if (err) snprintf(err, errlen, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
@@ -1090,14 +1757,42 @@ fail:
 }
 
 int gls_http_pool_perform(gls_http_pool *p, long wait_ms, char *err, size_t errlen) {
-  int still = 0;
-  CURLMcode mc = curl_multi_perform(p->multi, &still);
-  if (mc == CURLM_OK && collect(p) == 0 && wait_ms > 0 && p->running.n > 0) {
-    /* curl_multi_poll returns early on activity or when libcurl's own timer is due. */
-    mc = curl_multi_poll(p->multi, NULL, 0, wait_ms > 2147483647L ? 2147483647 : (int)wait_ms, NULL);
-    if (mc == CURLM_OK) mc = curl_multi_perform(p->multi, &still);
+  int still = 0, nfds;
+  CURLMcode mc = CURLM_OK;
+  size_t done_before = p->done.n;
+  int64_t now = mono_ms(), soonest;
+  if (p->curl_active) {
+    mc = curl_multi_perform(p->multi, &still);
     if (mc == CURLM_OK) collect(p);
   }
+  direct_sends(p);
+  soonest = direct_timeouts(p, now);
+  nfds = direct_fds(p);
+  if (nfds < 0) {
+    set_err(err, errlen, "out of memory");
+    return -1;
+  }
+  if (mc == CURLM_OK && (nfds > 0 || (p->done.n == done_before && wait_ms > 0 && p->running.n > 0))) {
+    /* curl_multi_poll returns early on activity or when libcurl's own timer is due; never
+       past a direct transfer's deadline */
+    long t = p->done.n == done_before && wait_ms > 0 ? wait_ms : 0;
+    if (t > 2147483647L) t = 2147483647L;
+    if (t > 0 && soonest) {
+      int64_t left = soonest - now;
+      if (left < t) t = left > 0 ? (long)left : 0;
+    }
+    mc = curl_multi_poll(p->multi, nfds ? p->wfds : NULL, (unsigned)nfds, (int)t, NULL);
+    if (mc == CURLM_OK && p->curl_active) {
+      mc = curl_multi_perform(p->multi, &still);
+      if (mc == CURLM_OK) collect(p);
+    }
+    if (mc == CURLM_OK) {
+      direct_ready(p, nfds);
+      direct_sends(p);
+      direct_timeouts(p, mono_ms());
+    }
+  }
+  (void)still;
   if (mc != CURLM_OK) {
     if (err) snprintf(err, errlen, "curl multi: %s", curl_multi_strerror(mc));
     return -1;

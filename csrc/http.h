@@ -17,6 +17,7 @@ typedef struct gls_http_pool_opts {
   const char *ca_file;       /* NULL: libcurl's default bundle */
   const char *ca_path;
   int insecure;              /* 1: do not verify the peer's certificate or host name */
+  int libcurl_only;          /* 1: every request through libcurl's own HTTP (no direct transfers) */
 } gls_http_pool_opts;
 
 typedef struct gls_http_header {

@@ -448,7 +448,8 @@ static const char *opt_string(lua_State *L, int idx, const char *name) {
   return s;
 }
 
-/** pool = core.http_pool{ max_host_connections=, ca_file=, ca_path=, insecure= } or nil, failure */
+/** pool = core.http_pool{ max_host_connections=, ca_file=, ca_path=, insecure=, libcurl_only= } or nil,
+ * failure (libcurl_only: every request through libcurl's own HTTP, see http.c's direct transfers) */
 static int l_http_pool(lua_State *L) {
   gls_http_pool_opts o;
   char err[ERRLEN];
@@ -469,6 +470,9 @@ static int l_http_pool(lua_State *L) {
     o.ca_path = opt_string(L, 1, "ca_path");
     lua_getfield(L, 1, "insecure");
     o.insecure = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "libcurl_only");
+    o.libcurl_only = lua_toboolean(L, -1);
     lua_pop(L, 1);
   }
   u = (lpool *)lua_newuserdata(L, sizeof *u);

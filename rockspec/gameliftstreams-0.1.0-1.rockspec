@@ -42,7 +42,7 @@ build = {
       sources = {
         "csrc/core.c", "csrc/util.c", "csrc/rand.c", "csrc/buf.c", "csrc/codec.c",
         "csrc/sigv4.c", "csrc/lsigv4.c",
-        "csrc/http.c", "csrc/lhttp.c",
+        "csrc/http.c", "csrc/h1.c", "csrc/lhttp.c",
         "csrc/paginator.c", "csrc/lpaginator.c",
         "csrc/lprocess.c",
         "csrc/json.c", "csrc/ljson.c",

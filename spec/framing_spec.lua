@@ -238,6 +238,19 @@ describe("response framing and connection reuse, both transports", function()
       end
       return out
     end },
+    -- libcurl's own HTTP, which still carries a request through a proxy (csrc/http.c's direct
+    -- transfers carry the rest, the "libcurl" row above)
+    { "libcurl's own HTTP", function(calls)
+      local pool = assert(helpers.core().http_pool{ libcurl_only = true })
+      local out = {}
+      for i, c in ipairs(calls) do
+        if c.wait then sched.sleep(c.wait) end
+        local res = pool:request{ method = c.method, url = c.url, timeout = c.timeout, max_response_bytes = c.max }
+        out[i] = res.error and result(nil, res.error) or result(res)
+      end
+      pool:close()
+      return out
+    end },
     { "cosockets", function(calls)
       if not probe_port then return nil end
       local res = assert(sched.http{ url = "http://127.0.0.1:" .. probe_port .. "/calls?calls=" ..

@@ -1,11 +1,13 @@
 #!/bin/sh
 # `make fuzz`: libFuzzer under AddressSanitizer and UndefinedBehaviorSanitizer, FUZZ_SECONDS
-# (default 120) for each target in turn (FUZZ_TARGETS, default all five):
+# (default 120) for each target in turn (FUZZ_TARGETS, default all six):
 #   sigv4      the C signer (spec/c/fuzz_sigv4.c), linked twice: as built, and without its SSE2
 #              code (GLS_NO_SIMD, public symbols renamed scalar_gls_*); stops where they differ
 #   headers    the response side of the pool: header collection and the Lua join of repeats
 #              (spec/c/fuzz_headers.c: csrc/http.c and csrc/lhttp.c with Lua 5.4; lhttp.c decodes
 #              a 2xx body with ljson.c's reader, so the decoder's files are linked too)
+#   h1         the HTTP/1.1 response reader of direct transfers (spec/c/fuzz_h1.c: csrc/h1.c),
+#              the same bytes whole and in pieces must give the same outcome
 #   paginator  the resume-token decoder and feed (spec/c/fuzz_paginator.c)
 #   codec      base64, hex and JSON quoting against slow reference versions (spec/c/fuzz_codec.c)
 #   json       the JSON reader against a reference validator, its strings, numbers and dates, and
@@ -16,14 +18,14 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 secs=${FUZZ_SECONDS:-120}
-targets=${FUZZ_TARGETS:-sigv4 headers paginator codec json}
+targets=${FUZZ_TARGETS:-sigv4 headers h1 paginator codec json}
 out=build/fuzz
 mkdir -p "$out"
 # the signer's corpus predates the other targets: it keeps its place
 if [ -d "$out/corpus" ] && [ ! -d "$out/sigv4/corpus" ]; then
   mkdir -p "$out/sigv4" && mv "$out/corpus" "$out/sigv4/corpus"
 fi
-mkdir -p "$out/sigv4/corpus" "$out/headers/corpus" "$out/paginator/corpus" "$out/codec/corpus" \
+mkdir -p "$out/sigv4/corpus" "$out/headers/corpus" "$out/h1/corpus" "$out/paginator/corpus" "$out/codec/corpus" \
   "$out/json/corpus"
 crypto=$(pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 cflags="-O1 -g -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Icsrc
@@ -44,8 +46,10 @@ clang $cflags -o "$out/fuzz_sigv4" spec/c/fuzz_sigv4.c csrc/sigv4.c csrc/codec.c
   "$out/sigv4-scalar.o" $crypto || exit 1
 # shellcheck disable=SC2086
 clang $cflags $(pkg-config --cflags lua5.4) -o "$out/fuzz_headers" spec/c/fuzz_headers.c \
-  csrc/ljson.c csrc/json.c csrc/util.c csrc/rand.c csrc/sigv4.c csrc/codec.c csrc/buf.c \
+  csrc/h1.c csrc/ljson.c csrc/json.c csrc/util.c csrc/rand.c csrc/sigv4.c csrc/codec.c csrc/buf.c \
   $(pkg-config --libs lua5.4 libcurl) $crypto || exit 1
+# shellcheck disable=SC2086
+clang $cflags -o "$out/fuzz_h1" spec/c/fuzz_h1.c csrc/h1.c || exit 1
 # shellcheck disable=SC2086
 clang $cflags -o "$out/fuzz_paginator" spec/c/fuzz_paginator.c csrc/paginator.c csrc/json.c \
   csrc/codec.c csrc/buf.c $crypto || exit 1
@@ -66,6 +70,9 @@ seed sigv4 presign '\032https://user@H.Example:443/p%%C3%%A9th?X-Amz-Signature=o
 seed sigv4 odd '\000HTTPS://[::1]:8443/%%zz/%%/é?=&&a==b#frag\nAuthorization\nstale\nUser-Agent\nx\n'
 seed headers plain '\020HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nx-amzn-RequestId: r-1\r\n\r\n'
 seed headers repeats '\001HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nset-cookie:b=2\r\nX-Fold: one\r\n  two\r\n\tthree\r\nX-E:\r\n\r\n'
+seed h1 plain '\010\003HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhelloHTTP/1.1 200'
+seed h1 chunked '\010\001HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 9\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: v\r\n\r\n'
+seed h1 close '\016\007HTTP/1.0 204 X\nConnection: close\n X-Fold\n\nbody'
 seed paginator walk '\005eyJOZXh0VG9rZW4iOiAiVCIsICJib3RvX3RydW5jYXRlX2Ftb3VudCI6IDJ9\n\003tok-1\n\004tok-2\n\002'
 seed paginator raw '\000plain-token==\n\012a\n\012a'
 seed codec b64 'Zm9vYmE='
