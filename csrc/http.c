@@ -1523,6 +1523,42 @@ static CURLU *parsed_url(xfer *x, const char *url) {
   return x->url;
 }
 
+/* The request's transfer, owned by the pool from here on (a failure recycles it): its limits. */
+static void xfer_claim(gls_http_pool *p, xfer *x, const gls_http_request *req) {
+  x->state = X_FREE;
+  list_push(&p->idle, x);
+  x->max_bytes = req->max_response_bytes ? req->max_response_bytes : GLS_HTTP_DEFAULT_MAX_RESPONSE;
+  x->body.max = x->hdr.max = x->max_bytes;
+  x->timeout_ms = req->timeout_ms;
+  x->connect_timeout_ms = req->connect_timeout_ms;
+}
+
+/* The claimed transfer runs, under a new id. */
+static int64_t xfer_run(gls_http_pool *p, xfer *x) {
+  x->res.id = p->next_id++;
+  list_unlink(&p->idle, x);
+  x->state = X_RUNNING;
+  list_push(&p->running, x);
+  track_peak(p);
+  return x->res.id;
+}
+
+/* The request's CA file and path on easy (per request, else the pool's: libcurl only reuses a
+ * connection made with the same trust, and the direct path's origin key holds them). */
+static CURLcode set_trust(xfer *x, const char *ca_file, const char *ca_path) {
+  CURL *e = x->easy;
+  CURLcode rc = CURLE_OK;
+  if (ca_file) {
+    SETOPT(CURLOPT_CAINFO, ca_file);
+    x->ca_file_set = 1;
+  }
+  if (ca_path) {
+    SETOPT(CURLOPT_CAPATH, ca_path);
+    x->ca_path_set = 1;
+  }
+  return rc;
+}
+
 /* Is the kept connection of x (idle since x->idle_since_ms) still there and quiet? A connection
  * with bytes nobody asked for, or closed, or older than libcurl would reuse, is not. */
 static int conn_alive(xfer *x, int64_t now) {
@@ -1567,12 +1603,7 @@ static int64_t direct_add(gls_http_pool *p, const gls_http_request *req, const c
     set_err(err, errlen, "out of memory");
     return 0;
   }
-  x->state = X_FREE;
-  list_push(&p->idle, x); /* owned by the pool from here on: failures recycle it */
-  x->max_bytes = req->max_response_bytes ? req->max_response_bytes : GLS_HTTP_DEFAULT_MAX_RESPONSE;
-  x->body.max = x->hdr.max = x->max_bytes;
-  x->timeout_ms = req->timeout_ms;
-  x->connect_timeout_ms = req->connect_timeout_ms;
+  xfer_claim(p, x, req);
   x->direct = 1;
   x->https = u->https;
   x->deadline_ms = req->timeout_ms > 0 ? now + req->timeout_ms : 0;
@@ -1591,7 +1622,6 @@ static int64_t direct_add(gls_http_pool *p, const gls_http_request *req, const c
     x->dstate = D_SEND;
     x->send_now = 1;
   } else {
-    CURL *e = x->easy;
     CURLcode rc = CURLE_OK;
     multi_remove(p, x); /* a connection gone quiet wrong, or to another origin, closes */
     if ((x->ca_file_set && !ca_file) || (x->ca_path_set && !ca_path)) xfer_reset(p, x);
@@ -1601,26 +1631,14 @@ static int64_t direct_add(gls_http_pool *p, const gls_http_request *req, const c
       goto fail;
     }
     if (!x->connect_only) rc = direct_setup(p, x);
-    if (ca_file) {
-      SETOPT(CURLOPT_CAINFO, ca_file);
-      x->ca_file_set = 1;
-    }
-    if (ca_path) {
-      SETOPT(CURLOPT_CAPATH, ca_path);
-      x->ca_path_set = 1;
-    }
+    if (rc == CURLE_OK) rc = set_trust(x, ca_file, ca_path);
     if (rc == CURLE_OK) rc = direct_connect(p, x, req->url);
     if (rc != CURLE_OK) {
       if (err) snprintf(err, errlen, "curl_easy_setopt: %s", curl_easy_strerror(rc));
       goto fail;
     }
   }
-  x->res.id = p->next_id++;
-  list_unlink(&p->idle, x);
-  x->state = X_RUNNING;
-  list_push(&p->running, x);
-  track_peak(p);
-  return x->res.id;
+  return xfer_run(p, x);
 fail:
   xfer_recycle(p, x);
   return 0;
@@ -1674,12 +1692,7 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
     set_err(err, errlen, "out of memory");
     return 0;
   }
-  x->state = X_FREE;
-  list_push(&p->idle, x); /* owned by the pool from here on: failures recycle it */
-  x->max_bytes = req->max_response_bytes ? req->max_response_bytes : GLS_HTTP_DEFAULT_MAX_RESPONSE;
-  x->body.max = x->hdr.max = x->max_bytes;
-  x->timeout_ms = req->timeout_ms;
-  x->connect_timeout_ms = req->connect_timeout_ms;
+  xfer_claim(p, x, req);
   if (!build_headers(x, req, send_body, err, errlen)) goto fail;
 
   e = x->easy;
@@ -1690,14 +1703,7 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
   ca_path = req->ca_path ? req->ca_path : p->ca_path;
   if ((x->ca_file_set && !ca_file) || (x->ca_path_set && !ca_path)) xfer_reset(p, x);
   if (!x->setup) rc = easy_setup(p, x);
-  if (ca_file) {
-    SETOPT(CURLOPT_CAINFO, ca_file);
-    x->ca_file_set = 1;
-  }
-  if (ca_path) {
-    SETOPT(CURLOPT_CAPATH, ca_path);
-    x->ca_path_set = 1;
-  }
+  if (rc == CURLE_OK) rc = set_trust(x, ca_file, ca_path);
   /* Every option that varies between requests is set on every request; the URL only when the
    * handle holds another (libcurl copies it on every set), with its parse (parsed_url). */
   url_len = strlen(req->url);
@@ -1739,18 +1745,12 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
     if (err) snprintf(err, errlen, "curl_easy_setopt: %s", curl_easy_strerror(rc));
     goto fail;
   }
-  x->res.id = p->next_id++;
-  list_unlink(&p->idle, x);
   mc = multi_add(p, x);
   if (mc != CURLM_OK) {
-    list_push(&p->idle, x);
     if (err) snprintf(err, errlen, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
     goto fail;
   }
-  x->state = X_RUNNING;
-  list_push(&p->running, x);
-  track_peak(p);
-  return x->res.id;
+  return xfer_run(p, x);
 fail:
   xfer_recycle(p, x);
   return 0;
