@@ -1598,7 +1598,9 @@ static int64_t direct_add(gls_http_pool *p, const gls_http_request *req, const c
     }
     if (!spare && !x->conn_live) spare = x;
   }
-  if (!pick) pick = spare ? spare : p->idle.head;
+  /* none: a new transfer, not one whose connection to another origin would close (the idle
+     list is trimmed to what the pool keeps all the same) */
+  if (!pick) pick = spare;
   if (!(x = xfer_take(p, pick))) {
     set_err(err, errlen, "out of memory");
     return 0;

@@ -124,6 +124,46 @@ describe("core.http_pool direct transfers", function()
     assert.truthy(seen[2]:match("^POST /2 HTTP/1%.1\r\n"))
   end)
 
+  it("keep a connection per origin: calls alternating between two servers open one each", function()
+    local ls, accepted, conns = {}, { 0, 0 }, {}
+    for i = 1, 2 do
+      ls[i] = assert(socket.bind("127.0.0.1", 0))
+      ls[i]:settimeout(0)
+    end
+    local deadline = core.monotime() + 10
+    for n = 1, 6 do
+      local k = (n - 1) % 2 + 1
+      local _, port = ls[k]:getsockname()
+      local id = assert(pool:add{ method = "GET", url = "http://127.0.0.1:" .. port .. "/" .. n, timeout = 5 })
+      local res
+      while not res and core.monotime() < deadline do
+        pool:perform(0.01)
+        for i = 1, 2 do
+          local c = ls[i]:accept()
+          if c then
+            c:settimeout(0)
+            accepted[i] = accepted[i] + 1
+            conns[#conns + 1] = { sock = c, data = "", server = i }
+          end
+        end
+        for _, c in ipairs(conns) do
+          local d, _, partial = c.sock:receive(65536)
+          c.data = c.data .. (d or partial or "")
+          if complete(c.data) then
+            local path = c.data:match("^GET (%S+)")
+            c.data = ""
+            c.sock:send(ok(c.server .. path))
+          end
+        end
+        res = pool:take(id)
+      end
+      assert.equal(k .. "/" .. n, res and res.body)
+    end
+    for _, c in ipairs(conns) do c.sock:close() end
+    for i = 1, 2 do ls[i]:close() end
+    assert.same({ 1, 1 }, accepted)
+  end)
+
   it("never read bytes past a reply's end as the next reply: that connection closes", function()
     local results, accepted = serve(pool, {
       { method = "GET", url = "http://127.0.0.1:PORT/1", timeout = 5 },
