@@ -1276,7 +1276,11 @@ static void direct_connected(gls_http_pool *p, xfer *x, CURLcode rc) {
   x->send_now = 1;
 }
 
-/* Sends what is left of the request; on to D_RECV when all went. */
+static int direct_recv(gls_http_pool *p, xfer *x, int salvage);
+
+/* Sends what is left of the request; on to D_RECV when all went. A send that fails may have
+ * come after the server's reply (a 413 before the whole body, then a close): that reply is
+ * read, as libcurl reads it, before the send failure is said. */
 static void direct_send(gls_http_pool *p, xfer *x) {
   while (x->sent < x->out.len) {
     size_t k = 0;
@@ -1286,7 +1290,7 @@ static void direct_send(gls_http_pool *p, xfer *x) {
       return;
     }
     if (rc != CURLE_OK) {
-      direct_lost(p, x, rc == CURLE_UNSUPPORTED_PROTOCOL ? CURLE_SEND_ERROR : rc);
+      if (!direct_recv(p, x, 1)) direct_lost(p, x, rc == CURLE_UNSUPPORTED_PROTOCOL ? CURLE_SEND_ERROR : rc);
       return;
     }
     x->sent += k;
@@ -1295,31 +1299,38 @@ static void direct_send(gls_http_pool *p, xfer *x) {
   x->dstate = D_RECV;
 }
 
-/* Reads what the connection has: until it would wait, or the reply ends or fails. */
-static void direct_recv(gls_http_pool *p, xfer *x) {
+/* Reads what the connection has: until it would wait, or the reply ends or fails. Also while
+ * the request is still being sent: a server may answer before it has read the whole body; the
+ * connection is then not kept. salvage (after a send failed): a read that fails, or a reply
+ * not whole when the connection ends, leaves the transfer to the send failure. 1 when the
+ * transfer finished. */
+static int direct_recv(gls_http_pool *p, xfer *x, int salvage) {
   char chunk[16384];
   for (;;) {
     size_t k = 0, used = 0;
     int r;
     CURLcode rc = curl_easy_recv(x->easy, chunk, sizeof chunk, &k);
-    if (rc == CURLE_AGAIN) return;
+    if (rc == CURLE_AGAIN) return 0;
     if (rc != CURLE_OK) {
+      if (salvage) return 0;
       direct_lost(p, x, rc == CURLE_UNSUPPORTED_PROTOCOL ? CURLE_RECV_ERROR : rc);
-      return;
+      return 1;
     }
+    if (k == 0 && salvage && x->h1.received == 0) return 0;
     r = k == 0 ? gls_h1_eof(&x->h1) : gls_h1_feed(&x->h1, chunk, k, &used);
     if (r == GLS_H1_DONE) {
-      /* bytes past the reply's end: the connection is out of step, not kept */
-      direct_done(p, x, k > 0 && x->h1.reusable && used == k);
-      return;
+      /* bytes past the reply's end, or a request not all sent: the connection is out of step,
+         not kept */
+      direct_done(p, x, k > 0 && x->h1.reusable && used == k && x->sent == x->out.len);
+      return 1;
     }
     if (r == GLS_H1_ERROR) {
       direct_h1_failed(p, x);
-      return;
+      return 1;
     }
     /* a plain socket read short is empty: the poll says when more comes (TLS may hold a
        record's bytes the socket no longer shows, so that reads until it would wait) */
-    if (!x->https && k < sizeof chunk) return;
+    if (!x->https && k < sizeof chunk && !salvage) return 0;
   }
 }
 
@@ -1360,7 +1371,8 @@ static int direct_fds(gls_http_pool *p) {
       p->wfds_cap = cap;
     }
     p->wfds[n].fd = x->fd;
-    p->wfds[n].events = x->dstate == D_SEND ? CURL_WAIT_POLLOUT : CURL_WAIT_POLLIN;
+    /* while sending, a reply too: a server may answer (and close) before reading it all */
+    p->wfds[n].events = x->dstate == D_SEND ? CURL_WAIT_POLLOUT | CURL_WAIT_POLLIN : CURL_WAIT_POLLIN;
     p->wfds[n].revents = 0;
     p->wxs[n] = x;
     n++;
@@ -1382,10 +1394,13 @@ static void direct_ready(gls_http_pool *p, int nfds) {
   int i;
   for (i = 0; i < nfds; i++) {
     xfer *x = p->wxs[i];
-    int want = p->wfds[i].events == CURL_WAIT_POLLOUT ? D_SEND : D_RECV;
-    if (!p->wfds[i].revents || x->state != X_RUNNING || x->dstate != want) continue;
-    if (want == D_SEND) direct_send(p, x);
-    else direct_recv(p, x);
+    int want = (p->wfds[i].events & CURL_WAIT_POLLOUT) ? D_SEND : D_RECV;
+    short ev = p->wfds[i].revents;
+    if (!ev || x->state != X_RUNNING || x->dstate != want) continue;
+    /* (an error or hang-up on the socket is said as readable too: a read says which) */
+    if ((ev & ~CURL_WAIT_POLLOUT) && direct_recv(p, x, 0)) continue;
+    if (want == D_SEND && x->state == X_RUNNING && x->dstate == D_SEND && (ev & CURL_WAIT_POLLOUT))
+      direct_send(p, x);
   }
 }
 
