@@ -1342,8 +1342,14 @@ static int64_t direct_timeouts(gls_http_pool *p, int64_t now) {
     next = x->next;
     if (!x->direct || x->dstate == D_CONNECT || !x->deadline_ms) continue;
     if (now >= x->deadline_ms) {
-      snprintf(x->errbuf, sizeof x->errbuf, "Operation timed out after %ld milliseconds with %llu bytes received",
-               x->timeout_ms, (unsigned long long)x->h1.received);
+      /* as libcurl says it: the body's bytes, out of its length when the head gave one */
+      if (x->head_done && x->h1.has_length && !x->h1.chunked)
+        snprintf(x->errbuf, sizeof x->errbuf,
+                 "Operation timed out after %ld milliseconds with %zu out of %llu bytes received",
+                 x->timeout_ms, x->body.len, (unsigned long long)x->h1.length);
+      else
+        snprintf(x->errbuf, sizeof x->errbuf, "Operation timed out after %ld milliseconds with %zu bytes received",
+                 x->timeout_ms, x->body.len);
       direct_fail(p, x, CURLE_OPERATION_TIMEDOUT);
     } else if (!soonest || x->deadline_ms < soonest) {
       soonest = x->deadline_ms;

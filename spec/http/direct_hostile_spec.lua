@@ -1,6 +1,7 @@
 -- Direct transfers (csrc/http.c) against servers that misbehave and callers that cancel: each
 -- call gets its own reply or the error the libcurl path gives, connections stay bounded, and a
 -- cancelled transfer leaves nothing the next request could read. Raw listeners in this process.
+local helpers = require("helpers")
 local core = require("gameliftstreams.core")
 local socket = require("socket")
 
@@ -262,6 +263,90 @@ describe("core.http_pool direct transfers, hostile", function()
       assert.equal(want.code, got.code, case)
       assert.equal(want.reason, got.reason, case)
       assert.equal(want.message:match("^[^(]*"), got.message:match("^[^(]*"), case)
+      if case == "head" or case == "body" then -- libcurl's own words, its byte counts included
+        assert.equal((want.message:gsub("after %d+ milli", "after N milli")), (got.message:gsub("after %d+ milli", "after N milli")), case)
+      end
     end
+  end)
+  -- openssl s_server without -www relays: what the pool sends goes to its output, what this
+  -- spec writes to its input (a fifo) goes to the pool; it serves one connection at a time and
+  -- prints "CIPHER is" once per handshake. "q" on its input ends the connection (close_notify).
+  describe("over TLS", function()
+    local dir, srv
+    setup(function()
+      dir = helpers.tmpdir()
+      local q = helpers.shell_quote(dir)
+      local _, ok = helpers.run(string.format("cd %s && openssl req -x509 -newkey ec -pkeyopt "
+        .. "ec_paramgen_curve:prime256v1 -nodes -keyout key.pem -out cert.pem -subj /CN=127.0.0.1 "
+        .. "-addext subjectAltName=IP:127.0.0.1 -days 2 && mkfifo in", q))
+      assert(ok, "openssl could not make a certificate")
+      local pipe = assert(io.popen(string.format("cd %s && (openssl s_server -accept 127.0.0.1:0 -cert cert.pem "
+        .. "-key key.pem < in > out 2>&1 & echo $!)", q)))
+      srv = { pid = tonumber(pipe:read("*l")) }
+      pipe:close()
+      srv.input = assert(io.open(dir .. "/in", "w")) -- s_server's shell opens its end once this does
+      srv.output = function() return helpers.read_file(dir .. "/out") or "" end
+      local deadline = core.monotime() + 5
+      repeat
+        srv.port = srv.output():match("ACCEPT 127%.0%.0%.1:(%d+)")
+        if not srv.port then socket.sleep(0.02) end
+      until srv.port or core.monotime() > deadline
+      assert(srv.port, "openssl s_server did not start")
+      srv.url = "https://127.0.0.1:" .. srv.port
+    end)
+    teardown(function()
+      if srv then
+        os.execute("kill " .. srv.pid .. " 2>/dev/null")
+        srv.input:close()
+      end
+      helpers.rm_rf(dir)
+    end)
+
+    local function handshakes()
+      local n = 0
+      for _ in srv.output():gmatch("CIPHER is") do n = n + 1 end
+      return n
+    end
+    -- one request, answered with body once s_server printed it
+    local function call(p, path, body)
+      local id = assert(p:add{ url = srv.url .. path, timeout = 3 })
+      local answered, res = false, nil
+      local deadline = core.monotime() + 4
+      while not res and core.monotime() < deadline do
+        p:perform(0.01)
+        if not answered and srv.output():find("GET " .. path .. " HTTP/1.1", 1, true) then
+          srv.input:write(reply(body))
+          srv.input:flush()
+          answered = true
+        end
+        res = p:take(id)
+      end
+      return assert(res, "no result for " .. path)
+    end
+
+    it("keep the connection, and take a new one after a close_notify while idle", function()
+      local p = assert(core.http_pool{ ca_file = dir .. "/cert.pem" })
+      local before = handshakes()
+      for i = 1, 3 do
+        local res = call(p, "/r" .. i, "reply" .. i)
+        assert.is_nil(res.error and res.error.message)
+        assert.equal("reply" .. i, res.body)
+      end
+      assert.equal(before + 1, handshakes())
+      srv.input:write("q\n") -- s_server ends that connection: close_notify, then the close
+      srv.input:flush()
+      socket.sleep(0.2)
+      local res = call(p, "/after", "after")
+      assert.is_nil(res.error and res.error.message)
+      assert.equal("after", res.body)
+      assert.equal(before + 2, handshakes())
+      p:close()
+      -- a pool that does not trust the certificate: a TLS error, as before
+      local untrusting = assert(core.http_pool{})
+      res = untrusting:request{ url = srv.url .. "/untrusted", timeout = 3 }
+      untrusting:close()
+      assert.equal("TLSError", res.error and res.error.code)
+      assert.equal("tls", res.error.reason)
+    end)
   end)
 end)
