@@ -149,6 +149,7 @@ struct gls_http_pool {
   size_t curl_active;      /* transfers libcurl drives (its own, and direct ones connecting) */
   struct curl_waitfd *wfds; /* the direct transfers' sockets, for curl_multi_poll */
   xfer **wxs;               /* the transfer of each */
+  struct pollfd *pfds;      /* the same sockets for the pool's own poll (direct_poll) */
   gls_buf key;              /* a request's origin key (origin_key), scratch */
   size_t wfds_cap;
 };
@@ -1369,11 +1370,15 @@ static int direct_fds(gls_http_pool *p) {
       size_t cap = p->wfds_cap ? p->wfds_cap * 2 : 16;
       struct curl_waitfd *w = realloc(p->wfds, cap * sizeof *w);
       xfer **xs;
+      struct pollfd *pf;
       if (!w) return -1;
       p->wfds = w;
       xs = realloc(p->wxs, cap * sizeof *xs);
       if (!xs) return -1;
       p->wxs = xs;
+      pf = realloc(p->pfds, cap * sizeof *pf);
+      if (!pf) return -1;
+      p->pfds = pf;
       p->wfds_cap = cap;
     }
     p->wfds[n].fd = x->fd;
@@ -1384,6 +1389,27 @@ static int direct_fds(gls_http_pool *p) {
     n++;
   }
   return (int)n;
+}
+
+/* The pool's own poll of the direct transfers' sockets (the first nfds of p->wfds), their
+ * revents added to p->wfds: curl_multi_poll passes on only POLLIN, POLLOUT and POLLPRI, and a
+ * socket libcurl closed under a transfer (its cache prunes a connection it finds dead, and the
+ * pool's kept ones are not in use to it) says only POLLNVAL: each poll would return at once
+ * and the transfer never read, until its deadline. Here an error, a hang-up or POLLNVAL is
+ * readable: the read then says what happened (libcurl no longer finds the connection). */
+static void direct_poll(gls_http_pool *p, int nfds, int timeout_ms) {
+  int i;
+  for (i = 0; i < nfds; i++) {
+    p->pfds[i].fd = p->wfds[i].fd;
+    p->pfds[i].events = (short)(POLLIN | ((p->wfds[i].events & CURL_WAIT_POLLOUT) ? POLLOUT : 0));
+    p->pfds[i].revents = 0;
+  }
+  if (poll(p->pfds, (nfds_t)nfds, timeout_ms) <= 0) return; /* EINTR: the caller comes again */
+  for (i = 0; i < nfds; i++) {
+    short r = p->pfds[i].revents;
+    if (r & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) p->wfds[i].revents |= CURL_WAIT_POLLIN;
+    if (r & POLLOUT) p->wfds[i].revents |= CURL_WAIT_POLLOUT;
+  }
 }
 
 /* Sends of direct transfers that have not tried yet (just connected, or on a kept connection). */
@@ -1462,6 +1488,7 @@ void gls_http_pool_free(gls_http_pool *p) {
   free(p->socks);
   free(p->wfds);
   free(p->wxs);
+  free(p->pfds);
   gls_buf_free(&p->key);
   free(p->ca_file);
   free(p->ca_path);
@@ -1804,7 +1831,12 @@ int gls_http_pool_perform(gls_http_pool *p, long wait_ms, char *err, size_t errl
       int64_t left = soonest - now;
       if (left < t) t = left > 0 ? (long)left : 0;
     }
-    mc = curl_multi_poll(p->multi, nfds ? p->wfds : NULL, (unsigned)nfds, (int)t, NULL);
+    if (p->curl_active || nfds == 0) {
+      mc = curl_multi_poll(p->multi, nfds ? p->wfds : NULL, (unsigned)nfds, (int)t, NULL);
+      if (mc == CURLM_OK && nfds > 0) direct_poll(p, nfds, 0); /* what curl_multi_poll drops */
+    } else {
+      direct_poll(p, nfds, (int)t); /* libcurl has nothing under way: the pool's own poll */
+    }
     if (mc == CURLM_OK && p->curl_active) {
       mc = curl_multi_perform(p->multi, &still);
       if (mc == CURLM_OK) collect(p);

@@ -264,11 +264,54 @@ static void test_next_finished(void) {
   gls_http_pool_free(p); /* with one result never taken */
 }
 
+/* A direct transfer whose socket is closed under it (what libcurl's cache does to a connection
+ * it prunes as dead): poll says only POLLNVAL, which curl_multi_poll does not pass on. The
+ * transfer must fail at once, not spin until its timeout. */
+static void test_socket_closed_under_transfer(void) {
+  gls_http_pool *p = gls_http_pool_new(NULL, NULL, 0);
+  server s;
+  gls_http_request req;
+  char err[256];
+  const gls_http_result *r = NULL;
+  struct sockaddr_in peer, a;
+  socklen_t len = sizeof peer;
+  int64_t id;
+  int fd, client = -1;
+  double t0, deadline;
+  server_open(&s);
+  memset(&req, 0, sizeof req);
+  req.url = url_for(s.port, "/never");
+  req.timeout_ms = 3000;
+  id = gls_http_pool_add(p, &req, err, sizeof err);
+  CHECK(id > 0);
+  deadline = now() + 3;
+  while (now() < deadline && !server_step(&s)) gls_http_pool_perform(p, 10, err, sizeof err);
+  /* the request has arrived: the client's socket is the one whose local port is the peer's */
+  CHECK(getpeername(s.cfd, (struct sockaddr *)&peer, &len) == 0);
+  for (fd = 3; fd < 1024 && client < 0; fd++) {
+    socklen_t alen = sizeof a;
+    if (fd == s.cfd || fd == s.lfd) continue;
+    if (getsockname(fd, (struct sockaddr *)&a, &alen) == 0 && a.sin_family == AF_INET &&
+        a.sin_port == peer.sin_port)
+      client = fd;
+  }
+  CHECK(client >= 0);
+  if (client >= 0) close(client);
+  t0 = now();
+  while (now() < t0 + 5 && !(r = gls_http_pool_done(p, id))) gls_http_pool_perform(p, 100, err, sizeof err);
+  CHECK(r != NULL);
+  CHECK(now() - t0 < 1.0);
+  if (r) CHECK_STR(r->err_code, "NetworkError");
+  server_close(&s);
+  gls_http_pool_free(p);
+}
+
 int main(void) {
   test_bad_input();
   test_exchange();
   test_failures();
   test_next_finished();
   test_timeout_cancel_and_free_in_flight();
+  test_socket_closed_under_transfer();
   return CTEST_DONE();
 }
