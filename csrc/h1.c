@@ -133,7 +133,6 @@ static int header_line(gls_h1 *h, const char *s, size_t n, int *kind) {
     *kind = H_FRAMING;
     while (next_element(&p, end, &e, &en)) {
       if (same_name(e, en, "close")) h->close = 1;
-      else if (same_name(e, en, "keep-alive")) h->keep_alive = 1;
     }
   }
   return 1;
@@ -156,7 +155,7 @@ static int status_line(gls_h1 *h, const char *s, size_t n) {
 static int head_end(gls_h1 *h) {
   if (h->chunked && h->has_length) return fail(h, GLS_H1_E_BAD_FRAMING);
   if (h->status >= 100 && h->status < 200 && h->status != 101) {
-    h->has_length = h->chunked = h->close = h->keep_alive = 0;
+    h->has_length = h->chunked = h->close = 0;
     h->status = 0;
     h->state = S_STATUS;
     return GLS_H1_MORE;

@@ -59,7 +59,7 @@ typedef struct gls_h1 {
   uint64_t remaining;    /* body bytes still to come (a length, or the current chunk) */
   uint64_t length;       /* the response's Content-Length (has_length) */
   size_t head_bytes;
-  int has_length, chunked, close, keep_alive;
+  int has_length, chunked, close;
   int fold_framing;      /* the last header line was a framing one (an obs-fold may not continue it) */
   char *line;            /* a line cut by a read: its bytes so far */
   size_t line_len, line_cap;
