@@ -53,15 +53,25 @@ static int fail(gls_h1 *h, int err) {
 
 static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
 
-static int same_name(const char *s, size_t n, const char *name) {
+int gls_h1_name_is(const char *s, size_t n, const char *lower_name) {
   size_t i;
-  if (strlen(name) != n) return 0;
+  if (strlen(lower_name) != n) return 0;
   for (i = 0; i < n; i++)
-    if (lower((unsigned char)s[i]) != name[i]) return 0;
+    if (lower((unsigned char)s[i]) != lower_name[i]) return 0;
   return 1;
 }
 
 static int is_ows(char c) { return c == ' ' || c == '\t'; }
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+int gls_h1_status_line(const char *s, size_t n, int *minor, long *status) {
+  if (n < 12 || memcmp(s, "HTTP/1.", 7) != 0 || (s[7] != '0' && s[7] != '1') || s[8] != ' ' ||
+      s[9] < '1' || s[9] > '9' || !is_digit(s[10]) || !is_digit(s[11]) || (n > 12 && s[12] != ' '))
+    return 0;
+  if (minor) *minor = s[7] - '0';
+  if (status) *status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
+  return 1;
+}
 
 /* The next comma-separated element of [*s, end), OWS trimmed; 0 when none is left. */
 static int next_element(const char **s, const char *end, const char **e, size_t *en) {
@@ -77,92 +87,86 @@ static int next_element(const char **s, const char *end, const char **e, size_t 
   return 1;
 }
 
-/* A Content-Length value: one or more equal runs of digits, saturated at UINT64_MAX (a length
- * past 2^64 is over any limit all the same). 0 when not valid. */
-static int parse_length(const char *v, size_t n, uint64_t *out) {
-  const char *s = v, *end = v + n, *e;
-  size_t en, i;
+/* A Content-Length value: digits, or a list of the same digits ("5, 5"), OWS around each, into
+ * *len (saturated at UINT64_MAX: a length past 2^64 is over any limit all the same). 0 when it is
+ * anything else: a sign, a space inside, hex, different values, an empty element, nothing. */
+static int content_length(const char *v, size_t n, uint64_t *len) {
+  size_t i = 0;
   int seen = 0;
-  uint64_t first = 0;
-  while (next_element(&s, end, &e, &en)) {
-    uint64_t x = 0;
-    if (en == 0) return 0;
-    for (i = 0; i < en; i++) {
-      if (e[i] < '0' || e[i] > '9') return 0;
-      x = x > (UINT64_MAX - 9) / 10 ? UINT64_MAX : x * 10 + (uint64_t)(e[i] - '0');
-    }
-    if (seen && x != first) return 0;
-    first = x;
+  while (i <= n) {
+    uint64_t d = 0;
+    size_t start;
+    while (i < n && is_ows(v[i])) i++;
+    start = i;
+    for (; i < n && is_digit(v[i]); i++)
+      d = d > (UINT64_MAX - 9) / 10 ? UINT64_MAX : d * 10 + (uint64_t)(v[i] - '0');
+    if (i == start) return 0;
+    while (i < n && is_ows(v[i])) i++;
+    if (seen && d != *len) return 0;
+    *len = d;
     seen = 1;
+    if (i == n) return 1;
+    if (v[i] != ',') return 0;
+    i++;
   }
-  if (!seen) return 0;
-  *out = first;
-  return 1;
+  return 0;
 }
+
+int gls_h1_framing_header(gls_h1_framing *f, const char *name, size_t name_n, const char *value,
+                          size_t value_n) {
+  const char *end = value + value_n, *e;
+  size_t en;
+  if (gls_h1_name_is(name, name_n, "content-length")) {
+    uint64_t len = 0;
+    if (!content_length(value, value_n, &len) || (f->has_length && len != f->length))
+      return GLS_H1_H_BAD_LENGTH;
+    f->has_length = 1;
+    f->length = len;
+  } else if (gls_h1_name_is(name, name_n, "transfer-encoding")) {
+    /* chunked alone, once: no other coding is taken (as the cosocket transport) */
+    while (value < end && is_ows(*value)) value++;
+    while (end > value && is_ows(end[-1])) end--;
+    if (f->chunked || !gls_h1_name_is(value, (size_t)(end - value), "chunked")) return GLS_H1_H_BAD_CODING;
+    f->chunked = 1;
+  } else if (gls_h1_name_is(name, name_n, "connection")) {
+    while (next_element(&value, end, &e, &en))
+      if (gls_h1_name_is(e, en, "close")) f->close = 1;
+  } else {
+    return GLS_H1_H_OTHER;
+  }
+  return GLS_H1_H_FRAMING;
+}
+
+int gls_h1_framing_ok(const gls_h1_framing *f) { return !(f->chunked && f->has_length); }
 
 /* A header line of the head being read: what framing needs from it. */
 static int header_line(gls_h1 *h, const char *s, size_t n, int *kind) {
-  const char *colon = memchr(s, ':', n), *v, *end = s + n, *e;
-  size_t name_n, en;
+  const char *colon = memchr(s, ':', n);
+  size_t name_n;
+  int r;
   *kind = H_OTHER;
   /* not a header: passed on (the pool refuses it); an interim head's framing is not read */
   if (!colon || (h->status < 200 && h->status != 101)) return 1;
   name_n = (size_t)(colon - s);
   while (name_n > 0 && is_ows(s[name_n - 1])) name_n--;
-  v = colon + 1;
-  if (same_name(s, name_n, "content-length")) {
-    uint64_t len;
-    *kind = H_FRAMING;
-    if (!parse_length(v, (size_t)(end - v), &len)) return 0;
-    if (h->has_length && len != h->length) return 0;
-    h->has_length = 1;
-    h->length = len;
-  } else if (same_name(s, name_n, "transfer-encoding")) {
-    /* chunked alone, once: no other coding is taken (as the cosocket transport) */
-    const char *p = v;
-    int n_codings = 0, chunked = 0;
-    *kind = H_FRAMING;
-    while (next_element(&p, end, &e, &en)) {
-      n_codings++;
-      chunked = en == 7 && same_name(e, en, "chunked");
-    }
-    if (n_codings != 1 || !chunked || h->chunked) return 0;
-    h->chunked = 1;
-  } else if (same_name(s, name_n, "connection")) {
-    const char *p = v;
-    *kind = H_FRAMING;
-    while (next_element(&p, end, &e, &en)) {
-      if (same_name(e, en, "close")) h->close = 1;
-    }
-  }
-  return 1;
-}
-
-/* "HTTP/1.x NNN[ reason]" */
-static int status_line(gls_h1 *h, const char *s, size_t n) {
-  long st;
-  if (n < 12 || memcmp(s, "HTTP/1.", 7) != 0 || s[7] < '0' || s[7] > '9' || s[8] != ' ')
-    return 0;
-  if (s[9] < '1' || s[9] > '9' || s[10] < '0' || s[10] > '9' || s[11] < '0' || s[11] > '9') return 0;
-  if (n > 12 && s[12] != ' ' && s[12] != '\t') return 0;
-  st = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
-  h->minor = s[7] - '0';
-  h->status = st;
-  return 1;
+  r = gls_h1_framing_header(&h->framing, s, name_n, colon + 1, (size_t)(s + n - (colon + 1)));
+  if (r == GLS_H1_H_FRAMING) *kind = H_FRAMING;
+  return r >= 0;
 }
 
 /* The head has ended (its blank line passed on): what comes next. */
 static int head_end(gls_h1 *h) {
-  if (h->chunked && h->has_length) return fail(h, GLS_H1_E_BAD_FRAMING);
+  gls_h1_framing *f = &h->framing;
+  if (!gls_h1_framing_ok(f)) return fail(h, GLS_H1_E_BAD_FRAMING);
   if (h->status >= 100 && h->status < 200 && h->status != 101) {
-    h->has_length = h->chunked = h->close = 0;
+    memset(f, 0, sizeof *f);
     h->status = 0;
     h->state = S_STATUS;
     return GLS_H1_MORE;
   }
   /* a connection that reads until close, or that the server asked to close, or HTTP/1.0's
      (keep-alive there is an old extension this reader does not take up), is not reused */
-  h->reusable = h->minor >= 1 && !h->close;
+  h->reusable = h->minor >= 1 && !f->close;
   if (h->head_request || h->status == 204 || h->status == 304) {
     h->state = S_DONE;
     return GLS_H1_DONE;
@@ -172,17 +176,17 @@ static int head_end(gls_h1 *h) {
     h->state = S_BODY_CLOSE;
     return GLS_H1_MORE;
   }
-  if (h->chunked) {
+  if (f->chunked) {
     h->state = S_CHUNK_SIZE;
     return GLS_H1_MORE;
   }
-  if (!h->has_length) {
+  if (!f->has_length) {
     h->reusable = 0;
     h->state = S_BODY_CLOSE;
     return GLS_H1_MORE;
   }
-  if (h->max_body && h->length > h->max_body) return fail(h, GLS_H1_E_BODY_TOO_BIG);
-  h->remaining = h->length;
+  if (h->max_body && f->length > h->max_body) return fail(h, GLS_H1_E_BODY_TOO_BIG);
+  h->remaining = f->length;
   if (h->remaining == 0) {
     h->state = S_DONE;
     return GLS_H1_DONE;
@@ -230,7 +234,7 @@ static int line_done(gls_h1 *h, const char *s, size_t n) {
     return fail(h, GLS_H1_E_BAD_FRAMING);
   switch (h->state) {
   case S_STATUS:
-    if (!status_line(h, s, n)) return fail(h, GLS_H1_E_BAD_STATUS);
+    if (!gls_h1_status_line(s, n, &h->minor, &h->status)) return fail(h, GLS_H1_E_BAD_STATUS);
     if (!h->on_line(h->ud, s, n)) return fail(h, GLS_H1_E_STOPPED);
     h->fold_framing = 0;
     h->state = S_HEADER;

@@ -40,6 +40,44 @@ enum {
   GLS_H1_E_CUT_BODY      /* closed inside a body with a length or chunks */
 };
 
+/* ---- The framing rules, one set: the reader below applies them, and so does csrc/http.c's
+ * header callback to the heads libcurl's own HTTP reads (each path says a refusal its own way).
+ * Where RFC 9112 leaves a choice they take what libcurl's own path and the cosocket transport
+ * (ngx_http.lua) take. */
+
+/* 1 when the n bytes at s are lower_name in any ASCII case (whatever the locale). */
+int gls_h1_name_is(const char *s, size_t n, const char *lower_name);
+
+/* A status line (its line end cut): "HTTP/1.0 NNN" or "HTTP/1.1 NNN", NNN 100-999, then a
+ * space or the end. 1 with the minor version and the status in *minor and *status (either may
+ * be NULL), else 0. libcurl alone would also take "HTTP/1.1 200<TAB>OK", "HTTP/1.1  200" or
+ * "HTTP/2 200" over HTTP/1.1. */
+int gls_h1_status_line(const char *s, size_t n, int *minor, long *status);
+
+/* What the framing headers of one head said. */
+typedef struct gls_h1_framing {
+  uint64_t length;   /* the Content-Length (has_length) */
+  int has_length;
+  int chunked;       /* "Transfer-Encoding: chunked" */
+  int close;         /* "Connection: close" */
+} gls_h1_framing;
+
+/* What gls_h1_framing_header found. */
+enum {
+  GLS_H1_H_OTHER = 0,        /* not a framing header */
+  GLS_H1_H_FRAMING = 1,      /* Content-Length, Transfer-Encoding or Connection, taken */
+  GLS_H1_H_BAD_LENGTH = -1,  /* a Content-Length that is not digits, or not the same digits
+                                ("5, 5" is 5; RFC 9110 8.6), as its value or as an earlier one's */
+  GLS_H1_H_BAD_CODING = -2   /* a Transfer-Encoding other than "chunked" alone, or a second one */
+};
+
+/* A header line of a final head (or a 101's), its name (OWS before the colon cut) and its
+ * value (OWS around it or not), added to *f (zeroed for each head). */
+int gls_h1_framing_header(gls_h1_framing *f, const char *name, size_t name_n, const char *value,
+                          size_t value_n);
+/* 0 when the head's framing headers are at odds: a Transfer-Encoding beside a Content-Length. */
+int gls_h1_framing_ok(const gls_h1_framing *f);
+
 typedef struct gls_h1 {
   /* set by the caller (gls_h1_init sets the defaults) */
   int head_request;      /* the request was HEAD: no body whatever the head says */
@@ -57,9 +95,8 @@ typedef struct gls_h1 {
   int reusable;          /* after GLS_H1_DONE: the connection may carry the next request */
   uint64_t received;     /* bytes fed in all */
   uint64_t remaining;    /* body bytes still to come (a length, or the current chunk) */
-  uint64_t length;       /* the response's Content-Length (has_length) */
+  gls_h1_framing framing; /* the head's Content-Length, Transfer-Encoding and Connection */
   size_t head_bytes;
-  int has_length, chunked, close;
   int fold_framing;      /* the last header line was a framing one (an obs-fold may not continue it) */
   char *line;            /* a line cut by a read: its bytes so far */
   size_t line_len, line_cap;

@@ -92,9 +92,10 @@ typedef struct xfer {
   int head_done; /* the blank line that ends the final response's headers came */
   int stale, restarted; /* the connection given had unread bytes (on_prereq); sent again once */
   /* on_header's place in the reply: 0 before a status line, 1 in a head, 2 past the final
-   * head (trailers); the status of that head; its framing headers; the trailers' bytes */
-  int phase, status_seen, has_te, has_cl;
-  unsigned long long content_length;
+   * head (trailers); the status of that head; its framing headers (libcurl's own HTTP: the
+   * direct path's are in h1); the trailers' bytes */
+  int phase, status_seen;
+  gls_h1_framing framing;
   size_t trailer_bytes;
   const char *bad; /* why the reply is refused as not valid HTTP (on_header), or NULL */
   struct gls_http_pool *pool;
@@ -310,7 +311,7 @@ static xfer *xfer_take(gls_http_pool *p, xfer *x) {
   x->too_large = x->out_of_memory = x->head_done = 0;
   x->stale = x->restarted = 0;
   x->pool = p;
-  x->phase = x->status_seen = x->has_te = x->has_cl = 0;
+  x->phase = x->status_seen = 0;
   x->trailer_bytes = 0;
   x->bad = NULL;
   x->n_pairs = 0;
@@ -369,8 +370,6 @@ static void copy_value(char *dst, const char *src, size_t n) {
   while ((q = memchr(q, '\0', (size_t)(end - q))) != NULL) *q++ = ' ';
 }
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
-
 /* Refuses the reply as not valid HTTP: the transfer stops (CURLE_WRITE_ERROR), classify says
  * why. */
 static size_t refuse(xfer *x, const char *why) {
@@ -378,55 +377,14 @@ static size_t refuse(xfer *x, const char *why) {
   return 0;
 }
 
-/* The status lines both transports take (ngx_http.lua read_head): "HTTP/1.0 NNN" or
- * "HTTP/1.1 NNN", NNN 100-999, then a space or the end. libcurl alone would also take
- * "http/1.1 500" (as 200), "HTTP/1.1  200" or "HTTP/2 200" over HTTP/1.1. */
-static int good_status_line(const char *s, size_t n) {
-  return n >= 12 && memcmp(s, "HTTP/1.", 7) == 0 && (s[7] == '0' || s[7] == '1') && s[8] == ' ' &&
-         s[9] >= '1' && s[9] <= '9' && is_digit(s[10]) && is_digit(s[11]) && (n == 12 || s[12] == ' ');
-}
-
-/* A Content-Length value: digits, or a list of the same digits ("5, 5"; RFC 9110 8.6), into
- * *len (saturated: a value past 2^64 is over any max_response_bytes all the same).
- * 0 when it is anything else: a sign, a space inside, hex, different values, nothing. */
-static int content_length(const char *v, size_t n, unsigned long long *len) {
-  size_t i = 0;
-  int seen = 0;
-  while (i <= n) {
-    unsigned long long d = 0;
-    size_t start;
-    while (i < n && is_space(v[i])) i++;
-    start = i;
-    for (; i < n && is_digit(v[i]); i++)
-      d = d > (~0ULL - 9) / 10 ? ~0ULL : d * 10 + (unsigned)(v[i] - '0');
-    if (i == start) return 0;
-    while (i < n && is_space(v[i])) i++;
-    if (seen && d != *len) return 0;
-    *len = d;
-    seen = 1;
-    if (i == n) return 1;
-    if (v[i] != ',') return 0;
-    i++;
-  }
-  return 0;
-}
-
-static int name_equals(const char *s, size_t n, const char *lower_name) {
-  size_t i;
-  if (strlen(lower_name) != n) return 0;
-  for (i = 0; i < n; i++) {
-    char c = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + ('a' - 'A')) : s[i];
-    if (c != lower_name[i]) return 0;
-  }
-  return 1;
-}
-
 /* One header line per call. Keeps "name\0value\0" pairs of the final response only, and
- * refuses what ngx_http.lua refuses (its read_head and framing): a bad status line, a header
- * line without a colon, a folded line before any header, a Transfer-Encoding other than
- * chunked or beside a Content-Length, a Content-Length that is not digits (or the same digits
- * repeated). Trailers are dropped (RFC 9110 6.5.1: not merged into the headers), their bytes
- * counted in max_response_bytes. */
+ * refuses what ngx_http.lua refuses (its read_head and framing): a header line without a colon,
+ * a folded line before any header, and what h1.h's framing rules refuse (a bad status line, a
+ * Transfer-Encoding other than chunked or beside a Content-Length, a Content-Length that is not
+ * digits or the same digits repeated). On the direct path h1.c's reader applied those rules to
+ * each line before passing it on, and said its own error: they are not applied again here.
+ * Trailers are dropped (RFC 9110 6.5.1: not merged into the headers), their bytes counted in
+ * max_response_bytes. */
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   xfer *x = ud;
   size_t total = size * nmemb, n = total, i, name_end, v0;
@@ -434,10 +392,11 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   int rc = 0;
   while (n > 0 && (ptr[n - 1] == '\r' || ptr[n - 1] == '\n')) n--;
   if (x->phase == 0) { /* the status line of a response, interim (1xx) or final */
-    if (!good_status_line(ptr, n)) return refuse(x, "bad status line");
-    x->status_seen = (ptr[9] - '0') * 100 + (ptr[10] - '0') * 10 + (ptr[11] - '0');
+    long status = x->h1.status; /* the direct path's reader took the line: its status */
+    if (!x->direct && !gls_h1_status_line(ptr, n, NULL, &status)) return refuse(x, "bad status line");
+    x->status_seen = (int)status;
     x->phase = 1;
-    x->has_te = x->has_cl = 0;
+    memset(&x->framing, 0, sizeof x->framing);
     h->len = 0;
     x->n_pairs = 0;
     x->head_done = 0;
@@ -453,7 +412,8 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   }
   if (n == 0) { /* libcurl hands the ending blank line over too; a cut-off head never has it */
     if (total == 0) return total;
-    if (x->has_te && x->has_cl) return refuse(x, "both Transfer-Encoding and Content-Length");
+    if (!gls_h1_framing_ok(x->direct ? &x->h1.framing : &x->framing))
+      return refuse(x, "both Transfer-Encoding and Content-Length");
     x->head_done = 1;
     x->phase = x->status_seen < 200 && x->status_seen != 101 ? 0 : 2;
     return total;
@@ -480,18 +440,10 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
     if (name_end == 0) return total;
     for (v0 = (size_t)(colon - ptr) + 1; v0 < n && is_space(ptr[v0]); v0++) {}
     while (n > v0 && is_space(ptr[n - 1])) n--;
-    if (x->status_seen >= 200 || x->status_seen == 101) {
-      if (name_equals(ptr, name_end, "transfer-encoding")) {
-        if (x->has_te || !name_equals(ptr + v0, n - v0, "chunked"))
-          return refuse(x, "unsupported Transfer-Encoding");
-        x->has_te = 1;
-      } else if (name_equals(ptr, name_end, "content-length")) {
-        unsigned long long len = 0;
-        if (!content_length(ptr + v0, n - v0, &len) || (x->has_cl && len != x->content_length))
-          return refuse(x, "bad Content-Length");
-        x->content_length = len;
-        x->has_cl = 1;
-      }
+    if (!x->direct && (x->status_seen >= 200 || x->status_seen == 101)) {
+      int r = gls_h1_framing_header(&x->framing, ptr, name_end, ptr + v0, n - v0);
+      if (r == GLS_H1_H_BAD_CODING) return refuse(x, "unsupported Transfer-Encoding");
+      if (r == GLS_H1_H_BAD_LENGTH) return refuse(x, "bad Content-Length");
     }
     rc = gls_buf_reserve(h, name_end + 1 + (n - v0) + 1);
     if (!rc) {
@@ -787,7 +739,7 @@ static int collect(gls_http_pool *p) {
       x->stale = 0;
       x->restarted = 1;
       x->errbuf[0] = '\0';
-      x->phase = x->status_seen = x->has_te = x->has_cl = 0;
+      x->phase = x->status_seen = 0;
       x->trailer_bytes = 0;
       multi_remove(p, x);
       if (multi_add(p, x) == CURLM_OK) continue;
@@ -1247,7 +1199,7 @@ static void direct_h1_failed(gls_http_pool *p, xfer *x) {
   case GLS_H1_E_CUT_HEAD: rc = CURLE_OK; break;
   case GLS_H1_E_CUT_BODY:
     rc = CURLE_PARTIAL_FILE;
-    if (h->chunked)
+    if (h->framing.chunked)
       msg = "transfer closed with outstanding read data remaining";
     else
       snprintf(x->errbuf, sizeof x->errbuf, "transfer closed with %llu bytes remaining to read",
@@ -1344,10 +1296,10 @@ static int64_t direct_timeouts(gls_http_pool *p, int64_t now) {
     if (!x->direct || x->dstate == D_CONNECT || !x->deadline_ms) continue;
     if (now >= x->deadline_ms) {
       /* as libcurl says it: the body's bytes, out of its length when the head gave one */
-      if (x->head_done && x->h1.has_length && !x->h1.chunked)
+      if (x->head_done && x->h1.framing.has_length && !x->h1.framing.chunked)
         snprintf(x->errbuf, sizeof x->errbuf,
                  "Operation timed out after %ld milliseconds with %zu out of %llu bytes received",
-                 x->timeout_ms, x->body.len, (unsigned long long)x->h1.length);
+                 x->timeout_ms, x->body.len, (unsigned long long)x->h1.framing.length);
       else
         snprintf(x->errbuf, sizeof x->errbuf, "Operation timed out after %ld milliseconds with %zu bytes received",
                  x->timeout_ms, x->body.len);

@@ -53,6 +53,9 @@ local CASES = {
   { "Content-Length 0x5", raw(ok200("Content-Length: 0x5\r\n", "hello")), PROTOCOL },
   { "Content-Length 5x", raw(ok200("Content-Length: 5x\r\n", "hello")), PROTOCOL },
   { "an empty Content-Length", raw(ok200("Content-Length: \r\n", "hello")), PROTOCOL },
+  -- (an empty list element: the direct transfers' reader once took these, the header callback not)
+  { "Content-Length 5,,5", raw(ok200("Content-Length: 5,,5\r\n", "hello")), PROTOCOL },
+  { "Content-Length 5,", raw(ok200("Content-Length: 5,\r\n", "hello")), PROTOCOL },
   { "Content-Length 00005", raw(ok200("Content-Length: 00005\r\n", "hello")), { 200, "hello" } },
   { "Content-Length 2^53+1", raw(ok200("Content-Length: 9007199254740993\r\n", "hello")), TOO_LARGE },
   { "Content-Length past 2^64", raw(ok200("Content-Length: 99999999999999999999999\r\n", "hello")), TOO_LARGE },
@@ -60,6 +63,8 @@ local CASES = {
   { "Transfer-Encoding identity with a length", raw(ok200("Transfer-Encoding: identity\r\nContent-Length: 5\r\n",
     "hello")), PROTOCOL },
   { "Transfer-Encoding chunked, gzip", close(ok200("Transfer-Encoding: chunked, gzip\r\n", "5\r\nhello\r\n0\r\n\r\n")),
+    PROTOCOL },
+  { "Transfer-Encoding chunked,", close(ok200("Transfer-Encoding: chunked,\r\n", "5\r\nhello\r\n0\r\n\r\n")),
     PROTOCOL },
   { "Transfer-Encoding xchunked", close(ok200("Transfer-Encoding: xchunked\r\n", "5\r\nhello\r\n0\r\n\r\n")), PROTOCOL },
   -- chunk sizes
@@ -121,6 +126,7 @@ local CASES = {
   { "HTTP/1.2", status_line("HTTP/1.2 200 OK"), PROTOCOL },
   { "HTTP/2.0", status_line("HTTP/2.0 200 OK"), PROTOCOL },
   { "two spaces before the status", status_line("HTTP/1.1  200 OK"), PROTOCOL },
+  { "a tab after the status", status_line("HTTP/1.1 200\tOK"), PROTOCOL },
   { "no reason phrase", status_line("HTTP/1.1 200"), { 200, "ok" } },
   { "a blank line first", status_line("\r\nHTTP/1.1 200 OK"), PROTOCOL },
   -- header lines
