@@ -847,10 +847,6 @@ static int check_url(gls_http_pool *p, const char *url, char *err, size_t errlen
   return ok;
 }
 
-static int name_is(const gls_http_header *h, const char *name) {
-  return h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0;
-}
-
 /* A header name is a token; a value holds no CR, LF or NUL. */
 static int check_header(const gls_http_header *h, char *err, size_t errlen) {
   if (!is_token(h->name, h->name_len)) {
@@ -879,9 +875,9 @@ static int build_headers(xfer *x, const gls_http_request *req, int send_body, ch
   for (i = 0; i < req->n_headers; i++) {
     const gls_http_header *h = &req->headers[i];
     if (!check_header(h, err, errlen)) return 0;
-    has_ct |= name_is(h, "content-type");
-    has_accept |= name_is(h, "accept");
-    has_expect |= name_is(h, "expect");
+    has_ct |= gls_h1_name_is(h->name, h->name_len, "content-type");
+    has_accept |= gls_h1_name_is(h->name, h->name_len, "accept");
+    has_expect |= gls_h1_name_is(h->name, h->name_len, "expect");
     /* "Name;" is libcurl's spelling of a header sent with an empty value. One reservation for
        the line: name, ": " or ";", value and its NUL. */
     if (gls_buf_reserve(s, h->name_len + 2 + h->value_len + 1)) goto oom;
@@ -935,7 +931,7 @@ static int framing_header(const gls_http_header *h) {
                                       "proxy-connection"};
   size_t i;
   for (i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (name_is(h, names[i])) return 1;
+    if (gls_h1_name_is(h->name, h->name_len, names[i])) return 1;
   return 0;
 }
 
@@ -1683,7 +1679,7 @@ int64_t gls_http_pool_add(gls_http_pool *p, const gls_http_request *req, char *e
     for (i = 0; i < req->n_headers; i++) {
       const gls_http_header *h = &req->headers[i];
       if (framing_header(h)) break;
-      if (name_is(h, "host")) {
+      if (gls_h1_name_is(h->name, h->name_len, "host")) {
         if (host || h->value_len == 0) break;
         host = h;
       }
