@@ -1068,10 +1068,11 @@ static int h1_body(void *ud, const char *p, size_t n) {
 }
 
 /* Starts (or starts again) the connect of a direct transfer: libcurl connects, collect()
- * hands it back (direct_connected). */
-static CURLcode direct_connect(gls_http_pool *p, xfer *x, const char *url) {
+ * hands it back (direct_connected). 0 when it could not start, with what failed in err. */
+static int direct_connect(gls_http_pool *p, xfer *x, const char *url, char *err, size_t errlen) {
   CURL *e = x->easy;
   CURLcode rc = CURLE_OK;
+  CURLMcode mc;
   long left = 0;
   multi_remove(p, x);
   if (url) {
@@ -1085,11 +1086,19 @@ static CURLcode direct_connect(gls_http_pool *p, xfer *x, const char *url) {
   }
   SETOPT(CURLOPT_TIMEOUT_MS, left);
   SETOPT(CURLOPT_CONNECTTIMEOUT_MS, x->connect_timeout_ms);
-  if (rc != CURLE_OK) return rc;
+  if (rc != CURLE_OK) {
+    if (err) snprintf(err, errlen, "curl_easy_setopt: %s", curl_easy_strerror(rc));
+    return 0;
+  }
   x->errbuf[0] = '\0';
   x->dstate = D_CONNECT;
   x->reused = 0;
-  return multi_add(p, x) == CURLM_OK ? CURLE_OK : CURLE_OUT_OF_MEMORY;
+  mc = multi_add(p, x);
+  if (mc != CURLM_OK) {
+    if (err) snprintf(err, errlen, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+    return 0;
+  }
+  return 1;
 }
 
 /* The options of a connect-only handle (after a reset: a handle that ran libcurl's own HTTP
@@ -1148,7 +1157,7 @@ static void direct_lost(gls_http_pool *p, xfer *x, CURLcode rc) {
     x->reconnected = 1;
     x->sent = 0;
     gls_h1_reset(&x->h1); /* nothing of a reply came: the reader starts over */
-    if (direct_connect(p, x, NULL) == CURLE_OK) return;
+    if (direct_connect(p, x, NULL, NULL, 0)) return; /* else the lost connection is said */
   }
   direct_fail(p, x, rc);
 }
@@ -1630,11 +1639,11 @@ static int64_t direct_add(gls_http_pool *p, const gls_http_request *req, const c
     }
     if (!x->connect_only) rc = direct_setup(p, x);
     if (rc == CURLE_OK) rc = set_trust(x, ca_file, ca_path);
-    if (rc == CURLE_OK) rc = direct_connect(p, x, req->url);
     if (rc != CURLE_OK) {
       if (err) snprintf(err, errlen, "curl_easy_setopt: %s", curl_easy_strerror(rc));
       goto fail;
     }
+    if (!direct_connect(p, x, req->url, err, errlen)) goto fail;
   }
   return xfer_run(p, x);
 fail:

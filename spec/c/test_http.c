@@ -1,7 +1,9 @@
 /* Unit test of csrc/http.c without Lua: a raw listener in this process plays the server,
  * so ownership paths (results taken, dropped, cancelled, freed in flight) run under
  * ASan and valgrind. */
+#define _GNU_SOURCE /* RTLD_NEXT */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -11,6 +13,19 @@
 
 #include "ctest.h"
 #include "http.h"
+
+#include <curl/curl.h>
+
+/* http.c is linked into this program, so its curl_multi_add_handle calls come here: libcurl's,
+ * or the failure a test sets in fail_multi_add. */
+static CURLMcode fail_multi_add = CURLM_OK;
+
+CURLMcode curl_multi_add_handle(CURLM *multi, CURL *easy) {
+  CURLMcode (*real)(CURLM *, CURL *);
+  if (fail_multi_add != CURLM_OK) return fail_multi_add;
+  *(void **)&real = dlsym(RTLD_NEXT, "curl_multi_add_handle");
+  return real(multi, easy);
+}
 
 typedef struct server {
   int lfd, cfd;
@@ -306,8 +321,47 @@ static void test_socket_closed_under_transfer(void) {
   gls_http_pool_free(p);
 }
 
+/* A curl_multi_add_handle that fails is said as that, with its CURLMcode's text, on both paths
+ * (a direct transfer said "curl_easy_setopt: Out of memory"); the pool goes on. */
+static void test_multi_add_fails(void) {
+  int libcurl_only;
+  char want[128];
+  snprintf(want, sizeof want, "curl_multi_add_handle: %s", curl_multi_strerror(CURLM_OUT_OF_MEMORY));
+  for (libcurl_only = 0; libcurl_only <= 1; libcurl_only++) {
+    char err[256];
+    server s;
+    gls_http_pool_opts o;
+    gls_http_pool *p;
+    gls_http_request req;
+    const gls_http_result *r;
+    int64_t id;
+    memset(&o, 0, sizeof o);
+    o.libcurl_only = libcurl_only;
+    p = gls_http_pool_new(&o, err, sizeof err);
+    server_open(&s);
+    memset(&req, 0, sizeof req);
+    req.url = url_for(s.port, "/m");
+    req.timeout_ms = 3000;
+    fail_multi_add = CURLM_OUT_OF_MEMORY;
+    err[0] = '\0';
+    id = gls_http_pool_add(p, &req, err, sizeof err);
+    fail_multi_add = CURLM_OK;
+    CHECK(id == 0);
+    CHECK_STR(err, want);
+    CHECK(gls_http_pool_perform(p, 0, err, sizeof err) == 0);
+    id = gls_http_pool_add(p, &req, err, sizeof err);
+    CHECK(id > 0);
+    r = exchange(p, &s, id, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    CHECK(r != NULL && r->status == 200 && r->body_len == 2);
+    if (r) gls_http_pool_release(p, r);
+    server_close(&s);
+    gls_http_pool_free(p);
+  }
+}
+
 int main(void) {
   test_bad_input();
+  test_multi_add_fails();
   test_exchange();
   test_failures();
   test_next_finished();
