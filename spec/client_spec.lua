@@ -197,7 +197,7 @@ describe("gls.new", function()
     assert.equal(0, err.attempts)
   end)
 
-  it("refuses, on the first call, a profile named by the option or AWS_PROFILE that no file has",
+  it("refuses, on the first call, a profile named by the option, AWS_DEFAULT_PROFILE or AWS_PROFILE that no file has",
      function()
     local dir = helpers.tmpdir()
     local cfg = helpers.write_file(dir .. "/config", "[default]\nregion = us-east-1\n[profile dev]\nregion = eu-west-1\n")
@@ -220,8 +220,19 @@ describe("gls.new", function()
     assert.matches(cred, err.message, 1, true)
     err = first_call{ getenv = env{ AWS_PROFILE = "dve" } }
     assert.matches('profile "dve" %(from AWS_PROFILE%)', err.message)
+    -- AWS_DEFAULT_PROFILE comes before AWS_PROFILE (botocore's order), and the message names
+    -- the variable the name came from
+    err = first_call{ getenv = env{ AWS_DEFAULT_PROFILE = "dve", AWS_PROFILE = "dev" } }
+    assert.matches('profile "dve" %(from AWS_DEFAULT_PROFILE%) is in neither', err.message)
+    -- set to "", a variable names the profile "" (botocore: ProfileNotFound)
+    err = first_call{ getenv = env{ AWS_DEFAULT_PROFILE = "", AWS_PROFILE = "dev" } }
+    assert.matches('profile "" %(from AWS_DEFAULT_PROFILE%) is in neither', err.message)
+    err = first_call{ getenv = env{ AWS_PROFILE = "" } }
+    assert.matches('profile "" %(from AWS_PROFILE%) is in neither', err.message)
     -- existing profiles, in either file, and the implicit default (even with no files) pass on
     for _, extra in ipairs{ { profile = "dev" }, { profile = "ci" }, { getenv = env{ AWS_PROFILE = "default" } },
+                            { getenv = env{ AWS_DEFAULT_PROFILE = "ci", AWS_PROFILE = "dve" } },
+                            { profile = "dev", getenv = env{ AWS_DEFAULT_PROFILE = "dve" } },
                             { config_file = NO_FILES.config_file } } do
       err = first_call(extra)
       assert.equal("NetworkError", err.code) -- got as far as sending

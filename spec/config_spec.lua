@@ -93,6 +93,32 @@ describe("config files on disk", function()
     assert.equal("r-b", s.region)
   end)
 
+  it("takes the profile name from the option, AWS_DEFAULT_PROFILE, AWS_PROFILE, then default (botocore)",
+     function()
+    local c = files("[default]\nregion = r-default\n[profile a]\nregion = r-a\n[profile b]\nregion = r-b\n")
+    local function pick(o, vars)
+      vars.AWS_CONFIG_FILE, vars.HOME = c, "/nonexistent"
+      o.getenv = env(vars)
+      local s, found, name = config.load(o)
+      local _, explicit, source = config.profile_name(o)
+      return { name, s.region, found, explicit, source }
+    end
+    assert.same({ "default", "r-default", true, false, nil }, pick({}, {}))
+    assert.same({ "a", "r-a", true, true, "AWS_DEFAULT_PROFILE" }, pick({}, { AWS_DEFAULT_PROFILE = "a" }))
+    assert.same({ "b", "r-b", true, true, "AWS_PROFILE" }, pick({}, { AWS_PROFILE = "b" }))
+    assert.same({ "a", "r-a", true, true, "AWS_DEFAULT_PROFILE" },
+      pick({}, { AWS_DEFAULT_PROFILE = "a", AWS_PROFILE = "b" }))
+    assert.same({ "b", "r-b", true, true, "the profile option" },
+      pick({ profile = "b" }, { AWS_DEFAULT_PROFILE = "a", AWS_PROFILE = "a" }))
+    -- a variable set to "" is set, as in botocore: it names the profile "", which no file has,
+    -- and hides AWS_PROFILE; an empty AWS_PROFILE behind a set AWS_DEFAULT_PROFILE is not read
+    assert.same({ "", nil, false, true, "AWS_DEFAULT_PROFILE" },
+      pick({}, { AWS_DEFAULT_PROFILE = "", AWS_PROFILE = "b" }))
+    assert.same({ "", nil, false, true, "AWS_PROFILE" }, pick({}, { AWS_PROFILE = "" }))
+    assert.same({ "a", "r-a", true, true, "AWS_DEFAULT_PROFILE" },
+      pick({}, { AWS_DEFAULT_PROFILE = "a", AWS_PROFILE = "" }))
+  end)
+
   it("ignores [x] without 'profile' in the config file, and 'profile x' in the credentials file", function()
     local c, k = files("[work]\nregion = wrong\n[profile work]\nretry_mode = standard\n",
       "[profile work]\naws_access_key_id = WRONG\n")

@@ -722,7 +722,7 @@ local OPTIONS = { -- gls.new options: name, LuaLS type, what it is (client.lua's
   { "region", "string", "else AWS_REGION, AWS_DEFAULT_REGION, the profile's region" },
   { "endpoint", "string", "URL; else AWS_ENDPOINT_URL_GAMELIFTSTREAMS, AWS_ENDPOINT_URL, the profile, the endpoint rules" },
   { "use_fips", "boolean", "FIPS endpoint (not with a custom endpoint)" },
-  { "profile", "string", "else AWS_PROFILE, else \"default\"" },
+  { "profile", "string", "else AWS_DEFAULT_PROFILE, AWS_PROFILE, else \"default\"" },
   { "credentials", "gameliftstreams.Credentials|gameliftstreams.CredentialsProvider", "absent: the default chain" },
   { "max_attempts", "integer", "else AWS_MAX_ATTEMPTS, the profile, 3" },
   { "retry_mode", "\"standard\"|\"adaptive\"|\"legacy\"", "else AWS_RETRY_MODE, the profile, \"standard\"" },

@@ -6,7 +6,7 @@
 ---@field region? string else AWS_REGION, AWS_DEFAULT_REGION, the profile's region
 ---@field endpoint? string URL; else AWS_ENDPOINT_URL_GAMELIFTSTREAMS, AWS_ENDPOINT_URL, the profile, the endpoint rules
 ---@field use_fips? boolean FIPS endpoint (not with a custom endpoint)
----@field profile? string else AWS_PROFILE, else "default"
+---@field profile? string else AWS_DEFAULT_PROFILE, AWS_PROFILE, else "default"
 ---@field credentials? gameliftstreams.Credentials|gameliftstreams.CredentialsProvider absent: the default chain
 ---@field max_attempts? integer else AWS_MAX_ATTEMPTS, the profile, 3
 ---@field retry_mode? "standard"|"adaptive"|"legacy" else AWS_RETRY_MODE, the profile, "standard"

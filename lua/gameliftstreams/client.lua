@@ -200,11 +200,12 @@ function Client:_prepare()
   if self.prepared then return true end
   local o = self.opts
   local rec = config.settle(o) -- the options, the environment and the profile, once
-  -- A profile named by the option or AWS_PROFILE must exist (botocore's ProfileNotFound): a
-  -- misspelt name would otherwise surface as a missing region or missing credentials.
+  -- A profile named by the option, AWS_DEFAULT_PROFILE or AWS_PROFILE must exist (botocore's
+  -- ProfileNotFound, "" included): a misspelt name would otherwise surface as a missing region
+  -- or missing credentials.
   if rec.profile_explicit and not rec.profile_found then
     return nil, errors.invalid(string.format("profile %q (from %s) is in neither %s nor %s", rec.profile_name,
-      o.profile ~= nil and "the profile option" or "AWS_PROFILE", rec.config_path, rec.credentials_path))
+      rec.profile_source, rec.config_path, rec.credentials_path))
   end
   -- AWS_MAX_ATTEMPTS / AWS_RETRY_MODE and the profile's: a value nobody could use is refused, not
   -- replaced by the default behind the user's back

@@ -155,20 +155,28 @@ function _M.paths(opts)
   return cfg, cred
 end
 
---- The profile name: opts.profile, else AWS_PROFILE, else "default".
--- The second value tells whether it was chosen explicitly (option or environment).
+--- The profile name: opts.profile, else AWS_DEFAULT_PROFILE, else AWS_PROFILE, else "default"
+-- (botocore's order; the AWS JS SDK v3 reads only AWS_PROFILE). As in botocore, a variable set
+-- to "" is set: it names the profile "", which no file has (the first call says so).
+-- Returns the name, whether it was chosen explicitly (option or environment), and where it
+-- came from ("the profile option", the variable's name, or nil for the implicit default).
 -- Settled once per settings record (opts._settings) when there is one.
 function _M.profile_name(opts)
   opts = opts or {}
   local rec = opts._settings
-  if rec and rec.profile_name then return rec.profile_name, rec.profile_explicit end
-  local name, explicit = opts.profile, true
+  if rec and rec.profile_name then return rec.profile_name, rec.profile_explicit, rec.profile_source end
+  local name, source = opts.profile, "the profile option"
   if name == nil then
-    name = env(getenv_of(opts), "AWS_PROFILE")
-    if not name then name, explicit = "default", false end
+    local getenv = getenv_of(opts)
+    for _, var in ipairs{ "AWS_DEFAULT_PROFILE", "AWS_PROFILE" } do
+      local v = getenv(var)
+      if type(v) == "string" then name, source = v, var break end
+    end
+    if name == nil then name, source = "default", nil end
   end
-  if rec then rec.profile_name, rec.profile_explicit = name, explicit end
-  return name, explicit
+  local explicit = source ~= nil
+  if rec then rec.profile_name, rec.profile_explicit, rec.profile_source = name, explicit, source end
+  return name, explicit, source
 end
 
 -- Reads and parses both files now (see load_files).

@@ -46,6 +46,21 @@ describe("shared-file credentials", function()
     assert.equal("k", got.secret_access_key)
   end)
 
+  it("uses AWS_DEFAULT_PROFILE before AWS_PROFILE, as botocore does", function()
+    local k = helpers.write_file(dir .. "/credentials",
+      "[a]\naws_access_key_id = AKA\naws_secret_access_key = a\n"
+      .. "[b]\naws_access_key_id = AKB\naws_secret_access_key = b\n")
+    local function key(vars)
+      vars.AWS_SHARED_CREDENTIALS_FILE, vars.AWS_CONFIG_FILE = k, dir .. "/no-config"
+      local got, err = credentials.from_config{ getenv = env(vars) }:get()
+      return got and got.access_key_id or err.message
+    end
+    assert.equal("AKA", key{ AWS_DEFAULT_PROFILE = "a", AWS_PROFILE = "b" })
+    assert.equal("AKA", key{ AWS_DEFAULT_PROFILE = "a" })
+    assert.equal("AKB", key{ AWS_PROFILE = "b" })
+    assert.matches('profile "" not found', key{ AWS_DEFAULT_PROFILE = "", AWS_PROFILE = "b" })
+  end)
+
   it("fails when the chosen profile does not exist", function()
     local c = helpers.write_file(dir .. "/config", "[default]\nregion = us-west-2\n")
     local p = credentials.from_config{ getenv = env{ AWS_CONFIG_FILE = c, AWS_PROFILE = "ghost" } }

@@ -11,7 +11,7 @@
 --      (skipped when opts.profile is given, as botocore does for an explicit profile)
 --   3. web identity from the environment: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, unless
 --      the profile assumes a role from source_profile or credential_source (then 4 first)
---   4. the profile (opts.profile, AWS_PROFILE, "default") in the shared files:
+--   4. the profile (opts.profile, AWS_DEFAULT_PROFILE, AWS_PROFILE, "default") in the shared files:
 --      role_arn (+ source_profile | credential_source | web_identity_token_file),
 --      then static keys, then credential_process, then IAM Identity Center (sso_session or
 --      the legacy sso_start_url: the CLI's cached token, refreshed, traded for role credentials)

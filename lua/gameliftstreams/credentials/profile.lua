@@ -84,7 +84,8 @@ local function build_profile(files, pname, opts, visited)
   return nil, absent(where)
 end
 
---- The shared-files provider for opts.profile / AWS_PROFILE / "default". The files are read
+--- The shared-files provider for opts.profile / AWS_DEFAULT_PROFILE / AWS_PROFILE / "default"
+-- (config.profile_name). The files are read
 -- on the first get(); the resulting provider (static, role, process) is kept.
 function _M.profile(opts)
   opts = opts or {}
