@@ -89,13 +89,15 @@ describe("client calls against the emulator", function()
     assert.equal(1, #requests())
   end)
 
-  it("corrects a skewed clock from the Date header and retries once, even without retries", function()
+  it("corrects a skewed clock from the Date header and resends once, at once", function()
     helpers.control(emu, "POST", "clock", { offset = 3600 })
-    local c = client{ endpoint = emu.url, max_attempts = 1 }
+    local c = client{ endpoint = emu.url, max_attempts = 2 }
+    local t0 = os.time()
     local out, err = c:list_applications()
     assert.is_nil(err)
     assert.is_table(out)
     assert.equal(2, #requests())
+    assert.is_true(os.time() - t0 < 2) -- no back-off before the resend
     assert.is_true(math.abs(c.skew - 3600) < 5)
     -- the next call is signed with the corrected clock at once
     assert(c:list_applications())
@@ -106,9 +108,23 @@ describe("client calls against the emulator", function()
     assert.is_true(math.abs(c.skew + 3600) < 5)
   end)
 
-  it("resends each concurrent call signed with the old clock, once another corrected it", function()
+  it("sends no skew resend beyond max_attempts = 1, and still corrects the clock for the next call", function()
     helpers.control(emu, "POST", "clock", { offset = 3600 })
     local c = client{ endpoint = emu.url, max_attempts = 1 }
+    local out, err = c:list_applications()
+    assert.is_nil(out)
+    assert.equal(403, err.status)
+    assert.equal(1, err.attempts)
+    assert.is_false(err.retryable)
+    assert.equal(1, #requests())
+    assert.is_true(math.abs(c.skew - 3600) < 5)
+    assert(c:list_applications())
+    assert.equal(2, #requests())
+  end)
+
+  it("resends each concurrent call signed with the old clock, once another corrected it", function()
+    helpers.control(emu, "POST", "clock", { offset = 3600 })
+    local c = client{ endpoint = emu.url, max_attempts = 2 }
     local sched = require("gameliftstreams.sched")
     local tasks = {}
     for i = 1, 4 do tasks[i] = sched.spawn(function() return c:list_applications() end) end

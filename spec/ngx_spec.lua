@@ -266,7 +266,7 @@ describe_ngx("OpenResty (nginx + lua-nginx-module)", function()
       local res = assert(sched.http{ method = "GET", url = "http://127.0.0.1:" .. probe_port ..
                                      "/start-then-exit?user=ngx-killed", timeout = 10 })
       assert.equal(200, res.status)
-      -- lease: (1 + 1 skew resend) x 1.5 s + 1 s back-off + 0.5 s grace = 4.5 s; then the job
+      -- lease: 1 attempt x 1.5 s + 0.5 s grace = 2 s; then the job
       all_terminated(terminated("ngx-killed", 12))
     end)
 

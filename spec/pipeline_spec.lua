@@ -173,6 +173,41 @@ describe("pipeline.send", function()
     assert.are_not.equal(sent[1].headers["x-amz-date"], sent[2].headers["x-amz-date"])
   end)
 
+  it("resends for the skew only within max_attempts, and corrects the clock all the same", function()
+    local core = require("gameliftstreams.core")
+    local later = os.date("!%a, %d %b %Y %H:%M:%S GMT", math.floor(core.time()) + 3600)
+    local skewed = { status = 403, headers = { ["x-amzn-errortype"] = "InvalidSignatureException", date = later },
+                     body = "Signature expired" }
+    local function skew_svc(http, max_attempts)
+      local skew = 0
+      local s = svc(http, { service = "gameliftstreams", region = "us-west-2",
+        retry = retry.new{ max_attempts = max_attempts, mode = "standard", base = 0,
+                           getenv = function() return nil end },
+        provider = { get = function() return { access_key_id = "A", secret_access_key = "s" } end },
+        _skew = function() return skew end, _set_skew = function(_, v) skew = v end })
+      return s, function() return skew end
+    end
+    -- max_attempts = 1: one request, the error, and the offset for the next call
+    local sent, http = scripted{ skewed, { status = 200, body = "ok" } }
+    local s, skew = skew_svc(http, 1)
+    local _, err = pipeline.send(s, { method = "GET", url = "http://x/", headers = {} })
+    assert.equal("InvalidSignatureException", err.code)
+    assert.equal(1, err.attempts)
+    assert.equal(1, #sent)
+    assert.is_true(math.abs(skew() - 3600) < 5)
+    assert.equal("ok", pipeline.send(s, { method = "GET", url = "http://x/", headers = {} }))
+    assert.equal(2, #sent)
+    assert.are_not.equal(sent[1].headers["x-amz-date"], sent[2].headers["x-amz-date"])
+    -- the skew on the last of max_attempts = 2 (after a retried 503): no third request
+    sent, http = scripted{ { status = 503 }, skewed, { status = 200, body = "ok" } }
+    s, skew = skew_svc(http, 2)
+    _, err = pipeline.send(s, { method = "GET", url = "http://x/", headers = {} })
+    assert.equal("InvalidSignatureException", err.code)
+    assert.equal(2, err.attempts)
+    assert.equal(2, #sent)
+    assert.is_true(math.abs(skew() - 3600) < 5)
+  end)
+
   it("does not send an attempt whose credentials cannot be had", function()
     local sent, http = scripted{ { status = 200 } }
     local s = svc(http, { service = "gameliftstreams", region = "us-west-2", provider = { get = function()

@@ -12,8 +12,9 @@
 --   send          svc.http or sched.http (the scheduler seam: curl multi, or cosockets)
 --   decode        svc.decode(svc, req, resp) -> output | nil, failure | nil, err, true (final)
 --   classify      svc.retry:next_delay (retry.lua: the one classifier and the one back-off)
---   clock skew    one resend per call when the failure says the clock was off and the
---                 answer's Date moves the offset (svc:_set_skew, when svc has it)
+--   clock skew    one resend per call, at once, when the failure says the clock was off and
+--                 the answer's Date moves the offset (svc:_set_skew, when svc has it), and the
+--                 call has attempts left (max_attempts); the offset is corrected either way
 --   back-off      sched.sleep(delay), then the next attempt
 --
 -- svc (made once per client or per credential fetch, never per call): retry (a retry.lua
@@ -242,10 +243,14 @@ function _M.send(svc, req)
         -- Compared with the offset this attempt was signed with: a concurrent call may have
         -- corrected the client's offset meanwhile, and this one still needs its resend.
         if abs(new_skew - skew) >= 1 then
-          svc:_set_skew(new_skew)
-          skew_retried = true
-          attempts = attempts + 1
-          delay = 0
+          svc:_set_skew(new_skew) -- for the next call too, even when this one sends no more
+          -- the resend is an attempt: only within max_attempts, as the JS SDK v3 retries a
+          -- skew-corrected error (otherwise next_delay below ends the call)
+          if attempts < r.max_attempts then
+            skew_retried = true
+            attempts = attempts + 1
+            delay = 0
+          end
         end
       end
     end

@@ -76,15 +76,15 @@ function _M.classify(err)
   end
   if _M.TRANSIENT_CODES[code] or _M.TRANSIENT_STATUS[err.status] then return "transient" end
   -- Clock-skew codes are not retried here: the client corrects its clock from the
-  -- response's Date and resends once when the skew is real (as the JS SDK v3 retries them
-  -- only when the skew was corrected). Retrying them blindly would resend a wrong secret.
+  -- response's Date and resends once when the skew is real and attempts are left (as the JS
+  -- SDK v3 retries them only when the skew was corrected, within maxAttempts). Retrying them blindly would resend a wrong secret.
   -- The model marks some errors retryable (e.g. StreamSessionAccessNotReadyException).
   if err.retryable == true then return "transient" end
   return nil
 end
 
 --- True when the failure says the request's clock was off (the pipeline then corrects its
--- offset from the answer's Date and resends once, instead of retrying).
+-- offset from the answer's Date and resends once, within max_attempts, instead of retrying).
 function _M.is_clock_skew(err)
   if type(err) ~= "table" then return false end
   local code = err.code

@@ -119,10 +119,10 @@ local function final(err)
 end
 
 -- The longest one call of this client can take while its caller is alive: every attempt
--- (one more for a clock-skew resend) at the full timeout, and the back-off between them.
+-- (a clock-skew resend is one of them) at the full timeout, and the back-off between them.
 local function call_bound(client)
   local r = type(client.retry) == "table" and client.retry or {}
-  local attempts = (tonumber(r.max_attempts) or 5) + 1
+  local attempts = tonumber(r.max_attempts) or 5
   local per = tonumber(client.timeout) or 30
   local cap = tonumber(r.max_backoff) or 20
   local total = attempts * per
