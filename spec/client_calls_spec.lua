@@ -96,7 +96,9 @@ describe("client calls against the emulator", function()
       secret_access_key = "temp-secret", session_token = "TOKEN/with+chars=" } }
     assert(c:list_applications())
     local r = requests()[1]
-    assert.equal("TOKEN/with+chars=", r.headers["x-amz-security-token"])
+    -- the emulator accepted it, so the token came as it is (its log keeps it as REDACTED)
+    assert.is_true(r.auth.ok)
+    assert.equal("REDACTED", r.headers["x-amz-security-token"])
     assert.matches("SignedHeaders=host;x%-amz%-date;x%-amz%-security%-token,", r.headers.authorization)
     local bad = client{ endpoint = emu.url, credentials = { access_key_id = "AKIDTEMP",
       secret_access_key = "temp-secret", session_token = "WRONG-TOKEN" } }

@@ -59,9 +59,9 @@ describe("the wire format of every operation", function()
       assert.is_true(r.auth and r.auth.ok, "the emulator rejected the signature")
       local h = r.headers
       local signed = h.authorization:match("SignedHeaders=([^,]+)")
+      -- (the emulator's log keeps the signature it checked as REDACTED)
       assert.matches("^AWS4%-HMAC%-SHA256 Credential=AKIDEMULATOR/%d+/us%-west%-2/gameliftstreams/aws4_request, "
-        .. "SignedHeaders=[^,]+, Signature=%x+$", h.authorization)
-      assert.equal(64, #h.authorization:match("Signature=(%x+)"))
+        .. "SignedHeaders=[^,]+, Signature=REDACTED$", h.authorization)
       assert.matches("^%d%d%d%d%d%d%d%dT%d%d%d%d%d%dZ$", h["x-amz-date"])
       assert.matches("^gameliftstreams%-lua/%S+ ", h["user-agent"])
       assert.is_nil(signed:find("user-agent", 1, true))

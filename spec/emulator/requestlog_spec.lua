@@ -4,7 +4,7 @@ local E = require("support.emulator")
 
 local url_encode, api, control, expect_error = E.url_encode, E.api, E.control, E.expect_error
 local APP, with, create_app = E.APP, E.with, E.create_app
-E.per_file()
+local emu, _, pool = E.per_file()
 
 describe("the request log", function()
   it("records what was sent: method, raw path, query, headers, body, operation, attempt", function()
@@ -43,6 +43,82 @@ describe("the request log", function()
     assert.are.equal(1, #log.requests)
     assert.is_false(log.requests[1].auth.ok)
     assert.matches("^GET\n/applications\n", log.requests[1].auth.canonical_request)
+  end)
+end)
+
+describe("the request log's secrets", function()
+  local core = require("helpers").core()
+  local TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE+log/token=="
+  local CREDS = { access_key_id = "AKIDLOGTOKEN", secret_access_key = "log-secret-key", session_token = TOKEN }
+
+  local function log_text()
+    local _, log = control("GET", "requests")
+    return log, cjson.encode(log)
+  end
+
+  it("keeps the signature and the session token of a header-signed request as REDACTED", function()
+    control("POST", "credentials", CREDS)
+    control("DELETE", "requests")
+    local sent
+    local res = api("GET", "/applications", { creds = CREDS, tamper = function(h) sent = h.authorization end })
+    assert.are.equal(200, res.status, res.body)
+    local signature = sent:match("Signature=(%x+)$")
+    assert.are.equal(64, #signature)
+    local log, text = log_text()
+    local h = log.requests[1].headers
+    assert.matches("^AWS4%-HMAC%-SHA256 Credential=AKIDLOGTOKEN/%d+/us%-west%-2/gameliftstreams/aws4_request, "
+      .. "SignedHeaders=host;x%-amz%-date;x%-amz%-security%-token, Signature=REDACTED$", h.authorization)
+    assert.are.equal("REDACTED", h["x-amz-security-token"])
+    assert.is_string(h["x-amz-date"])
+    assert.is_nil(text:find(TOKEN, 1, true))
+    assert.is_nil(text:find("log-secret-key", 1, true))
+    assert.is_nil(text:find(signature, 1, true))
+  end)
+
+  it("keeps X-Amz-Signature and X-Amz-Security-Token of a presigned request as REDACTED", function()
+    control("POST", "credentials", CREDS)
+    control("DELETE", "requests")
+    local url = core.sign{ method = "GET", url = emu.url .. "/applications?MaxResults=5", headers = {},
+      body = "", region = "us-west-2", service = "gameliftstreams", credentials = CREDS, presign = 60 }.url
+    local res = pool:request{ method = "GET", url = url, timeout = 5 }
+    assert.are.equal(200, res.status, res.body)
+    local sig = url:match("X%-Amz%-Signature=(%x+)")
+    local log, text = log_text()
+    local q = log.requests[1].query
+    assert.matches("MaxResults=5", q)
+    assert.matches("X%-Amz%-Credential=AKIDLOGTOKEN%%2F%d+%%2Fus%-west%-2%%2Fgameliftstreams%%2Faws4_request", q)
+    assert.matches("X%-Amz%-Signature=REDACTED", q)
+    assert.matches("X%-Amz%-Security%-Token=REDACTED", q)
+    assert.is_nil(text:find(sig, 1, true))
+    assert.is_nil(text:find("IQoJb3JpZ2luX2VjEXAMPLE", 1, true)) -- encoded or not
+  end)
+
+  it("keeps only the scheme of another Authorization (--no-auth)", function()
+    assert.are.equal(200, (control("POST", "config", { auth = false })))
+    control("DELETE", "requests")
+    for _, authz in ipairs{ "Bearer secret-bearer-value", "secret-bearer-value" } do
+      local res = pool:request{ method = "GET", url = emu.url .. "/applications", timeout = 5,
+        headers = { authorization = authz, ["x-amz-security-token"] = "secret-bearer-value" } }
+      assert.are.equal(200, res.status, res.body)
+    end
+    local log, text = log_text()
+    assert.are.equal("Bearer REDACTED", log.requests[1].headers.authorization)
+    assert.are.equal("REDACTED", log.requests[2].headers.authorization)
+    assert.is_nil(text:find("secret-bearer-value", 1, true))
+  end)
+
+  it("keeps the session token out of a rejected signature's canonical request", function()
+    control("POST", "credentials", CREDS)
+    control("DELETE", "requests")
+    local res = api("GET", "/applications", { creds = { access_key_id = CREDS.access_key_id,
+      secret_access_key = "wrong", session_token = TOKEN } })
+    assert.are.equal(403, res.status)
+    local log, text = log_text()
+    local e = log.requests[1]
+    assert.is_false(e.auth.ok)
+    assert.matches("\nx%-amz%-security%-token:REDACTED\n", e.auth.canonical_request)
+    assert.matches("\nhost;x%-amz%-date;x%-amz%-security%-token\n", e.auth.canonical_request)
+    assert.is_nil(text:find("IQoJb3JpZ2luX2VjEXAMPLE", 1, true))
   end)
 end)
 

@@ -36,11 +36,67 @@ function _M:entry(req, request_id, op, time)
   return e
 end
 
+-- Secrets never enter the log: the signature (Authorization's Signature=, X-Amz-Signature) and
+-- the session token (x-amz-security-token, X-Amz-Security-Token) are kept as this marker; the
+-- rest of Authorization (algorithm, Credential scope, SignedHeaders) as it came. Another
+-- Authorization scheme (reachable with --no-auth) keeps only its name.
+_M.REDACTED = "REDACTED"
+local REDACTED = _M.REDACTED
+local SECRET_HEADERS = { ["x-amz-security-token"] = true }
+local SECRET_PARAMS = { ["x-amz-signature"] = true, ["x-amz-security-token"] = true }
+
+local function redact_authorization(v)
+  if v:find("Signature=", 1, true) then return (v:gsub("Signature=[^,%s]*", "Signature=" .. REDACTED)) end
+  local scheme = v:match("^%s*(%S+)%s+%S")
+  return scheme and (scheme .. " " .. REDACTED) or REDACTED
+end
+
+--- A header's value as the log keeps it (name in lower case).
+function _M.redact_header(name, v)
+  if type(v) ~= "string" then return v end
+  if name == "authorization" then return redact_authorization(v) end
+  if SECRET_HEADERS[name] then return REDACTED end
+  return v
+end
+local redact_header = _M.redact_header
+
+--- A raw query string as the log keeps it.
+function _M.redact_query(q)
+  if type(q) ~= "string" or q == "" then return q end
+  return (q:gsub("([^&=]+)=([^&]*)", function(k, v)
+    local name = k:gsub("%%(%x%x)", function(x) return string.char(tonumber(x, 16)) end):lower()
+    if SECRET_PARAMS[name] and v ~= "" then return k .. "=" .. REDACTED end
+  end))
+end
+local redact_query = _M.redact_query
+
+--- A canonical request (the one a rejected signature should have had) as the log keeps it: the
+-- query line and the canonical headers redacted as the request's own.
+function _M.redact_canonical(cr)
+  if type(cr) ~= "string" then return cr end
+  local out, n, in_headers = {}, 0, true
+  for line in (cr .. "\n"):gmatch("(.-)\n") do
+    n = n + 1
+    if n == 3 then
+      line = redact_query(line)
+    elseif n > 3 and in_headers then
+      if line == "" then
+        in_headers = false
+      else
+        local name, v = line:match("^([^:]*):(.*)$")
+        if name then line = name .. ":" .. redact_header(name, v) end
+      end
+    end
+    out[n] = line
+  end
+  return table.concat(out, "\n")
+end
+
 --- Adds what was sent (headers, query, body) to an entry of a request that passed auth.
 function _M.add_content(e, req)
   local headers = {}
-  for k, v in pairs(req.headers) do headers[k] = v end
-  e.headers, e.query = headers, req.query
+  for k, v in pairs(req.headers) do headers[k] = redact_header(k, v) end
+  e.headers, e.query = headers, redact_query(req.query)
   local body = req.body or ""
   if #body > _M.BODY_BYTES then
     e.body, e.body_truncated, e.body_bytes = body:sub(1, _M.BODY_BYTES), true, #body

@@ -164,7 +164,7 @@ function _M:handle(req)
     if not info then
       entry.auth = { ok = false, code = aerr.code }
       if aerr.info then
-        entry.auth.canonical_request = aerr.info.canonical_request
+        entry.auth.canonical_request = requestlog.redact_canonical(aerr.info.canonical_request)
         entry.auth.string_to_sign = aerr.info.string_to_sign
       end
       local extra = aerr.date and { Date = auth.http_date(aerr.date) } or nil
