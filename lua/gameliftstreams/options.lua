@@ -4,6 +4,7 @@ local _M = {}
 
 local errors = require("gameliftstreams.errors")
 local validate = require("gameliftstreams.validate")
+local unusable_credentials = require("gameliftstreams.pipeline").unusable_credentials
 
 local type, pairs, pcall = type, pairs, pcall
 local floor, find = math.floor, string.find
@@ -106,13 +107,12 @@ local function check_options(opts)
   end
   local c = opts.credentials
   if type(c) == "table" and not is_provider(c) then
-    if type(c.access_key_id) ~= "string" or c.access_key_id == ""
-        or type(c.secret_access_key) ~= "string" or c.secret_access_key == "" then
+    local _, field = unusable_credentials(c)
+    if field == "session_token" then
+      return nil, errors.invalid("gls.new: credentials.session_token must be a string")
+    elseif field then
       return nil, errors.invalid("gls.new: option 'credentials' needs access_key_id and "
         .. "secret_access_key strings (or a provider with :get())")
-    end
-    if c.session_token ~= nil and type(c.session_token) ~= "string" then
-      return nil, errors.invalid("gls.new: credentials.session_token must be a string")
     end
   end
   if opts.hooks ~= nil then

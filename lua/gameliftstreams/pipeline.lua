@@ -53,9 +53,10 @@ local loaded = package.loaded
 local is_error, new_error = errors.is, errors.new
 local is_clock_skew, parse_http_date, header = retry.is_clock_skew, text.parse_http_date, text.header
 
--- What a credentials provider returned that cannot sign, described for a CredentialsError (the
--- field and its type, never its value), or nil when it can. The SDK's providers check what they
--- fetch; a caller's provider object (the credentials option) is called as it is.
+-- The one check of the credentials' shape: what cannot sign, described (the field and its type,
+-- never its value) with the field's name (nil for a non-table), or nil when it can sign. Used
+-- for every attempt's credentials (a caller's provider object is called as it is), the
+-- credentials option (options.lua) and the static provider (credentials/static.lua).
 local CREDS_SHAPE = "{ access_key_id = string, secret_access_key = string, session_token = string or nil }"
 local function a_type(v) return "a " .. type(v) end
 local function unusable_credentials(creds)
@@ -65,14 +66,15 @@ local function unusable_credentials(creds)
       and (token == nil or type(token) == "string") then
     return nil
   end
-  if id == nil then return "no access_key_id" end
-  if type(id) ~= "string" then return "access_key_id as " .. a_type(id) end
-  if id == "" then return "access_key_id as an empty string" end
-  if secret == nil then return "no secret_access_key" end
-  if type(secret) ~= "string" then return "secret_access_key as " .. a_type(secret) end
-  if secret == "" then return "secret_access_key as an empty string" end
-  return "session_token as " .. a_type(token)
+  if id == nil then return "no access_key_id", "access_key_id" end
+  if type(id) ~= "string" then return "access_key_id as " .. a_type(id), "access_key_id" end
+  if id == "" then return "access_key_id as an empty string", "access_key_id" end
+  if secret == nil then return "no secret_access_key", "secret_access_key" end
+  if type(secret) ~= "string" then return "secret_access_key as " .. a_type(secret), "secret_access_key" end
+  if secret == "" then return "secret_access_key as an empty string", "secret_access_key" end
+  return "session_token as " .. a_type(token), "session_token"
 end
+_M.unusable_credentials = unusable_credentials
 
 -- Cuts the attempt's secrets (its credentials' secret key and session token, its signature: from
 -- creds and its signed headers) out of the service's text in an answer's error (errors.cut_secrets).

@@ -9,9 +9,10 @@ local fail, absent = B.fail, B.absent
 local sso_config = B.sso_config
 
 
+local unusable_credentials = B.pipeline.unusable_credentials
+
 local function has_keys(s)
-  return type(s.aws_access_key_id) == "string" and s.aws_access_key_id ~= ""
-     and type(s.aws_secret_access_key) == "string" and s.aws_secret_access_key ~= ""
+  return not unusable_credentials{ access_key_id = s.aws_access_key_id, secret_access_key = s.aws_secret_access_key }
 end
 
 local function static_from_settings(s, pname)

@@ -2,15 +2,16 @@
 local B = require("gameliftstreams.credentials.base")
 local _M = B.M -- the credentials module's table (credentials/init.lua returns it)
 local errors = B.errors
-local type = type
 local make_creds = B.make_creds
+local unusable_credentials = B.pipeline.unusable_credentials
 
 --- A provider that always returns the same keys.
 function _M.static(t, name)
   name = name or "static"
-  if type(t) ~= "table" or type(t.access_key_id) ~= "string" or type(t.secret_access_key) ~= "string"
-      or t.access_key_id == "" or t.secret_access_key == "" then
-    return nil, errors.invalid("credentials: need access_key_id and secret_access_key strings")
+  local unusable, field = unusable_credentials(t)
+  if unusable then
+    return nil, errors.invalid(field == "session_token" and "credentials: session_token must be a string"
+      or "credentials: need access_key_id and secret_access_key strings")
   end
   local creds = make_creds(t, name)
   return { name = name, get = function() return creds end }
