@@ -266,12 +266,14 @@ static void set_signed(lua_State *L, int out, const gls_sigv4_request *r,
 
 /* Signs r: pushes the headers to send (the input headers at hidx when it is a table, read into
  * r, and what the signer adds; anchor: the slot that keeps converted numbers alive) and gives
- * 1, or pushes nil and the message and gives 0. */
+ * 1, or pushes nil and the message and gives 0. The headers go into the table at `fill` (an
+ * empty table the caller reuses), or a new one when fill is 0. */
 static int sign_into(lua_State *L, lsigner *u, gls_sigv4_request *r, gls_sigv4_result *res,
-                     int hidx, int anchor, int token) {
+                     int hidx, int anchor, int token, int fill) {
   int out;
   const char *err;
-  lua_createtable(L, 0, 6);
+  if (fill) lua_pushvalue(L, fill);
+  else lua_createtable(L, 0, 6);
   out = lua_gettop(L);
   if (lua_istable(L, hidx)) r->n_headers = read_headers(L, u, r, hidx, anchor, out);
   r->headers = u->h;
@@ -347,7 +349,7 @@ static int l_sign(lua_State *L) {
   if (ty != LUA_TNIL && ty != LUA_TTABLE) luaL_error(L, "sign: headers must be a table");
   /* the result: headers, and url with presign, and the three strings unless headers_only */
   lua_createtable(L, 0, (r.presign > 0 ? 2 : 1) + (headers_only ? 0 : 3));
-  if (!sign_into(L, u, &r, &res, hidx, anchor, token)) return 2;
+  if (!sign_into(L, u, &r, &res, hidx, anchor, token, 0)) return 2;
   out = lua_gettop(L);
   PUSH_KEY(L, K_HEADERS);
   lua_insert(L, -2);
@@ -373,7 +375,19 @@ static const char *arg_str(lua_State *L, int i, const char *label, size_t *len, 
   return lua_tolstring(L, i, len);
 }
 
-/* core.sign_headers(method, url, headers, body, region, service, credentials [, time])
+/* The optional table argument i a caller hands to be filled with the headers to send, instead
+ * of a new table: its index, or 0 when it is nil. It must be empty (a table the caller reuses
+ * from an earlier attempt, emptied). */
+static int opt_fill(lua_State *L, int i) {
+  int ty = lua_type(L, i);
+  if (ty == LUA_TNIL || ty == LUA_TNONE) return 0;
+  if (ty != LUA_TTABLE) luaL_error(L, "sign: the headers table to fill must be a table");
+  lua_pushnil(L);
+  if (lua_next(L, i)) luaL_error(L, "sign: the headers table to fill must be empty");
+  return i;
+}
+
+/* core.sign_headers(method, url, headers, body, region, service, credentials [, time [, fill]])
  *   -> the headers to send | nil, message.
  * What core.sign returns as result.headers for a table of these fields and its defaults
  * (normalize, no sign_body, no omit_session_token, no presign; time nil: now), without the
@@ -383,9 +397,9 @@ static int l_sign_headers(lua_State *L) {
   gls_sigv4_request r;
   gls_sigv4_result res;
   const char *err;
-  int token, anchor, ty;
+  int token, anchor, ty, fill;
 
-  lua_settop(L, 8);
+  lua_settop(L, 9);
   luaL_checkstack(L, 40, "sign");
   memset(&r, 0, sizeof r);
   r.method = arg_str(L, 1, "method", &r.method_len, 1);
@@ -406,9 +420,10 @@ static int l_sign_headers(lua_State *L) {
     if ((err = gls_sigv4_arg_time(lua_tonumber(L, 8), &r.time))) luaL_error(L, "sign: %s", err);
   }
 
+  fill = opt_fill(L, 9);
   lua_pushnil(L);
   anchor = lua_gettop(L);
-  return sign_into(L, u, &r, &res, 3, anchor, token) ? 1 : 2;
+  return sign_into(L, u, &r, &res, 3, anchor, token, fill) ? 1 : 2;
 }
 
 /* core.sha256_hex(s) -> 64 lower-case hex digits. */
@@ -461,13 +476,15 @@ static const char *ffi_sign(void *signer, const gls_sigv4_request *req, gls_sigv
 
 static const gls_sigv4_ffi_api FFI_API = {ffi_sign, gls_sigv4_arg_time, gls_sigv4_arg_presign};
 
-/* headers, n, anchor = read(headers, has_token, sign_body, presign): core.sign's reading of
- * t.headers for the FFI path. Fills the signer's line array (what the next api.sign signs) and
- * returns the headers table to send (merged as core.sign merges them), the number of lines,
- * and the table that keeps converted numbers alive until the signature (nil when none). */
+/* headers, n, anchor = read(headers, has_token, sign_body, presign [, fill]): core.sign's
+ * reading of t.headers for the FFI path. Fills the signer's line array (what the next api.sign
+ * signs) and returns the headers table to send (merged as core.sign merges them: fill, an empty
+ * table to reuse, or a new one), the number of lines, and the table that keeps converted
+ * numbers alive until the signature (nil when none). */
 static int l_ffi_headers(lua_State *L) {
   lsigner *u = upsigner(L, "sign");
   gls_sigv4_request r;
+  int fill;
   memset(&r, 0, sizeof r);
   luaL_checktype(L, 1, LUA_TTABLE);
   if (lua_toboolean(L, 2)) {
@@ -476,13 +493,15 @@ static int l_ffi_headers(lua_State *L) {
   }
   r.sign_body = lua_toboolean(L, 3);
   r.presign = lua_toboolean(L, 4);
-  lua_settop(L, 1);
+  lua_settop(L, 5);
   luaL_checkstack(L, 20, "sign");
-  lua_pushnil(L);             /* 2: the anchor */
-  lua_createtable(L, 0, 8);   /* 3: the headers to send */
-  u->n = read_headers(L, u, &r, 1, 2, 3);
+  fill = opt_fill(L, 5);
+  lua_pushnil(L); /* 6: the anchor */
+  if (fill) lua_pushvalue(L, fill);
+  else lua_createtable(L, 0, 8); /* 7: the headers to send */
+  u->n = read_headers(L, u, &r, 1, 6, 7);
   gls_pushinteger(L, u->n);
-  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 6);
   return 3;
 }
 

@@ -48,7 +48,7 @@ local retry = require("gameliftstreams.retry")
 local text = require("gameliftstreams.text")
 local hooks = require("gameliftstreams.hooks")
 
-local require, tostring, floor, abs = require, tostring, math.floor, math.abs
+local require, tostring, floor, abs, next = require, tostring, math.floor, math.abs, next
 local loaded = package.loaded
 local is_error, new_error = errors.is, errors.new
 local is_clock_skew, parse_http_date, header = retry.is_clock_skew, text.parse_http_date, text.header
@@ -112,6 +112,30 @@ local function sdk_request(attempt, max)
   return v
 end
 
+-- The headers tables of finished attempts, emptied, for the next attempts to sign into
+-- (sign_headers' fill), so a call leaves none behind: the SDK's transports (sched.http) only
+-- read an attempt's headers while they send. Not with hooks, which may keep the table they see,
+-- nor with svc.http (a caller's transport may keep it too).
+local spare, nspare = {}, 0
+local MAX_SPARE = 64
+
+local function take_spare()
+  if nspare == 0 then return nil end
+  local t = spare[nspare]
+  spare[nspare] = nil
+  nspare = nspare - 1
+  return t
+end
+
+-- Empties t (no secret stays in a spare table) and keeps it when there is room.
+local function give_back(t)
+  for k in next, t do t[k] = nil end
+  if nspare < MAX_SPARE then
+    nspare = nspare + 1
+    spare[nspare] = t
+  end
+end
+
 -- Waits `seconds` through the scheduler; nil, or the error (Cancelled) that ended the wait.
 local function wait(sched, seconds)
   local ok, err = sched.sleep(seconds)
@@ -124,6 +148,7 @@ function _M.send(svc, req)
   -- looked up per call: a spec may load a fresh scheduler, and the client must use it
   local sched = loaded["gameliftstreams.sched"] or require("gameliftstreams.sched")
   local transport = svc.http or sched.http
+  local own_transport = not svc.http
   local r = svc.retry
   if not r.resolved then r:_resolve() end -- the mode and max_attempts, settled once
   -- attempts: sent so far, counting the one about to be sent; st: the retry state (r:begin()),
@@ -175,7 +200,7 @@ function _M.send(svc, req)
       if hc then hooks.add_credentials(hc, creds) end
       -- gls.sign's headers for the attempt, its values passed as they are (no table to read)
       local signed, sign_err = sign_headers(method, url, headers, body or "", svc.region,
-        svc.service, creds, floor(core.time() + skew))
+        svc.service, creds, floor(core.time() + skew), own_transport and not hc and take_spare() or nil)
       if not signed then
         return done(new_error{ code = "EndpointError",
           message = "cannot sign the request: " .. tostring(sign_err) }, attempts - 1, st, nil, hc)
@@ -207,11 +232,14 @@ function _M.send(svc, req)
     req.headers = send_headers
     local resp, terr = transport(req)
     req.headers = headers
+    -- the signed headers, read by nothing after this attempt but scrub_answer below
+    local spent = own_transport and not hc and send_headers ~= headers and send_headers or nil
 
     local failure
     if resp then
       local out, ferr, final = svc.decode(svc, req, resp)
       if out ~= nil then
+        if spent then give_back(spent) end
         if adaptive then r:record(nil) end
         r:succeeded(st)
         if hc then
@@ -221,6 +249,7 @@ function _M.send(svc, req)
         return out
       end
       if creds and ferr then scrub_answer(ferr, creds, send_headers) end
+      if spent then give_back(spent) end
       if final then
         if adaptive then r:record(nil) end
         if hc then hooks.after_receive(hc, resp, ferr, false) end
@@ -228,6 +257,7 @@ function _M.send(svc, req)
       end
       failure = ferr
     else
+      if spent then give_back(spent) end
       failure = terr
       if not is_error(failure) then failure = sched.transport_error(terr) end
       if failure.code == "Cancelled" then

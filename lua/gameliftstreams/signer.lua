@@ -1,7 +1,8 @@
 --- The SigV4 signer gls.sign and the pipeline use, two ways in: `sign(t)` (gls.sign) and
--- `sign_headers(method, url, headers, body, region, service, credentials [, time])` (an attempt
--- of the pipeline: sign's result.headers for those fields and the defaults, without a table to
--- read them from or a result table). Each is core.sign / core.sign_headers (the C binding), or
+-- `sign_headers(method, url, headers, body, region, service, credentials [, time [, fill]])` (an
+-- attempt of the pipeline: sign's result.headers for those fields and the defaults, without a
+-- table to read them from or a result table; put in `fill`, an empty table the caller reuses,
+-- when it is given). Each is core.sign / core.sign_headers (the C binding), or
 -- under LuaJIT the same C signer (csrc/sigv4.c) reached through the FFI. The C binding reads
 -- the request and builds the result through the Lua C API, one call per field; under LuaJIT
 -- that costs more than the hashing. Through the FFI the JIT compiles the reads and writes, and
@@ -85,10 +86,14 @@ end
 -- The signing both ways in share: reads the headers, fills the request cdata, runs the signer.
 -- The headers to send (the signer's added; with presign only host), or nil and the message.
 local function run(method, url, body, region, service, akid, secret, token, normalize,
-                   sign_body, omit, presign, time, headers)
+                   sign_body, omit, presign, time, headers, fill)
   local out, n, anchor
   if headers and next(headers) ~= nil then
-    out, n, anchor = read_headers(headers, token ~= nil and #token > 0, sign_body == 1, presign > 0)
+    out, n, anchor = read_headers(headers, token ~= nil and #token > 0, sign_body == 1, presign > 0, fill)
+  elseif fill ~= nil then -- the C reader's checks, for a request without headers
+    if type(fill) ~= "table" then error("sign: the headers table to fill must be a table", 0) end
+    if next(fill) ~= nil then error("sign: the headers table to fill must be empty", 0) end
+    out, n = fill, 0
   else
     out, n = table_new(0, 8), 0
   end
@@ -170,7 +175,7 @@ local function sign(t)
   return result
 end
 
-local function sign_headers(method, url, headers, body, region, service, credentials, time)
+local function sign_headers(method, url, headers, body, region, service, credentials, time, fill)
   release()
   need_string(method, "method")
   need_string(url, "url")
@@ -180,7 +185,7 @@ local function sign_headers(method, url, headers, body, region, service, credent
   need_string(service, "service")
   local akid, secret, token = credentials_of(credentials)
   if time == nil then time = os_time() else time = checked(api.arg_time, time, "time") end
-  return run(method, url, body, region, service, akid, secret, token, 1, 0, 0, 0, time, headers)
+  return run(method, url, body, region, service, akid, secret, token, 1, 0, 0, 0, time, headers, fill)
 end
 
 return { sign = sign, sign_headers = sign_headers }
