@@ -192,6 +192,17 @@ describe("protocol (restJson1)", function()
       assert.equal('{"B":1700000000.5,"BI":"2023-11-14T22:13:20.500Z","BH":"Tue, 14 Nov 2023 22:13:20 GMT"}', body)
     end)
 
+    it("puts the base it is given before the path, for paths of every length", function()
+      local real = require("gameliftstreams.model")
+      for op, input in pairs({ ListApplications = {}, GetApplication = { Identifier = "a-1" },
+          GetStreamSession = { Identifier = "sg-1", StreamSessionIdentifier = "s/1" } }) do
+        local _, path, query = protocol.build(real, op, input)
+        local _, url, query2 = protocol.build(real, op, input, "https://h.example")
+        assert.equal("https://h.example" .. path, url)
+        assert.equal(query, query2)
+      end
+    end)
+
     it("quotes a header list's strings that hold a comma or a double quote (made-up model)", function()
       local m = { operations = { Op = { method = "GET", uri = "/x", input = "In" } }, shapes = {
         In = { type = "structure", members = { H = { shape = "L", location = "header", name = "x-l" } } },

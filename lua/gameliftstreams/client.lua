@@ -352,15 +352,17 @@ function Client:call(op, input)
   -- Filled once, before the retry loop: every attempt carries the same token.
   input = fill_idempotency_tokens(opname, input)
 
-  local method, path, query, headers, body = build(model, opname, input)
-  if not method then return self:_unsent(path, opname) end
+  -- once the endpoint is settled the path is built after it: the URL is one string
+  local base = self.prepared and self.endpoint_base or nil
+  local method, url, query, headers, body = build(model, opname, input, base)
+  if not method then return self:_unsent(url, opname) end
 
   if not self.prepared then
     local pok, perr = self:_prepare()
     if not pok then return self:_unsent(perr, opname) end
   end
 
-  local url = self.endpoint_base .. path
+  if not base then url = self.endpoint_base .. url end
   if query ~= "" then url = url .. "?" .. query end
   if body == nil and (method == "POST" or method == "PUT" or method == "PATCH") then
     body = "" -- Content-Length: 0, as the official SDKs send

@@ -332,13 +332,13 @@ end
 -- The plan's path of n pieces as one string: up to 5 pieces with one `..` (a single
 -- concatenation: under Lua 5.4 table.concat's buffer cost about 1,000 instructions more for a
 -- path of 4), more with table.concat.
-local function join(path, n)
-  if n == 4 then return path[1] .. path[2] .. path[3] .. path[4] end
-  if n == 2 then return path[1] .. path[2] end
-  if n == 3 then return path[1] .. path[2] .. path[3] end
-  if n == 5 then return path[1] .. path[2] .. path[3] .. path[4] .. path[5] end
-  if n == 1 then return path[1] end
-  return concat(path, "", 1, n)
+local function join(path, n, base)
+  if n == 4 then return base .. path[1] .. path[2] .. path[3] .. path[4] end
+  if n == 2 then return base .. path[1] .. path[2] end
+  if n == 3 then return base .. path[1] .. path[2] .. path[3] end
+  if n == 5 then return base .. path[1] .. path[2] .. path[3] .. path[4] .. path[5] end
+  if n == 1 then return base .. path[1] end
+  return base .. concat(path, "", 1, n)
 end
 
 -- Lets go of the label texts the first n labels put in the plan's path.
@@ -358,10 +358,12 @@ local NO_INPUT = {}
 
 --- Builds the HTTP request of one operation (input already validated), as five values (no
 -- table: the client makes the call's request table, at its size, from them).
--- @return method, path (the encoded wire path), query (the encoded query string without "?",
---   "" when none), headers (content-type when a body is sent), body (the JSON text or nil);
---   or nil and a `SerializationError` error object.
-function _M.build(model, op, input)
+-- @param base optional text to put before the path (the endpoint's: the client's call then
+--   makes its URL without a second string)
+-- @return method, path (the encoded wire path, after base), query (the encoded query string
+--   without "?", "" when none), headers (content-type when a body is sent), body (the JSON
+--   text or nil); or nil and a `SerializationError` error object.
+function _M.build(model, op, input, base)
   local opdef = model.operations[op]
   if not opdef then
     return nil, errors.new{ code = "SerializationError", message = "unknown operation " .. tostring(op) }
@@ -396,7 +398,7 @@ function _M.build(model, op, input)
     end
     path[label.slot] = pct_encode(text, greedy) -- a greedy label keeps its "/"
   end
-  local wire_path = join(path, #path)
+  local wire_path = join(path, #path, base or "")
   let_go(plan, nlabels)
 
   local query = ""
