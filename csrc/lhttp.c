@@ -258,10 +258,10 @@ static void push_headers(lua_State *L, const gls_http_result *r) {
 }
 
 /* With a reader ({ decoder, shape name } at index rd, absolute) and a 2xx result: the body
- * decoded where the transfer holds it, { status=, output= } pushed and 1; 0 (nothing pushed)
- * when the body does not decode to a value, so the caller gets the whole result and decodes
- * its body string again, to the same failure. Neither the body's string nor the headers are
- * made: on this path the caller needs neither. */
+ * decoded where the transfer holds it, the value and the status pushed and 1; 0 (nothing
+ * pushed) when the body does not decode to a value, so the caller gets the whole result and
+ * decodes its body string again, to the same failure. Neither the body's string nor the
+ * headers nor a result table are made: on this path the caller needs none of them. */
 static int push_output(lua_State *L, const gls_http_result *r, int rd) {
   int top = lua_gettop(L);
   lua_rawgeti(L, rd, 1);
@@ -270,27 +270,23 @@ static int push_output(lua_State *L, const gls_http_result *r, int rd) {
     lua_settop(L, top);
     return 0;
   }
-  lua_createtable(L, 0, 2);
-  gls_pushinteger(L, r->status);
-  lua_setfield(L, -2, "status");
-  lua_insert(L, -2);
-  lua_setfield(L, -2, "output");
-  lua_replace(L, top + 1); /* over the decoder */
+  lua_replace(L, top + 1); /* the value, over the decoder */
   lua_settop(L, top + 1);
+  gls_pushinteger(L, r->status);
   return 1;
 }
 
-/* Pushes { status=, headers=, body= } or { error = {...} }, or what push_output makes with a
- * reader (rd: its index, or 0). The result stays owned by the pool. */
-static void push_result(lua_State *L, const gls_http_result *r, int rd) {
-  if (rd && !r->err_code && r->status >= 200 && r->status < 300 && push_output(L, r, rd)) return;
+/* Pushes { status=, headers=, body= } or { error = {...} } and gives 1, or what push_output
+ * pushes with a reader (rd: its index, or 0) and gives 2. The result stays owned by the pool. */
+static int push_result(lua_State *L, const gls_http_result *r, int rd) {
+  if (rd && !r->err_code && r->status >= 200 && r->status < 300 && push_output(L, r, rd)) return 2;
   lua_createtable(L, 0, 3);
   if (r->err_code) {
     gls_push_failure(L, r->err_code, r->err_reason, r->err_message);
     gls_pushinteger(L, r->curl_code);
     lua_setfield(L, -2, "curl_code");
     lua_setfield(L, -2, "error");
-    return;
+    return 1;
   }
   gls_pushinteger(L, r->status);
   lua_setfield(L, -2, "status");
@@ -298,6 +294,7 @@ static void push_result(lua_State *L, const gls_http_result *r, int rd) {
   lua_setfield(L, -2, "headers");
   lua_pushlstring(L, r->body, r->body_len);
   lua_setfield(L, -2, "body");
+  return 1;
 }
 
 /* The reader argument at idx: its index, or 0 when it is none or nil. */
@@ -339,9 +336,9 @@ static int lpool_perform(lua_State *L) {
 /* Pushes a finished transfer's result (read with the reader at rd, or 0) and hands the
  * transfer back to the pool. */
 static int take_result(lua_State *L, gls_http_pool *p, const gls_http_result *r, int rd) {
-  push_result(L, r, rd);
+  int n = push_result(L, r, rd);
   gls_http_pool_release(p, r);
-  return 1;
+  return n;
 }
 
 /* Pushes a result that holds only a failure. */
@@ -379,7 +376,8 @@ static int64_t check_id(lua_State *L, int idx) {
   return (int64_t)n;
 }
 
-/** res = pool:take(id [, reader]) or nil while it runs */
+/** res = pool:take(id [, reader]) or nil while it runs; output, status for a 2xx the reader
+ * decoded */
 static int lpool_take(lua_State *L) {
   gls_http_pool *p = topool(L);
   const gls_http_result *r = gls_http_pool_done(p, check_id(L, 2));
@@ -391,7 +389,8 @@ static int lpool_take(lua_State *L) {
   return take_result(L, p, r, rd);
 }
 
-/** res = pool:request(req [, reader]): blocks until this transfer finishes; others keep running. */
+/** res = pool:request(req [, reader]) (output, status for a 2xx the reader decoded): blocks
+ * until this transfer finishes; others keep running. */
 static int lpool_request(lua_State *L) {
   gls_http_pool *p = topool(L);
   char err[ERRLEN];

@@ -228,4 +228,14 @@ describe("pipeline.send", function()
     assert.equal(2, #sent)
     assert.is_nil(sent[2].reader)
   end)
+
+  it("returns the output a transport decoded with the reader (output, nil, status) without svc.decode", function()
+    local decoded = { Name = "n" }
+    local decodes = 0
+    local s = svc(function() return decoded, nil, 200 end)
+    s.decode = function() decodes = decodes + 1 end
+    assert.equal(decoded, pipeline.send(s, { method = "GET", url = "http://x/", headers = {},
+                                             reader = { function() end, "Out" } }))
+    assert.equal(0, decodes)
+  end)
 end)

@@ -55,24 +55,26 @@ describe("sched", function()
       assert.equal("text/plain", res.headers["content-type"])
     end)
 
-    it("decodes a 2xx body with req.reader and answers { status, output }, a non-2xx in full", function()
+    it("decodes a 2xx body with req.reader and answers the output, nil and the status, a non-2xx in full", function()
       local decode = require("gameliftstreams.core").json_plan{
         Out = { type = "structure", members = { Name = { shape = "S" }, Size = { shape = "I" } } },
         S = { type = "string" }, I = { type = "integer" } }
       local reader = { decode, "Out" }
-      local res = assert(sched.http{ method = "GET", url = srv.url .. "/json", timeout = 5, reader = reader })
-      assert.same({ status = 200, output = { Name = "n", Size = 5 } }, res)
-      res = assert(sched.http{ method = "GET", url = srv.url .. "/echo", timeout = 5, reader = reader })
+      local res, err, status = sched.http{ method = "GET", url = srv.url .. "/json", timeout = 5, reader = reader }
+      assert.same({ { Name = "n", Size = 5 }, nil, 200 }, { res, err, status })
+      res, err, status = sched.http{ method = "GET", url = srv.url .. "/echo", timeout = 5, reader = reader }
       assert.equal("GET /echo ", res.body) -- not JSON: the whole response
-      assert.is_nil(res.output)
+      assert.equal(200, res.status)
+      assert.is_nil(err)
+      assert.is_nil(status)
       local outs = {}
       for i = 1, 5 do
         sched.spawn(function()
-          outs[i] = sched.http{ method = "GET", url = srv.url .. "/json?" .. i, timeout = 5, reader = reader }
+          outs[i] = { sched.http{ method = "GET", url = srv.url .. "/json?" .. i, timeout = 5, reader = reader } }
         end)
       end
       assert.is_true(sched.run())
-      for i = 1, 5 do assert.same({ status = 200, output = { Name = "n", Size = 7 } }, outs[i]) end
+      for i = 1, 5 do assert.same({ { Name = "n", Size = 7 }, nil, 200 }, outs[i]) end
     end)
 
     it("maps a refused connection to a NetworkError error object", function()

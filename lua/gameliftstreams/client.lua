@@ -101,9 +101,6 @@ end
 -- The client's step of the pipeline that reads an answer: the output of a 2xx (a reply that
 -- does not parse is final), else the error the answer describes, for the retry decision.
 local function decode_operation(_, req, resp)
-  -- the body the transport decoded with the operation's reader (req.reader): the output
-  local out = resp.output
-  if out ~= nil then return out end
   local status = resp.status or 0
   -- parse_response and parse_error never raise; the pcalls are the last line of defence all the
   -- same: no response content may raise out of a call (the raised text is not passed on)

@@ -24,7 +24,8 @@
 -- operation, sdk_service (the SDK's own calls: "sts", "sso", "sso-oidc", "container", "imds"),
 -- secrets (strings no hook may see: sensitive members, tokens it carries), reader
 -- ({ core.json_plan decoder, shape name }: the transport may decode a 2xx's body with it where
--- the transfer holds it, and answer { status, output } alone; svc.decode takes both forms).
+-- the transfer holds it, and answer the output, nil and the status: the call's output, which
+-- svc.decode does not see).
 -- req is the transport's table too (no table per attempt): the call's own, as a transport may
 -- read it after it yields. svc's transfer settings (timeout, connect_timeout and, when svc has
 -- them, max_response_bytes, ca_file, ca_path) are put on it, reader is taken off it when there
@@ -230,14 +231,15 @@ function _M.send(svc, req)
     if hc then hooks.before_send(hc, attempts, method, url, send_headers) end
 
     req.headers = send_headers
-    local resp, terr = transport(req)
+    local resp, terr, decoded = transport(req)
     req.headers = headers
     -- the signed headers, read by nothing after this attempt but scrub_answer below
     local spent = own_transport and not hc and send_headers ~= headers and send_headers or nil
 
     local failure
     if resp then
-      local out, ferr, final = svc.decode(svc, req, resp)
+      local out, ferr, final
+      if decoded then out = resp else out, ferr, final = svc.decode(svc, req, resp) end
       if out ~= nil then
         if spent then give_back(spent) end
         if adaptive then r:record(nil) end

@@ -206,6 +206,8 @@ end
 
 --- Sends one HTTP request (the shape of `pool:add`). Returns `{ status=, headers=, body= }`,
 -- or nil and an error object (NetworkError, Timeout, TLSError, ResponseTooLarge, Cancelled).
+-- With `req.reader` ({ decoder, shape name }, protocol.reader) a transport may decode a 2xx body
+-- where the transfer holds it and return the output, nil and the status instead.
 -- (Once the backend is picked, this field is the backend's own function.)
 function _M.http(req) return (backend or pick()).http(req) end
 http_first = _M.http

@@ -108,9 +108,6 @@ local function add_located(model, op, resp, out, list)
 end
 
 local function parse_response(model, op, resp)
-  -- the body decoded by the transport, with the operation's reader (_M.reader)
-  local decoded = resp.output
-  if decoded ~= nil then return decoded end
   local shapes = model.shapes
   local p = plans[shapes] or plan_of(shapes)
   local info = p.ops[op] or op_info(p, model, op)
@@ -144,10 +141,10 @@ function _M.reader(model, op)
   return (p.ops[op] or op_info(p, model, op)).reader
 end
 
---- Parses a successful (2xx) response: `{ status, headers, body }`, or `{ status, output }` from a
--- transport that decoded the body with the operation's reader. Never raises: whatever the body holds, the answer is
--- the output table or a `SerializationError` naming the member path and the type expected
--- (never the value).
+--- Parses a successful (2xx) response: `{ status, headers, body }` (a transport that decoded
+-- the body with the operation's reader hands the pipeline the output itself). Never raises:
+-- whatever the body holds, the answer is the output table or a `SerializationError` naming
+-- the member path and the type expected (never the value).
 -- @return the output table, or nil and a `SerializationError` error object
 function _M.parse_response(model, op, resp)
   local ok, out, err = pcall(parse_response, model, op, resp)

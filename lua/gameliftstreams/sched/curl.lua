@@ -150,7 +150,8 @@ function _M.new(shared)
   end
 
   -- A task waits for its transfer and then takes the result itself (poll_http only wakes it):
-  -- read with req.reader (pool:take), a 2xx body is decoded where the transfer holds it.
+  -- read with req.reader (pool:take), a 2xx body is decoded where the transfer holds it, and
+  -- the answer is the output, nil and the status (no result table).
   function B.http(req)
     local t = current -- running_task(), inlined: this is every call's path
     if t and t.co == co_running() then
@@ -163,12 +164,14 @@ function _M.new(shared)
       http_pending = http_pending + 1
       local finished, e2 = co_yield(MARK)
       if not finished then return nil, e2 end -- cancelled (the pool dropped the transfer)
-      local res = p:take(id, req.reader)
+      local res, decoded = p:take(id, req.reader)
+      if decoded then return res, nil, decoded end
       if res and not res.error then return res end
       if not res then return nil, transport_error(LOST) end
       return finish_http(res)
     end
-    local res = (pool or the_pool()):request(req, req.reader)
+    local res, decoded = (pool or the_pool()):request(req, req.reader)
+    if decoded then return res, nil, decoded end
     if not res.error then return res end
     return finish_http(res)
   end
