@@ -326,6 +326,20 @@ function Client:_unsent(err, opname)
   return nil, err
 end
 
+-- The headers of a call whose input binds none, shared by the client's calls (the signer and
+-- the transports only read a request's headers; the pipeline signs into a table of its own):
+-- user-agent, and content-type with a JSON body. Made again when user_agent changes.
+local function constant_headers(self, json)
+  local ua = self.user_agent
+  local t = self._const_headers
+  if not t or t.ua ~= ua then
+    t = { ua = ua, plain = { ["user-agent"] = ua },
+          json = { ["user-agent"] = ua, ["content-type"] = "application/json" } }
+    self._const_headers = t
+  end
+  return json and t.json or t.plain
+end
+
 --- Calls an operation by name.
 -- @tparam string op "StartStreamSession" or "start_stream_session"
 -- @tparam[opt] table input the operation input (model member names)
@@ -361,10 +375,15 @@ function Client:call(op, input)
 
   if not base then url = self.endpoint_base .. url end
   if query ~= "" then url = url .. "?" .. query end
+  -- user-agent is unsigned (the signer leaves it out)
+  if headers then
+    headers["user-agent"] = self.user_agent
+  else -- none of the input's: the client's table of its own, which nothing changes
+    headers = constant_headers(self, body ~= nil)
+  end
   if body == nil and (method == "POST" or method == "PUT" or method == "PATCH") then
     body = "" -- Content-Length: 0, as the official SDKs send
   end
-  headers["user-agent"] = self.user_agent -- unsigned (the signer leaves it out)
   -- The call's request, made at its size: the pipeline hands it to the transport too, which
   -- reads the transfer settings from it (see pipeline.lua).
   local req = { method = method, url = url, headers = headers, body = body, operation = opname,

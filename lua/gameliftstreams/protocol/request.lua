@@ -361,8 +361,10 @@ local NO_INPUT = {}
 -- @param base optional text to put before the path (the endpoint's: the client's call then
 --   makes its URL without a second string)
 -- @return method, path (the encoded wire path, after base), query (the encoded query string
---   without "?", "" when none), headers (content-type when a body is sent), body (the JSON
---   text or nil); or nil and a `SerializationError` error object.
+--   without "?", "" when none), headers (the input's members bound to headers, and content-type
+--   when a body is sent; nil when the input has none of them: a body's content-type is then
+--   "application/json" for the caller to add), body (the JSON text or nil); or nil and a
+--   `SerializationError` error object.
 function _M.build(model, op, input, base)
   local opdef = model.operations[op]
   if not opdef then
@@ -402,11 +404,12 @@ function _M.build(model, op, input, base)
   let_go(plan, nlabels)
 
   local query = ""
-  local headers = {}
+  local headers -- made only for members bound to headers (the caller adds its own otherwise)
   local located = plan.located
   if located or plan.literal_query then
     local parts = { plan.literal_query }
     if located then
+      headers = {}
       local placed, perr = pcall(place_members, shapes, plan.members, located, input, parts, headers)
       if not placed then
         if type(perr) ~= "table" or getmetatable(perr) ~= NOT_SCALAR then error(perr, 0) end
@@ -414,6 +417,7 @@ function _M.build(model, op, input, base)
         return nil, errors.new{ code = "SerializationError", path = where,
           message = op .. ": " .. where .. ": a value does not have the model's type" }
       end
+      if next(headers) == nil then headers = nil end
     end
     query = concat(parts, "&")
   end
@@ -426,7 +430,7 @@ function _M.build(model, op, input, base)
       return nil, errors.new{ code = "SerializationError", message = op .. ": " .. err }
     end
     body = concat(out)
-    headers["content-type"] = "application/json"
+    if headers then headers["content-type"] = "application/json" end
   end
 
   return plan.method, wire_path, query, headers, body
@@ -438,6 +442,7 @@ local build = _M.build
 function _M.build_request(model, op, input)
   local method, path, query, headers, body = build(model, op, input)
   if not method then return nil, path end
+  if not headers then headers = body and { ["content-type"] = "application/json" } or {} end
   return { method = method, path = path, query = query, headers = headers, body = body }
 end
 
