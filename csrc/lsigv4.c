@@ -376,14 +376,19 @@ static const char *arg_str(lua_State *L, int i, const char *label, size_t *len, 
 }
 
 /* The optional table argument i a caller hands to be filled with the headers to send, instead
- * of a new table: its index, or 0 when it is nil. It must be empty (a table the caller reuses
- * from an earlier attempt, emptied). */
+ * of a new table (one it reuses from an earlier attempt): emptied here, its index; 0 when it is
+ * nil. */
 static int opt_fill(lua_State *L, int i) {
   int ty = lua_type(L, i);
   if (ty == LUA_TNIL || ty == LUA_TNONE) return 0;
   if (ty != LUA_TTABLE) luaL_error(L, "sign: the headers table to fill must be a table");
   lua_pushnil(L);
-  if (lua_next(L, i)) luaL_error(L, "sign: the headers table to fill must be empty");
+  while (lua_next(L, i)) { /* clearing a field lua_next has passed is allowed */
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_pushnil(L);
+    lua_rawset(L, i);
+  }
   return i;
 }
 

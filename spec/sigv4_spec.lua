@@ -622,15 +622,16 @@ for _, S in ipairs(HEADER_SIGNERS) do
       end
     end)
 
-    it("fills the empty table it is handed (a reused one) with what it would return", function()
+    it("fills the table it is handed (a reused one, emptied first) with what it would return", function()
+      local fill = { stale = "x", authorization = "old", ["x-amz-security-token"] = "old" }
       for i = 1, 60 do
         local t = varied(i)
         if i % 11 == 0 then t.headers = nil end
-        local fill = {}
         local a, b, c, d, e, f, g, h = headers_of(t)
         local got = sign_headers(a, b, c, d, e, f, g, h, fill)
         assert.are.equal(fill, got)
         assert.are.same(core.sign(t).headers, got)
+        fill.stale = "x" -- what the next request must not send
       end
       local function err_of(...)
         local ok, e = pcall(sign_headers, ...)
@@ -641,8 +642,6 @@ for _, S in ipairs(HEADER_SIGNERS) do
       for _, h in ipairs({ T[3], {} }) do -- through the header reader, and without headers
         local bad_type = err_of(T[1], T[2], h, T[4], T[5], T[6], T[7], T[8], "t")
         assert.truthy(bad_type:find("sign: the headers table to fill must be a table", 1, true), bad_type)
-        local stale = err_of(T[1], T[2], h, T[4], T[5], T[6], T[7], T[8], { authorization = "old" })
-        assert.truthy(stale:find("sign: the headers table to fill must be empty", 1, true), stale)
       end
     end)
 

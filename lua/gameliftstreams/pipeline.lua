@@ -49,7 +49,7 @@ local retry = require("gameliftstreams.retry")
 local text = require("gameliftstreams.text")
 local hooks = require("gameliftstreams.hooks")
 
-local require, tostring, floor, abs, next = require, tostring, math.floor, math.abs, next
+local require, tostring, floor, abs = require, tostring, math.floor, math.abs
 local loaded = package.loaded
 local is_error, new_error = errors.is, errors.new
 local is_clock_skew, parse_http_date, header = retry.is_clock_skew, text.parse_http_date, text.header
@@ -113,10 +113,12 @@ local function sdk_request(attempt, max)
   return v
 end
 
--- The headers tables of finished attempts, emptied, for the next attempts to sign into
--- (sign_headers' fill), so a call leaves none behind: the SDK's transports (sched.http) only
--- read an attempt's headers while they send. Not with hooks, which may keep the table they see,
--- nor with svc.http (a caller's transport may keep it too).
+-- The headers tables of finished attempts, for the next attempts to sign into (sign_headers'
+-- fill, which empties them first), so a call leaves none behind: the SDK's transports
+-- (sched.http) only read an attempt's headers while they send. Not with hooks, which may keep
+-- the table they see, nor with svc.http (a caller's transport may keep it too). A spare table
+-- holds the headers of the attempt it was last signed for: the credentials' session token,
+-- which the provider holds anyway, and an expired or spent signature.
 local spare, nspare = {}, 0
 local MAX_SPARE = 64
 
@@ -128,9 +130,8 @@ local function take_spare()
   return t
 end
 
--- Empties t (no secret stays in a spare table) and keeps it when there is room.
+-- Keeps t for a later attempt when there is room.
 local function give_back(t)
-  for k in next, t do t[k] = nil end
   if nspare < MAX_SPARE then
     nspare = nspare + 1
     spare[nspare] = t

@@ -1,8 +1,8 @@
 --- The SigV4 signer gls.sign and the pipeline use, two ways in: `sign(t)` (gls.sign) and
 -- `sign_headers(method, url, headers, body, region, service, credentials [, time [, fill]])` (an
 -- attempt of the pipeline: sign's result.headers for those fields and the defaults, without a
--- table to read them from or a result table; put in `fill`, an empty table the caller reuses,
--- when it is given). Each is core.sign / core.sign_headers (the C binding), or
+-- table to read them from or a result table; put in `fill`, a table the caller reuses (emptied
+-- first), when it is given). Each is core.sign / core.sign_headers (the C binding), or
 -- under LuaJIT the same C signer (csrc/sigv4.c) reached through the FFI. The C binding reads
 -- the request and builds the result through the Lua C API, one call per field; under LuaJIT
 -- that costs more than the hashing. Through the FFI the JIT compiles the reads and writes, and
@@ -90,9 +90,9 @@ local function run(method, url, body, region, service, akid, secret, token, norm
   local out, n, anchor
   if headers and next(headers) ~= nil then
     out, n, anchor = read_headers(headers, token ~= nil and #token > 0, sign_body == 1, presign > 0, fill)
-  elseif fill ~= nil then -- the C reader's checks, for a request without headers
+  elseif fill ~= nil then -- what the C reader does with it, for a request without headers
     if type(fill) ~= "table" then error("sign: the headers table to fill must be a table", 0) end
-    if next(fill) ~= nil then error("sign: the headers table to fill must be empty", 0) end
+    for k in next, fill do fill[k] = nil end
     out, n = fill, 0
   else
     out, n = table_new(0, 8), 0
