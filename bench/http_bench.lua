@@ -4,9 +4,11 @@
 --   mode "call" (default): the whole client call; "raw": one signed request built once (the
 --   transport from Lua, no validation, signing or parsing): pool:request when blocking,
 --   sched.http in N tasks (the scheduler's own cost shows against the blocking row);
---   "garbage": collectgarbage("count") growth over 10,000 calls with the collector stopped
+--   "garbage": collectgarbage("count") growth over 10,000 calls with the collector stopped, and
+--   the floor: the growth of 10,000 cjson.decode of the reply's body (what holding the reply as
+--   Lua tables costs any Lua code; the call's output is the same tables)
 -- Prints: calls=N wall=S cpu=S (the measured window; cpu is os.clock(), this process's CPU)
---   or, for "garbage": calls=N kb=K (growth in KB)
+--   or, for "garbage": calls=N kb=K floor_kb=F (growth in KB; F over 10,000 decodes)
 -- CALLS (for bench/http_profile.sh): no warm-up, exactly CALLS calls instead of SECONDS
 local gls = require("gameliftstreams")
 local core = require("gameliftstreams.core")
@@ -100,7 +102,17 @@ if mode == "garbage" then
   end
   local kb = collectgarbage("count") - k0
   collectgarbage("restart")
-  print(string.format("calls=%d kb=%.1f", done, kb))
+  local body = sched.pool():request{ url = url .. "/streamgroups/sg-1AB2C3De4/streamsessions/ABC123def4567",
+                                     timeout = 10 }.body
+  local decode = require("cjson").decode
+  decode(body)
+  collectgarbage("collect")
+  collectgarbage("stop")
+  k0 = collectgarbage("count")
+  for _ = 1, done do decode(body) end
+  local floor_kb = collectgarbage("count") - k0
+  collectgarbage("restart")
+  print(string.format("calls=%d kb=%.1f floor_kb=%.1f", done, kb, floor_kb))
   return
 end
 

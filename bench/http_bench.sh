@@ -28,7 +28,8 @@
 # Prints per row the medians over the rounds of: req/s, client CPU per call (the client
 # process's user+sys over the measured window), the ratio to the same round's curl-multi row
 # (req/s, and CPU per call) and to its curl-multi-signed row (CPU per call), then garbage per
-# call (collectgarbage("count") growth over 10,000 calls with the collector stopped).
+# call (collectgarbage("count") growth over 10,000 calls with the collector stopped), and what
+# that is beyond the floor: cjson.decode of the same reply, the tables any Lua code holds it in.
 # Usage: sh bench/http_bench.sh [rounds (3)] [seconds per row (1)]
 #   env WARM (0.5 s; node gets at least 1 s), ROWS (space-separated row names to run),
 #   BOTO_MODEL_DIR (a botocore service-2.json folder; default model/botocore)
@@ -174,7 +175,8 @@ for row in lua5.4 luajit; do
   v=5.4; [ "$row" = luajit ] && v=jit
   for n in 1 64; do
     g=$(lua_run $v "$row" bench/http_bench.lua "$url" "$n" 0 "$warm" garbage)
-    echo "$g" | awk -v row="$row" -v n="$n" '{ sub("calls=", "", $1); sub("kb=", "", $2)
-      printf "garbage %-7s %2s in flight: %8.1f KB per 10,000 calls, %6.0f bytes per call\n", row, n, $2 * 10000 / $1, $2 * 1024 / $1 }'
+    echo "$g" | awk -v row="$row" -v n="$n" '{ sub("calls=", "", $1); sub("kb=", "", $2); sub("floor_kb=", "", $3)
+      printf "garbage %-7s %2s in flight: %8.1f KB per 10,000 calls, %6.0f bytes per call, %5.0f beyond cjson.decode of the reply (%.0f)\n",
+        row, n, $2 * 10000 / $1, $2 * 1024 / $1, ($2 - $3) * 1024 / $1, $3 * 1024 / $1 }'
   done
 done

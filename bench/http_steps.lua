@@ -10,7 +10,8 @@
 --   sign       gls.sign of the request as a user calls it: its input tables made, user-agent
 --              added, every string of the result made
 --   sign_pipeline  the signing of one attempt as pipeline.lua does it: signer.sign_headers of the
---              request's values and its own headers table (user-agent in it), the clock read
+--              request's values and its own headers table (user-agent in it), the clock read,
+--              into a headers table reused from the attempt before
 --   uuid       core.uuid4 (one per call: the invocation id)
 --   decode     the client's decoder on the fixed reply's body string (core.json_plan: parsed into
 --              the output shape), as for a transport that hands a body (ngx_http)
@@ -69,6 +70,7 @@ if step == "nonet" then
   end
 end
 local reader = protocol.reader(model, OP)
+local fill = {} -- the headers table the pipeline signs each attempt into (reused)
 
 local steps = {
   validate = function() assert(validate.input(model, OP, input)) end,
@@ -76,7 +78,7 @@ local steps = {
   sign = function() assert(sign(sign_input())) end,
   sign_pipeline = function()
     assert(sign_headers(req.method, full_url, req_headers, "", "us-west-2", "gameliftstreams", creds,
-      math.floor(core.time())))
+      math.floor(core.time()), fill))
   end,
   uuid = function() return core.uuid4() end,
   decode = function() assert(client.decode(client, dreq, resp)) end,
