@@ -96,6 +96,7 @@ typedef struct xfer {
    * direct path's are in h1); the trailers' bytes */
   int phase, status_seen;
   gls_h1_framing framing;
+  int fold_framing; /* the last header line was a framing one: no obs-fold may continue it */
   size_t trailer_bytes;
   const char *bad; /* why the reply is refused as not valid HTTP (on_header), or NULL */
   struct gls_http_pool *pool;
@@ -397,6 +398,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
     x->status_seen = (int)status;
     x->phase = 1;
     memset(&x->framing, 0, sizeof x->framing);
+    x->fold_framing = 0;
     h->len = 0;
     x->n_pairs = 0;
     x->head_done = 0;
@@ -421,6 +423,9 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   if (is_space(ptr[0])) { /* obsolete line folding: continues the previous value */
     for (i = 0; i < n && is_space(ptr[i]); i++) {}
     if (h->len == 0) return refuse(x, "a folded line before any response header");
+    /* libcurl framed the reply by the line before: a value going on here is not what it read
+       (the direct path's reader and the cosocket transport refuse it too) */
+    if (x->fold_framing) return refuse(x, "a folded Content-Length, Transfer-Encoding or Connection header");
     if (i == n) return total;
     /* All the room first, so a refused fold leaves the pairs as they were: the previous
        value's terminator becomes the space, the text and a new terminator follow. */
@@ -444,6 +449,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
       int r = gls_h1_framing_header(&x->framing, ptr, name_end, ptr + v0, n - v0);
       if (r == GLS_H1_H_BAD_CODING) return refuse(x, "unsupported Transfer-Encoding");
       if (r == GLS_H1_H_BAD_LENGTH) return refuse(x, "bad Content-Length");
+      x->fold_framing = r == GLS_H1_H_FRAMING;
     }
     rc = gls_buf_reserve(h, name_end + 1 + (n - v0) + 1);
     if (!rc) {

@@ -134,6 +134,10 @@ local CASES = {
   { "obs-fold", raw(ok200("X-F: first\r\n  second\r\n\tthird: x\r\nContent-Length: 2\r\n", "ok")), { 200, "ok" }, nil,
     { ["x-f"] = "first second third: x" } },
   { "a folded line first", raw(ok200(" X-F: first\r\nContent-Length: 2\r\n", "ok")), PROTOCOL },
+  -- RFC 9112 5.2: unfolded, "2 2" is no length and "chunked x" no coding
+  { "a folded Content-Length", raw(ok200("Content-Length: 2\r\n 2\r\n", "ok")), PROTOCOL },
+  { "a folded Transfer-Encoding", raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n x\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
+    PROTOCOL },
   { "a header line without a colon", raw(ok200("X-NoColon\r\nContent-Length: 2\r\n", "ok")), PROTOCOL },
   { "an empty header name", raw(ok200(": v\r\nContent-Length: 2\r\n", "ok")), { 200, "ok" } },
   { "a space before the colon", raw(ok200("X-A : v\r\nContent-Length: 2\r\n", "ok")), { 200, "ok" }, nil,
