@@ -224,15 +224,14 @@ describe("gls.new", function()
     -- the variable the name came from
     err = first_call{ getenv = env{ AWS_DEFAULT_PROFILE = "dve", AWS_PROFILE = "dev" } }
     assert.matches('profile "dve" %(from AWS_DEFAULT_PROFILE%) is in neither', err.message)
-    -- set to "", a variable names the profile "" (botocore: ProfileNotFound)
-    err = first_call{ getenv = env{ AWS_DEFAULT_PROFILE = "", AWS_PROFILE = "dev" } }
-    assert.matches('profile "" %(from AWS_DEFAULT_PROFILE%) is in neither', err.message)
-    err = first_call{ getenv = env{ AWS_PROFILE = "" } }
-    assert.matches('profile "" %(from AWS_PROFILE%) is in neither', err.message)
+    -- set to "", a variable is unset: the next one, or the implicit default, counts
+    err = first_call{ getenv = env{ AWS_DEFAULT_PROFILE = "", AWS_PROFILE = "dve" } }
+    assert.matches('profile "dve" %(from AWS_PROFILE%) is in neither', err.message)
     -- existing profiles, in either file, and the implicit default (even with no files) pass on
     for _, extra in ipairs{ { profile = "dev" }, { profile = "ci" }, { getenv = env{ AWS_PROFILE = "default" } },
                             { getenv = env{ AWS_DEFAULT_PROFILE = "ci", AWS_PROFILE = "dve" } },
                             { profile = "dev", getenv = env{ AWS_DEFAULT_PROFILE = "dve" } },
+                            { getenv = env{ AWS_PROFILE = "" } }, { getenv = env{ AWS_DEFAULT_PROFILE = "" } },
                             { config_file = NO_FILES.config_file } } do
       err = first_call(extra)
       assert.equal("NetworkError", err.code) -- got as far as sending

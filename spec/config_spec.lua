@@ -110,11 +110,11 @@ describe("config files on disk", function()
       pick({}, { AWS_DEFAULT_PROFILE = "a", AWS_PROFILE = "b" }))
     assert.same({ "b", "r-b", true, true, "the profile option" },
       pick({ profile = "b" }, { AWS_DEFAULT_PROFILE = "a", AWS_PROFILE = "a" }))
-    -- a variable set to "" is set, as in botocore: it names the profile "", which no file has,
-    -- and hides AWS_PROFILE; an empty AWS_PROFILE behind a set AWS_DEFAULT_PROFILE is not read
-    assert.same({ "", nil, false, true, "AWS_DEFAULT_PROFILE" },
-      pick({}, { AWS_DEFAULT_PROFILE = "", AWS_PROFILE = "b" }))
-    assert.same({ "", nil, false, true, "AWS_PROFILE" }, pick({}, { AWS_PROFILE = "" }))
+    -- a variable set to "" is unset, as every variable the SDK reads (botocore would name the
+    -- profile "")
+    assert.same({ "b", "r-b", true, true, "AWS_PROFILE" }, pick({}, { AWS_DEFAULT_PROFILE = "", AWS_PROFILE = "b" }))
+    assert.same({ "default", "r-default", true, false, nil }, pick({}, { AWS_PROFILE = "" }))
+    assert.same({ "default", "r-default", true, false, nil }, pick({}, { AWS_DEFAULT_PROFILE = "", AWS_PROFILE = "" }))
     assert.same({ "a", "r-a", true, true, "AWS_DEFAULT_PROFILE" },
       pick({}, { AWS_DEFAULT_PROFILE = "a", AWS_PROFILE = "" }))
   end)

@@ -156,8 +156,9 @@ function _M.paths(opts)
 end
 
 --- The profile name: opts.profile, else AWS_DEFAULT_PROFILE, else AWS_PROFILE, else "default"
--- (botocore's order; the AWS JS SDK v3 reads only AWS_PROFILE). As in botocore, a variable set
--- to "" is set: it names the profile "", which no file has (the first call says so).
+-- (botocore's order; the AWS JS SDK v3 reads only AWS_PROFILE). A variable set to "" is unset,
+-- as every variable the SDK reads (and as the JS SDK v3 and the Go SDK read AWS_PROFILE;
+-- botocore would name the profile "" and fail).
 -- Returns the name, whether it was chosen explicitly (option or environment), and where it
 -- came from ("the profile option", the variable's name, or nil for the implicit default).
 -- Settled once per settings record (opts._settings) when there is one.
@@ -169,7 +170,7 @@ function _M.profile_name(opts)
   if name == nil then
     local getenv = getenv_of(opts)
     for _, var in ipairs{ "AWS_DEFAULT_PROFILE", "AWS_PROFILE" } do
-      local v = getenv(var)
+      local v = env(getenv, var)
       if type(v) == "string" then name, source = v, var break end
     end
     if name == nil then name, source = "default", nil end
