@@ -166,8 +166,8 @@ function _M.send(svc, req)
   -- As the AWS SDKs send them: one id per logical call, the attempt number on each attempt.
   local invocation_id = svc.sdk_headers and core.uuid4()
   local hc -- the hooks' view of this call, when there are hooks
-  -- The transport may decode a 2xx's body itself with req.reader and hand { status, output }:
-  -- not with hooks, which see every answer's headers.
+  -- The transport may decode a 2xx's body itself with req.reader and hand the output, nil and
+  -- the status: not with hooks, which see every answer's headers.
   if svc.hooks then
     req.reader = nil
     hc = hooks.start(svc.hooks, { operation = req.operation, service = req.sdk_service,

@@ -133,9 +133,9 @@ local function parse_response(model, op, resp)
 end
 
 --- The reader of an operation's 2xx body: { decoder, output shape name } for a transport that
--- decodes the body where it holds it (pipeline.lua, req.reader: it then answers
--- `{ status, output }`, which parse_response takes), or false when the output has members bound
--- to headers or the status code.
+-- decodes the body where it holds it (pipeline.lua, req.reader: it then answers the output, nil
+-- and the status, the output parse_response would give), or false when the output has members
+-- bound to headers or the status code.
 function _M.reader(model, op)
   local p = plans[model.shapes] or plan_of(model.shapes)
   return (p.ops[op] or op_info(p, model, op)).reader
