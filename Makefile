@@ -2,7 +2,21 @@
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 WARN      := -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -fPIC -fvisibility=hidden
+# CURL_PREFIX=/path: build against the libcurl installed there (its headers, and its library
+# found at run time through an rpath) instead of the system's; build/curl-prefix remembers the
+# choice, so switching rebuilds everything (docs/INTERNALS.md, "Another libcurl").
+CURL_PREFIX ?=
+ifeq ($(strip $(CURL_PREFIX)),)
+CURL_INC  :=
 LIBS      := $(shell pkg-config --libs libcurl libcrypto 2>/dev/null || echo -lcurl -lcrypto)
+else
+CURL_INC  := -I$(CURL_PREFIX)/include
+LIBS      := -L$(CURL_PREFIX)/lib -Wl,-rpath,$(CURL_PREFIX)/lib -lcurl \
+             $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+endif
+CURL_STAMP := build/curl-prefix
+$(shell mkdir -p build; [ "$$(cat $(CURL_STAMP) 2>/dev/null)" = "$(CURL_PREFIX)" ] || \
+  printf '%s\n' "$(CURL_PREFIX)" > $(CURL_STAMP))
 LUA54_INC := $(shell pkg-config --cflags lua5.4 2>/dev/null)
 JIT_INC   := $(shell pkg-config --cflags luajit 2>/dev/null)
 SAN_CC    := clang
@@ -22,31 +36,31 @@ all: build/5.4/gameliftstreams/core.so build/jit/gameliftstreams/core.so
 deps:
 	@sh tools/deps.sh
 
-build/5.4/gameliftstreams/core.so: $(SRC) $(HDR)
+build/5.4/gameliftstreams/core.so: $(SRC) $(HDR) $(CURL_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) $(LUA54_INC) -shared -o $@ $(SRC) $(LIBS)
+	$(CC) $(CFLAGS) $(WARN) $(CURL_INC) $(LUA54_INC) -shared -o $@ $(SRC) $(LIBS)
 
-build/jit/gameliftstreams/core.so: $(SRC) $(HDR)
+build/jit/gameliftstreams/core.so: $(SRC) $(HDR) $(CURL_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) $(JIT_INC) -shared -o $@ $(SRC) $(LIBS)
+	$(CC) $(CFLAGS) $(WARN) $(CURL_INC) $(JIT_INC) -shared -o $@ $(SRC) $(LIBS)
 
-build/asan/gameliftstreams/core.so: $(SRC) $(HDR)
+build/asan/gameliftstreams/core.so: $(SRC) $(HDR) $(CURL_STAMP)
 	@mkdir -p $(@D)
-	$(SAN_CC) $(SAN_FLAGS) $(WARN) $(LUA54_INC) -shared -o $@ $(SRC) $(LIBS)
+	$(SAN_CC) $(SAN_FLAGS) $(WARN) $(CURL_INC) $(LUA54_INC) -shared -o $@ $(SRC) $(LIBS)
 
-build/ctest/%: spec/c/%.c $(PURE) $(HDR) spec/c/ctest.h
+build/ctest/%: spec/c/%.c $(PURE) $(HDR) spec/c/ctest.h $(CURL_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -Icsrc -o $@ $< $(PURE) $(LIBS)
+	$(CC) $(CFLAGS) $(WARN) $(CURL_INC) -Icsrc -o $@ $< $(PURE) $(LIBS)
 
-build/ctest-asan/%: spec/c/%.c $(PURE) $(HDR) spec/c/ctest.h
+build/ctest-asan/%: spec/c/%.c $(PURE) $(HDR) spec/c/ctest.h $(CURL_STAMP)
 	@mkdir -p $(@D)
-	$(SAN_CC) $(SAN_BASE) $(WARN) -Icsrc -o $@ $< $(PURE) $(LIBS)
+	$(SAN_CC) $(SAN_BASE) $(WARN) $(CURL_INC) -Icsrc -o $@ $< $(PURE) $(LIBS)
 
 # the signer and the JSON reader again without their SSE2 paths, so the portable code other
 # CPUs run is tested too
-build/ctest-scalar/%: spec/c/%.c $(PURE) $(HDR) spec/c/ctest.h
+build/ctest-scalar/%: spec/c/%.c $(PURE) $(HDR) spec/c/ctest.h $(CURL_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -DGLS_NO_SIMD -Icsrc -o $@ $< $(PURE) $(LIBS)
+	$(CC) $(CFLAGS) $(WARN) $(CURL_INC) -DGLS_NO_SIMD -Icsrc -o $@ $< $(PURE) $(LIBS)
 
 ctests: $(addprefix build/ctest/,$(CTESTS)) $(addprefix build/ctest-asan/,$(CTESTS)) \
 	build/ctest-scalar/test_sigv4 build/ctest-scalar/test_json
