@@ -579,6 +579,11 @@ static int connected(xfer *x)
   return t > 0;
 }
 
+/* CURLE_TOO_LARGE (100), which libcurl returns from 8.6 on: by its number, so a module built
+ * with older headers (bookworm's 7.88) and run on a newer libcurl (the same soname, after a
+ * distribution upgrade) knows it too. Codes keep their numbers; no older libcurl returns 100. */
+#define GLS_CURLE_TOO_LARGE ((CURLcode)100)
+
 /* libcurl refuses a response header line over CURL_MAX_HTTP_HEADER (100 KB) and headers over
  * 300 KB in all: 7.88 says the first with a bare CURLE_OUT_OF_MEMORY (its header buffer's own
  * limit, no message; from 8.6 CURLE_TOO_LARGE), the second with CURLE_RECV_ERROR "Too large
@@ -587,11 +592,22 @@ static int connected(xfer *x)
  * before any of the body is the header limit. Returns 1 (a line), 2 (in all) or 0. */
 static int header_too_large(xfer *x, CURLcode rc) {
   if (rc == CURLE_RECV_ERROR && starts_with(x->errbuf, "Too large response headers")) return 2;
-#if LIBCURL_VERSION_NUM >= 0x080600
-  if (rc == CURLE_TOO_LARGE) return starts_with(x->errbuf, "Too large response headers") ? 2 : 1;
-#endif
+  if (rc == GLS_CURLE_TOO_LARGE) return starts_with(x->errbuf, "Too large response headers") ? 2 : 1;
   return rc == CURLE_OUT_OF_MEMORY && !x->out_of_memory && x->body.len == 0 &&
          (!x->errbuf[0] || starts_with(x->errbuf, "Rejected "));
+}
+
+/* Did libcurl's chunked decoder refuse the reply (its framing, not the connection)? Its first
+ * message is the one kept: 7.88 says "<why> in chunked-encoding" (or "chunky parser"); 8.x says
+ * first what it found wrong in a chunk size ("chunk hex-length longer than 16", "chunk
+ * hex-length char not a hex digit: 0x20", "invalid chunk size: '...'"), and a trailer line over
+ * its 4 KB limit comes as CURLE_TOO_LARGE (8.6 on) with "Out of memory in chunked-encoding",
+ * which must not read as a response header over libcurl's limit (header_too_large). Only
+ * CURLE_RECV_ERROR and CURLE_TOO_LARGE: a write error in the decoder is ours (on_body). */
+static int chunk_error(const xfer *x, CURLcode rc) {
+  if ((rc != CURLE_RECV_ERROR && rc != GLS_CURLE_TOO_LARGE) || x->too_large) return 0;
+  return strstr(x->errbuf, "chunked-encoding") || strstr(x->errbuf, "chunky parser") ||
+         starts_with(x->errbuf, "chunk hex-length") || starts_with(x->errbuf, "invalid chunk size");
 }
 
 /* The CURLcodes that say what failed by themselves: a reason and the words for it. */
@@ -626,6 +642,10 @@ static void classify(xfer *x, CURLcode rc) {
     r->err_reason = "protocol";
     snprintf(what, sizeof what, "%s", "the reply is not valid HTTP");
     if (x->bad) detail = x->bad;
+  } else if (chunk_error(x, rc)) {
+    /* the server's framing is broken: the same reply would come again, so not a recv error */
+    r->err_reason = "protocol";
+    snprintf(what, sizeof what, "%s", "the reply's chunked encoding is not valid HTTP");
   } else if (rc == CURLE_OK && !x->too_large) {
     /* libcurl 7.88 takes a head the connection cut off as a complete reply with no body */
     r->err_reason = "partial";
@@ -672,11 +692,7 @@ static void classify(xfer *x, CURLcode rc) {
         snprintf(what, sizeof what, "request timed out (timeout %.3g s)", x->timeout_ms / 1000.0);
       break;
     case CURLE_RECV_ERROR:
-      if (strstr(x->errbuf, "chunked-encoding") || strstr(x->errbuf, "chunky parser")) {
-        /* the server's framing is broken: the same reply would come again, so not a recv error */
-        r->err_reason = "protocol";
-        snprintf(what, sizeof what, "%s", "the reply's chunked encoding is not valid HTTP");
-      } else if (strstr(x->errbuf, "reset") || strstr(x->errbuf, "Reset")) {
+      if (strstr(x->errbuf, "reset") || strstr(x->errbuf, "Reset")) {
         r->err_reason = "reset";
         snprintf(what, sizeof what, "%s", "connection reset by the server");
       } else {
