@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -477,9 +478,18 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
 
 static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
   gls_http_pool *p = ud;
-  curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+  curl_socket_t fd;
   size_t i;
   (void)purpose;
+  /* close-on-exec, as libcurl makes its own sockets: a child process (os.execute, io.popen)
+     must not inherit the pool's connections and hold them open past their close. libcurl 8
+     passes SOCK_CLOEXEC in socktype already, 7.88 does not (spec/http/direct_reuse_spec.lua). */
+#ifdef SOCK_CLOEXEC
+  fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+#else
+  fd = socket(a->family, a->socktype, a->protocol);
+  if (fd != CURL_SOCKET_BAD) (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
   if (fd == CURL_SOCKET_BAD) return fd;
   /* a socket libcurl closed itself (not through on_close_socket) left its entry: gone now */
   for (i = 0; i < p->n_socks; i++)
@@ -1148,6 +1158,11 @@ static CURLcode direct_setup(gls_http_pool *p, xfer *x) {
      * (DIRECT_MAX_IDLE_MS). libcurl still prunes one the server closed. */
     SETOPT(CURLOPT_MAXAGE_CONN, 31536000L);
     SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+    /* the pool's sockets (close-on-exec: on_open_socket) */
+    SETOPT(CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    SETOPT(CURLOPT_OPENSOCKETDATA, (void *)p);
+    SETOPT(CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+    SETOPT(CURLOPT_CLOSESOCKETDATA, (void *)p);
     SETOPT(CURLOPT_SSL_VERIFYPEER, p->insecure ? 0L : 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, p->insecure ? 0L : 2L);
   }
