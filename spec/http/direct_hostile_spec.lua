@@ -324,6 +324,55 @@ describe("core.http_pool direct transfers, hostile", function()
       return assert(res, "no result for " .. path)
     end
 
+    it("keep the connection across pauses over a second while other connections open", function()
+      -- libcurl prunes the connections it finds dead when it makes a new one, at most once a
+      -- second (from 8.x on, input pending counts as dead); a kept TLS connection, idle or with
+      -- its reply unread, is not one of them. Rounds: a call, then one whose reply waits unread
+      -- a second while a plain connection opens.
+      local p = assert(core.http_pool{ ca_file = dir .. "/cert.pem" })
+      local before = handshakes()
+      local l, url = listener()
+      for i = 1, 3 do
+        local res = call(p, "/p" .. i, "pause" .. i)
+        assert.is_nil(res.error and res.error.message)
+        assert.equal("pause" .. i, res.body)
+        socket.sleep(1.1)
+        local tls_id = assert(p:add{ url = srv.url .. "/u" .. i, timeout = 5 })
+        local deadline = core.monotime() + 4
+        while not srv.output():find("GET /u" .. i .. " HTTP/1.1", 1, true) and core.monotime() < deadline do
+          p:perform(0.01)
+        end
+        srv.input:write(reply("unread" .. i))
+        srv.input:flush()
+        socket.sleep(1.1) -- the reply waits in the socket, unread, and libcurl's prune is due
+        local id = assert(p:add{ url = url .. "/plain" .. i, timeout = 3 })
+        local c, got, tls
+        deadline = core.monotime() + 4
+        while not (got and tls) and core.monotime() < deadline do
+          p:perform(0.01)
+          c = c or l:accept()
+          if c then
+            c:settimeout(0.5)
+            local line = c:receive("*l")
+            if line then
+              repeat local h = c:receive("*l") until not h or h == ""
+              c:send(reply("plain"))
+            end
+            c:close()
+            c = nil
+          end
+          got = got or p:take(id)
+          tls = tls or p:take(tls_id)
+        end
+        assert.equal("plain", got and got.body)
+        assert.is_nil(tls and tls.error and tls.error.message)
+        assert.equal("unread" .. i, tls and tls.body)
+      end
+      l:close()
+      assert.equal(before + 1, handshakes())
+      p:close()
+    end)
+
     it("keep the connection, and take a new one after a close_notify while idle", function()
       local p = assert(core.http_pool{ ca_file = dir .. "/cert.pem" })
       local before = handshakes()
