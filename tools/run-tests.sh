@@ -21,6 +21,11 @@ tally() { # the "N passed, N failed" line of a C test run ($tmp/out) as "N N" in
   tail -n 1 "$tmp/out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' > "$tmp/c"
 }
 
+# which libcurl the suites load (make test CURL_PREFIX=..., or LD_LIBRARY_PATH: docs/INTERNALS.md)
+curl_so=$(ldd build/5.4/gameliftstreams/core.so 2>/dev/null | sed -n 's/.*libcurl[^ ]* => \([^ ]*\).*/\1/p')
+prefix=$(cat build/curl-prefix 2>/dev/null)
+echo "== libcurl: ${curl_so:-not found} (built with the headers of ${prefix:-the system}${LD_LIBRARY_PATH:+; LD_LIBRARY_PATH=$LD_LIBRARY_PATH})"
+
 asan_rt=$(clang -print-file-name=libclang_rt.asan-x86_64.so 2>/dev/null)
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
