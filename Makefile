@@ -15,7 +15,7 @@ LIBS      := -L$(CURL_PREFIX)/lib -Wl,-rpath,$(CURL_PREFIX)/lib -lcurl \
              $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 endif
 CURL_STAMP := build/curl-prefix
-$(shell mkdir -p build; [ "$$(cat $(CURL_STAMP) 2>/dev/null)" = "$(CURL_PREFIX)" ] || \
+$(shell mkdir -p build; [ -f $(CURL_STAMP) ] && [ "$$(cat $(CURL_STAMP))" = "$(CURL_PREFIX)" ] || \
   printf '%s\n' "$(CURL_PREFIX)" > $(CURL_STAMP))
 LUA54_INC := $(shell pkg-config --cflags lua5.4 2>/dev/null)
 JIT_INC   := $(shell pkg-config --cflags luajit 2>/dev/null)
