@@ -59,7 +59,6 @@ local pool = sched.pool()
 local resp = pool:request(raw_req)
 assert(resp.status == 200)
 local dreq = { operation = OP }
-local nonet = client
 local reply = resp.body
 if step == "nonet" then
   -- the scheduler's transport, the seam the pipeline sends through (sched.http: one step runs
@@ -85,7 +84,7 @@ local steps = {
   raw = function() assert(pool:request(raw_req).status == 200) end,
   read = function() assert(select(2, pool:request(raw_req, reader)) == 200) end,
   call = function() assert(client:get_stream_session(input)) end,
-  nonet = function() assert(nonet:get_stream_session(input)) end,
+  nonet = function() assert(client:get_stream_session(input)) end,
 }
 local f = assert(steps[step], "unknown step")
 if arg[4] == "garbage" then

@@ -198,8 +198,8 @@ function Client:_prepare()
   local o = self.opts
   local rec = config.settle(o) -- the options, the environment and the profile, once
   -- A profile named by the option, AWS_DEFAULT_PROFILE or AWS_PROFILE must exist (botocore's
-  -- ProfileNotFound, "" included): a misspelt name would otherwise surface as a missing region
-  -- or missing credentials.
+  -- ProfileNotFound; an empty variable is unset): a misspelt name would otherwise surface as a
+  -- missing region or missing credentials.
   if rec.profile_explicit and not rec.profile_found then
     return nil, errors.invalid(string.format("profile %q (from %s) is in neither %s nor %s", rec.profile_name,
       rec.profile_source, rec.config_path, rec.credentials_path))
@@ -334,7 +334,7 @@ local function constant_headers(self, json)
   local t = self._const_headers
   if not t or t.ua ~= ua then
     t = { ua = ua, plain = { ["user-agent"] = ua },
-          json = { ["user-agent"] = ua, ["content-type"] = "application/json" } }
+          json = { ["user-agent"] = ua, ["content-type"] = protocol.JSON_CONTENT_TYPE } }
     self._const_headers = t
   end
   return json and t.json or t.plain

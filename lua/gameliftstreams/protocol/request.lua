@@ -356,6 +356,11 @@ end
 
 local NO_INPUT = {}
 
+-- The content-type of a request body (restJson1): build's, or its caller's when build makes
+-- no headers table.
+local JSON = "application/json"
+_M.JSON_CONTENT_TYPE = JSON
+
 --- Builds the HTTP request of one operation (input already validated), as five values (no
 -- table: the client makes the call's request table, at its size, from them).
 -- @param base optional text to put before the path (the endpoint's: the client's call then
@@ -363,7 +368,7 @@ local NO_INPUT = {}
 -- @return method, path (the encoded wire path, after base), query (the encoded query string
 --   without "?", "" when none), headers (the input's members bound to headers, and content-type
 --   when a body is sent; nil when the input has none of them: a body's content-type is then
---   "application/json" for the caller to add), body (the JSON text or nil); or nil and a
+--   `_M.JSON_CONTENT_TYPE` for the caller to add), body (the JSON text or nil); or nil and a
 --   `SerializationError` error object.
 function _M.build(model, op, input, base)
   local opdef = model.operations[op]
@@ -430,7 +435,7 @@ function _M.build(model, op, input, base)
       return nil, errors.new{ code = "SerializationError", message = op .. ": " .. err }
     end
     body = concat(out)
-    if headers then headers["content-type"] = "application/json" end
+    if headers then headers["content-type"] = JSON end
   end
 
   return plan.method, wire_path, query, headers, body
@@ -442,7 +447,7 @@ local build = _M.build
 function _M.build_request(model, op, input)
   local method, path, query, headers, body = build(model, op, input)
   if not method then return nil, path end
-  if not headers then headers = body and { ["content-type"] = "application/json" } or {} end
+  if not headers then headers = body and { ["content-type"] = JSON } or {} end
   return { method = method, path = path, query = query, headers = headers, body = body }
 end
 
